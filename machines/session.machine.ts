@@ -1,0 +1,467 @@
+/**
+ * The lifecycle of one agent session: active → idle → expiring → disposed (SPEC §3).
+ *
+ * Pure by construction: no I/O, no clock, no registry. Time comes in on events (`at`) or is derived
+ * from deadlines already in context, so replaying the log reproduces every state and every context.
+ * What touches the world (agent slots, the registry, listeners, the agent itself, and the clock-aware
+ * delays) is declared here with inert defaults and supplied by `src/registry` through `.provide()`.
+ */
+import { and, assign, fromPromise, setup, type AnyEventObject } from 'xstate';
+import { trimHistory, type ConversationMessage } from '../src/history/index.js';
+import type {
+  AgentFailure,
+  AgentInput,
+  AgentOutput,
+  DisposalReason,
+  SessionContext,
+  SessionCounters,
+  SessionEvent,
+  SessionInput,
+  SessionSettings,
+  WorkItem,
+} from './session.types.js';
+
+export * from './session.types.js';
+
+/** How many `tool_use_id`s a session remembers for de-duplication. */
+export const RECENT_TOOL_USE_IDS = 64;
+
+/** Exponential backoff for the `attempt`-th failure (1-based), capped. */
+export function backoffDelayMs(attempt: number, settings: SessionSettings): number {
+  return Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/** Normalises whatever the agent actor rejected with; a well-behaved agent already rejects an AgentFailure. */
+export function asAgentFailure(error: unknown, fallbackAt: number): AgentFailure {
+  if (typeof error === 'object' && error !== null && 'kind' in error && 'at' in error) {
+    const failure = error as AgentFailure;
+    if (['retryable', 'timeout', 'paused', 'fatal'].includes(failure.kind) && typeof failure.at === 'number') {
+      return failure;
+    }
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: 'retryable', message, at: fallbackAt };
+}
+
+const noCounters: SessionCounters = {
+  queued: 0,
+  processed: 0,
+  failed: 0,
+  retries: 0,
+  pauses: 0,
+  revivals: 0,
+  messagesAppended: 0,
+  trimmedMessages: 0,
+  trimmedTokens: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+};
+
+/** Appends one message and trims at once, so the bound holds after every single append. */
+function appendMessage(
+  context: SessionContext,
+  message: ConversationMessage,
+): Pick<SessionContext, 'history' | 'counters'> {
+  return trimmedToBound({
+    ...context,
+    history: [...context.history, message],
+    counters: { ...context.counters, messagesAppended: context.counters.messagesAppended + 1 },
+  });
+}
+
+/** The history cut to the session's current bound, with the trim counted. */
+function trimmedToBound(context: SessionContext): Pick<SessionContext, 'history' | 'counters'> {
+  const trimmed = trimHistory(
+    context.history,
+    { maxMessages: context.settings.maxHistoryMessages, maxTokens: context.settings.maxHistoryTokens },
+    { trimmedBefore: context.counters.trimmedMessages > 0 },
+  );
+  if (trimmed.trimmedMessages === 0) return { history: context.history, counters: context.counters };
+  return {
+    history: trimmed.history,
+    counters: {
+      ...context.counters,
+      trimmedMessages: context.counters.trimmedMessages + trimmed.trimmedMessages,
+      trimmedTokens: context.counters.trimmedTokens + trimmed.trimmedTokens,
+    },
+  };
+}
+
+function headOf(context: SessionContext): WorkItem {
+  const head = context.queue[0];
+  if (head === undefined) throw new Error(`session ${context.sessionDbId}: no work item at the head of the queue`);
+  return head;
+}
+
+/** When the agent's attempt timed out: the agent timer starts when the slot is granted. */
+function timeoutFailure(context: SessionContext): AgentFailure {
+  const since = context.processingSince ?? context.lastActivityAt;
+  return {
+    kind: 'timeout',
+    message: `agent gave no answer within ${context.settings.agentTimeoutMs} ms`,
+    at: since + context.settings.agentTimeoutMs,
+  };
+}
+
+const AGENT_DONE = 'xstate.done.actor.agent';
+const AGENT_ERROR = 'xstate.error.actor.agent';
+const isTimerOf = (event: AnyEventObject, delay: string) => event.type.startsWith(`xstate.after.${delay}.`);
+
+/** The failure the current event reports: the agent's rejection, or its timer running out. */
+function failureOf(context: SessionContext, event: AnyEventObject): AgentFailure {
+  return event.type === AGENT_ERROR
+    ? asAgentFailure(event['error'], context.processingSince ?? context.lastActivityAt)
+    : timeoutFailure(context);
+}
+
+function outputOf(event: AnyEventObject): AgentOutput {
+  if (event.type !== AGENT_DONE) throw new Error(`expected ${AGENT_DONE}, got ${event.type}`);
+  return event['output'] as AgentOutput;
+}
+
+/**
+ * When the current event happened, by the registry's clock: stamped on outside events, reported by
+ * the agent, or the deadline whose timer fired. Never read from a clock, so replay is exact.
+ */
+function eventTime(context: SessionContext, event: AnyEventObject): number {
+  if (typeof event['at'] === 'number') return event['at'];
+  if (event.type === AGENT_DONE) return outputOf(event).at;
+  if (event.type === AGENT_ERROR || isTimerOf(event, 'agentTimeout')) return failureOf(context, event).at;
+  if (isTimerOf(event, 'graceDeadline') && context.graceDeadline !== null) return context.graceDeadline;
+  if (isTimerOf(event, 'idleDeadline') && context.idleDeadline !== null) return context.idleDeadline;
+  return context.lastActivityAt;
+}
+
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    events: {} as SessionEvent,
+    input: {} as SessionInput,
+  },
+  actors: {
+    /** Supplied by src/agents through the registry: the LLM call for the head item. */
+    agent: fromPromise<AgentOutput, AgentInput>(async () => {
+      throw { kind: 'fatal', message: 'no agent was provided to the session machine', at: 0 } satisfies AgentFailure;
+    }),
+  },
+  delays: {
+    // Durations from entry. The registry supplies versions that count down to the deadline in
+    // context, which is what the lazy idle re-arm and recovery after a restart need.
+    idleDeadline: ({ context }) => context.settings.idleTtlMs,
+    graceDeadline: ({ context }) => context.settings.graceMs,
+    retryAt: ({ context }) =>
+      context.lastFailure?.kind === 'paused'
+        ? (context.lastFailure.retryAfterMs ?? context.settings.pauseMs)
+        : backoffDelayMs(context.attempt, context.settings),
+    agentTimeout: ({ context }) => context.settings.agentTimeoutMs,
+  },
+  guards: {
+    isNewWork: ({ context, event }) => {
+      if (event.type !== 'WORK_QUEUED') return false;
+      const { id, toolUseId } = event.item;
+      if (context.queue.some((queued) => queued.id === id)) return false;
+      return toolUseId === undefined || !context.recentToolUseIds.includes(toolUseId);
+    },
+    isNewPrompt: ({ context, event }) => event.type === 'INIT' && event.promptNumber > context.promptNumber,
+    hasQueuedWork: ({ context }) => context.queue.length > 0,
+    /** The head item is the only one: once it leaves, nothing is queued. */
+    isLastItem: ({ context }) => context.queue.length <= 1,
+    isCompleting: ({ context }) => context.completing,
+    /** Lazy deadline: only activity since the timer was armed can push the deadline out. */
+    idleDeadlineReached: ({ context }) =>
+      context.idleDeadline !== null && context.lastActivityAt + context.settings.idleTtlMs <= context.idleDeadline,
+    failureIsPause: ({ context, event }) => failureOf(context, event).kind === 'paused',
+    /** No further attempt for this item: the provider said it is hopeless, or attempts ran out. */
+    itemIsSpent: ({ context, event }) =>
+      failureOf(context, event).kind === 'fatal' || context.attempt + 1 >= context.settings.maxAttempts,
+  },
+  actions: {
+    // Effects on the world, supplied by src/registry.
+    requestSlot: () => {},
+    cancelSlotRequest: () => {},
+    releaseSlot: () => {},
+    notifyExpiring: () => {},
+    removeFromRegistry: () => {},
+
+    recordActivity: assign(({ context, event }) => ({
+      lastActivityAt: Math.max(context.lastActivityAt, eventTime(context, event)),
+    })),
+    enqueueWork: assign(({ context, event }) => {
+      if (event.type !== 'WORK_QUEUED') return {};
+      const { item } = event;
+      return {
+        queue: [...context.queue, item],
+        recentToolUseIds:
+          item.toolUseId === undefined
+            ? context.recentToolUseIds
+            : [...context.recentToolUseIds, item.toolUseId].slice(-RECENT_TOOL_USE_IDS),
+        lastActivityAt: Math.max(context.lastActivityAt, event.at),
+        counters: { ...context.counters, queued: context.counters.queued + 1 },
+      };
+    }),
+    enqueuePrompt: assign(({ context, event }) => {
+      if (event.type !== 'INIT') return {};
+      const item: WorkItem = {
+        id: `prompt-${event.promptNumber}`,
+        kind: 'prompt',
+        prompt: event.prompt,
+        promptTokens: event.promptTokens,
+        queuedAt: event.at,
+      };
+      return {
+        queue: [...context.queue, item],
+        promptNumber: event.promptNumber,
+        lastActivityAt: Math.max(context.lastActivityAt, event.at),
+        counters: { ...context.counters, queued: context.counters.queued + 1 },
+      };
+    }),
+    markCompleting: assign({ completing: true }),
+    countRevival: assign(({ context }) => ({ counters: { ...context.counters, revivals: context.counters.revivals + 1 } })),
+    /** A restored session adopts the settings of the process that restored it. */
+    applySettings: assign(({ context, event }) => {
+      if (event.type !== 'RECOVER' || event.settings === undefined) return {};
+      return { settings: event.settings, ...trimmedToBound({ ...context, settings: event.settings }) };
+    }),
+
+    /** The head item's prompt enters history once per item: a retry finds it already there. */
+    startProcessing: assign(({ context, event }) => {
+      const head = headOf(context);
+      const processingSince = eventTime(context, event);
+      if (context.promptInHistoryFor === head.id) return { processingSince };
+      const prompt: ConversationMessage =
+        context.counters.messagesAppended === 0
+          ? { role: 'user', content: head.prompt, tokens: head.promptTokens, pinned: true }
+          : { role: 'user', content: head.prompt, tokens: head.promptTokens };
+      return { ...appendMessage(context, prompt), promptInHistoryFor: head.id, processingSince };
+    }),
+    /** The one place a reply enters history. */
+    finishItem: assign(({ context, event }) => {
+      const output = outputOf(event);
+      const appended = appendMessage(context, { role: 'assistant', content: output.reply, tokens: output.replyTokens });
+      return {
+        history: appended.history,
+        queue: context.queue.slice(1),
+        attempt: 0,
+        promptInHistoryFor: null,
+        processingSince: null,
+        lastFailure: null,
+        lastActivityAt: Math.max(context.lastActivityAt, output.at),
+        counters: {
+          ...appended.counters,
+          processed: appended.counters.processed + 1,
+          inputTokens: appended.counters.inputTokens + (output.usage?.inputTokens ?? 0),
+          outputTokens: appended.counters.outputTokens + (output.usage?.outputTokens ?? 0),
+        },
+      };
+    }),
+    scheduleRetry: assign(({ context, event }) => {
+      const failure = failureOf(context, event);
+      const attempt = context.attempt + 1;
+      return {
+        attempt,
+        lastFailure: failure,
+        retryAt: failure.at + backoffDelayMs(attempt, context.settings),
+        processingSince: null,
+        counters: { ...context.counters, retries: context.counters.retries + 1 },
+      };
+    }),
+    /** Auth or quota: the queue rests as it is, no attempt is spent, and no restart loop burns tokens. */
+    pauseProcessing: assign(({ context, event }) => {
+      const failure = failureOf(context, event);
+      return {
+        lastFailure: failure,
+        retryAt: failure.at + (failure.retryAfterMs ?? context.settings.pauseMs),
+        processingSince: null,
+        counters: { ...context.counters, pauses: context.counters.pauses + 1 },
+      };
+    }),
+    /** The head item failed for good: it leaves the queue, counted and logged, never retried. */
+    dropFailedItem: assign(({ context, event }) => {
+      const failure = failureOf(context, event);
+      return {
+        queue: context.queue.slice(1),
+        attempt: 0,
+        promptInHistoryFor: null,
+        processingSince: null,
+        lastFailure: failure,
+        lastActivityAt: Math.max(context.lastActivityAt, failure.at),
+        counters: { ...context.counters, failed: context.counters.failed + 1 },
+      };
+    }),
+
+    armIdleDeadline: assign(({ context }) => ({
+      ...trimmedToBound(context),
+      idleDeadline: context.lastActivityAt + context.settings.idleTtlMs,
+      graceDeadline: null,
+      retryAt: null,
+    })),
+    armGraceDeadline: assign(({ context }) => ({
+      graceDeadline: (context.idleDeadline ?? context.lastActivityAt) + context.settings.graceMs,
+    })),
+    clearDeadlines: assign({ idleDeadline: null, graceDeadline: null }),
+    recordDisposal: assign(({ context, event }, { reason }: { reason: DisposalReason }) => ({
+      disposal: { reason, at: eventTime(context, event), droppedItems: context.queue.length },
+    })),
+    /** Nothing of the conversation outlives the session. */
+    releaseEverything: assign({
+      queue: [],
+      history: [],
+      recentToolUseIds: [],
+      idleDeadline: null,
+      graceDeadline: null,
+      retryAt: null,
+      processingSince: null,
+      completing: false,
+    }),
+  },
+}).createMachine({
+  id: 'session',
+  context: ({ input }) => ({
+    sessionDbId: input.sessionDbId,
+    contentSessionId: input.contentSessionId,
+    project: input.project,
+    settings: input.settings,
+    createdAt: input.at,
+    lastActivityAt: input.at,
+    idleDeadline: null,
+    graceDeadline: null,
+    retryAt: null,
+    processingSince: null,
+    promptNumber: input.promptNumber ?? 0,
+    queue: [],
+    attempt: 0,
+    promptInHistoryFor: null,
+    history: [],
+    completing: false,
+    recentToolUseIds: [],
+    lastFailure: null,
+    counters: noCounters,
+    disposal: null,
+  }),
+  initial: 'idle',
+  on: {
+    WORK_QUEUED: { guard: 'isNewWork', actions: 'enqueueWork' },
+    INIT: [{ guard: 'isNewPrompt', actions: 'enqueuePrompt' }, { actions: 'recordActivity' }],
+    TOUCH: { actions: 'recordActivity' },
+    COMPLETE: [
+      { guard: 'hasQueuedWork', actions: ['recordActivity', 'markCompleting'] },
+      { target: '.disposed', actions: { type: 'recordDisposal', params: { reason: 'completed' } } },
+    ],
+    DELETE: { target: '.disposed', actions: { type: 'recordDisposal', params: { reason: 'deleted' } } },
+    EVICT: {
+      target: '.disposed',
+      actions: { type: 'recordDisposal', params: ({ event }) => ({ reason: event.reason }) },
+    },
+  },
+  states: {
+    active: {
+      initial: 'waiting',
+      entry: 'clearDeadlines',
+      states: {
+        waiting: {
+          entry: 'requestSlot',
+          exit: 'cancelSlotRequest',
+          on: {
+            SLOT_GRANTED: 'processing',
+            RECOVER: { target: 'waiting', reenter: true, actions: 'applySettings' },
+          },
+        },
+        processing: {
+          entry: 'startProcessing',
+          exit: 'releaseSlot',
+          invoke: {
+            id: 'agent',
+            src: 'agent',
+            input: ({ context }) => ({
+              sessionDbId: context.sessionDbId,
+              item: headOf(context),
+              history: context.history,
+              attempt: context.attempt + 1,
+            }),
+            onDone: [
+              {
+                guard: and(['isLastItem', 'isCompleting']),
+                target: '#session.disposed',
+                actions: ['finishItem', { type: 'recordDisposal', params: { reason: 'completed' } }],
+              },
+              { guard: 'isLastItem', target: '#session.idle', actions: 'finishItem' },
+              { target: 'waiting', actions: 'finishItem' },
+            ],
+            onError: [
+              { guard: 'failureIsPause', target: 'paused', actions: 'pauseProcessing' },
+              {
+                guard: and(['itemIsSpent', 'isLastItem', 'isCompleting']),
+                target: '#session.disposed',
+                actions: ['dropFailedItem', { type: 'recordDisposal', params: { reason: 'completed' } }],
+              },
+              { guard: and(['itemIsSpent', 'isLastItem']), target: '#session.idle', actions: 'dropFailedItem' },
+              { guard: 'itemIsSpent', target: 'waiting', actions: 'dropFailedItem' },
+              { target: 'backoff', actions: 'scheduleRetry' },
+            ],
+          },
+          after: {
+            // A timeout is a retryable failure; it routes exactly like a rejection (failureOf).
+            agentTimeout: [
+              {
+                guard: and(['itemIsSpent', 'isLastItem', 'isCompleting']),
+                target: '#session.disposed',
+                actions: ['dropFailedItem', { type: 'recordDisposal', params: { reason: 'completed' } }],
+              },
+              { guard: and(['itemIsSpent', 'isLastItem']), target: '#session.idle', actions: 'dropFailedItem' },
+              { guard: 'itemIsSpent', target: 'waiting', actions: 'dropFailedItem' },
+              { target: 'backoff', actions: 'scheduleRetry' },
+            ],
+          },
+          on: {
+            // The call in flight died with the process that made it: ask for a slot again.
+            RECOVER: { target: 'waiting', actions: 'applySettings' },
+          },
+        },
+        backoff: {
+          after: { retryAt: 'waiting' },
+          on: { RECOVER: { target: 'backoff', reenter: true, actions: 'applySettings' } },
+        },
+        paused: {
+          after: { retryAt: 'waiting' },
+          on: { RECOVER: { target: 'paused', reenter: true, actions: 'applySettings' } },
+        },
+      },
+    },
+    idle: {
+      entry: 'armIdleDeadline',
+      after: {
+        idleDeadline: [
+          { guard: 'idleDeadlineReached', target: 'expiring' },
+          // Activity since arming: wait only for what remains of the new deadline.
+          { target: 'idle', reenter: true },
+        ],
+      },
+      on: {
+        WORK_QUEUED: { guard: 'isNewWork', target: 'active', actions: 'enqueueWork' },
+        INIT: { guard: 'isNewPrompt', target: 'active', actions: 'enqueuePrompt' },
+        RECOVER: { target: 'idle', reenter: true, actions: 'applySettings' },
+      },
+    },
+    expiring: {
+      entry: ['armGraceDeadline', 'notifyExpiring'],
+      after: {
+        graceDeadline: { target: 'disposed', actions: { type: 'recordDisposal', params: { reason: 'ttl' } } },
+      },
+      on: {
+        WORK_QUEUED: { guard: 'isNewWork', target: 'active', actions: ['enqueueWork', 'countRevival'] },
+        INIT: [
+          { guard: 'isNewPrompt', target: 'active', actions: ['enqueuePrompt', 'countRevival'] },
+          { target: 'idle', actions: ['recordActivity', 'countRevival'] },
+        ],
+        TOUCH: { target: 'idle', actions: ['recordActivity', 'countRevival'] },
+        RECOVER: { target: 'expiring', reenter: true, actions: 'applySettings' },
+      },
+    },
+    disposed: {
+      type: 'final',
+      entry: ['releaseEverything', 'removeFromRegistry'],
+    },
+  },
+});
+
+export type SessionMachine = typeof sessionMachine;

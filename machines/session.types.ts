@@ -1,0 +1,153 @@
+import type { ConversationMessage } from '../src/history/index.js';
+
+/** What a unit of queued work is for; it decides only how the prompt was built, not how it is processed. */
+export type WorkKind = 'prompt' | 'observation' | 'summarize';
+
+/** One unit of work for the session's agent, processed in order, one at a time. */
+export interface WorkItem {
+  /** Unique within the session; a hook's `tool_use_id` when it sent one. */
+  readonly id: string;
+  readonly kind: WorkKind;
+  /** The user message the agent receives for this item. */
+  readonly prompt: string;
+  readonly promptTokens: number;
+  readonly toolUseId?: string;
+  readonly queuedAt: number;
+}
+
+/** Why a session went away. Every disposal records exactly one. */
+export type DisposalReason = 'ttl' | 'completed' | 'deleted' | 'capacity' | 'memory-pressure';
+export type EvictionReason = Extract<DisposalReason, 'capacity' | 'memory-pressure'>;
+
+/** Tunables a session carries in its context, so that its log alone explains every decision it made. */
+export interface SessionSettings {
+  readonly idleTtlMs: number;
+  readonly graceMs: number;
+  readonly maxHistoryMessages: number;
+  readonly maxHistoryTokens: number;
+  /** Attempts per work item before it is dropped as failed. */
+  readonly maxAttempts: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  /** How long processing rests after the provider refused for auth or quota. */
+  readonly pauseMs: number;
+  readonly agentTimeoutMs: number;
+}
+
+export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
+  idleTtlMs: 60 * 60_000,
+  graceMs: 30_000,
+  maxHistoryMessages: 50,
+  maxHistoryTokens: 100_000,
+  maxAttempts: 3,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 60_000,
+  pauseMs: 5 * 60_000,
+  agentTimeoutMs: 120_000,
+};
+
+/** What the invoked agent actor receives. `signal` aborts when the session leaves `processing`. */
+export interface AgentInput {
+  readonly sessionDbId: number;
+  readonly item: WorkItem;
+  /** The bounded history; its last message is normally `item.prompt`. */
+  readonly history: readonly ConversationMessage[];
+  /** 1 for the first try of this item. */
+  readonly attempt: number;
+}
+
+/** What the agent actor resolves with. `at` is the clock's time when the reply arrived. */
+export interface AgentOutput {
+  readonly reply: string;
+  readonly replyTokens: number;
+  readonly at: number;
+  readonly usage?: { readonly inputTokens: number; readonly outputTokens: number };
+}
+
+/**
+ * How an agent call failed, as the agent actor rejects. `retryable` and `timeout` go to backoff,
+ * `paused` (auth, quota) rests the whole queue, `fatal` drops the item at once.
+ */
+export interface AgentFailure {
+  readonly kind: 'retryable' | 'timeout' | 'paused' | 'fatal';
+  readonly message: string;
+  readonly at: number;
+  /** A provider's Retry-After, when it sent one. */
+  readonly retryAfterMs?: number;
+}
+
+export interface SessionCounters {
+  readonly queued: number;
+  readonly processed: number;
+  readonly failed: number;
+  readonly retries: number;
+  readonly pauses: number;
+  readonly revivals: number;
+  readonly messagesAppended: number;
+  readonly trimmedMessages: number;
+  readonly trimmedTokens: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+export interface Disposal {
+  readonly reason: DisposalReason;
+  readonly at: number;
+  /** Queued items that were never processed. */
+  readonly droppedItems: number;
+}
+
+export interface SessionContext {
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  readonly project: string;
+  readonly settings: SessionSettings;
+  readonly createdAt: number;
+  /** Last hook activity or agent result; the idle deadline counts from here, lazily. */
+  readonly lastActivityAt: number;
+  /** The moment the idle timer is armed for; activity after arming moves only `lastActivityAt`. */
+  readonly idleDeadline: number | null;
+  /** When `expiring` turns into `disposed`. */
+  readonly graceDeadline: number | null;
+  /** When `backoff` or `paused` lets the head item be tried again. */
+  readonly retryAt: number | null;
+  readonly processingSince: number | null;
+  readonly promptNumber: number;
+  readonly queue: readonly WorkItem[];
+  /** Failed attempts of the head item. */
+  readonly attempt: number;
+  /** The item whose prompt is already in history, so a retry does not append it again. */
+  readonly promptInHistoryFor: string | null;
+  readonly history: readonly ConversationMessage[];
+  readonly completing: boolean;
+  /** Recent `tool_use_id`s, bounded, so a hook's retry is not queued twice. */
+  readonly recentToolUseIds: readonly string[];
+  readonly lastFailure: AgentFailure | null;
+  readonly counters: SessionCounters;
+  readonly disposal: Disposal | null;
+}
+
+export interface SessionInput {
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  readonly project: string;
+  readonly settings: SessionSettings;
+  readonly at: number;
+  /** The last prompt number this content session had, when it is revived after a disposal. */
+  readonly promptNumber?: number;
+}
+
+/** Events from the outside world. Each carries `at`, the registry clock's time, so replay is exact. */
+export type SessionEvent =
+  | { readonly type: 'INIT'; readonly prompt: string; readonly promptTokens: number; readonly promptNumber: number; readonly at: number }
+  | { readonly type: 'WORK_QUEUED'; readonly item: WorkItem; readonly at: number }
+  | { readonly type: 'TOUCH'; readonly at: number }
+  | { readonly type: 'COMPLETE'; readonly at: number }
+  | { readonly type: 'DELETE'; readonly at: number }
+  | { readonly type: 'EVICT'; readonly reason: EvictionReason; readonly at: number }
+  | { readonly type: 'SLOT_GRANTED'; readonly at: number }
+  /** Sent once to an actor restored from the log: re-enters its state so timers count down again. */
+  | { readonly type: 'RECOVER'; readonly at: number; readonly settings?: SessionSettings };
+
+/** Top-level phase of a session, as the HTTP API reports it. */
+export type Lifecycle = 'active' | 'idle' | 'expiring' | 'disposed';

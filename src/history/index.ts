@@ -1,0 +1,7 @@
+/** Bounding a session's conversation history: the stored array itself, after every append. */
+export type { ConversationMessage, HistoryLimits } from './message.js';
+export { DEFAULT_HISTORY_LIMITS } from './message.js';
+export type { TokenEstimator } from './tokens.js';
+export { estimateTokens } from './tokens.js';
+export type { TrimOptions, TrimResult } from './trim.js';
+export { trimHistory, historyTokens } from './trim.js';

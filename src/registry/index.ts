@@ -1,0 +1,24 @@
+/** Live sessions: one actor each, admission, eviction, memory pressure and agent slots. */
+export { createSessionRegistry } from './registry.js';
+export type {
+  CommandResult,
+  EnqueueResult,
+  InitResult,
+  PromptRequest,
+  Refusal,
+  RegistryEvents,
+  RegistryStats,
+  SessionDisposed,
+  SessionEventProcessed,
+  SessionExpiring,
+  SessionRegistry,
+  SessionTarget,
+  ShutdownReport,
+  WorkRequest,
+} from './registry.js';
+export type { RegistryLogger, SessionRegistryOptions } from './options.js';
+export type { HeapReader, HeapUsage, MemoryPressureOptions } from './memory.js';
+export { readV8Heap, surplusSessions } from './memory.js';
+export type { SlotPoolStats } from './slots.js';
+export type { SessionView } from './view.js';
+export { describeSession, lifecycleOf, stateNameOf } from './view.js';

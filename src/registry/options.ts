@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../../machines/session.machine.js';
+import type { Agent } from '../agents/index.js';
+import { systemClock, type Clock } from '../clock/index.js';
+import { estimateTokens, type TokenEstimator } from '../history/index.js';
+import type { EventStore } from '../store/index.js';
+import { readV8Heap, type HeapReader, type MemoryPressureOptions } from './memory.js';
+
+/** The subset of a pino logger the registry writes to. */
+export interface RegistryLogger {
+  debug(details: object, message: string): void;
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+export interface SessionRegistryOptions extends Partial<SessionSettings> {
+  /** Produces the replies. Called for at most `maxConcurrentAgents` items at once. */
+  readonly agent: Agent;
+  /** Live sessions; beyond it the least recently active idle one is evicted. Default 100. */
+  readonly maxActiveSessions?: number;
+  /** Agent calls in flight at once, across all sessions. Default 2. */
+  readonly maxConcurrentAgents?: number;
+  readonly clock?: Clock;
+  readonly estimateTokens?: TokenEstimator;
+  /** Heap polling and shedding of idle sessions; `false` turns it off. */
+  readonly memoryPressure?: MemoryPressureOptions | false;
+  /** Where identities and events go. Default: nothing is logged (see `createEphemeralStore`). */
+  readonly store?: EventStore;
+  readonly logger?: RegistryLogger;
+  /** The wait a refused caller is advised, when every live session is active. Default 5 s. */
+  readonly retryAfterMs?: number;
+}
+
+export interface ResolvedOptions {
+  readonly agent: Agent;
+  readonly settings: SessionSettings;
+  readonly maxActiveSessions: number;
+  readonly maxConcurrentAgents: number;
+  readonly clock: Clock;
+  readonly estimateTokens: TokenEstimator;
+  readonly memoryPressure:
+    | { readonly limitPercent: number; readonly targetPercent: number; readonly intervalMs: number; readonly read: HeapReader }
+    | false;
+  readonly store: EventStore | undefined;
+  readonly logger: RegistryLogger;
+  readonly retryAfterMs: number;
+}
+
+const positiveMs = z.number().finite().positive();
+const count = z.number().int().positive();
+const percent = z.number().gt(0).lte(100);
+
+const numericOptions = z.object({
+  idleTtlMs: positiveMs,
+  graceMs: z.number().finite().nonnegative(),
+  maxHistoryMessages: count,
+  maxHistoryTokens: count,
+  maxAttempts: count,
+  backoffBaseMs: positiveMs,
+  backoffMaxMs: positiveMs,
+  pauseMs: positiveMs,
+  agentTimeoutMs: positiveMs,
+  maxActiveSessions: count,
+  maxConcurrentAgents: count,
+  retryAfterMs: positiveMs,
+});
+
+const memoryOptions = z
+  .object({ limitPercent: percent, targetPercent: percent, intervalMs: positiveMs })
+  .refine((memory) => memory.targetPercent < memory.limitPercent, {
+    message: 'targetPercent must be below limitPercent',
+    path: ['targetPercent'],
+  });
+
+const silentLogger: RegistryLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Applies defaults and rejects nonsense with a message that names the option. */
+export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions {
+  if (typeof options?.agent?.run !== 'function') {
+    throw new TypeError('createSessionRegistry: `agent` must be an object with a run(request, signal) method');
+  }
+  const numbers = numericOptions.safeParse({
+    ...DEFAULT_SESSION_SETTINGS,
+    maxActiveSessions: 100,
+    maxConcurrentAgents: 2,
+    retryAfterMs: 5_000,
+    ...definedOnly(options),
+  });
+  if (!numbers.success) throw new RangeError(`createSessionRegistry: ${describeIssues(numbers.error)}`);
+
+  let memoryPressure: ResolvedOptions['memoryPressure'] = false;
+  if (options.memoryPressure !== false) {
+    const memory = memoryOptions.safeParse({
+      limitPercent: 80,
+      targetPercent: 75,
+      intervalMs: 5_000,
+      ...definedOnly(options.memoryPressure ?? {}),
+    });
+    if (!memory.success) throw new RangeError(`createSessionRegistry: memoryPressure.${describeIssues(memory.error)}`);
+    memoryPressure = { ...memory.data, read: options.memoryPressure?.read ?? readV8Heap };
+  }
+
+  const n = numbers.data;
+  return {
+    agent: options.agent,
+    settings: {
+      idleTtlMs: n.idleTtlMs,
+      graceMs: n.graceMs,
+      maxHistoryMessages: n.maxHistoryMessages,
+      maxHistoryTokens: n.maxHistoryTokens,
+      maxAttempts: n.maxAttempts,
+      backoffBaseMs: n.backoffBaseMs,
+      backoffMaxMs: Math.max(n.backoffMaxMs, n.backoffBaseMs),
+      pauseMs: n.pauseMs,
+      agentTimeoutMs: n.agentTimeoutMs,
+    },
+    maxActiveSessions: n.maxActiveSessions,
+    maxConcurrentAgents: n.maxConcurrentAgents,
+    clock: options.clock ?? systemClock,
+    estimateTokens: options.estimateTokens ?? estimateTokens,
+    memoryPressure,
+    store: options.store,
+    logger: options.logger ?? silentLogger,
+    retryAfterMs: n.retryAfterMs,
+  };
+}
+
+function definedOnly(record: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+}

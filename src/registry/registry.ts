@@ -1,0 +1,605 @@
+import { createActor, fromPromise, type Actor, type InspectionEvent } from 'xstate';
+import {
+  asAgentFailure,
+  sessionMachine,
+  type AgentFailure,
+  type AgentInput,
+  type AgentOutput,
+  type Disposal,
+  type DisposalReason,
+  type EvictionReason,
+  type Lifecycle,
+  type SessionCounters,
+  type SessionEvent,
+  type SessionMachine,
+  type WorkKind,
+} from '../../machines/session.machine.js';
+import { AgentError } from '../agents/index.js';
+import type { Clock } from '../clock/index.js';
+import { createEphemeralStore, type EventStore, type StoredSession } from '../store/index.js';
+import { startMemoryMonitor } from './memory.js';
+import { resolveOptions, type ResolvedOptions, type SessionRegistryOptions } from './options.js';
+import { SlotPool, type SlotPoolStats } from './slots.js';
+import { describeSession, lifecycleOf, stateNameOf, type SessionSnapshot, type SessionView } from './view.js';
+
+/** Names a session by its durable id, or by the content session id the hooks know it by. */
+export type SessionTarget =
+  | { readonly sessionDbId: number }
+  | { readonly contentSessionId: string; readonly project?: string };
+
+export interface PromptRequest {
+  readonly prompt: string;
+  /** Omitted: the next number. A number the session already saw is a repeat and only counts as activity. */
+  readonly promptNumber?: number;
+}
+
+export interface WorkRequest {
+  readonly kind: Exclude<WorkKind, 'prompt'>;
+  readonly prompt: string;
+  /** A hook's tool_use_id: a second item with the same id is not queued. */
+  readonly toolUseId?: string;
+}
+
+export type Refusal =
+  | { readonly ok: false; readonly error: 'not-found' }
+  | { readonly ok: false; readonly error: 'at-capacity'; readonly retryAfterMs: number }
+  | { readonly ok: false; readonly error: 'shutting-down' };
+
+export type InitResult =
+  | { readonly ok: true; readonly sessionDbId: number; readonly promptNumber: number; readonly created: boolean }
+  | Refusal;
+
+export type EnqueueResult =
+  | {
+      readonly ok: true;
+      readonly status: 'queued' | 'duplicate';
+      readonly sessionDbId: number;
+      readonly queueLength: number;
+    }
+  | Refusal;
+
+export type CommandResult = { readonly ok: true; readonly sessionDbId: number } | Refusal;
+
+export interface SessionDisposed {
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  readonly project: string;
+  readonly reason: DisposalReason;
+  readonly at: number;
+  readonly droppedItems: number;
+  readonly counters: SessionCounters;
+}
+
+export interface SessionExpiring {
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  readonly graceDeadline: number;
+}
+
+/** Every event a session processed, as it went to the log. */
+export interface SessionEventProcessed {
+  readonly sessionDbId: number;
+  readonly type: string;
+  readonly state: string;
+  readonly at: number;
+}
+
+export interface RegistryEvents {
+  disposed: SessionDisposed;
+  expiring: SessionExpiring;
+  processed: SessionEventProcessed;
+}
+
+export interface RegistryStats {
+  readonly live: number;
+  readonly byLifecycle: Readonly<Record<Exclude<Lifecycle, 'disposed'>, number>>;
+  readonly byState: Readonly<Record<string, number>>;
+  readonly slots: SlotPoolStats;
+  readonly disposals: Readonly<Record<DisposalReason, number>>;
+  readonly refusedAtCapacity: number;
+  /** Summed over every session this registry has run, live and disposed. */
+  readonly totals: SessionCounters;
+}
+
+export interface ShutdownReport {
+  /** Sessions stopped without being disposed: the log has them for the next start. */
+  readonly stopped: number;
+  /** Agent calls still in flight when the drain period ended, aborted through their signals. */
+  readonly abortedAgentCalls: number;
+}
+
+export interface SessionRegistry {
+  /** Starts (or revives) a session with a user prompt, which becomes its next work item. */
+  init(target: SessionTarget, request: PromptRequest): Promise<InitResult>;
+  /** Queues work; a session that is not live is revived, or created for an unknown content session. */
+  enqueue(target: SessionTarget, work: WorkRequest): Promise<EnqueueResult>;
+  /** Activity without work: pushes the idle deadline out, revives an expiring session. */
+  touch(target: SessionTarget): Promise<CommandResult>;
+  /** Drains the queue, then disposes with reason `completed`. */
+  complete(target: SessionTarget): Promise<CommandResult>;
+  /** Disposes at once with reason `deleted`; queued items are dropped (and counted). */
+  delete(target: SessionTarget): Promise<CommandResult>;
+  get(target: SessionTarget): SessionView | undefined;
+  list(): SessionView[];
+  stats(): RegistryStats;
+  on<K extends keyof RegistryEvents>(event: K, listener: (payload: RegistryEvents[K]) => void): () => void;
+  /** Evicts idle sessions now if the heap is over the limit (the monitor also does so on its own). */
+  checkMemoryPressure(): void;
+  /**
+   * Stops every actor without disposing it. In-flight agent calls get `drainMs` to finish (no new call
+   * starts meanwhile), then are aborted. Resolves once the log is flushed.
+   */
+  shutdown(options?: { readonly drainMs?: number }): Promise<ShutdownReport>;
+}
+
+export function createSessionRegistry(options: SessionRegistryOptions): SessionRegistry {
+  return new Registry(resolveOptions(options));
+}
+
+type SessionActor = Actor<SessionMachine>;
+
+interface LiveSession {
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  actor: SessionActor;
+}
+
+const DISPOSAL_REASONS: readonly DisposalReason[] = ['ttl', 'completed', 'deleted', 'capacity', 'memory-pressure'];
+
+const zeroCounters: SessionCounters = {
+  queued: 0,
+  processed: 0,
+  failed: 0,
+  retries: 0,
+  pauses: 0,
+  revivals: 0,
+  messagesAppended: 0,
+  trimmedMessages: 0,
+  trimmedTokens: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+};
+
+function addCounters(a: SessionCounters, b: SessionCounters): SessionCounters {
+  const sum = { ...a };
+  for (const key of Object.keys(b) as (keyof SessionCounters)[]) sum[key] = a[key] + b[key];
+  return sum;
+}
+
+class Registry implements SessionRegistry {
+  readonly #options: ResolvedOptions;
+  readonly #clock: Clock;
+  readonly #store: EventStore;
+  readonly #machine: SessionMachine;
+  readonly #slots: SlotPool;
+  /** Live sessions, least recently addressed first (an entry moves to the end on every outside event). */
+  readonly #sessions = new Map<number, LiveSession>();
+  readonly #byContentId = new Map<string, number>();
+  readonly #listeners: { [K in keyof RegistryEvents]: Set<(payload: RegistryEvents[K]) => void> } = {
+    disposed: new Set(),
+    expiring: new Set(),
+    processed: new Set(),
+  };
+  readonly #disposals: Record<DisposalReason, number> = {
+    ttl: 0,
+    completed: 0,
+    deleted: 0,
+    capacity: 0,
+    'memory-pressure': 0,
+  };
+  readonly #memoryMonitor: { stop(): void; check(): void } | undefined;
+  #retiredCounters: SessionCounters = zeroCounters;
+  #refusedAtCapacity = 0;
+  #slotsFrozen = false;
+  #closing: Promise<ShutdownReport> | undefined;
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+    this.#clock = options.clock;
+    this.#store = options.store ?? createEphemeralStore();
+    this.#slots = new SlotPool({
+      capacity: options.maxConcurrentAgents,
+      clock: options.clock,
+      grant: (sessionDbId) => this.#grantSlot(sessionDbId),
+    });
+    this.#machine = this.#provideMachine();
+    if (options.memoryPressure !== false) {
+      const memory = options.memoryPressure;
+      this.#memoryMonitor = startMemoryMonitor({
+        clock: options.clock,
+        intervalMs: memory.intervalMs,
+        limitPercent: memory.limitPercent,
+        targetPercent: memory.targetPercent,
+        read: memory.read,
+        liveSessions: () => this.#sessions.size,
+        shed: (surplus, usage) => this.#shed(surplus, usage),
+      });
+    }
+  }
+
+  // ── public surface ────────────────────────────────────────────────────────────────────────────
+
+  async init(target: SessionTarget, request: PromptRequest): Promise<InitResult> {
+    if (this.#closing) return { ok: false, error: 'shutting-down' };
+    const at = this.#clock.now();
+    const acquired = this.#acquire(target, at);
+    if (!acquired.ok) return acquired;
+    const { session, created } = acquired;
+    const promptNumber = request.promptNumber ?? this.#contextOf(session).promptNumber + 1;
+    this.#send(session, {
+      type: 'INIT',
+      prompt: request.prompt,
+      promptTokens: this.#options.estimateTokens(request.prompt),
+      promptNumber,
+      at,
+    });
+    await this.#store.flush();
+    return { ok: true, sessionDbId: session.sessionDbId, promptNumber, created };
+  }
+
+  async enqueue(target: SessionTarget, work: WorkRequest): Promise<EnqueueResult> {
+    if (this.#closing) return { ok: false, error: 'shutting-down' };
+    const at = this.#clock.now();
+    const acquired = this.#acquire(target, at);
+    if (!acquired.ok) return acquired;
+    const { session } = acquired;
+    const queuedBefore = this.#contextOf(session).counters.queued;
+    const id = work.toolUseId ?? `${work.kind}-${queuedBefore + 1}-${at}`;
+    this.#send(session, {
+      type: 'WORK_QUEUED',
+      item: {
+        id,
+        kind: work.kind,
+        prompt: work.prompt,
+        promptTokens: this.#options.estimateTokens(work.prompt),
+        ...(work.toolUseId === undefined ? {} : { toolUseId: work.toolUseId }),
+        queuedAt: at,
+      },
+      at,
+    });
+    await this.#store.flush();
+    const context = this.#contextOf(session);
+    return {
+      ok: true,
+      status: context.counters.queued > queuedBefore ? 'queued' : 'duplicate',
+      sessionDbId: session.sessionDbId,
+      queueLength: context.queue.length,
+    };
+  }
+
+  touch(target: SessionTarget): Promise<CommandResult> {
+    return this.#command(target, (at) => ({ type: 'TOUCH', at }));
+  }
+
+  complete(target: SessionTarget): Promise<CommandResult> {
+    return this.#command(target, (at) => ({ type: 'COMPLETE', at }));
+  }
+
+  delete(target: SessionTarget): Promise<CommandResult> {
+    return this.#command(target, (at) => ({ type: 'DELETE', at }));
+  }
+
+  get(target: SessionTarget): SessionView | undefined {
+    const session = this.#live(target);
+    return session === undefined ? undefined : this.#view(session);
+  }
+
+  list(): SessionView[] {
+    return [...this.#sessions.values()].map((session) => this.#view(session));
+  }
+
+  stats(): RegistryStats {
+    const byLifecycle = { active: 0, idle: 0, expiring: 0 };
+    const byState: Record<string, number> = {};
+    let totals = this.#retiredCounters;
+    for (const session of this.#sessions.values()) {
+      const snapshot = session.actor.getSnapshot();
+      const lifecycle = lifecycleOf(snapshot.value);
+      if (lifecycle !== 'disposed') byLifecycle[lifecycle]++;
+      const state = stateNameOf(snapshot.value);
+      byState[state] = (byState[state] ?? 0) + 1;
+      totals = addCounters(totals, snapshot.context.counters);
+    }
+    return {
+      live: this.#sessions.size,
+      byLifecycle,
+      byState,
+      slots: this.#slots.stats(),
+      disposals: { ...this.#disposals },
+      refusedAtCapacity: this.#refusedAtCapacity,
+      totals,
+    };
+  }
+
+  on<K extends keyof RegistryEvents>(event: K, listener: (payload: RegistryEvents[K]) => void): () => void {
+    const listeners = this.#listeners[event] as Set<(payload: RegistryEvents[K]) => void>;
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  checkMemoryPressure(): void {
+    this.#memoryMonitor?.check();
+  }
+
+  shutdown(options: { readonly drainMs?: number } = {}): Promise<ShutdownReport> {
+    this.#closing ??= this.#shutdown(options.drainMs ?? 0);
+    return this.#closing;
+  }
+
+  // ── sessions ──────────────────────────────────────────────────────────────────────────────────
+
+  #live(target: SessionTarget): LiveSession | undefined {
+    const sessionDbId = 'sessionDbId' in target ? target.sessionDbId : this.#byContentId.get(target.contentSessionId);
+    return sessionDbId === undefined ? undefined : this.#sessions.get(sessionDbId);
+  }
+
+  /** The live session for work that has arrived: revived or created, within capacity. */
+  #acquire(
+    target: SessionTarget,
+    at: number,
+  ): { ok: true; session: LiveSession; created: boolean } | Refusal {
+    const live = this.#live(target);
+    if (live !== undefined) return { ok: true, session: live, created: false };
+
+    let stored: StoredSession | undefined;
+    if ('sessionDbId' in target) {
+      stored = this.#store.getSession(target.sessionDbId);
+      if (stored === undefined) return { ok: false, error: 'not-found' };
+    }
+    if (!this.#admit()) {
+      this.#refusedAtCapacity++;
+      return { ok: false, error: 'at-capacity', retryAfterMs: this.#options.retryAfterMs };
+    }
+    if (stored === undefined && 'contentSessionId' in target) {
+      stored = this.#store.openSession(target.contentSessionId, target.project ?? '', at);
+    }
+    return { ok: true, session: this.#start(stored!, at), created: true };
+  }
+
+  /** Makes room for one more live session, evicting the least recently active idle one if needed. */
+  #admit(): boolean {
+    if (this.#sessions.size < this.#options.maxActiveSessions) return true;
+    let victim: LiveSession | undefined;
+    let victimActivity = Infinity;
+    for (const session of this.#sessions.values()) {
+      const snapshot = session.actor.getSnapshot();
+      if (!isEvictable(snapshot)) continue;
+      if (snapshot.context.lastActivityAt < victimActivity) {
+        victim = session;
+        victimActivity = snapshot.context.lastActivityAt;
+      }
+    }
+    if (victim === undefined) return false;
+    this.#evict(victim, 'capacity');
+    return this.#sessions.size < this.#options.maxActiveSessions;
+  }
+
+  #start(stored: StoredSession, at: number): LiveSession {
+    const session: LiveSession = {
+      sessionDbId: stored.sessionDbId,
+      contentSessionId: stored.contentSessionId,
+      actor: undefined as unknown as SessionActor,
+    };
+    session.actor = createActor(this.#machine, {
+      input: {
+        sessionDbId: stored.sessionDbId,
+        contentSessionId: stored.contentSessionId,
+        project: stored.project,
+        settings: this.#options.settings,
+        at,
+        promptNumber: stored.lastPromptNumber,
+      },
+      clock: this.#clock,
+      inspect: (event) => this.#observe(session, event),
+    });
+    this.#sessions.set(session.sessionDbId, session);
+    this.#byContentId.set(session.contentSessionId, session.sessionDbId);
+    session.actor.start();
+    return session;
+  }
+
+  async #command(target: SessionTarget, event: (at: number) => SessionEvent): Promise<CommandResult> {
+    if (this.#closing) return { ok: false, error: 'shutting-down' };
+    const session = this.#live(target);
+    if (session === undefined) return { ok: false, error: 'not-found' };
+    this.#send(session, event(this.#clock.now()));
+    await this.#store.flush();
+    return { ok: true, sessionDbId: session.sessionDbId };
+  }
+
+  #send(session: LiveSession, event: SessionEvent): void {
+    // Outside events mark recency: the map's order is what capacity eviction scans first.
+    if (this.#sessions.delete(session.sessionDbId)) this.#sessions.set(session.sessionDbId, session);
+    session.actor.send(event);
+  }
+
+  #evict(session: LiveSession, reason: EvictionReason): void {
+    this.#options.logger.info({ sessionDbId: session.sessionDbId, reason }, 'evicting idle session');
+    session.actor.send({ type: 'EVICT', reason, at: this.#clock.now() });
+  }
+
+  #shed(surplus: number, usage: number): void {
+    const candidates = [...this.#sessions.values()]
+      .map((session) => ({ session, snapshot: session.actor.getSnapshot() }))
+      .filter(({ snapshot }) => isEvictable(snapshot))
+      .sort((a, b) => a.snapshot.context.lastActivityAt - b.snapshot.context.lastActivityAt)
+      .slice(0, surplus);
+    this.#options.logger.warn(
+      { heapUsagePercent: Math.round(usage * 1000) / 10, surplus, evicting: candidates.length },
+      'memory pressure: evicting idle sessions, oldest first',
+    );
+    for (const { session } of candidates) this.#evict(session, 'memory-pressure');
+  }
+
+  #contextOf(session: LiveSession) {
+    return session.actor.getSnapshot().context;
+  }
+
+  #view(session: LiveSession): SessionView {
+    const snapshot = session.actor.getSnapshot();
+    return describeSession(snapshot.value, snapshot.context);
+  }
+
+  // ── what the machine asks of the world ────────────────────────────────────────────────────────
+
+  #provideMachine(): SessionMachine {
+    const { agent, estimateTokens } = this.#options;
+    const clock = this.#clock;
+    const untilDeadline = (deadline: number | null) => Math.max(0, (deadline ?? clock.now()) - clock.now());
+    return sessionMachine.provide({
+      actions: {
+        requestSlot: ({ context }) => this.#slots.request(context.sessionDbId),
+        cancelSlotRequest: ({ context }) => this.#slots.cancel(context.sessionDbId),
+        releaseSlot: ({ context }) => this.#slots.release(context.sessionDbId),
+        notifyExpiring: ({ context }) =>
+          this.#emit('expiring', {
+            sessionDbId: context.sessionDbId,
+            contentSessionId: context.contentSessionId,
+            graceDeadline: context.graceDeadline ?? clock.now(),
+          }),
+        removeFromRegistry: ({ context }) => this.#forget(context.sessionDbId, context.contentSessionId),
+      },
+      delays: {
+        idleDeadline: ({ context }) => untilDeadline(context.idleDeadline),
+        graceDeadline: ({ context }) => untilDeadline(context.graceDeadline),
+        retryAt: ({ context }) => untilDeadline(context.retryAt),
+      },
+      actors: {
+        agent: fromPromise<AgentOutput, AgentInput>(async ({ input, signal }) => {
+          let reply;
+          try {
+            reply = await agent.run(input, signal);
+          } catch (error) {
+            throw toAgentFailure(error, clock.now());
+          }
+          return {
+            reply: reply.text,
+            replyTokens: estimateTokens(reply.text),
+            at: clock.now(),
+            ...(reply.usage === undefined ? {} : { usage: reply.usage }),
+          };
+        }),
+      },
+    });
+  }
+
+  #grantSlot(sessionDbId: number): boolean {
+    if (this.#slotsFrozen) return false;
+    const session = this.#sessions.get(sessionDbId);
+    if (session === undefined) return false;
+    session.actor.send({ type: 'SLOT_GRANTED', at: this.#clock.now() });
+    return session.actor.getSnapshot().matches({ active: 'processing' });
+  }
+
+  #forget(sessionDbId: number, contentSessionId: string): void {
+    this.#sessions.delete(sessionDbId);
+    if (this.#byContentId.get(contentSessionId) === sessionDbId) this.#byContentId.delete(contentSessionId);
+  }
+
+  /** Every event a session actor processed: to the log, to listeners, and the disposal bookkeeping. */
+  #observe(session: LiveSession, inspection: InspectionEvent): void {
+    if (inspection.type !== '@xstate.snapshot' || inspection.actorRef.sessionId !== inspection.rootId) return;
+    const snapshot = inspection.snapshot as SessionSnapshot;
+    if (snapshot.status === 'stopped') return;
+    const at = this.#clock.now();
+    const { event } = inspection;
+    this.#store.append(session.sessionDbId, { type: event.type, payload: loggable(event, at), at });
+    if (this.#listeners.processed.size > 0) {
+      this.#emit('processed', { sessionDbId: session.sessionDbId, type: event.type, state: stateNameOf(snapshot.value), at });
+    }
+    if (snapshot.status === 'done') this.#disposed(snapshot.context.disposal, snapshot.context);
+    else if (snapshot.status === 'error') this.#crashed(session, snapshot.error);
+  }
+
+  #disposed(disposal: Disposal | null, context: SessionSnapshot['context']): void {
+    const record: Disposal = disposal ?? { reason: 'deleted', at: this.#clock.now(), droppedItems: 0 };
+    this.#disposals[record.reason]++;
+    this.#retiredCounters = addCounters(this.#retiredCounters, context.counters);
+    this.#store.sessionDisposed(context.sessionDbId, record);
+    this.#options.logger.info(
+      { sessionDbId: context.sessionDbId, reason: record.reason, droppedItems: record.droppedItems },
+      'session disposed',
+    );
+    this.#emit('disposed', {
+      sessionDbId: context.sessionDbId,
+      contentSessionId: context.contentSessionId,
+      project: context.project,
+      reason: record.reason,
+      at: record.at,
+      droppedItems: record.droppedItems,
+      counters: context.counters,
+    });
+  }
+
+  /** A bug in an action: the actor is dead. Drop it rather than keep a zombie in the map. */
+  #crashed(session: LiveSession, error: unknown): void {
+    this.#options.logger.error({ sessionDbId: session.sessionDbId, err: error }, 'session actor crashed');
+    this.#forget(session.sessionDbId, session.contentSessionId);
+    this.#slots.cancel(session.sessionDbId);
+    this.#slots.release(session.sessionDbId);
+  }
+
+  #emit<K extends keyof RegistryEvents>(event: K, payload: RegistryEvents[K]): void {
+    for (const listener of this.#listeners[event] as Set<(payload: RegistryEvents[K]) => void>) {
+      try {
+        listener(payload);
+      } catch (error) {
+        this.#options.logger.error({ err: error, event }, 'registry listener threw');
+      }
+    }
+  }
+
+  // ── shutdown ──────────────────────────────────────────────────────────────────────────────────
+
+  async #shutdown(drainMs: number): Promise<ShutdownReport> {
+    this.#memoryMonitor?.stop();
+    this.#slotsFrozen = true;
+    if (drainMs > 0 && this.#slots.stats().inUse > 0) await this.#drain(drainMs);
+    const abortedAgentCalls = this.#slots.stats().inUse;
+    const stopped = this.#sessions.size;
+    for (const session of this.#sessions.values()) session.actor.stop();
+    this.#sessions.clear();
+    this.#byContentId.clear();
+    this.#slots.clear();
+    await this.#store.flush();
+    return { stopped, abortedAgentCalls };
+  }
+
+  /** Resolves when no agent call is in flight, or when `drainMs` has passed. */
+  #drain(drainMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const deadline = this.#clock.now() + drainMs;
+      const poll = () => {
+        if (this.#slots.stats().inUse === 0 || this.#clock.now() >= deadline) resolve();
+        else this.#clock.setTimeout(poll, Math.min(20, Math.max(1, deadline - this.#clock.now())));
+      };
+      poll();
+    });
+  }
+}
+
+function isEvictable(snapshot: SessionSnapshot): boolean {
+  return snapshot.status === 'active' && (snapshot.matches('idle') || snapshot.matches('expiring'));
+}
+
+/** Turns whatever the agent threw into the failure the machine routes on. */
+function toAgentFailure(error: unknown, at: number): AgentFailure {
+  if (error instanceof AgentError) {
+    return {
+      kind: error.kind,
+      message: error.message,
+      at,
+      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    };
+  }
+  return asAgentFailure(error, at);
+}
+
+/** The event as the log keeps it: plain JSON, failures normalised. */
+function loggable(event: { type: string }, at: number): unknown {
+  if (event.type.startsWith('xstate.error.actor.')) {
+    const { error, ...rest } = event as { type: string; error: unknown };
+    return { ...rest, error: asAgentFailure(error, at) };
+  }
+  return event;
+}

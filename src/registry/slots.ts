@@ -1,0 +1,78 @@
+import type { Clock } from '../clock/index.js';
+
+export interface SlotPoolStats {
+  readonly capacity: number;
+  readonly inUse: number;
+  readonly waiting: number;
+  readonly granted: number;
+}
+
+/**
+ * Agent slots: at most `capacity` sessions hold one at a time, granted first come, first served.
+ *
+ * Grants are handed out from a microtask, never from inside the requesting session's own transition,
+ * so `grant` sees a session that is at rest and can tell whether it really took the slot. A session
+ * that has moved on by then (deleted while waiting, say) returns false and the slot goes to the next.
+ */
+export class SlotPool {
+  readonly #capacity: number;
+  readonly #grant: (sessionDbId: number, waitedMs: number) => boolean;
+  readonly #clock: Clock;
+  /** Insertion order is arrival order; the value is when the request was made. */
+  readonly #waiting = new Map<number, number>();
+  readonly #holders = new Set<number>();
+  #granted = 0;
+  #pumpScheduled = false;
+
+  constructor(options: { capacity: number; clock: Clock; grant: (sessionDbId: number, waitedMs: number) => boolean }) {
+    this.#capacity = options.capacity;
+    this.#clock = options.clock;
+    this.#grant = options.grant;
+  }
+
+  request(sessionDbId: number): void {
+    if (this.#holders.has(sessionDbId) || this.#waiting.has(sessionDbId)) return;
+    this.#waiting.set(sessionDbId, this.#clock.now());
+    this.#schedulePump();
+  }
+
+  /** Withdraws a request that has not been granted yet; a no-op otherwise. */
+  cancel(sessionDbId: number): void {
+    this.#waiting.delete(sessionDbId);
+  }
+
+  release(sessionDbId: number): void {
+    if (this.#holders.delete(sessionDbId)) this.#schedulePump();
+  }
+
+  /** Forgets every holder and waiter: the sessions were stopped without leaving their states. */
+  clear(): void {
+    this.#waiting.clear();
+    this.#holders.clear();
+  }
+
+  stats(): SlotPoolStats {
+    return { capacity: this.#capacity, inUse: this.#holders.size, waiting: this.#waiting.size, granted: this.#granted };
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#holders.size < this.#capacity) {
+      const next = this.#waiting.entries().next();
+      if (next.done) return;
+      const [sessionDbId, requestedAt] = next.value;
+      this.#waiting.delete(sessionDbId);
+      this.#holders.add(sessionDbId);
+      if (this.#grant(sessionDbId, this.#clock.now() - requestedAt)) this.#granted++;
+      else this.#holders.delete(sessionDbId);
+    }
+  }
+}

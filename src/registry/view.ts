@@ -1,0 +1,71 @@
+import type { SnapshotFrom, StateValue } from 'xstate';
+import type {
+  AgentFailure,
+  Disposal,
+  Lifecycle,
+  SessionContext,
+  SessionCounters,
+  SessionMachine,
+} from '../../machines/session.machine.js';
+import { historyTokens } from '../history/index.js';
+
+export type SessionSnapshot = SnapshotFrom<SessionMachine>;
+
+/** A state value as one dotted name: `idle`, `active.processing`. */
+export function stateNameOf(value: StateValue): string {
+  if (typeof value === 'string') return value;
+  const [parent, child] = Object.entries(value)[0] ?? ['unknown', undefined];
+  return child === undefined ? parent : `${parent}.${stateNameOf(child as StateValue)}`;
+}
+
+export function lifecycleOf(value: StateValue): Lifecycle {
+  return (typeof value === 'string' ? value : Object.keys(value)[0]) as Lifecycle;
+}
+
+/** What the registry tells about one live session. */
+export interface SessionView {
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  readonly project: string;
+  /** Full state name, e.g. `active.backoff`. */
+  readonly state: string;
+  readonly lifecycle: Lifecycle;
+  readonly queueLength: number;
+  readonly historyLength: number;
+  readonly historyTokens: number;
+  readonly promptNumber: number;
+  readonly createdAt: number;
+  readonly lastActivityAt: number;
+  readonly idleDeadline: number | null;
+  readonly graceDeadline: number | null;
+  readonly retryAt: number | null;
+  readonly attempt: number;
+  readonly completing: boolean;
+  readonly lastFailure: AgentFailure | null;
+  readonly counters: SessionCounters;
+  readonly disposal: Disposal | null;
+}
+
+export function describeSession(value: StateValue, context: SessionContext): SessionView {
+  return {
+    sessionDbId: context.sessionDbId,
+    contentSessionId: context.contentSessionId,
+    project: context.project,
+    state: stateNameOf(value),
+    lifecycle: lifecycleOf(value),
+    queueLength: context.queue.length,
+    historyLength: context.history.length,
+    historyTokens: historyTokens(context.history),
+    promptNumber: context.promptNumber,
+    createdAt: context.createdAt,
+    lastActivityAt: context.lastActivityAt,
+    idleDeadline: context.idleDeadline,
+    graceDeadline: context.graceDeadline,
+    retryAt: context.retryAt,
+    attempt: context.attempt,
+    completing: context.completing,
+    lastFailure: context.lastFailure,
+    counters: context.counters,
+    disposal: context.disposal,
+  };
+}

@@ -1,0 +1,84 @@
+import type { Agent, AgentReply, AgentRequest } from '../../src/index.js';
+
+export interface AgentCall {
+  readonly request: AgentRequest;
+  readonly signal: AbortSignal;
+  /** Settled by the test, by an abort, or not yet. */
+  outcome: 'pending' | 'resolved' | 'rejected' | 'aborted';
+  resolve(reply: string | AgentReply): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * An agent whose every call waits for the test to settle it. It records concurrency and whether each
+ * call's signal was aborted, and it settles an aborted call the way a well-behaved agent would.
+ */
+export function controllableAgent() {
+  const calls: AgentCall[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const agent: Agent = {
+    name: 'controllable',
+    run(request, signal) {
+      return new Promise<AgentReply>((resolvePromise, rejectPromise) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        const call: AgentCall = {
+          request,
+          signal,
+          outcome: 'pending',
+          resolve(reply) {
+            if (call.outcome !== 'pending') return;
+            call.outcome = 'resolved';
+            inFlight--;
+            resolvePromise(typeof reply === 'string' ? { text: reply } : reply);
+          },
+          reject(error) {
+            if (call.outcome !== 'pending') return;
+            call.outcome = 'rejected';
+            inFlight--;
+            rejectPromise(error);
+          },
+        };
+        signal.addEventListener('abort', () => {
+          if (call.outcome !== 'pending') return;
+          call.outcome = 'aborted';
+          inFlight--;
+          rejectPromise(signal.reason);
+        });
+        calls.push(call);
+      });
+    },
+  };
+  return {
+    agent,
+    calls,
+    pending: () => calls.filter((call) => call.outcome === 'pending'),
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+  };
+}
+
+/** Replies after `delayMs` of (possibly fake) time; honours its signal. */
+export function delayedAgent(delayMs: number, reply: (request: AgentRequest) => string = (r) => `ok: ${r.item.id}`): Agent {
+  return {
+    name: 'delayed',
+    run: (request, signal) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => resolve({ text: reply(request) }), delayMs);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        });
+      }),
+  };
+}
+
+/** Lets queued microtasks and promise callbacks run (slot grants, agent settlements). */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await Promise.resolve();
+}
