@@ -1,3 +1,4 @@
+import type { InspectionEvent } from 'xstate';
 import { z } from 'zod';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../../machines/session.machine.js';
 import type { Agent } from '../agents/index.js';
@@ -30,6 +31,8 @@ export interface SessionRegistryOptions extends Partial<SessionSettings> {
   readonly logger?: RegistryLogger;
   /** The wait a refused caller is advised, when every live session is active. Default 5 s. */
   readonly retryAfterMs?: number;
+  /** Receives xstate inspection events of every session actor (for @statelyai/inspect, or tests). */
+  readonly inspect?: (event: InspectionEvent) => void;
 }
 
 export interface ResolvedOptions {
@@ -45,15 +48,19 @@ export interface ResolvedOptions {
   readonly store: EventStore | undefined;
   readonly logger: RegistryLogger;
   readonly retryAfterMs: number;
+  readonly inspect: ((event: InspectionEvent) => void) | undefined;
 }
 
-const positiveMs = z.number().finite().positive();
+/** setTimeout's ceiling: longer delays fire after 1 ms in Node, which would expire sessions at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+const positiveMs = z.number().positive().max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (24.8 days), setTimeout's limit`);
 const count = z.number().int().positive();
 const percent = z.number().gt(0).lte(100);
 
 const numericOptions = z.object({
   idleTtlMs: positiveMs,
-  graceMs: z.number().finite().nonnegative(),
+  graceMs: z.number().nonnegative().max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (24.8 days), setTimeout's limit`),
   maxHistoryMessages: count,
   maxHistoryTokens: count,
   maxAttempts: count,
@@ -123,6 +130,7 @@ export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions
     store: options.store,
     logger: options.logger ?? silentLogger,
     retryAfterMs: n.retryAfterMs,
+    inspect: options.inspect,
   };
 }
 

@@ -498,6 +498,7 @@ class Registry implements SessionRegistry {
 
   /** Every event a session actor processed: to the log, to listeners, and the disposal bookkeeping. */
   #observe(session: LiveSession, inspection: InspectionEvent): void {
+    this.#options.inspect?.(inspection);
     if (inspection.type !== '@xstate.snapshot' || inspection.actorRef.sessionId !== inspection.rootId) return;
     const snapshot = inspection.snapshot as SessionSnapshot;
     if (snapshot.status === 'stopped') return;
