@@ -1,0 +1,164 @@
+/**
+ * What a user of the registry should observe of one session, as a statechart in which time passes
+ * only through explicit events (TTL_ELAPSED, GRACE_ELAPSED, RETRY_ELAPSED, AGENT_TIMEOUT), so that
+ * `createTestModel` can traverse it. The harness in session.model.test.ts makes each event happen to
+ * a real registry under fake timers and checks that the session is where the model says.
+ *
+ * The registry runs with one agent slot and a second session ("other") that can hold it, which is
+ * what makes `waiting` a state one can stand in rather than a microtask.
+ */
+import { and, assign, not, setup } from 'xstate';
+
+export const MODEL_MAX_ATTEMPTS = 2;
+export const MODEL_MAX_QUEUE = 2;
+
+export interface ModelContext {
+  /** Items queued for our session, the one being processed included. */
+  readonly queue: number;
+  readonly attempt: number;
+  readonly completing: boolean;
+  readonly otherHoldsSlot: boolean;
+  /** Activity arrived in `idle` after its timer was armed: the TTL now counts from that activity. */
+  readonly activitySinceIdle: boolean;
+}
+
+export type ModelEvent =
+  | { type: 'INIT' }
+  /** The same prompt number again, as claude-mem's second init call sends it. */
+  | { type: 'PROMPT_REPEATED' }
+  | { type: 'WORK' }
+  | { type: 'TOUCH' }
+  | { type: 'COMPLETE' }
+  | { type: 'DELETE' }
+  | { type: 'EVICT_CAPACITY' }
+  | { type: 'EVICT_MEMORY' }
+  | { type: 'AGENT_REPLY' }
+  | { type: 'AGENT_FAILS' }
+  | { type: 'AGENT_TIMEOUT' }
+  | { type: 'AGENT_FATAL' }
+  | { type: 'AGENT_REFUSES' }
+  | { type: 'RETRY_ELAPSED' }
+  | { type: 'TTL_ELAPSED' }
+  | { type: 'GRACE_ELAPSED' }
+  | { type: 'OTHER_TAKES_SLOT' }
+  | { type: 'OTHER_RELEASES_SLOT' };
+
+/** After the head item leaves the queue (answered or given up): next item, idle, or done. */
+const itemLeaves = [
+  { guard: and(['lastItem', 'completing']), target: '#model.disposed.completed', actions: 'dequeue' },
+  { guard: 'lastItem', target: '#model.idle', actions: 'dequeue' },
+  { target: '#model.active.waiting', actions: 'dequeue' },
+] as const;
+
+const retryOrGiveUp = [
+  { guard: and(['lastAttempt', 'lastItem', 'completing']), target: '#model.disposed.completed', actions: 'dequeue' },
+  { guard: and(['lastAttempt', 'lastItem']), target: '#model.idle', actions: 'dequeue' },
+  { guard: 'lastAttempt', target: '#model.active.waiting', actions: 'dequeue' },
+  { target: '#model.active.backoff', actions: 'countAttempt' },
+] as const;
+
+const otherSlot = {
+  OTHER_TAKES_SLOT: { guard: not('otherHoldsSlot'), actions: 'otherTakesSlot' },
+  OTHER_RELEASES_SLOT: { guard: 'otherHoldsSlot', actions: 'otherReleasesSlot' },
+} as const;
+
+const evictions = {
+  EVICT_CAPACITY: '#model.disposed.capacity',
+  EVICT_MEMORY: '#model.disposed.memoryPressure',
+} as const;
+
+export const sessionModel = setup({
+  types: { context: {} as ModelContext, events: {} as ModelEvent },
+  guards: {
+    roomInQueue: ({ context }) => context.queue < MODEL_MAX_QUEUE,
+    lastItem: ({ context }) => context.queue <= 1,
+    lastAttempt: ({ context }) => context.attempt + 1 >= MODEL_MAX_ATTEMPTS,
+    completing: ({ context }) => context.completing,
+    otherHoldsSlot: ({ context }) => context.otherHoldsSlot,
+  },
+  actions: {
+    enqueue: assign({ queue: ({ context }) => context.queue + 1 }),
+    dequeue: assign({ queue: ({ context }) => context.queue - 1, attempt: 0 }),
+    countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+    markCompleting: assign({ completing: true }),
+    // Activity moves the session's idle deadline; the model has no clock, so it only marks the event.
+    recordActivity: () => {},
+    noteActivityInIdle: assign({ activitySinceIdle: true }),
+    armIdle: assign({ activitySinceIdle: false }),
+    otherTakesSlot: assign({ otherHoldsSlot: true }),
+    otherReleasesSlot: assign({ otherHoldsSlot: false }),
+  },
+}).createMachine({
+  id: 'model',
+  context: { queue: 0, attempt: 0, completing: false, otherHoldsSlot: false, activitySinceIdle: false },
+  initial: 'new',
+  states: {
+    new: { on: { INIT: { target: 'active', actions: 'enqueue' } } },
+    active: {
+      initial: 'waiting',
+      on: {
+        WORK: { guard: 'roomInQueue', actions: 'enqueue' },
+        INIT: { guard: 'roomInQueue', actions: 'enqueue' },
+        PROMPT_REPEATED: { actions: 'recordActivity' },
+        TOUCH: { actions: 'recordActivity' },
+        COMPLETE: { actions: 'markCompleting' },
+        DELETE: '#model.disposed.deleted',
+      },
+      states: {
+        waiting: {
+          always: { guard: not('otherHoldsSlot'), target: 'processing' },
+          on: { OTHER_RELEASES_SLOT: { actions: 'otherReleasesSlot' } },
+        },
+        processing: {
+          on: {
+            AGENT_REPLY: itemLeaves,
+            AGENT_FATAL: itemLeaves,
+            AGENT_FAILS: retryOrGiveUp,
+            AGENT_TIMEOUT: retryOrGiveUp,
+            AGENT_REFUSES: 'paused',
+          },
+        },
+        backoff: { on: { RETRY_ELAPSED: 'waiting', ...otherSlot } },
+        paused: { on: { RETRY_ELAPSED: 'waiting', ...otherSlot } },
+      },
+    },
+    idle: {
+      entry: 'armIdle',
+      on: {
+        WORK: { target: 'active', actions: 'enqueue' },
+        INIT: { target: 'active', actions: 'enqueue' },
+        PROMPT_REPEATED: { actions: 'noteActivityInIdle' },
+        TOUCH: { actions: 'noteActivityInIdle' },
+        COMPLETE: 'disposed.completed',
+        DELETE: 'disposed.deleted',
+        TTL_ELAPSED: 'expiring',
+        ...evictions,
+        ...otherSlot,
+      },
+    },
+    expiring: {
+      on: {
+        WORK: { target: 'active', actions: 'enqueue' },
+        INIT: { target: 'active', actions: 'enqueue' },
+        PROMPT_REPEATED: 'idle',
+        TOUCH: 'idle',
+        COMPLETE: 'disposed.completed',
+        DELETE: 'disposed.deleted',
+        GRACE_ELAPSED: 'disposed.ttl',
+        ...evictions,
+        ...otherSlot,
+      },
+    },
+    disposed: {
+      // Entered only through its children: one final state per disposal reason.
+      initial: 'ttl',
+      states: {
+        ttl: { type: 'final' },
+        completed: { type: 'final' },
+        deleted: { type: 'final' },
+        capacity: { type: 'final' },
+        memoryPressure: { type: 'final' },
+      },
+    },
+  },
+});
