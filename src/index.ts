@@ -18,14 +18,9 @@
  * await registry.enqueue({ contentSessionId: 'abc' }, { kind: 'observation', prompt: 'Edited auth.ts' });
  * ```
  */
-export {
-  createSessionRegistry,
-  describeSession,
-  lifecycleOf,
-  readV8Heap,
-  stateNameOf,
-  surplusSessions,
-} from './registry/index.js';
+export { createSessionRegistry, readV8Heap, surplusSessions } from './registry/index.js';
+export { describeSession, lifecycleOf, stateNameOf } from './session/index.js';
+export type { SessionView } from './session/index.js';
 export type {
   CommandResult,
   EnqueueResult,
@@ -34,6 +29,7 @@ export type {
   InitResult,
   MemoryPressureOptions,
   PromptRequest,
+  RecoveryReport,
   Refusal,
   RegistryEvents,
   RegistryLogger,
@@ -44,7 +40,6 @@ export type {
   SessionRegistry,
   SessionRegistryOptions,
   SessionTarget,
-  SessionView,
   ShutdownReport,
   SlotPoolStats,
   WorkRequest,
@@ -59,8 +54,23 @@ export type { ConversationMessage, HistoryLimits, TokenEstimator, TrimResult } f
 export { systemClock } from './clock/index.js';
 export type { Clock } from './clock/index.js';
 
-export { createEphemeralStore } from './store/index.js';
-export type { EventRecord, EventStore, StoredSession } from './store/index.js';
+export { createEphemeralStore, createMemoryStore, openSqliteStore, EventStoreError, SCHEMA_VERSION } from './store/index.js';
+export type {
+  CompactionReport,
+  EventRecord,
+  EventStore,
+  EventStoreErrorCode,
+  LoggedEvent,
+  SnapshotRecord,
+  SqliteStoreOptions,
+  StoreStats,
+  StoredSession,
+  StreamStatus,
+  StreamSummary,
+} from './store/index.js';
+
+export { rebuildSession, sessionTimeline } from './replay/index.js';
+export type { RebuiltSession, SessionTimeline, SkippedEvent, TimelineEntry } from './replay/index.js';
 
 export { sessionMachine, DEFAULT_SESSION_SETTINGS, backoffDelayMs } from '../machines/session.machine.js';
 export type {

@@ -5,6 +5,7 @@ export type {
   EnqueueResult,
   InitResult,
   PromptRequest,
+  RecoveryReport,
   Refusal,
   RegistryEvents,
   RegistryStats,
@@ -20,5 +21,3 @@ export type { RegistryLogger, SessionRegistryOptions } from './options.js';
 export type { HeapReader, HeapUsage, MemoryPressureOptions } from './memory.js';
 export { readV8Heap, surplusSessions } from './memory.js';
 export type { SlotPoolStats } from './slots.js';
-export type { SessionView } from './view.js';
-export { describeSession, lifecycleOf, stateNameOf } from './view.js';

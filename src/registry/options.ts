@@ -33,6 +33,12 @@ export interface SessionRegistryOptions extends Partial<SessionSettings> {
   readonly retryAfterMs?: number;
   /** Receives xstate inspection events of every session actor (for @statelyai/inspect, or tests). */
   readonly inspect?: (event: InspectionEvent) => void;
+  /** A snapshot of a session is logged every this many of its events, so recovery replays only the tail. Default 100. */
+  readonly snapshotEvery?: number;
+  /** How long a disposed session's stream is kept whole before it is compacted to a summary. Default 24 h. */
+  readonly retentionMs?: number;
+  /** How often compaction runs (only with a `store`). Default 1 h. */
+  readonly compactionIntervalMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -49,6 +55,9 @@ export interface ResolvedOptions {
   readonly logger: RegistryLogger;
   readonly retryAfterMs: number;
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
+  readonly snapshotEvery: number;
+  readonly retentionMs: number;
+  readonly compactionIntervalMs: number;
 }
 
 /** setTimeout's ceiling: longer delays fire after 1 ms in Node, which would expire sessions at once. */
@@ -71,6 +80,9 @@ const numericOptions = z.object({
   maxActiveSessions: count,
   maxConcurrentAgents: count,
   retryAfterMs: positiveMs,
+  snapshotEvery: count,
+  retentionMs: z.number().nonnegative(),
+  compactionIntervalMs: positiveMs,
 });
 
 const memoryOptions = z
@@ -92,6 +104,9 @@ export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions
     maxActiveSessions: 100,
     maxConcurrentAgents: 2,
     retryAfterMs: 5_000,
+    snapshotEvery: 100,
+    retentionMs: 24 * 3_600_000,
+    compactionIntervalMs: 3_600_000,
     ...definedOnly(options),
   });
   if (!numbers.success) throw new RangeError(`createSessionRegistry: ${describeIssues(numbers.error)}`);
@@ -131,6 +146,9 @@ export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions
     logger: options.logger ?? silentLogger,
     retryAfterMs: n.retryAfterMs,
     inspect: options.inspect,
+    snapshotEvery: n.snapshotEvery,
+    retentionMs: n.retentionMs,
+    compactionIntervalMs: n.compactionIntervalMs,
   };
 }
 

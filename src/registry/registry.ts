@@ -15,12 +15,13 @@ import {
   type WorkKind,
 } from '../../machines/session.machine.js';
 import { AgentError } from '../agents/index.js';
-import type { Clock } from '../clock/index.js';
-import { createEphemeralStore, type EventStore, type StoredSession } from '../store/index.js';
+import { unrefTimer, type Clock } from '../clock/index.js';
+import { rebuildSession, type SkippedEvent } from '../replay/index.js';
+import { createEphemeralStore, type CompactionReport, type EventStore, type StoredSession } from '../store/index.js';
 import { startMemoryMonitor } from './memory.js';
 import { resolveOptions, type ResolvedOptions, type SessionRegistryOptions } from './options.js';
 import { SlotPool, type SlotPoolStats } from './slots.js';
-import { describeSession, lifecycleOf, stateNameOf, type SessionSnapshot, type SessionView } from './view.js';
+import { describeSession, lifecycleOf, stateNameOf, type SessionSnapshot, type SessionView } from '../session/index.js';
 
 /** Names a session by its durable id, or by the content session id the hooks know it by. */
 export type SessionTarget =
@@ -108,6 +109,18 @@ export interface ShutdownReport {
   readonly abortedAgentCalls: number;
 }
 
+export interface RecoveryReport {
+  /** Sessions restored, by the state the log left them in (before RECOVER re-armed them). */
+  readonly restored: Readonly<Record<string, number>>;
+  readonly sessions: number;
+  readonly eventsReplayed: number;
+  /** Sessions whose replay started from a snapshot rather than from their creation. */
+  readonly fromSnapshots: number;
+  /** Events that could not be replayed (unknown type, unreadable payload), skipped with a warning. */
+  readonly skipped: readonly (SkippedEvent & { readonly sessionDbId: number })[];
+  readonly durationMs: number;
+}
+
 export interface SessionRegistry {
   /** Starts (or revives) a session with a user prompt, which becomes its next work item. */
   init(target: SessionTarget, request: PromptRequest): Promise<InitResult>;
@@ -126,6 +139,14 @@ export interface SessionRegistry {
   /** Evicts idle sessions now if the heap is over the limit (the monitor also does so on its own). */
   checkMemoryPressure(): void;
   /**
+   * Rebuilds every session the log shows live (from its latest snapshot, then the tail) and resumes it:
+   * timers count down what remained of their deadlines, queued work is taken up again. A session that is
+   * addressed before `recover()` ran is restored on the spot, so no acknowledged work is ever shadowed.
+   */
+  recover(): Promise<RecoveryReport>;
+  /** Compacts streams of sessions disposed more than `retentionMs` ago (also runs every `compactionIntervalMs`). */
+  compact(): CompactionReport;
+  /**
    * Stops every actor without disposing it. In-flight agent calls get `drainMs` to finish (no new call
    * starts meanwhile), then are aborted. Resolves once the log is flushed.
    */
@@ -142,6 +163,10 @@ interface LiveSession {
   readonly sessionDbId: number;
   readonly contentSessionId: string;
   actor: SessionActor;
+  /** Restored from the log: its actor's start is not a new `xstate.init`. */
+  restored: boolean;
+  /** Seq of the event the latest logged snapshot follows. */
+  snapshotSeq: number;
 }
 
 const DISPOSAL_REASONS: readonly DisposalReason[] = ['ttl', 'completed', 'deleted', 'capacity', 'memory-pressure'];
@@ -188,6 +213,7 @@ class Registry implements SessionRegistry {
     'memory-pressure': 0,
   };
   readonly #memoryMonitor: { stop(): void; check(): void } | undefined;
+  #compactionTimer: unknown;
   #retiredCounters: SessionCounters = zeroCounters;
   #refusedAtCapacity = 0;
   #slotsFrozen = false;
@@ -215,6 +241,7 @@ class Registry implements SessionRegistry {
         shed: (surplus, usage) => this.#shed(surplus, usage),
       });
     }
+    if (options.store !== undefined) this.#armCompaction();
   }
 
   // ── public surface ────────────────────────────────────────────────────────────────────────────
@@ -353,25 +380,33 @@ class Registry implements SessionRegistry {
     if (stored === undefined && 'contentSessionId' in target) {
       stored = this.#store.openSession(target.contentSessionId, target.project ?? '', at);
     }
+    if (stored!.status === 'live' && stored!.incarnationSeq !== null) {
+      const restored = this.#restore(stored!);
+      if (restored !== undefined) return { ok: true, session: restored, created: false };
+    }
     return { ok: true, session: this.#start(stored!, at), created: true };
   }
 
   /** Makes room for one more live session, evicting the least recently active idle one if needed. */
   #admit(): boolean {
     if (this.#sessions.size < this.#options.maxActiveSessions) return true;
+    const victim = this.#leastRecentlyActiveIdle();
+    if (victim === undefined) return false;
+    this.#evict(victim, 'capacity');
+    return this.#sessions.size < this.#options.maxActiveSessions;
+  }
+
+  #leastRecentlyActiveIdle(): LiveSession | undefined {
     let victim: LiveSession | undefined;
     let victimActivity = Infinity;
     for (const session of this.#sessions.values()) {
       const snapshot = session.actor.getSnapshot();
-      if (!isEvictable(snapshot)) continue;
-      if (snapshot.context.lastActivityAt < victimActivity) {
+      if (isEvictable(snapshot) && snapshot.context.lastActivityAt < victimActivity) {
         victim = session;
         victimActivity = snapshot.context.lastActivityAt;
       }
     }
-    if (victim === undefined) return false;
-    this.#evict(victim, 'capacity');
-    return this.#sessions.size < this.#options.maxActiveSessions;
+    return victim;
   }
 
   #start(stored: StoredSession, at: number): LiveSession {
@@ -379,6 +414,8 @@ class Registry implements SessionRegistry {
       sessionDbId: stored.sessionDbId,
       contentSessionId: stored.contentSessionId,
       actor: undefined as unknown as SessionActor,
+      restored: false,
+      snapshotSeq: stored.lastSeq,
     };
     session.actor = createActor(this.#machine, {
       input: {
@@ -502,9 +539,17 @@ class Registry implements SessionRegistry {
     if (inspection.type !== '@xstate.snapshot' || inspection.actorRef.sessionId !== inspection.rootId) return;
     const snapshot = inspection.snapshot as SessionSnapshot;
     if (snapshot.status === 'stopped') return;
-    const at = this.#clock.now();
     const { event } = inspection;
-    this.#store.append(session.sessionDbId, { type: event.type, payload: loggable(event, at), at });
+    if (session.restored && event.type === 'xstate.init') {
+      session.restored = false; // a restart, not a creation: RECOVER follows and is logged
+      return;
+    }
+    const at = this.#clock.now();
+    const seq = this.#store.append(session.sessionDbId, { type: event.type, payload: loggable(event, at), at });
+    if (seq > 0 && snapshot.status === 'active' && seq - session.snapshotSeq >= this.#options.snapshotEvery) {
+      this.#store.saveSnapshot(session.sessionDbId, { seq, value: snapshot.value, context: snapshot.context, at });
+      session.snapshotSeq = seq;
+    }
     if (this.#listeners.processed.size > 0) {
       this.#emit('processed', { sessionDbId: session.sessionDbId, type: event.type, state: stateNameOf(snapshot.value), at });
     }
@@ -516,7 +561,10 @@ class Registry implements SessionRegistry {
     const record: Disposal = disposal ?? { reason: 'deleted', at: this.#clock.now(), droppedItems: 0 };
     this.#disposals[record.reason]++;
     this.#retiredCounters = addCounters(this.#retiredCounters, context.counters);
-    this.#store.sessionDisposed(context.sessionDbId, record);
+    this.#store.sessionDisposed(context.sessionDbId, record, {
+      processed: context.counters.processed,
+      failed: context.counters.failed,
+    });
     this.#options.logger.info(
       { sessionDbId: context.sessionDbId, reason: record.reason, droppedItems: record.droppedItems },
       'session disposed',
@@ -550,10 +598,99 @@ class Registry implements SessionRegistry {
     }
   }
 
+  // ── recovery and compaction ───────────────────────────────────────────────────────────────────
+
+  async recover(): Promise<RecoveryReport> {
+    const started = performance.now();
+    const restored: Record<string, number> = {};
+    const skipped: (SkippedEvent & { sessionDbId: number })[] = [];
+    let eventsReplayed = 0;
+    let fromSnapshots = 0;
+    let sessions = 0;
+    for (const stored of this.#store.liveSessions()) {
+      if (this.#sessions.has(stored.sessionDbId)) continue;
+      const live = this.#restore(stored, (rebuilt) => {
+        const state = stateNameOf(rebuilt.value);
+        restored[state] = (restored[state] ?? 0) + 1;
+        eventsReplayed += rebuilt.eventsReplayed;
+        if (rebuilt.fromSnapshotSeq !== null) fromSnapshots++;
+        for (const event of rebuilt.skipped) skipped.push({ ...event, sessionDbId: stored.sessionDbId });
+      });
+      if (live !== undefined) sessions++;
+    }
+    // A smaller maxActiveSessions than last time: shed the least recently active idle sessions.
+    while (this.#sessions.size > this.#options.maxActiveSessions) {
+      const victim = this.#leastRecentlyActiveIdle();
+      if (victim === undefined) break;
+      this.#evict(victim, 'capacity');
+    }
+    await this.#store.flush();
+    const report = { restored, sessions, eventsReplayed, fromSnapshots, skipped, durationMs: performance.now() - started };
+    this.#options.logger.info({ ...report, skipped: skipped.length }, 'sessions recovered from the log');
+    return report;
+  }
+
+  compact(): CompactionReport {
+    const now = this.#clock.now();
+    const report = this.#store.compact(now - this.#options.retentionMs, now);
+    if (report.compacted > 0) this.#options.logger.info({ ...report }, 'compacted the streams of disposed sessions');
+    return report;
+  }
+
+  /**
+   * Rebuilds one session from the log and resumes it with RECOVER, which re-enters its state: timers
+   * count down what remains of their deadlines, a slot is asked for again, an interrupted agent call is
+   * retried. Undefined when the log shows it disposed (its bookkeeping is then completed).
+   */
+  #restore(stored: StoredSession, report?: (rebuilt: NonNullable<ReturnType<typeof rebuildSession>>) => void): LiveSession | undefined {
+    const rebuilt = rebuildSession(this.#store, stored, {
+      onSkip: (event) =>
+        this.#options.logger.warn({ sessionDbId: stored.sessionDbId, ...event }, 'skipped an event the log holds but this version cannot replay'),
+    });
+    if (rebuilt === undefined) return undefined;
+    report?.(rebuilt);
+    if (rebuilt.status === 'done') {
+      const disposal = rebuilt.context.disposal ?? { reason: 'deleted' as const, at: this.#clock.now(), droppedItems: 0 };
+      this.#store.sessionDisposed(stored.sessionDbId, disposal, rebuilt.context.counters);
+      return undefined;
+    }
+    const session: LiveSession = {
+      sessionDbId: stored.sessionDbId,
+      contentSessionId: stored.contentSessionId,
+      actor: undefined as unknown as SessionActor,
+      restored: true,
+      snapshotSeq: rebuilt.fromSnapshotSeq ?? stored.incarnationSeq ?? 0,
+    };
+    session.actor = createActor(this.#machine, {
+      input: undefined as never,
+      snapshot: this.#machine.resolveState({ value: rebuilt.value, context: rebuilt.context }),
+      clock: this.#clock,
+      inspect: (event) => this.#observe(session, event),
+    });
+    this.#sessions.set(session.sessionDbId, session);
+    this.#byContentId.set(session.contentSessionId, session.sessionDbId);
+    session.actor.start();
+    session.actor.send({ type: 'RECOVER', at: this.#clock.now(), settings: this.#options.settings });
+    return session;
+  }
+
+  #armCompaction(): void {
+    this.#compactionTimer = this.#clock.setTimeout(() => {
+      try {
+        this.compact();
+      } catch (error) {
+        this.#options.logger.error({ err: error }, 'compaction failed; it will be tried again');
+      }
+      this.#armCompaction();
+    }, this.#options.compactionIntervalMs);
+    unrefTimer(this.#compactionTimer);
+  }
+
   // ── shutdown ──────────────────────────────────────────────────────────────────────────────────
 
   async #shutdown(drainMs: number): Promise<ShutdownReport> {
     this.#memoryMonitor?.stop();
+    if (this.#compactionTimer !== undefined) this.#clock.clearTimeout(this.#compactionTimer);
     this.#slotsFrozen = true;
     if (drainMs > 0 && this.#slots.stats().inUse > 0) await this.#drain(drainMs);
     const abortedAgentCalls = this.#slots.stats().inUse;

@@ -1,9 +1,9 @@
-import type { Disposal } from '../../machines/session.machine.js';
-import type { EventRecord, EventStore, StoredSession } from './types.js';
+import type { EventStore, StoredSession } from './types.js';
+import { newSession } from './stream.js';
 
 /**
  * No log at all: identities for live sessions only, forgotten at disposal so nothing accumulates.
- * For library users who want the lifecycle without persistence.
+ * For library users who want the lifecycle without persistence (and for the leak tests).
  */
 export function createEphemeralStore(): EventStore {
   let nextSessionDbId = 1;
@@ -11,29 +11,34 @@ export function createEphemeralStore(): EventStore {
   const byContentId = new Map<string, number>();
 
   return {
+    location: 'nowhere (ephemeral)',
     openSession(contentSessionId, project, at) {
       const known = byContentId.get(contentSessionId);
       if (known !== undefined) return byId.get(known)!;
-      const session: StoredSession = {
-        sessionDbId: nextSessionDbId++,
-        contentSessionId,
-        project,
-        createdAt: at,
-        lastPromptNumber: 0,
-        disposal: null,
-      };
+      const session = newSession(nextSessionDbId++, contentSessionId, project, at);
       byId.set(session.sessionDbId, session);
       byContentId.set(contentSessionId, session.sessionDbId);
       return session;
     },
     getSession: (sessionDbId) => byId.get(sessionDbId),
-    append(_sessionDbId: number, _event: EventRecord) {},
-    sessionDisposed(sessionDbId: number, _disposal: Disposal) {
+    findSession: (contentSessionId) => {
+      const sessionDbId = byContentId.get(contentSessionId);
+      return sessionDbId === undefined ? undefined : byId.get(sessionDbId);
+    },
+    append: () => 0,
+    saveSnapshot() {},
+    sessionDisposed(sessionDbId) {
       const session = byId.get(sessionDbId);
       if (session === undefined) return;
       byId.delete(sessionDbId);
       byContentId.delete(session.contentSessionId);
     },
     flush: () => Promise.resolve(),
+    readEvents: () => [],
+    latestSnapshot: () => undefined,
+    liveSessions: () => [],
+    compact: () => ({ compacted: 0, eventsRemoved: 0 }),
+    stats: () => ({ sessions: byId.size, liveStreams: byId.size, events: 0, snapshots: 0 }),
+    close() {},
   };
 }

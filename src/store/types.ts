@@ -1,6 +1,10 @@
-import type { Disposal } from '../../machines/session.machine.js';
+import type { StateValue } from 'xstate';
+import type { Disposal, SessionContext, SessionCounters } from '../../machines/session.machine.js';
 
-/** The durable identity of a content session, and how its last incarnation ended. */
+/** Where a session's stream stands. */
+export type StreamStatus = 'live' | 'disposed' | 'compacted';
+
+/** The durable identity of a content session, and where its stream stands. */
 export interface StoredSession {
   readonly sessionDbId: number;
   readonly contentSessionId: string;
@@ -8,8 +12,27 @@ export interface StoredSession {
   readonly createdAt: number;
   /** The highest prompt number any incarnation of the session has seen. */
   readonly lastPromptNumber: number;
-  /** Null while the session is live (or was live when the process stopped). */
+  /** Seq of the last event appended to the stream (0 for none). */
+  readonly lastSeq: number;
+  /** Seq of the `xstate.init` that started the current incarnation; null before the first. */
+  readonly incarnationSeq: number | null;
+  readonly status: StreamStatus;
+  /** How the last incarnation ended; null while live. */
   readonly disposal: Disposal | null;
+  /** Kept when the stream was compacted. */
+  readonly summary: StreamSummary | null;
+}
+
+/** What remains of a compacted stream. */
+export interface StreamSummary {
+  readonly createdAt: number;
+  readonly disposedAt: number;
+  readonly reason: Disposal['reason'];
+  readonly droppedItems: number;
+  readonly events: number;
+  readonly processed: number;
+  readonly failed: number;
+  readonly compactedAt: number;
 }
 
 /** One event as a session actor processed it. */
@@ -21,19 +44,65 @@ export interface EventRecord {
   readonly at: number;
 }
 
+export interface LoggedEvent extends EventRecord {
+  readonly sessionDbId: number;
+  readonly seq: number;
+}
+
+/** A session's state after the event `seq`, so recovery replays only what came after it. */
+export interface SnapshotRecord {
+  readonly seq: number;
+  readonly value: StateValue;
+  readonly context: SessionContext;
+  readonly at: number;
+}
+
+/** Counts kept at disposal for the summary a compacted stream leaves behind. */
+export type DisposalCounts = Pick<SessionCounters, 'processed' | 'failed'>;
+
+export interface CompactionReport {
+  readonly compacted: number;
+  readonly eventsRemoved: number;
+}
+
+export interface StoreStats {
+  readonly sessions: number;
+  readonly liveStreams: number;
+  readonly events: number;
+  readonly snapshots: number;
+  /** Bytes on disk (database and write-ahead log), for file stores. */
+  readonly fileBytes?: number;
+}
+
 /**
- * Where the registry keeps session identities and the append-only event log.
+ * Session identities and the append-only event log: the registry's source of truth across restarts.
  *
- * `append` may buffer; `flush` resolves once everything appended before it is durable. The registry
+ * Writes may be buffered; `flush` resolves once everything appended before it is durable. The registry
  * awaits `flush` before it acknowledges anything, which is what makes an acknowledged event survive
  * `kill -9`.
  */
 export interface EventStore {
-  /** Finds the session of `contentSessionId`, or creates it. A disposed session is reopened. */
+  /** Where the log lives, for messages: a file path, or `memory`. */
+  readonly location: string;
+  /** Finds the session of `contentSessionId`, or creates it. */
   openSession(contentSessionId: string, project: string, at: number): StoredSession;
   getSession(sessionDbId: number): StoredSession | undefined;
-  append(sessionDbId: number, event: EventRecord): void;
+  findSession(contentSessionId: string): StoredSession | undefined;
+  /** Appends to the session's stream; returns the event's seq. */
+  append(sessionDbId: number, event: EventRecord): number;
+  /** Keeps the session's latest snapshot (older ones are superseded). */
+  saveSnapshot(sessionDbId: number, snapshot: SnapshotRecord): void;
   /** The session's actor reached `disposed`; its stream may be compacted after the retention period. */
-  sessionDisposed(sessionDbId: number, disposal: Disposal): void;
+  sessionDisposed(sessionDbId: number, disposal: Disposal, counts: DisposalCounts): void;
   flush(): Promise<void>;
+
+  /** A stream's events in order (no snapshots); `afterSeq` and `limit` page through it. */
+  readEvents(sessionDbId: number, page?: { readonly afterSeq?: number; readonly limit?: number }): LoggedEvent[];
+  latestSnapshot(sessionDbId: number): SnapshotRecord | undefined;
+  /** Sessions whose stream was not disposed when the last process stopped. */
+  liveSessions(): StoredSession[];
+  /** Compacts every stream disposed at or before `disposedBefore` to its summary. */
+  compact(disposedBefore: number, now: number): CompactionReport;
+  stats(): StoreStats;
+  close(): void;
 }

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
 import { createTestModel } from 'xstate/graph';
 import { sessionMachine } from '../../machines/session.machine.js';
-import { AgentError, createSessionRegistry, type SessionDisposed, type SessionRegistry } from '../../src/index.js';
+import { AgentError, createMemoryStore, createSessionRegistry, type SessionDisposed, type SessionRegistry } from '../../src/index.js';
 import { controllableAgent } from '../support/agents.js';
 import { CoverageRecorder } from './coverage.js';
 import { MODEL_MAX_ATTEMPTS, sessionModel, type ModelContext, type ModelEvent } from './session.model.js';
@@ -27,10 +27,30 @@ class Harness {
   readonly disposals: SessionDisposed[] = [];
   heapUsage = 0.1;
   newcomers = 0;
-  readonly registry: SessionRegistry;
+  readonly store = createMemoryStore();
+  registry: SessionRegistry;
 
   constructor() {
-    this.registry = createSessionRegistry({
+    this.registry = this.open();
+  }
+
+  /** "other" first: its session id is lower, so recovery restores it (and its slot request) first. */
+  async setUp() {
+    await this.registry.init(other, { prompt: 'busy' });
+    await vi.advanceTimersByTimeAsync(0);
+    this.callsOf(other)[0]!.resolve('done');
+    await vi.advanceTimersByTimeAsync(0);
+  }
+
+  async restart() {
+    await this.registry.shutdown();
+    this.registry = this.open();
+    await this.registry.recover();
+  }
+
+  open(): SessionRegistry {
+    const registry = createSessionRegistry({
+      store: this.store,
       agent: this.agent.agent,
       idleTtlMs: TTL,
       graceMs: GRACE,
@@ -43,7 +63,8 @@ class Harness {
       memoryPressure: { limitPercent: 50, targetPercent: 1, intervalMs: 2_000_000_000, read: () => ({ usedBytes: this.heapUsage, limitBytes: 1 }) },
       inspect: machineCoverage.inspect,
     });
-    this.registry.on('disposed', (d) => this.disposals.push(d));
+    registry.on('disposed', (d) => this.disposals.push(d));
+    return registry;
   }
 
   get view() {
@@ -55,6 +76,11 @@ class Harness {
     return this.agent.pending().filter((call) => call.request.sessionDbId === sessionDbId);
   }
 
+  /** Activity in idle comes a while after the session went idle, so that it moves the deadline. */
+  async laterIfIdle() {
+    if (this.view?.lifecycle === 'idle') await vi.advanceTimersByTimeAsync(TTL / 10);
+  }
+
   async advanceTo(deadline: number) {
     await vi.advanceTimersByTimeAsync(Math.max(0, deadline - Date.now()));
   }
@@ -64,9 +90,15 @@ let harness: Harness;
 
 const events: { [K in ModelEvent['type']]: () => Promise<unknown> } = {
   INIT: () => harness.registry.init(ours, { prompt: 'a user prompt' }),
-  PROMPT_REPEATED: () => harness.registry.init(ours, { prompt: 'a user prompt', promptNumber: harness.view!.promptNumber }),
+  async PROMPT_REPEATED() {
+    await harness.laterIfIdle();
+    return harness.registry.init(ours, { prompt: 'a user prompt', promptNumber: harness.view!.promptNumber });
+  },
   WORK: () => harness.registry.enqueue(ours, { kind: 'observation', prompt: 'a tool use' }),
-  TOUCH: () => harness.registry.touch(ours),
+  async TOUCH() {
+    await harness.laterIfIdle();
+    return harness.registry.touch(ours);
+  },
   COMPLETE: () => harness.registry.complete(ours),
   DELETE: () => harness.registry.delete(ours),
   async EVICT_CAPACITY() {
@@ -90,6 +122,7 @@ const events: { [K in ModelEvent['type']]: () => Promise<unknown> } = {
   GRACE_ELAPSED: () => harness.advanceTo(harness.view!.graceDeadline!),
   OTHER_TAKES_SLOT: () => harness.registry.enqueue(other, { kind: 'observation', prompt: 'busy' }),
   OTHER_RELEASES_SLOT: async () => harness.callsOf(other)[0]!.resolve('done'),
+  RESTART: () => harness.restart(),
 };
 
 type ModelSnapshot = { value: unknown; context: ModelContext; matches(value: string): boolean };
@@ -156,6 +189,7 @@ describe('the registry conforms to the session model', () => {
   it.each(paths.map((path) => [path.description, path] as const))('%s', async (_, path) => {
     vi.useFakeTimers({ now: 0 });
     harness = new Harness();
+    await harness.setUp();
     try {
       const replay = createActor(sessionModel, { inspect: modelCoverage.inspect }).start();
       for (const step of path.steps) if ((step.event as { type: string }).type !== 'xstate.init') replay.send(step.event);
@@ -176,6 +210,12 @@ describe('the registry conforms to the session model', () => {
 
   it('covers every state and transition of the model', () => {
     const missing = modelCoverage.missing();
+    expect(missing.states).toEqual([]);
+    expect(missing.transitions).toEqual([]);
+  });
+
+  it('exercises, through the registry, every state and transition of the session machine', () => {
+    const missing = machineCoverage.missing();
     expect(missing.states).toEqual([]);
     expect(missing.transitions).toEqual([]);
   });

@@ -5,7 +5,8 @@
  * a real registry under fake timers and checks that the session is where the model says.
  *
  * The registry runs with one agent slot and a second session ("other") that can hold it, which is
- * what makes `waiting` a state one can stand in rather than a microtask.
+ * what makes `waiting` a state one can stand in rather than a microtask. "other" is created first, so
+ * that after a RESTART it is restored first and asks for the slot before ours, as before.
  */
 import { and, assign, not, setup } from 'xstate';
 
@@ -41,7 +42,9 @@ export type ModelEvent =
   | { type: 'TTL_ELAPSED' }
   | { type: 'GRACE_ELAPSED' }
   | { type: 'OTHER_TAKES_SLOT' }
-  | { type: 'OTHER_RELEASES_SLOT' };
+  | { type: 'OTHER_RELEASES_SLOT' }
+  /** The worker process stops and a new one recovers every session from the log. Nothing changes. */
+  | { type: 'RESTART' };
 
 /** After the head item leaves the queue (answered or given up): next item, idle, or done. */
 const itemLeaves = [
@@ -83,6 +86,7 @@ export const sessionModel = setup({
     markCompleting: assign({ completing: true }),
     // Activity moves the session's idle deadline; the model has no clock, so it only marks the event.
     recordActivity: () => {},
+    recordRestart: () => {},
     noteActivityInIdle: assign({ activitySinceIdle: true }),
     armIdle: assign({ activitySinceIdle: false }),
     otherTakesSlot: assign({ otherHoldsSlot: true }),
@@ -103,6 +107,7 @@ export const sessionModel = setup({
         TOUCH: { actions: 'recordActivity' },
         COMPLETE: { actions: 'markCompleting' },
         DELETE: '#model.disposed.deleted',
+        RESTART: { actions: 'recordRestart' },
       },
       states: {
         waiting: {
@@ -132,6 +137,7 @@ export const sessionModel = setup({
         COMPLETE: 'disposed.completed',
         DELETE: 'disposed.deleted',
         TTL_ELAPSED: 'expiring',
+        RESTART: { actions: 'recordRestart' },
         ...evictions,
         ...otherSlot,
       },
@@ -145,6 +151,7 @@ export const sessionModel = setup({
         COMPLETE: 'disposed.completed',
         DELETE: 'disposed.deleted',
         GRACE_ELAPSED: 'disposed.ttl',
+        RESTART: { actions: 'recordRestart' },
         ...evictions,
         ...otherSlot,
       },

@@ -1,0 +1,436 @@
+import Database from 'better-sqlite3';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Disposal } from '../../machines/session.machine.js';
+import { EventStoreError } from './errors.js';
+import { afterAppend, afterDisposal, newSession, summaryOf } from './stream.js';
+import type {
+  CompactionReport,
+  DisposalCounts,
+  EventRecord,
+  EventStore,
+  LoggedEvent,
+  SnapshotRecord,
+  StoredSession,
+  StreamSummary,
+} from './types.js';
+
+/** The schema this version writes; files with a higher `user_version` are refused, lower ones migrated. */
+export const SCHEMA_VERSION = 1;
+/** `PRAGMA application_id`: 'SLC1'. Tells our log from any other SQLite file. */
+export const APPLICATION_ID = 0x534c4331;
+
+/** `MIGRATIONS[n]` takes a database from schema n to n + 1. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE sessions (
+    session_db_id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    content_session_id TEXT    NOT NULL UNIQUE,
+    project            TEXT    NOT NULL,
+    created_at         INTEGER NOT NULL,
+    last_prompt_number INTEGER NOT NULL DEFAULT 0,
+    last_seq           INTEGER NOT NULL DEFAULT 0,
+    incarnation_seq    INTEGER,
+    status             TEXT    NOT NULL DEFAULT 'live' CHECK (status IN ('live', 'disposed', 'compacted')),
+    disposed_at        INTEGER,
+    disposal           TEXT,
+    processed          INTEGER NOT NULL DEFAULT 0,
+    failed             INTEGER NOT NULL DEFAULT 0,
+    summary            TEXT
+  );
+  CREATE INDEX sessions_by_status ON sessions (status, disposed_at);
+  CREATE TABLE events (
+    id            INTEGER PRIMARY KEY,
+    session_db_id INTEGER NOT NULL,
+    seq           INTEGER NOT NULL,
+    type          TEXT    NOT NULL,
+    payload       TEXT    NOT NULL,
+    at            INTEGER NOT NULL,
+    UNIQUE (session_db_id, seq)
+  );
+  CREATE TABLE snapshots (
+    session_db_id INTEGER PRIMARY KEY,
+    seq           INTEGER NOT NULL,
+    state         TEXT    NOT NULL,
+    at            INTEGER NOT NULL
+  );
+  `,
+];
+
+export interface SqliteStoreOptions {
+  /**
+   * `process` (default) survives `kill -9` of the worker: a commit is in the write-ahead log before
+   * `flush` resolves. `power-loss` also fsyncs every commit, to survive an OS crash, at a cost.
+   */
+  readonly durability?: 'process' | 'power-loss';
+  /** Checks every page when opening (PRAGMA quick_check), to refuse a truncated file. Default true. */
+  readonly verify?: boolean;
+}
+
+interface SessionRow {
+  session_db_id: number;
+  content_session_id: string;
+  project: string;
+  created_at: number;
+  last_prompt_number: number;
+  last_seq: number;
+  incarnation_seq: number | null;
+  status: StoredSession['status'];
+  disposal: string | null;
+  processed: number;
+  failed: number;
+  summary: string | null;
+}
+
+interface Cached {
+  session: StoredSession;
+  counts: DisposalCounts;
+}
+
+function toSession(row: SessionRow): StoredSession {
+  return {
+    sessionDbId: row.session_db_id,
+    contentSessionId: row.content_session_id,
+    project: row.project,
+    createdAt: row.created_at,
+    lastPromptNumber: row.last_prompt_number,
+    lastSeq: row.last_seq,
+    incarnationSeq: row.incarnation_seq,
+    status: row.status,
+    disposal: row.disposal === null ? null : (JSON.parse(row.disposal) as Disposal),
+    summary: row.summary === null ? null : (JSON.parse(row.summary) as StreamSummary),
+  };
+}
+
+/** Marks a payload the log could not parse; replay skips such events with a warning. */
+export const UNPARSEABLE = '@unparseable';
+
+function parsePayload(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { [UNPARSEABLE]: text.slice(0, 200) };
+  }
+}
+
+/**
+ * Opens (or creates) the event log at `path`: WAL, a schema versioned by `user_version`, incremental
+ * vacuum so that compaction gives space back. Throws an {@link EventStoreError} that names the file and
+ * says what to do when the file is not ours, is damaged, or was written by a newer version.
+ */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): EventStore {
+  const location = resolve(path);
+  const db = openDatabase(location, options);
+
+  const statements = {
+    sessionById: db.prepare<[number], SessionRow>('SELECT * FROM sessions WHERE session_db_id = ?'),
+    sessionByContentId: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE content_session_id = ?'),
+    insertSession: db.prepare<[string, string, number]>(
+      'INSERT INTO sessions (content_session_id, project, created_at) VALUES (?, ?, ?)',
+    ),
+    liveSessions: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE status = 'live' ORDER BY session_db_id"),
+    insertEvent: db.prepare<[number, number, string, string, number]>(
+      'INSERT INTO events (session_db_id, seq, type, payload, at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    upsertSnapshot: db.prepare<[number, number, string, number]>(
+      `INSERT INTO snapshots (session_db_id, seq, state, at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (session_db_id) DO UPDATE SET seq = excluded.seq, state = excluded.state, at = excluded.at`,
+    ),
+    updateSession: db.prepare(
+      `UPDATE sessions SET last_prompt_number = @lastPromptNumber, last_seq = @lastSeq,
+         incarnation_seq = @incarnationSeq, status = @status, disposed_at = @disposedAt, disposal = @disposal,
+         processed = @processed, failed = @failed
+       WHERE session_db_id = @sessionDbId`,
+    ),
+    events: db.prepare<[number, number, number], { seq: number; type: string; payload: string; at: number }>(
+      'SELECT seq, type, payload, at FROM events WHERE session_db_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    ),
+    snapshot: db.prepare<[number], { seq: number; state: string; at: number }>(
+      'SELECT seq, state, at FROM snapshots WHERE session_db_id = ?',
+    ),
+    disposedBefore: db.prepare<[number], SessionRow>(
+      "SELECT * FROM sessions WHERE status = 'disposed' AND disposed_at <= ? ORDER BY session_db_id",
+    ),
+    deleteEvents: db.prepare<[number]>('DELETE FROM events WHERE session_db_id = ?'),
+    deleteSnapshot: db.prepare<[number]>('DELETE FROM snapshots WHERE session_db_id = ?'),
+    markCompacted: db.prepare<[string, number]>(
+      "UPDATE sessions SET status = 'compacted', summary = ? WHERE session_db_id = ?",
+    ),
+    counts: db.prepare<[], { sessions: number; live: number }>(
+      "SELECT count(*) AS sessions, coalesce(sum(status = 'live'), 0) AS live FROM sessions",
+    ),
+    eventCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events'),
+    snapshotCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM snapshots'),
+  };
+
+  /** Identity rows of streams this process has written to; the others are read on demand. */
+  const cache = new Map<number, Cached>();
+  let pendingEvents: [number, number, string, string, number][] = [];
+  const pendingSnapshots = new Map<number, [number, number, string, number]>();
+  const dirty = new Set<number>();
+  let flushScheduled = false;
+  let closed = false;
+
+  const cached = (sessionDbId: number): Cached => {
+    let entry = cache.get(sessionDbId);
+    if (entry === undefined) {
+      const row = statements.sessionById.get(sessionDbId);
+      if (row === undefined) throw new Error(`${location}: no session ${sessionDbId}`);
+      entry = { session: toSession(row), counts: { processed: row.processed, failed: row.failed } };
+      cache.set(sessionDbId, entry);
+    }
+    return entry;
+  };
+
+  const writePending = db.transaction(() => {
+    for (const row of pendingEvents) statements.insertEvent.run(...row);
+    for (const row of pendingSnapshots.values()) statements.upsertSnapshot.run(...row);
+    for (const sessionDbId of dirty) {
+      const { session, counts } = cache.get(sessionDbId)!;
+      statements.updateSession.run({
+        sessionDbId,
+        lastPromptNumber: session.lastPromptNumber,
+        lastSeq: session.lastSeq,
+        incarnationSeq: session.incarnationSeq,
+        status: session.status,
+        disposedAt: session.disposal?.at ?? null,
+        disposal: session.disposal === null ? null : JSON.stringify(session.disposal),
+        processed: counts.processed,
+        failed: counts.failed,
+      });
+    }
+  });
+
+  /** Commits everything buffered in one transaction; on failure the buffer is kept for the next try. */
+  const flushNow = () => {
+    if (pendingEvents.length === 0 && pendingSnapshots.size === 0 && dirty.size === 0) return;
+    if (closed) throw new Error(`${location}: the event log is closed`);
+    writePending();
+    pendingEvents = [];
+    pendingSnapshots.clear();
+    for (const sessionDbId of dirty) if (cache.get(sessionDbId)!.session.status !== 'live') cache.delete(sessionDbId);
+    dirty.clear();
+  };
+
+  // Events that no request waits for (timers, agent replies) are committed at the end of the task
+  // that produced them: a whole burst of events costs one transaction.
+  const scheduleFlush = () => {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    queueMicrotask(() => {
+      flushScheduled = false;
+      try {
+        flushNow();
+      } catch {
+        // Kept in the buffer: the next flush() retries and reports the error to whoever awaits it.
+      }
+    });
+  };
+
+  return {
+    location,
+    openSession(contentSessionId, project, at) {
+      const row = statements.sessionByContentId.get(contentSessionId);
+      if (row !== undefined) return cache.get(row.session_db_id)?.session ?? toSession(row);
+      const { lastInsertRowid } = statements.insertSession.run(contentSessionId, project, at);
+      return newSession(Number(lastInsertRowid), contentSessionId, project, at);
+    },
+    getSession(sessionDbId) {
+      const entry = cache.get(sessionDbId);
+      if (entry) return entry.session;
+      const row = statements.sessionById.get(sessionDbId);
+      return row === undefined ? undefined : toSession(row);
+    },
+    findSession(contentSessionId) {
+      const row = statements.sessionByContentId.get(contentSessionId);
+      if (row === undefined) return undefined;
+      return cache.get(row.session_db_id)?.session ?? toSession(row);
+    },
+    append(sessionDbId, event: EventRecord) {
+      const entry = cached(sessionDbId);
+      const seq = entry.session.lastSeq + 1;
+      pendingEvents.push([sessionDbId, seq, event.type, JSON.stringify(event.payload), event.at]);
+      entry.session = afterAppend(entry.session, seq, event);
+      dirty.add(sessionDbId);
+      scheduleFlush();
+      return seq;
+    },
+    saveSnapshot(sessionDbId, snapshot: SnapshotRecord) {
+      const state = JSON.stringify({ value: snapshot.value, context: snapshot.context });
+      pendingSnapshots.set(sessionDbId, [sessionDbId, snapshot.seq, state, snapshot.at]);
+      scheduleFlush();
+    },
+    sessionDisposed(sessionDbId, disposal, counts) {
+      const entry = cached(sessionDbId);
+      entry.session = afterDisposal(entry.session, disposal);
+      entry.counts = counts;
+      dirty.add(sessionDbId);
+      scheduleFlush();
+    },
+    flush() {
+      try {
+        flushNow();
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    readEvents(sessionDbId, page = {}) {
+      flushNow();
+      return statements.events
+        .all(sessionDbId, page.afterSeq ?? 0, page.limit ?? -1)
+        .map((row): LoggedEvent => ({ sessionDbId, seq: row.seq, type: row.type, payload: parsePayload(row.payload), at: row.at }));
+    },
+    latestSnapshot(sessionDbId) {
+      flushNow();
+      const row = statements.snapshot.get(sessionDbId);
+      if (row === undefined) return undefined;
+      const state = parsePayload(row.state) as Pick<SnapshotRecord, 'value' | 'context'>;
+      if (typeof state !== 'object' || state === null || !('context' in state)) return undefined;
+      return { seq: row.seq, value: state.value, context: state.context, at: row.at };
+    },
+    liveSessions() {
+      flushNow();
+      return statements.liveSessions.all().map(toSession);
+    },
+    compact(disposedBefore, now): CompactionReport {
+      flushNow();
+      let compacted = 0;
+      let eventsRemoved = 0;
+      db.transaction(() => {
+        for (const row of statements.disposedBefore.all(disposedBefore)) {
+          const removed = statements.deleteEvents.run(row.session_db_id).changes;
+          statements.deleteSnapshot.run(row.session_db_id);
+          const summary = summaryOf(toSession(row), { processed: row.processed, failed: row.failed }, removed, now);
+          statements.markCompacted.run(JSON.stringify(summary), row.session_db_id);
+          cache.delete(row.session_db_id);
+          compacted++;
+          eventsRemoved += removed;
+        }
+      })();
+      if (compacted > 0) {
+        // Give the freed pages back to the file system, and the write-ahead log too.
+        db.pragma('incremental_vacuum');
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      }
+      return { compacted, eventsRemoved };
+    },
+    stats() {
+      flushNow();
+      const { sessions, live } = statements.counts.get()!;
+      return {
+        sessions,
+        liveStreams: live,
+        events: statements.eventCount.get()!.n,
+        snapshots: statements.snapshotCount.get()!.n,
+        fileBytes: fileSize(location) + fileSize(`${location}-wal`),
+      };
+    },
+    close() {
+      if (closed) return;
+      try {
+        flushNow();
+      } finally {
+        closed = true;
+        db.close();
+      }
+    },
+  };
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function openDatabase(path: string, options: SqliteStoreOptions): Database.Database {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw new EventStoreError('unwritable', path, `cannot create the directory of the event log ${path}: ${messageOf(error)}`, error);
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+  } catch (error) {
+    throw new EventStoreError('unwritable', path, `cannot open the event log ${path}: ${messageOf(error)}`, error);
+  }
+  try {
+    const tables = db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() as number;
+    const applicationId = db.pragma('application_id', { simple: true }) as number;
+    const userVersion = db.pragma('user_version', { simple: true }) as number;
+    if (tables === 0 && userVersion === 0) {
+      // A new file: these can only be set before the first table exists.
+      db.pragma('auto_vacuum = INCREMENTAL');
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+    } else if (applicationId !== APPLICATION_ID) {
+      throw new EventStoreError(
+        'foreign-database',
+        path,
+        `${path} is a SQLite database, but not a session-lifecycle event log (application_id ${applicationId}). ` +
+          'Point CLAUDE_MEM_DATA_DIR at another directory, or move the file away.',
+      );
+    } else if (userVersion > SCHEMA_VERSION) {
+      throw new EventStoreError(
+        'newer-schema',
+        path,
+        `${path} was written by a newer session-lifecycle (schema ${userVersion}; this version reads up to ${SCHEMA_VERSION}). ` +
+          'Upgrade session-lifecycle, or point CLAUDE_MEM_DATA_DIR at another directory to start a new log.',
+      );
+    }
+    if (options.verify !== false) {
+      const check = db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw Object.assign(new Error(String(check)), { code: 'SQLITE_CORRUPT' });
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.durability === 'power-loss' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('busy_timeout = 5000');
+    migrate(db, userVersion);
+    return db;
+  } catch (error) {
+    db.close();
+    if (error instanceof EventStoreError) throw error;
+    throw describeOpenError(path, error);
+  }
+}
+
+function migrate(db: Database.Database, from: number): void {
+  for (let version = from; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
+
+function describeOpenError(path: string, error: unknown): EventStoreError {
+  const code = (error as { code?: string }).code;
+  const cause = messageOf(error);
+  if (code === 'SQLITE_NOTADB') {
+    return new EventStoreError(
+      'not-a-database',
+      path,
+      `${path} is not a SQLite database (${cause}): it is not a log this worker wrote, or it was overwritten. ` +
+        `Move it aside (mv "${path}" "${path}.bad") to start with an empty log, or point CLAUDE_MEM_DATA_DIR elsewhere.`,
+      error,
+    );
+  }
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_CORRUPT_VTAB' || /malformed|corrupt/i.test(cause)) {
+    return new EventStoreError(
+      'corrupt',
+      path,
+      `${path} is damaged (${cause}); it may have been truncated or partly overwritten. Keep a copy, then salvage ` +
+        `what is readable with: sqlite3 "${path}" ".recover" | sqlite3 "${path}.recovered" ` +
+        `and move the recovered file in its place, or move the damaged file aside to start with an empty log.`,
+      error,
+    );
+  }
+  return new EventStoreError('unwritable', path, `cannot open the event log ${path}: ${cause}`, error);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
