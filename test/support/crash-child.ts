@@ -1,0 +1,39 @@
+/**
+ * A worker-like process for the crash test: a registry on a SQLite file with a slow agent. The parent
+ * sends work over IPC and records which items were acknowledged; then it kills this process with
+ * SIGKILL at a moment of its choosing.
+ */
+import { createSessionRegistry, openSqliteStore } from '../../src/index.js';
+
+const [dbPath] = process.argv.slice(2);
+if (!dbPath || !process.send) throw new Error('usage: crash-child <db path>, with an IPC channel');
+
+const store = openSqliteStore(dbPath);
+const registry = createSessionRegistry({
+  store,
+  agent: {
+    name: 'slow',
+    run: (request, signal) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => resolve({ text: `reply:${request.item.id}` }), 5 + Math.random() * 25);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        });
+      }),
+  },
+  maxConcurrentAgents: 2,
+  snapshotEvery: 7,
+  memoryPressure: false,
+});
+
+process.on('message', (message: { type: 'enqueue'; id: string; session: string }) => {
+  void registry
+    .enqueue({ contentSessionId: message.session, project: 'crash' }, { kind: 'observation', prompt: `work ${message.id}`, toolUseId: message.id })
+    .then((result) => {
+      if (result.ok) process.send!({ type: 'ack', id: message.id });
+    });
+});
+
+const report = await registry.recover();
+process.send({ type: 'ready', restored: report.sessions });
