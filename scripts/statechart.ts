@@ -3,6 +3,7 @@
  * so that docs/architecture.md cannot drift from machines/session.machine.ts.
  */
 import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
+import { eventLabel } from '../src/session/index.js';
 
 interface Edge {
   readonly source: AnyStateNode;
@@ -11,15 +12,6 @@ interface Edge {
   readonly targets: readonly AnyStateNode[];
   readonly actions: readonly string[];
   readonly reenter: boolean;
-}
-
-/** `xstate.after.idleDeadline.session.idle` → `after idleDeadline`; `xstate.done.actor.agent` → `agent done`. */
-export function eventLabel(eventType: string): string {
-  const after = /^xstate\.after\.([^.]+)\./.exec(eventType);
-  if (after) return `after ${after[1]}`;
-  const actor = /^xstate\.(done|error)\.actor\.(.+)$/.exec(eventType);
-  if (actor) return `${actor[2]} ${actor[1]}`;
-  return eventType;
 }
 
 function guardLabel(guard: unknown): string | undefined {

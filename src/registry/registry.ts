@@ -1,4 +1,4 @@
-import { createActor, fromPromise, type Actor, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, type Actor, type InspectionEvent, type StateValue } from 'xstate';
 import {
   asAgentFailure,
   sessionMachine,
@@ -167,6 +167,8 @@ interface LiveSession {
   restored: boolean;
   /** Seq of the event the latest logged snapshot follows. */
   snapshotSeq: number;
+  /** The state after the previous event, to notice the session settling into idle. */
+  lastValue: StateValue | undefined;
 }
 
 const DISPOSAL_REASONS: readonly DisposalReason[] = ['ttl', 'completed', 'deleted', 'capacity', 'memory-pressure'];
@@ -416,6 +418,7 @@ class Registry implements SessionRegistry {
       actor: undefined as unknown as SessionActor,
       restored: false,
       snapshotSeq: stored.lastSeq,
+      lastValue: undefined,
     };
     session.actor = createActor(this.#machine, {
       input: {
@@ -546,7 +549,11 @@ class Registry implements SessionRegistry {
     }
     const at = this.#clock.now();
     const seq = this.#store.append(session.sessionDbId, { type: event.type, payload: loggable(event, at), at });
-    if (seq > 0 && snapshot.status === 'active' && seq - session.snapshotSeq >= this.#options.snapshotEvery) {
+    // Snapshot every `snapshotEvery` events, and whenever the session settles into idle: most sessions a
+    // restart finds are idle, and they then cost a snapshot and no replay.
+    const settled = snapshot.value === 'idle' && session.lastValue !== 'idle' && seq - session.snapshotSeq > 1;
+    session.lastValue = snapshot.value;
+    if (seq > 0 && snapshot.status === 'active' && seq > session.snapshotSeq && (settled || seq - session.snapshotSeq >= this.#options.snapshotEvery)) {
       this.#store.saveSnapshot(session.sessionDbId, { seq, value: snapshot.value, context: snapshot.context, at });
       session.snapshotSeq = seq;
     }
@@ -660,6 +667,7 @@ class Registry implements SessionRegistry {
       actor: undefined as unknown as SessionActor,
       restored: true,
       snapshotSeq: rebuilt.fromSnapshotSeq ?? stored.incarnationSeq ?? 0,
+      lastValue: rebuilt.value,
     };
     session.actor = createActor(this.#machine, {
       input: undefined as never,

@@ -1,4 +1,4 @@
-import { createActor, fromPromise, type Actor, type AnyStateNode, type StateValue } from 'xstate';
+import { createActor, fromCallback, type Actor, type AnyStateNode, type PromiseActorLogic, type StateValue } from 'xstate';
 import {
   sessionMachine,
   type AgentInput,
@@ -13,10 +13,11 @@ import { UNPARSEABLE, type EventStore, type LoggedEvent, type StoredSession } fr
 
 /**
  * The machine as replay runs it: every effect inert (the machine's own defaults), and an agent that
- * never answers, since its answer is in the log as an event of its own.
+ * does nothing, since its answer is in the log as an event of its own. (A callback actor, not a
+ * promise: no AbortController to make and abort for every item replayed.)
  */
 const replayMachine: SessionMachine = sessionMachine.provide({
-  actors: { agent: fromPromise<AgentOutput, AgentInput>(() => new Promise<never>(() => {})) },
+  actors: { agent: fromCallback(() => {}) as unknown as PromiseActorLogic<AgentOutput, AgentInput> },
 });
 
 /** Replay arms no timer: the log holds every timer event that fired. */

@@ -18,6 +18,16 @@ export function stateNameOf(value: StateValue): string {
   return child === undefined ? parent : `${parent}.${stateNameOf(child as StateValue)}`;
 }
 
+/** An event type as people read it: `xstate.after.idleDeadline.session.idle` → `after idleDeadline`. */
+export function eventLabel(eventType: string): string {
+  const after = /^xstate\.after\.([^.]+)\./.exec(eventType);
+  if (after) return `after ${after[1]}`;
+  const actor = /^xstate\.(done|error)\.actor\.(.+)$/.exec(eventType);
+  if (actor) return `${actor[2]} ${actor[1]}`;
+  if (eventType === 'xstate.init') return 'created';
+  return eventType;
+}
+
 export function lifecycleOf(value: StateValue): Lifecycle {
   return (typeof value === 'string' ? value : Object.keys(value)[0]) as Lifecycle;
 }

@@ -1,0 +1,136 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, SETTING_KEYS, SETTINGS, type SettingKey } from '../../src/config/index.js';
+import { useTempDir } from '../support/tmp.js';
+
+const tempDir = useTempDir();
+
+/** A home directory with $HOME/.claude-mem/settings.json holding `settings`. */
+function homeWith(settings: unknown): string {
+  const home = tempDir();
+  mkdirSync(join(home, '.claude-mem'), { recursive: true });
+  writeFileSync(join(home, '.claude-mem', 'settings.json'), typeof settings === 'string' ? settings : JSON.stringify(settings));
+  return home;
+}
+
+const load = (env: Record<string, string> = {}, home = tempDir()) => loadConfig({ env, home });
+
+describe('configuration', () => {
+  it('has the defaults of the design card', () => {
+    const config = load();
+    expect(config).toMatchObject({
+      port: 37777,
+      host: '127.0.0.1',
+      sessionTtlMs: 60 * 60_000,
+      graceMs: 30_000,
+      maxConversationHistory: 50,
+      maxConversationTokens: 100_000,
+      maxActiveSessions: 100,
+      maxConcurrentAgents: 2,
+      memoryLimitPercent: 80,
+      memoryTargetPercent: 75,
+      provider: 'local',
+      skipTools: ['ListMcpResourcesTool', 'SlashCommand', 'Skill', 'TodoWrite', 'AskUserQuestion'],
+      dataDir: join(tempDir(), '.claude-mem'),
+      bodyLimitBytes: 10 * 1024 * 1024,
+      token: undefined,
+      inspectUrl: undefined,
+    });
+    expect(Object.values(config.sources).every((source) => source === 'default')).toBe(true);
+  });
+
+  it('reads settings.json, and lets the environment override it', () => {
+    const home = homeWith({ CLAUDE_MEM_SESSION_TTL_MINUTES: '15', CLAUDE_MEM_WORKER_PORT: 40000, CLAUDE_MEM_SOMETHING_OF_CLAUDE_MEM: 'x' });
+    const config = load({ CLAUDE_MEM_WORKER_PORT: '41000' }, home);
+    expect(config.sessionTtlMs).toBe(15 * 60_000);
+    expect(config.port).toBe(41000);
+    expect(config.sources.CLAUDE_MEM_SESSION_TTL_MINUTES).toBe(join(home, '.claude-mem', 'settings.json'));
+    expect(config.sources.CLAUDE_MEM_WORKER_PORT).toBe('environment');
+  });
+
+  it('accepts decimals for the TTL and a list for the skipped tools', () => {
+    const config = load({ CLAUDE_MEM_SESSION_TTL_MINUTES: '0.5', CLAUDE_MEM_SKIP_TOOLS: ' Read , Grep,,' });
+    expect(config.sessionTtlMs).toBe(30_000);
+    expect(config.skipTools).toEqual(['Read', 'Grep']);
+  });
+
+  it('finds settings.json in CLAUDE_MEM_DATA_DIR, expanding ~', () => {
+    const home = tempDir();
+    mkdirSync(join(home, 'data'), { recursive: true });
+    writeFileSync(join(home, 'data', 'settings.json'), JSON.stringify({ CLAUDE_MEM_MAX_ACTIVE_SESSIONS: '7' }));
+    const config = load({ CLAUDE_MEM_DATA_DIR: '~/data' }, home);
+    expect(config).toMatchObject({ dataDir: join(home, 'data'), maxActiveSessions: 7 });
+  });
+
+  it('configures the OpenAI-compatible provider', () => {
+    const config = load({
+      CLAUDE_MEM_PROVIDER: 'openai-compatible',
+      CLAUDE_MEM_OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1/',
+      CLAUDE_MEM_MODEL: 'llama3.1',
+    });
+    expect(config).toMatchObject({ provider: 'openai-compatible', openaiBaseUrl: 'http://127.0.0.1:11434/v1', model: 'llama3.1', openaiApiKey: undefined });
+  });
+
+  // One wrong value per key: the error names the key, the value, and what is allowed.
+  const wrong: Record<SettingKey, string> = {
+    CLAUDE_MEM_WORKER_PORT: '70000',
+    CLAUDE_MEM_WORKER_HOST: 'bad host!',
+    CLAUDE_MEM_SESSION_TTL_MINUTES: '-1',
+    CLAUDE_MEM_SESSION_GRACE_SECONDS: 'soon',
+    CLAUDE_MEM_MAX_CONVERSATION_HISTORY: '1',
+    CLAUDE_MEM_MAX_CONVERSATION_TOKENS: '1e5',
+    CLAUDE_MEM_MAX_ACTIVE_SESSIONS: '0',
+    CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '2.5',
+    CLAUDE_MEM_MEMORY_LIMIT_PERCENT: '150',
+    CLAUDE_MEM_MEMORY_TARGET_PERCENT: '0',
+    CLAUDE_MEM_PROVIDER: 'gemini',
+    CLAUDE_MEM_OPENAI_BASE_URL: 'not a url',
+    CLAUDE_MEM_OPENAI_API_KEY: 'sk-abc\ndef',
+    CLAUDE_MEM_MODEL: 'gpt 4',
+    CLAUDE_MEM_SKIP_TOOLS: 'Read;rm -rf /',
+    CLAUDE_MEM_DATA_DIR: '   ',
+    CLAUDE_MEM_WORKER_BODY_LIMIT_MB: '0',
+    CLAUDE_MEM_WORKER_TOKEN: 'too short',
+    CLAUDE_MEM_AGENT_TIMEOUT_SECONDS: '0',
+    CLAUDE_MEM_EVENT_RETENTION_HOURS: '-2',
+    CLAUDE_MEM_SNAPSHOT_EVERY: '0',
+    CLAUDE_MEM_INSPECT: 'yes please',
+    CLAUDE_MEM_LOG_LEVEL: 'loud',
+  };
+  it.each(SETTING_KEYS)('rejects a wrong %s, naming it', (key) => {
+    const value = wrong[key];
+    let error: unknown;
+    try {
+      load({ [key]: value });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).key).toBe(key);
+    expect((error as Error).message).toContain(`${key}=${JSON.stringify(value)} (from the environment) is not allowed: expected ${SETTINGS[key].allowed}`);
+  });
+
+  it('requires a base URL and a model for the OpenAI-compatible provider', () => {
+    expect(() => load({ CLAUDE_MEM_PROVIDER: 'openai-compatible', CLAUDE_MEM_MODEL: 'm' })).toThrow(/CLAUDE_MEM_OPENAI_BASE_URL is required/);
+    expect(() => load({ CLAUDE_MEM_PROVIDER: 'openai-compatible', CLAUDE_MEM_OPENAI_BASE_URL: 'http://x' })).toThrow(/CLAUDE_MEM_MODEL is required/);
+  });
+
+  it('keeps the memory target below the limit', () => {
+    expect(() => load({ CLAUDE_MEM_MEMORY_LIMIT_PERCENT: '70' })).toThrow(/CLAUDE_MEM_MEMORY_TARGET_PERCENT=75 must be below CLAUDE_MEM_MEMORY_LIMIT_PERCENT=70/);
+  });
+
+  it('refuses to bind beyond loopback without a token', () => {
+    expect(() => load({ CLAUDE_MEM_WORKER_HOST: '0.0.0.0' })).toThrow(/set CLAUDE_MEM_WORKER_TOKEN/);
+    expect(load({ CLAUDE_MEM_WORKER_HOST: '0.0.0.0', CLAUDE_MEM_WORKER_TOKEN: 'a-long-enough-secret' }).host).toBe('0.0.0.0');
+  });
+
+  it('names the file when settings.json is not JSON, not an object, or holds a value that is not a string', () => {
+    expect(() => load({}, homeWith('{ "CLAUDE_MEM_WORKER_PORT": '))).toThrow(/settings\.json is not valid JSON/);
+    expect(() => load({}, homeWith('[1, 2]'))).toThrow(/settings\.json must hold a JSON object/);
+    expect(() => load({}, homeWith({ CLAUDE_MEM_WORKER_PORT: { port: 1 } }))).toThrow(/CLAUDE_MEM_WORKER_PORT in .*settings\.json is \{"port":1\}/);
+    expect(() => load({}, homeWith({ CLAUDE_MEM_SESSION_TTL_MINUTES: 'an hour' }))).toThrow(
+      /CLAUDE_MEM_SESSION_TTL_MINUTES="an hour" \(from .*settings\.json\) is not allowed/,
+    );
+  });
+});
