@@ -3,25 +3,95 @@
  * session-lifecycle's command line:
  *   serve              run the worker (what `npm start` runs)
  *   replay <session>   print a session's timeline from the event log
+ *   inspector          run a loopback relay for the Stately inspector
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, eventLogPath, resolveDataDir } from './config/index.js';
+import { ConfigError, DEFAULT_INSPECTOR_URL, eventLogPath, loadConfig, resolveDataDir } from './config/index.js';
+import { startInspectorRelay } from './inspector/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
+import { startWorker } from './worker/index.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
+  /** Resolves when the process is asked to stop (SIGINT, SIGTERM): long-running commands wait on it. */
+  readonly stopRequested: () => Promise<string>;
 }
 
 const processIo: CliIo = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   env: process.env,
+  stopRequested: () =>
+    new Promise((resolve) => {
+      const stop = (signal: string) => {
+        // A second signal means now: do not wait for the orderly stop.
+        process.once(signal as NodeJS.Signals, () => process.exit(130));
+        resolve(signal);
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    }),
 };
+
+/** How long an orderly stop may take before the process gives up on it. */
+const STOP_DEADLINE_MS = 30_000;
+
+function addServeCommand(program: Command, io: CliIo): void {
+  program
+    .command('serve')
+    .description('run the worker: claude-mem\'s HTTP routes on 127.0.0.1:37777, sessions logged in <data dir>/session-events.db')
+    .option('--port <port>', 'overrides CLAUDE_MEM_WORKER_PORT')
+    .option('--host <host>', 'overrides CLAUDE_MEM_WORKER_HOST')
+    .option('--data-dir <dir>', 'overrides CLAUDE_MEM_DATA_DIR')
+    .option('--inspect [url]', `stream every session actor to a Stately inspector relay (default ${DEFAULT_INSPECTOR_URL})`)
+    .action(async (options: { port?: string; host?: string; dataDir?: string; inspect?: string | true }) => {
+      const env: NodeJS.ProcessEnv = {
+        ...io.env,
+        ...(options.port === undefined ? {} : { CLAUDE_MEM_WORKER_PORT: options.port }),
+        ...(options.host === undefined ? {} : { CLAUDE_MEM_WORKER_HOST: options.host }),
+        ...(options.dataDir === undefined ? {} : { CLAUDE_MEM_DATA_DIR: options.dataDir }),
+        ...(options.inspect === undefined ? {} : { CLAUDE_MEM_INSPECT: options.inspect === true ? 'true' : options.inspect }),
+      };
+      const config = loadConfig({ env });
+      // The worker logs JSON lines on stdout (pino); `| npx pino-pretty` makes them readable.
+      const worker = await startWorker(config);
+      const signal = await io.stopRequested();
+      worker.logger.info({ signal }, 'stop requested');
+      const deadline = setTimeout(() => {
+        worker.logger.error('the orderly stop took too long; exiting anyway');
+        process.exit(1);
+      }, STOP_DEADLINE_MS);
+      deadline.unref();
+      await worker.stop();
+      clearTimeout(deadline);
+    });
+}
+
+function addInspectorCommand(program: Command, io: CliIo): void {
+  program
+    .command('inspector')
+    .description('run a loopback relay between the worker and the Stately inspector in your browser')
+    .option('--port <port>', 'port of the relay', '7777')
+    .action(async (options: { port: string }) => {
+      const relay = await startInspectorRelay({ port: Number(options.port) });
+      io.out(
+        [
+          `Inspector relay on ${relay.wsUrl} (loopback only).`,
+          `1. Start the worker with it:  npm start -- --inspect ${relay.wsUrl}   (or CLAUDE_MEM_INSPECT=${relay.wsUrl})`,
+          `2. Open ${relay.pageUrl} in a browser. The page embeds the Stately inspector from stately.ai,`,
+          '   so that browser needs to be online; the relay and the worker do not.',
+          'Ctrl-C stops the relay.',
+        ].join('\n'),
+      );
+      await io.stopRequested();
+      await relay.stop();
+    });
+}
 
 /** A failure the user can act on: printed as its message, exit code 1. */
 class UsageError extends Error {}
@@ -58,7 +128,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
   // Subcommands made with .command() inherit exitOverride and the output above.
+  addServeCommand(program, io);
   addReplayCommand(program, io);
+  addInspectorCommand(program, io);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

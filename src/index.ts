@@ -40,6 +40,7 @@ export type {
   SessionRegistry,
   SessionRegistryOptions,
   SessionTarget,
+  SlotGranted,
   ShutdownReport,
   SlotPoolStats,
   WorkRequest,

@@ -14,6 +14,7 @@ export type {
   SessionExpiring,
   SessionRegistry,
   SessionTarget,
+  SlotGranted,
   ShutdownReport,
   WorkRequest,
 } from './registry.js';

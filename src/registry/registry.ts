@@ -85,10 +85,16 @@ export interface SessionEventProcessed {
   readonly at: number;
 }
 
+export interface SlotGranted {
+  readonly sessionDbId: number;
+  readonly waitedMs: number;
+}
+
 export interface RegistryEvents {
   disposed: SessionDisposed;
   expiring: SessionExpiring;
   processed: SessionEventProcessed;
+  slotGranted: SlotGranted;
 }
 
 export interface RegistryStats {
@@ -206,6 +212,7 @@ class Registry implements SessionRegistry {
     disposed: new Set(),
     expiring: new Set(),
     processed: new Set(),
+    slotGranted: new Set(),
   };
   readonly #disposals: Record<DisposalReason, number> = {
     ttl: 0,
@@ -228,7 +235,7 @@ class Registry implements SessionRegistry {
     this.#slots = new SlotPool({
       capacity: options.maxConcurrentAgents,
       clock: options.clock,
-      grant: (sessionDbId) => this.#grantSlot(sessionDbId),
+      grant: (sessionDbId, waitedMs) => this.#grantSlot(sessionDbId, waitedMs),
     });
     this.#machine = this.#provideMachine();
     if (options.memoryPressure !== false) {
@@ -523,12 +530,14 @@ class Registry implements SessionRegistry {
     });
   }
 
-  #grantSlot(sessionDbId: number): boolean {
+  #grantSlot(sessionDbId: number, waitedMs: number): boolean {
     if (this.#slotsFrozen) return false;
     const session = this.#sessions.get(sessionDbId);
     if (session === undefined) return false;
     session.actor.send({ type: 'SLOT_GRANTED', at: this.#clock.now() });
-    return session.actor.getSnapshot().matches({ active: 'processing' });
+    const took = session.actor.getSnapshot().matches({ active: 'processing' });
+    if (took) this.#emit('slotGranted', { sessionDbId, waitedMs });
+    return took;
   }
 
   #forget(sessionDbId: number, contentSessionId: string): void {

@@ -12,7 +12,7 @@ const tempDir = useTempDir();
 function capture(env: NodeJS.ProcessEnv = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), env };
+  const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), env, stopRequested: () => new Promise(() => {}) };
   return { io, out, err };
 }
 

@@ -1,0 +1,76 @@
+import type { Agent, AgentRequest } from './agent.js';
+import { sectionOf } from './prompts.js';
+
+/** What kind of change a tool use is, by the tool's name. */
+function observationType(toolName: string): string {
+  if (/^(Edit|MultiEdit|Write|NotebookEdit)$/.test(toolName)) return 'change';
+  if (/^(Read|Grep|Glob|LS|WebFetch|WebSearch)$/.test(toolName)) return 'discovery';
+  if (toolName === 'Bash') return 'command';
+  return 'action';
+}
+
+function firstLine(text: string | undefined, max = 120): string {
+  const line = (text ?? '').split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** The most telling field of a tool's input: the file, the command, the pattern. */
+function subjectOf(toolInput: string | undefined): string {
+  if (toolInput === undefined) return '';
+  try {
+    const input = JSON.parse(toolInput) as Record<string, unknown>;
+    for (const key of ['file_path', 'notebook_path', 'path', 'command', 'pattern', 'url', 'query']) {
+      if (typeof input[key] === 'string') return input[key] as string;
+    }
+  } catch {
+    // Not JSON: the raw text is the subject.
+  }
+  return firstLine(toolInput, 80);
+}
+
+function reply(request: AgentRequest): string {
+  const { prompt, kind } = request.item;
+  switch (kind) {
+    case 'prompt': {
+      const userRequest = firstLine(sectionOf(prompt, 'user_request'));
+      return `<ack>Observing prompt ${sectionOf(prompt, 'prompt_number') ?? '?'} of ${sectionOf(prompt, 'project') || 'the project'}: ${userRequest}</ack>`;
+    }
+    case 'observation': {
+      const tool = sectionOf(prompt, 'tool_name') ?? 'tool';
+      const subject = subjectOf(sectionOf(prompt, 'tool_input'));
+      const outcome = firstLine(sectionOf(prompt, 'tool_response'));
+      return [
+        '<observation>',
+        `<type>${observationType(tool)}</type>`,
+        `<title>${tool}${subject ? ` ${subject}` : ''}</title>`,
+        `<facts>in ${sectionOf(prompt, 'working_directory') ?? '?'}; outcome: ${outcome || '(empty)'}</facts>`,
+        '</observation>',
+      ].join('\n');
+    }
+    case 'summarize': {
+      const message = sectionOf(prompt, 'last_assistant_message') ?? '';
+      const observations = request.history.filter((m) => m.role === 'assistant' && m.content.startsWith('<observation>')).length;
+      return [
+        '<summary>',
+        `<completed>${firstLine(message, 200)}</completed>`,
+        `<observations>${observations} in the kept history</observations>`,
+        '</summary>',
+      ].join('\n');
+    }
+  }
+}
+
+/**
+ * The offline provider: deterministic replies built from the prompt alone (the tool's name, input and
+ * response for an observation; the last assistant message for a summary). No network, no model, no
+ * cost: the default, so that `npm start` works anywhere, and what the tests and benchmarks run.
+ */
+export function createLocalAgent(): Agent {
+  return {
+    name: 'local',
+    run: async (request, signal) => {
+      signal.throwIfAborted();
+      return { text: reply(request) };
+    },
+  };
+}

@@ -1,0 +1,13 @@
+/** Live visual debugging of session actors with the Stately inspector (@statelyai/inspect). */
+import type { InspectionEvent } from 'xstate';
+import { createWebSocketInspector } from '@statelyai/inspect';
+export { startInspectorRelay, type InspectorRelay } from './relay.js';
+
+/** Streams inspection events to a relay; `stop` closes the connection. */
+export function connectInspector(url: string): { inspect: (event: InspectionEvent) => void; stop(): void } {
+  const inspector = createWebSocketInspector({ url });
+  return {
+    inspect: (event) => inspector.inspect.next?.(event),
+    stop: () => inspector.stop(),
+  };
+}

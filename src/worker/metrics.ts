@@ -1,0 +1,135 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
+import type { DisposalReason, SessionCounters } from '../../machines/session.machine.js';
+import type { SessionRegistry } from '../registry/index.js';
+import type { EventStore } from '../store/index.js';
+
+const PREFIX = 'session_lifecycle_';
+const REASONS: readonly DisposalReason[] = ['ttl', 'completed', 'deleted', 'capacity', 'memory-pressure'];
+const STATES = ['active.waiting', 'active.processing', 'active.backoff', 'active.paused', 'idle', 'expiring'];
+
+export interface WorkerMetrics {
+  readonly register: MetricsRegistry;
+  /** Hook answers that queued nothing: skipped tools, repeated tool_use_ids. */
+  countWork(outcome: 'skipped' | 'duplicate'): void;
+  /** The store, with every flush (the durable commit behind an answer) timed. */
+  timed(store: EventStore): EventStore;
+  /** Starts reading the registry's figures and listening to its events. */
+  observe(registry: SessionRegistry): void;
+}
+
+/**
+ * Prometheus metrics of the worker (prom-client): sessions by state, disposals by reason, work items by
+ * outcome, trimmed history, agent slot waits, log commit latency, tokens, and Node's own (heap among them).
+ */
+export function createMetrics(): WorkerMetrics {
+  const register = new MetricsRegistry();
+  collectDefaultMetrics({ register, prefix: PREFIX });
+  const flushLatency = new Histogram({
+    name: `${PREFIX}log_append_seconds`,
+    help: 'Latency of the durable commit of the event log behind each acknowledgement',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    registers: [register],
+  });
+  // Queued, processed and failed grow with the registry's totals; skipped and duplicate are counted by the routes.
+  let totalsOf: (() => SessionCounters) | undefined;
+  const seenWork: Partial<Record<keyof SessionCounters, number>> = {};
+  const work = new Counter({
+    name: `${PREFIX}work_items_total`,
+    help: 'Work items by outcome: queued, processed, failed (dropped after its attempts), skipped, duplicate',
+    labelNames: ['outcome'],
+    registers: [register],
+    collect() {
+      if (totalsOf === undefined) return;
+      const totals = totalsOf();
+      for (const key of ['queued', 'processed', 'failed'] as const) {
+        this.inc({ outcome: key }, Math.max(0, totals[key] - (seenWork[key] ?? 0)));
+        seenWork[key] = totals[key];
+      }
+    },
+  });
+  for (const outcome of ['queued', 'processed', 'failed', 'skipped', 'duplicate']) work.inc({ outcome }, 0);
+
+  return {
+    register,
+    countWork: (outcome) => work.inc({ outcome }),
+    timed: (store) => ({
+      ...store,
+      async flush() {
+        const stop = flushLatency.startTimer();
+        try {
+          await store.flush();
+        } finally {
+          stop();
+        }
+      },
+    }),
+    observe(registry) {
+      totalsOf = () => registry.stats().totals;
+      observeRegistry(registry, register);
+    },
+  };
+}
+
+function observeRegistry(registry: SessionRegistry, register: MetricsRegistry): void {
+
+  new Gauge({
+    name: `${PREFIX}sessions`,
+    help: 'Live sessions by state',
+    labelNames: ['state', 'lifecycle'],
+    registers: [register],
+    collect() {
+      const { byState } = registry.stats();
+      for (const state of STATES) this.set({ state, lifecycle: state.split('.')[0]! }, byState[state] ?? 0);
+    },
+  });
+
+  const disposals = new Counter({ name: `${PREFIX}disposals_total`, help: 'Sessions disposed, by reason', labelNames: ['reason'], registers: [register] });
+  for (const reason of REASONS) disposals.inc({ reason }, 0);
+  registry.on('disposed', ({ reason }) => disposals.inc({ reason }));
+
+  // Totals the registry keeps (live and disposed sessions summed) become counters: each scrape adds the growth.
+  const totalCounter = (name: string, help: string, parts: Record<string, keyof SessionCounters>, labelName?: string) => {
+    const seen: Partial<Record<keyof SessionCounters, number>> = {};
+    return new Counter({
+      name: `${PREFIX}${name}`,
+      help,
+      labelNames: labelName ? [labelName] : [],
+      registers: [register],
+      collect() {
+        const { totals } = registry.stats();
+        for (const [label, key] of Object.entries(parts)) {
+          const growth = Math.max(0, totals[key] - (seen[key] ?? 0));
+          seen[key] = totals[key];
+          if (labelName) this.inc({ [labelName]: label }, growth);
+          else this.inc(growth);
+        }
+      },
+    });
+  };
+  totalCounter('agent_retries_total', 'Agent attempts that failed and were retried', { retries: 'retries' });
+  totalCounter('agent_pauses_total', 'Times a provider refused for auth or quota and the queue rested', { pauses: 'pauses' });
+  totalCounter('history_trimmed_messages_total', 'Messages dropped from histories by the bound', { trimmed: 'trimmedMessages' });
+  totalCounter('history_trimmed_tokens_total', 'Estimated tokens dropped from histories by the bound', { trimmed: 'trimmedTokens' });
+  totalCounter('agent_tokens_total', 'Tokens the providers reported', { input: 'inputTokens', output: 'outputTokens' }, 'direction');
+
+  new Gauge({
+    name: `${PREFIX}agent_slots`,
+    help: 'Agent slots: capacity, in use, and sessions waiting for one',
+    labelNames: ['kind'],
+    registers: [register],
+    collect() {
+      const { slots } = registry.stats();
+      this.set({ kind: 'capacity' }, slots.capacity);
+      this.set({ kind: 'in_use' }, slots.inUse);
+      this.set({ kind: 'waiting' }, slots.waiting);
+    },
+  });
+
+  const slotWait = new Histogram({
+    name: `${PREFIX}agent_slot_wait_seconds`,
+    help: 'Time a session waited for an agent slot',
+    buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300],
+    registers: [register],
+  });
+  registry.on('slotGranted', ({ waitedMs }) => slotWait.observe(waitedMs / 1_000));
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+/** A body that fails validation: answered 400 `{error, details}`. */
+export class InvalidRequest extends Error {
+  constructor(
+    message: string,
+    readonly details: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  throw new InvalidRequest(
+    `invalid ${what}`,
+    result.error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', problem: issue.message })),
+  );
+}
+
+const text = (field: string) => z.string({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a string`) });
+const nonEmpty = (field: string) => text(field).trim().min(1, `${field} must not be empty`);
+
+/** Claude Code sends tool input and response as JSON values: objects, usually; strings sometimes; maybe nothing. */
+const toolValue = z.unknown().optional();
+
+export const sessionInitBody = z.object({
+  contentSessionId: nonEmpty('contentSessionId'),
+  project: text('project'),
+  prompt: text('prompt'),
+});
+
+export const promptInitBody = z.object({
+  userPrompt: text('userPrompt'),
+  promptNumber: z.number({ error: 'promptNumber must be a number' }).int('promptNumber must be an integer').min(1, 'promptNumber must be at least 1'),
+});
+
+export const observationBody = z.object({
+  contentSessionId: nonEmpty('contentSessionId'),
+  tool_name: nonEmpty('tool_name'),
+  tool_input: toolValue,
+  tool_response: toolValue,
+  cwd: text('cwd').optional(),
+  tool_use_id: nonEmpty('tool_use_id').optional(),
+});
+
+export const summarizeBody = z.object({
+  contentSessionId: nonEmpty('contentSessionId'),
+  last_assistant_message: text('last_assistant_message'),
+});
+
+export const completeBody = z.object({
+  contentSessionId: nonEmpty('contentSessionId'),
+});
+
+export const sessionDbIdParam = z.object({
+  sessionDbId: z
+    .string()
+    .regex(/^\d{1,15}$/, 'sessionDbId must be a positive integer')
+    .transform(Number)
+    .pipe(z.number().int().positive('sessionDbId must be a positive integer')),
+});
+
+export const eventsQuery = z.object({
+  after: z.string().regex(/^\d{1,15}$/, 'after must be a sequence number (0 or more)').transform(Number).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,6}$/, 'limit must be a number from 1 to 100000')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'limit must be a number from 1 to 100000').max(100_000, 'limit must be a number from 1 to 100000'))
+    .optional(),
+});
+
+/** claude-mem's privacy tags: what is inside them is never recorded. */
+export function stripPrivate(prompt: string): string {
+  return prompt
+    .replace(/<private>[\s\S]*?<\/private>/g, '')
+    .replace(/<claude-mem-context>[\s\S]*?<\/claude-mem-context>/g, '')
+    .trim();
+}

@@ -1,0 +1,60 @@
+import { request as httpRequest } from 'node:http';
+import { pino } from 'pino';
+import { loadConfig, type WorkerConfig } from '../../src/config/index.js';
+import type { Agent } from '../../src/index.js';
+import { startWorker, type RunningWorker } from '../../src/worker/index.js';
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  readonly json: any;
+}
+
+/** A request with full control of headers and body (fetch refuses to set Host). */
+export function http(
+  port: number,
+  method: string,
+  path: string,
+  options: { body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+    const headers: Record<string, string> = {
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+      ...options.headers,
+    };
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, setHost: !('host' in headers) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+export interface TestWorker extends RunningWorker {
+  call(method: string, path: string, options?: Parameters<typeof http>[3]): Promise<HttpAnswer>;
+}
+
+/** A real worker on 127.0.0.1 and an ephemeral port, with its data in `dataDir`. */
+export async function startTestWorker(dataDir: string, env: Record<string, string> = {}, agent?: Agent): Promise<TestWorker> {
+  const config: WorkerConfig = loadConfig({
+    env: { CLAUDE_MEM_DATA_DIR: dataDir, CLAUDE_MEM_WORKER_PORT: '0', CLAUDE_MEM_LOG_LEVEL: 'silent', ...env },
+    home: dataDir,
+  });
+  const worker = await startWorker(config, { logger: pino({ level: 'silent' }), version: '8.5.7', ...(agent ? { agent } : {}) });
+  return Object.assign(worker, { call: (method: string, path: string, options?: Parameters<typeof http>[3]) => http(worker.port, method, path, options) });
+}
