@@ -149,10 +149,7 @@ export const sessionMachine = setup({
     // context, which is what the lazy idle re-arm and recovery after a restart need.
     idleDeadline: ({ context }) => context.settings.idleTtlMs,
     graceDeadline: ({ context }) => context.settings.graceMs,
-    retryAt: ({ context }) =>
-      context.lastFailure?.kind === 'paused'
-        ? (context.lastFailure.retryAfterMs ?? context.settings.pauseMs)
-        : backoffDelayMs(context.attempt, context.settings),
+    retryAt: ({ context }) => (context.retryAt ?? 0) - (context.lastFailure?.at ?? context.retryAt ?? 0),
     agentTimeout: ({ context }) => context.settings.agentTimeoutMs,
   },
   guards: {
@@ -254,13 +251,14 @@ export const sessionMachine = setup({
         },
       };
     }),
+    /** Exponential backoff, or the provider's Retry-After when it asks for longer. */
     scheduleRetry: assign(({ context, event }) => {
       const failure = failureOf(context, event);
       const attempt = context.attempt + 1;
       return {
         attempt,
         lastFailure: failure,
-        retryAt: failure.at + backoffDelayMs(attempt, context.settings),
+        retryAt: failure.at + Math.max(backoffDelayMs(attempt, context.settings), failure.retryAfterMs ?? 0),
         processingSince: null,
         counters: { ...context.counters, retries: context.counters.retries + 1 },
       };

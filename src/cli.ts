@@ -67,7 +67,7 @@ function addServeCommand(program: Command, io: CliIo): void {
         process.exit(1);
       }, STOP_DEADLINE_MS);
       deadline.unref();
-      await worker.stop();
+      await worker.stop({ drainMs: config.shutdownDrainMs });
       clearTimeout(deadline);
     });
 }
@@ -82,7 +82,7 @@ function addInspectorCommand(program: Command, io: CliIo): void {
       io.out(
         [
           `Inspector relay on ${relay.wsUrl} (loopback only).`,
-          `1. Start the worker with it:  npm start -- --inspect ${relay.wsUrl}   (or CLAUDE_MEM_INSPECT=${relay.wsUrl})`,
+          `1. Start the worker with it:  npm start -- --inspect ${relay.wsUrl}   (or CLAUDE_MEM_INSPECT=${relay.wsUrl} npm start)`,
           `2. Open ${relay.pageUrl} in a browser. The page embeds the Stately inspector from stately.ai,`,
           '   so that browser needs to be online; the relay and the worker do not.',
           'Ctrl-C stops the relay.',

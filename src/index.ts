@@ -19,7 +19,7 @@
  * ```
  */
 export { createSessionRegistry, readV8Heap, surplusSessions } from './registry/index.js';
-export { describeSession, lifecycleOf, stateNameOf } from './session/index.js';
+export { describeSession, eventLabel, lifecycleOf, stateNameOf } from './session/index.js';
 export type { SessionView } from './session/index.js';
 export type {
   CommandResult,
@@ -46,8 +46,25 @@ export type {
   WorkRequest,
 } from './registry/index.js';
 
-export { AgentError } from './agents/index.js';
-export type { Agent, AgentErrorKind, AgentReply, AgentRequest } from './agents/index.js';
+export {
+  AgentError,
+  createLocalAgent,
+  createOpenAICompatibleAgent,
+  chatMessages,
+  initPrompt,
+  observationPrompt,
+  summaryPrompt,
+} from './agents/index.js';
+export type { Agent, AgentErrorKind, AgentReply, AgentRequest, OpenAICompatibleOptions, ToolUse } from './agents/index.js';
+
+export { ConfigError, loadConfig, SETTINGS, SETTING_KEYS, eventLogPath } from './config/index.js';
+export type { LoadConfigOptions, SettingKey, WorkerConfig } from './config/index.js';
+
+export { startWorker, createWorkerApp, createMetrics } from './worker/index.js';
+export type { RunningWorker, StartWorkerOptions, WorkerAppOptions, WorkerMetrics } from './worker/index.js';
+
+export { connectInspector, startInspectorRelay } from './inspector/index.js';
+export type { InspectorRelay } from './inspector/index.js';
 
 export { estimateTokens, historyTokens, trimHistory, DEFAULT_HISTORY_LIMITS } from './history/index.js';
 export type { ConversationMessage, HistoryLimits, TokenEstimator, TrimResult } from './history/index.js';
@@ -70,7 +87,7 @@ export type {
   StreamSummary,
 } from './store/index.js';
 
-export { rebuildSession, sessionTimeline } from './replay/index.js';
+export { formatTimeline, rebuildSession, sessionTimeline } from './replay/index.js';
 export type { RebuiltSession, SessionTimeline, SkippedEvent, TimelineEntry } from './replay/index.js';
 
 export { sessionMachine, DEFAULT_SESSION_SETTINGS, backoffDelayMs } from '../machines/session.machine.js';

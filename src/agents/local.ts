@@ -14,6 +14,16 @@ function firstLine(text: string | undefined, max = 120): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
+/** A tool's response in one line: compact JSON, or its first line of text. */
+function outcomeOf(response: string | undefined): string {
+  if (response === undefined) return '';
+  try {
+    return firstLine(JSON.stringify(JSON.parse(response)));
+  } catch {
+    return firstLine(response);
+  }
+}
+
 /** The most telling field of a tool's input: the file, the command, the pattern. */
 function subjectOf(toolInput: string | undefined): string {
   if (toolInput === undefined) return '';
@@ -38,7 +48,7 @@ function reply(request: AgentRequest): string {
     case 'observation': {
       const tool = sectionOf(prompt, 'tool_name') ?? 'tool';
       const subject = subjectOf(sectionOf(prompt, 'tool_input'));
-      const outcome = firstLine(sectionOf(prompt, 'tool_response'));
+      const outcome = outcomeOf(sectionOf(prompt, 'tool_response'));
       return [
         '<observation>',
         `<type>${observationType(tool)}</type>`,

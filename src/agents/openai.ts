@@ -17,19 +17,18 @@ interface ChatMessage {
 }
 
 /**
- * The session's bounded history as chat messages. The pinned init prompt goes first as the system
- * message; the head item's prompt is the last user message, added for this call if the bound has
- * already cut it from the stored history (which it never grows to fit).
+ * The session's bounded history as chat messages. The pinned init prompt, once something follows it,
+ * goes first as the system message; the head item's prompt is the last user message, added for this
+ * call if the bound has already cut it from the stored history (which it never grows to fit).
  */
 export function chatMessages(request: AgentRequest): ChatMessage[] {
-  const messages: ChatMessage[] = request.history.map((message: ConversationMessage, index) => ({
-    role: index === 0 && message.pinned ? 'system' : message.role,
+  const { history, item } = request;
+  const messages: ChatMessage[] = history.map((message: ConversationMessage, index) => ({
+    role: index === 0 && message.pinned && history.length > 1 ? 'system' : message.role,
     content: message.content,
   }));
-  const last = messages.at(-1);
-  if (last === undefined || last.role !== 'user' || last.content !== request.item.prompt) {
-    messages.push({ role: 'user', content: request.item.prompt });
-  }
+  const last = history.at(-1);
+  if (last === undefined || last.role !== 'user' || last.content !== item.prompt) messages.push({ role: 'user', content: item.prompt });
   return messages;
 }
 

@@ -32,6 +32,7 @@ export interface WorkerConfig {
   readonly bodyLimitBytes: number;
   readonly token: string | undefined;
   readonly agentTimeoutMs: number;
+  readonly shutdownDrainMs: number;
   readonly eventRetentionMs: number;
   readonly snapshotEvery: number;
   /** A websocket relay to stream every session actor to (@statelyai/inspect), or undefined. */
@@ -189,6 +190,12 @@ export const SETTINGS = {
     allowed: `a number of seconds above 0 and at most ${Math.floor(MAX_TIMER_MS / 1_000)}`,
     schema: decimal(0, MAX_TIMER_MS / 1_000, `a number of seconds above 0 and at most ${Math.floor(MAX_TIMER_MS / 1_000)}`, true),
     description: 'An agent call that takes longer is aborted and retried with backoff.',
+  }),
+  CLAUDE_MEM_SHUTDOWN_DRAIN_SECONDS: setting({
+    default: '10',
+    allowed: 'a number of seconds from 0 to 600',
+    schema: decimal(0, 600, 'a number of seconds from 0 to 600'),
+    description: 'On SIGINT/SIGTERM, how long in-flight agent calls may finish before they are aborted.',
   }),
   CLAUDE_MEM_EVENT_RETENTION_HOURS: setting({
     default: '24',
@@ -351,6 +358,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     bodyLimitBytes: Math.round(value('CLAUDE_MEM_WORKER_BODY_LIMIT_MB') * 1024 * 1024),
     token: value('CLAUDE_MEM_WORKER_TOKEN'),
     agentTimeoutMs: Math.round(value('CLAUDE_MEM_AGENT_TIMEOUT_SECONDS') * 1_000),
+    shutdownDrainMs: Math.round(value('CLAUDE_MEM_SHUTDOWN_DRAIN_SECONDS') * 1_000),
     eventRetentionMs: Math.round(value('CLAUDE_MEM_EVENT_RETENTION_HOURS') * 3_600_000),
     snapshotEvery: value('CLAUDE_MEM_SNAPSHOT_EVERY'),
     inspectUrl: value('CLAUDE_MEM_INSPECT'),

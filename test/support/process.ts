@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { http } from './worker.js';
+
+const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface WorkerProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  /** Every line it logged (pino JSON lines). */
+  readonly lines: string[];
+  readonly exited: Promise<number | null>;
+  call: (method: string, path: string, options?: Parameters<typeof http>[3]) => ReturnType<typeof http>;
+}
+
+/** `session-lifecycle serve` as its own process, as `npm start` runs it; resolves once it is ready. */
+export async function startWorkerProcess(env: Record<string, string>, port: number): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+    env: { ...process.env, CLAUDE_MEM_WORKER_PORT: String(port), CLAUDE_MEM_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let buffered = '';
+  const collect = (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    lines.push(...parts.filter(Boolean));
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(port, method, path, options);
+  for (const started = Date.now(); ; ) {
+    if (child.exitCode !== null) throw new Error(`worker exited early:\n${lines.join('\n')}`);
+    try {
+      if ((await call('GET', '/api/readiness')).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - started > 20_000) throw new Error(`worker not ready in 20 s:\n${lines.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { child, port, lines, exited, call };
+}

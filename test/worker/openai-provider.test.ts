@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startChatServer } from '../support/chat-server.js';
+import { useTempDir } from '../support/tmp.js';
+import { startTestWorker, type TestWorker } from '../support/worker.js';
+
+const tempDir = useTempDir();
+let worker: TestWorker | undefined;
+let server: Awaited<ReturnType<typeof startChatServer>> | undefined;
+afterEach(async () => {
+  await worker?.stop({ drainMs: 0 });
+  await server?.close();
+  worker = undefined;
+  server = undefined;
+});
+
+const session = { contentSessionId: 'c1', project: 'my-app' };
+const use = { contentSessionId: 'c1', tool_name: 'Bash', tool_input: { command: 'npm test' }, tool_response: { stdout: 'ok' }, cwd: '/repo' };
+
+async function until(check: () => boolean, what: string, ms = 5_000) {
+  for (const started = Date.now(); !check(); ) {
+    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function workerOn(baseUrl: string) {
+  return startTestWorker(tempDir(), {
+    CLAUDE_MEM_PROVIDER: 'openai-compatible',
+    CLAUDE_MEM_OPENAI_BASE_URL: baseUrl,
+    CLAUDE_MEM_MODEL: 'test-model',
+    CLAUDE_MEM_OPENAI_API_KEY: 'sk-local-test',
+  });
+}
+
+describe('the openai-compatible provider, driven through the worker', () => {
+  it('sends each item with the bounded history and logs the reply and token usage', async () => {
+    server = await startChatServer([{ reply: '<ack/>', usage: { prompt_tokens: 50, completion_tokens: 5 } }, { reply: '<observation>ran the tests</observation>', usage: { prompt_tokens: 80, completion_tokens: 9 } }]);
+    worker = await workerOn(server.baseUrl);
+    await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
+    await worker.call('POST', '/api/sessions/observations', { body: use });
+    await until(() => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', 'the session to go idle');
+    expect(server.requests.map((r) => r.body.messages.map((m) => m.role))).toEqual([['user'], ['system', 'assistant', 'user']]);
+    expect(server.requests[1]!.body.model).toBe('test-model');
+    const view = worker.registry.get({ sessionDbId: 1 })!;
+    expect(view.counters).toMatchObject({ processed: 2, inputTokens: 130, outputTokens: 14 });
+    const replies = worker.store.readEvents(1).filter((e) => e.type === 'xstate.done.actor.agent');
+    expect(replies.map((e) => (e.payload as { output: { reply: string } }).output.reply)).toEqual(['<ack/>', '<observation>ran the tests</observation>']);
+  });
+
+  it('aborts a slow reply when the session is deleted', async () => {
+    server = await startChatServer([{ hang: true }]);
+    worker = await workerOn(server.baseUrl);
+    await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
+    await until(() => server!.requests.length === 1, 'the provider to be called');
+    expect((await worker.call('DELETE', '/sessions/1')).json).toEqual({ status: 'deleted' });
+    await until(() => server!.requests[0]!.aborted, 'the HTTP call to be aborted', 2_000);
+    expect(worker.registry.stats()).toMatchObject({ live: 0, slots: { inUse: 0 } });
+  });
+
+  it('backs off on 429 and succeeds on the retry', async () => {
+    server = await startChatServer([{ status: 429, body: '{"error":"rate limited"}', headers: { 'retry-after': '0' } }, { reply: '<ack/>' }]);
+    worker = await workerOn(server.baseUrl);
+    await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
+    await until(() => worker!.registry.get({ sessionDbId: 1 })?.state === 'active.backoff', 'the backoff');
+    await until(() => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', 'the retry to succeed', 5_000);
+    expect(server.requests).toHaveLength(2);
+    expect(worker.registry.get({ sessionDbId: 1 })!.counters).toMatchObject({ processed: 1, retries: 1, failed: 0 });
+  });
+
+  it('pauses the session on 401 with its queue kept, instead of a restart loop', async () => {
+    server = await startChatServer([{ status: 401, body: '{"error":"invalid api key"}' }]);
+    worker = await workerOn(server.baseUrl);
+    await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
+    await worker.call('POST', '/api/sessions/observations', { body: use });
+    await until(() => worker!.registry.get({ sessionDbId: 1 })?.state === 'active.paused', 'the pause');
+    const detail = (await worker.call('GET', '/api/sessions/1')).json;
+    expect(detail).toMatchObject({ state: 'active.paused', queueLength: 2, lastFailure: { kind: 'paused', message: expect.stringContaining('401') } });
+    expect(detail.retryAt - Date.now()).toBeGreaterThan(4 * 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.requests).toHaveLength(1);
+  });
+});
