@@ -146,8 +146,11 @@ export type SessionEvent =
   | { readonly type: 'DELETE'; readonly at: number }
   | { readonly type: 'EVICT'; readonly reason: EvictionReason; readonly at: number }
   | { readonly type: 'SLOT_GRANTED'; readonly at: number }
-  /** Sent once to an actor restored from the log: re-enters its state so timers count down again. */
-  | { readonly type: 'RECOVER'; readonly at: number; readonly settings?: SessionSettings };
+  /**
+   * Sent once to an actor resumed from a state it had (after a restart, or waking from dormancy):
+   * re-enters that state so its timers count down again from the deadlines in context.
+   */
+  | { readonly type: 'RECOVER'; readonly at: number; readonly reason?: 'restart' | 'wake'; readonly settings?: SessionSettings };
 
 /** Top-level phase of a session, as the HTTP API reports it. */
 export type Lifecycle = 'active' | 'idle' | 'expiring' | 'disposed';

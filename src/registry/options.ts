@@ -39,6 +39,12 @@ export interface SessionRegistryOptions extends Partial<SessionSettings> {
   readonly retentionMs?: number;
   /** How often compaction runs (only with a `store`). Default 1 h. */
   readonly compactionIntervalMs?: number;
+  /**
+   * An idle session untouched this long gives up its actor and is held as its last context until work
+   * or its deadline wakes it (a few hundred bytes instead of several kilobytes). `false` keeps every
+   * live session awake. Default 1 min.
+   */
+  readonly hibernateAfterMs?: number | false;
 }
 
 export interface ResolvedOptions {
@@ -58,6 +64,7 @@ export interface ResolvedOptions {
   readonly snapshotEvery: number;
   readonly retentionMs: number;
   readonly compactionIntervalMs: number;
+  readonly hibernateAfterMs: number | false;
 }
 
 /** setTimeout's ceiling: longer delays fire after 1 ms in Node, which would expire sessions at once. */
@@ -83,6 +90,7 @@ const numericOptions = z.object({
   snapshotEvery: count,
   retentionMs: z.number().nonnegative(),
   compactionIntervalMs: positiveMs,
+  hibernateAfterMs: z.union([z.literal(false), z.number().nonnegative().max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (24.8 days), setTimeout's limit`)]),
 });
 
 const memoryOptions = z
@@ -107,6 +115,7 @@ export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions
     snapshotEvery: 100,
     retentionMs: 24 * 3_600_000,
     compactionIntervalMs: 3_600_000,
+    hibernateAfterMs: 60_000,
     ...definedOnly(options),
   });
   if (!numbers.success) throw new RangeError(`createSessionRegistry: ${describeIssues(numbers.error)}`);
@@ -149,6 +158,7 @@ export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions
     snapshotEvery: n.snapshotEvery,
     retentionMs: n.retentionMs,
     compactionIntervalMs: n.compactionIntervalMs,
+    hibernateAfterMs: n.hibernateAfterMs,
   };
 }
 

@@ -1,4 +1,4 @@
-import { createActor, fromPromise, type Actor, type InspectionEvent, type StateValue } from 'xstate';
+import { createActor, fromPromise, type InspectionEvent } from 'xstate';
 import {
   asAgentFailure,
   sessionMachine,
@@ -20,6 +20,8 @@ import { rebuildSession, type SkippedEvent } from '../replay/index.js';
 import { createEphemeralStore, type CompactionReport, type EventStore, type StoredSession } from '../store/index.js';
 import { startMemoryMonitor } from './memory.js';
 import { resolveOptions, type ResolvedOptions, type SessionRegistryOptions } from './options.js';
+import { DeadlineTimer } from './deadlines.js';
+import { LiveSession, type ActorFactory, type SessionActor, type SessionState } from './live-session.js';
 import { SlotPool, type SlotPoolStats } from './slots.js';
 import { describeSession, lifecycleOf, stateNameOf, type SessionSnapshot, type SessionView } from '../session/index.js';
 
@@ -99,6 +101,8 @@ export interface RegistryEvents {
 
 export interface RegistryStats {
   readonly live: number;
+  /** Live sessions idle long enough to be held without an actor (see `hibernateAfterMs`). */
+  readonly dormant: number;
   readonly byLifecycle: Readonly<Record<Exclude<Lifecycle, 'disposed'>, number>>;
   readonly byState: Readonly<Record<string, number>>;
   readonly slots: SlotPoolStats;
@@ -163,21 +167,6 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
   return new Registry(resolveOptions(options));
 }
 
-type SessionActor = Actor<SessionMachine>;
-
-interface LiveSession {
-  readonly sessionDbId: number;
-  readonly contentSessionId: string;
-  actor: SessionActor;
-  /** Restored from the log: its actor's start is not a new `xstate.init`. */
-  restored: boolean;
-  /** Seq of the event the latest logged snapshot follows. */
-  snapshotSeq: number;
-  /** The state after the previous event, to notice the session settling into idle. */
-  lastValue: StateValue | undefined;
-}
-
-const DISPOSAL_REASONS: readonly DisposalReason[] = ['ttl', 'completed', 'deleted', 'capacity', 'memory-pressure'];
 
 const zeroCounters: SessionCounters = {
   queued: 0,
@@ -223,6 +212,9 @@ class Registry implements SessionRegistry {
   };
   readonly #memoryMonitor: { stop(): void; check(): void } | undefined;
   #compactionTimer: unknown;
+  /** Wakes dormant sessions at their deadlines and puts long-idle ones to sleep: one timer for all. */
+  readonly #deadlines: DeadlineTimer;
+  readonly #actors: ActorFactory;
   #retiredCounters: SessionCounters = zeroCounters;
   #refusedAtCapacity = 0;
   #slotsFrozen = false;
@@ -238,6 +230,17 @@ class Registry implements SessionRegistry {
       grant: (sessionDbId, waitedMs) => this.#grantSlot(sessionDbId, waitedMs),
     });
     this.#machine = this.#provideMachine();
+    this.#actors = {
+      create: (session, from) =>
+        createActor(this.#machine, {
+          ...('input' in from
+            ? { input: from.input }
+            : { input: undefined as never, snapshot: this.#machine.resolveState({ value: from.value, context: from.context }) }),
+          clock: this.#clock,
+          inspect: (event) => this.#observe(session, event),
+        }),
+    };
+    this.#deadlines = new DeadlineTimer(options.clock, (sessionDbId) => this.#onDeadline(sessionDbId));
     if (options.memoryPressure !== false) {
       const memory = options.memoryPressure;
       this.#memoryMonitor = startMemoryMonitor({
@@ -328,8 +331,10 @@ class Registry implements SessionRegistry {
     const byLifecycle = { active: 0, idle: 0, expiring: 0 };
     const byState: Record<string, number> = {};
     let totals = this.#retiredCounters;
+    let dormant = 0;
     for (const session of this.#sessions.values()) {
-      const snapshot = session.actor.getSnapshot();
+      if (session.dormant) dormant++;
+      const snapshot = session.state();
       const lifecycle = lifecycleOf(snapshot.value);
       if (lifecycle !== 'disposed') byLifecycle[lifecycle]++;
       const state = stateNameOf(snapshot.value);
@@ -338,6 +343,7 @@ class Registry implements SessionRegistry {
     }
     return {
       live: this.#sessions.size,
+      dormant,
       byLifecycle,
       byState,
       slots: this.#slots.stats(),
@@ -409,7 +415,7 @@ class Registry implements SessionRegistry {
     let victim: LiveSession | undefined;
     let victimActivity = Infinity;
     for (const session of this.#sessions.values()) {
-      const snapshot = session.actor.getSnapshot();
+      const snapshot = session.state();
       if (isEvictable(snapshot) && snapshot.context.lastActivityAt < victimActivity) {
         victim = session;
         victimActivity = snapshot.context.lastActivityAt;
@@ -419,29 +425,17 @@ class Registry implements SessionRegistry {
   }
 
   #start(stored: StoredSession, at: number): LiveSession {
-    const session: LiveSession = {
-      sessionDbId: stored.sessionDbId,
-      contentSessionId: stored.contentSessionId,
-      actor: undefined as unknown as SessionActor,
-      restored: false,
-      snapshotSeq: stored.lastSeq,
-      lastValue: undefined,
-    };
-    session.actor = createActor(this.#machine, {
-      input: {
-        sessionDbId: stored.sessionDbId,
-        contentSessionId: stored.contentSessionId,
-        project: stored.project,
-        settings: this.#options.settings,
-        at,
-        promptNumber: stored.lastPromptNumber,
-      },
-      clock: this.#clock,
-      inspect: (event) => this.#observe(session, event),
-    });
+    const session = new LiveSession(stored.sessionDbId, stored.contentSessionId, stored.lastSeq, this.#actors);
     this.#sessions.set(session.sessionDbId, session);
     this.#byContentId.set(session.contentSessionId, session.sessionDbId);
-    session.actor.start();
+    session.start({
+      sessionDbId: stored.sessionDbId,
+      contentSessionId: stored.contentSessionId,
+      project: stored.project,
+      settings: this.#options.settings,
+      at,
+      promptNumber: stored.lastPromptNumber,
+    });
     return session;
   }
 
@@ -457,17 +451,17 @@ class Registry implements SessionRegistry {
   #send(session: LiveSession, event: SessionEvent): void {
     // Outside events mark recency: the map's order is what capacity eviction scans first.
     if (this.#sessions.delete(session.sessionDbId)) this.#sessions.set(session.sessionDbId, session);
-    session.actor.send(event);
+    session.send(event);
   }
 
   #evict(session: LiveSession, reason: EvictionReason): void {
     this.#options.logger.info({ sessionDbId: session.sessionDbId, reason }, 'evicting idle session');
-    session.actor.send({ type: 'EVICT', reason, at: this.#clock.now() });
+    session.send({ type: 'EVICT', reason, at: this.#clock.now() });
   }
 
   #shed(surplus: number, usage: number): void {
     const candidates = [...this.#sessions.values()]
-      .map((session) => ({ session, snapshot: session.actor.getSnapshot() }))
+      .map((session) => ({ session, snapshot: session.state() }))
       .filter(({ snapshot }) => isEvictable(snapshot))
       .sort((a, b) => a.snapshot.context.lastActivityAt - b.snapshot.context.lastActivityAt)
       .slice(0, surplus);
@@ -479,12 +473,12 @@ class Registry implements SessionRegistry {
   }
 
   #contextOf(session: LiveSession) {
-    return session.actor.getSnapshot().context;
+    return session.state().context;
   }
 
   #view(session: LiveSession): SessionView {
-    const snapshot = session.actor.getSnapshot();
-    return describeSession(snapshot.value, snapshot.context);
+    const state = session.state();
+    return describeSession(state.value, state.context);
   }
 
   // ── what the machine asks of the world ────────────────────────────────────────────────────────
@@ -533,9 +527,10 @@ class Registry implements SessionRegistry {
   #grantSlot(sessionDbId: number, waitedMs: number): boolean {
     if (this.#slotsFrozen) return false;
     const session = this.#sessions.get(sessionDbId);
-    if (session === undefined) return false;
-    session.actor.send({ type: 'SLOT_GRANTED', at: this.#clock.now() });
-    const took = session.actor.getSnapshot().matches({ active: 'processing' });
+    if (session === undefined || session.dormant) return false;
+    session.send({ type: 'SLOT_GRANTED', at: this.#clock.now() });
+    const state = session.state();
+    const took = state.status === 'active' && typeof state.value === 'object' && (state.value as { active?: string }).active === 'processing';
     if (took) this.#emit('slotGranted', { sessionDbId, waitedMs });
     return took;
   }
@@ -543,6 +538,8 @@ class Registry implements SessionRegistry {
   #forget(sessionDbId: number, contentSessionId: string): void {
     this.#sessions.delete(sessionDbId);
     if (this.#byContentId.get(contentSessionId) === sessionDbId) this.#byContentId.delete(contentSessionId);
+    // Entries of disposed sessions are only outlived; with nobody left, drop them all at once.
+    if (this.#sessions.size === 0) this.#deadlines.clear();
   }
 
   /** Every event a session actor processed: to the log, to listeners, and the disposal bookkeeping. */
@@ -552,17 +549,18 @@ class Registry implements SessionRegistry {
     const snapshot = inspection.snapshot as SessionSnapshot;
     if (snapshot.status === 'stopped') return;
     const { event } = inspection;
-    if (session.restored && event.type === 'xstate.init') {
-      session.restored = false; // a restart, not a creation: RECOVER follows and is logged
+    if (session.resumed && event.type === 'xstate.init') {
+      session.resumed = false; // a restart or a wake, not a creation: RECOVER follows and is logged
       return;
     }
     const at = this.#clock.now();
     const seq = this.#store.append(session.sessionDbId, { type: event.type, payload: loggable(event, at), at });
     // Snapshot every `snapshotEvery` events, and whenever the session settles into idle: most sessions a
     // restart finds are idle, and they then cost a snapshot and no replay.
-    const settled = snapshot.value === 'idle' && session.lastValue !== 'idle' && seq - session.snapshotSeq > 1;
+    const settled = snapshot.value === 'idle' && session.lastValue !== 'idle';
     session.lastValue = snapshot.value;
-    if (seq > 0 && snapshot.status === 'active' && seq > session.snapshotSeq && (settled || seq - session.snapshotSeq >= this.#options.snapshotEvery)) {
+    const worthSnapshot = settled ? seq - session.snapshotSeq > 1 : seq - session.snapshotSeq >= this.#options.snapshotEvery;
+    if (seq > 0 && snapshot.status === 'active' && worthSnapshot) {
       this.#store.saveSnapshot(session.sessionDbId, { seq, value: snapshot.value, context: snapshot.context, at });
       session.snapshotSeq = seq;
     }
@@ -571,6 +569,35 @@ class Registry implements SessionRegistry {
     }
     if (snapshot.status === 'done') this.#disposed(snapshot.context.disposal, snapshot.context);
     else if (snapshot.status === 'error') this.#crashed(session, snapshot.error);
+    else if (snapshot.value === 'idle' && !session.sleepCheckPending && this.#options.hibernateAfterMs !== false) {
+      session.sleepCheckPending = true;
+      this.#deadlines.schedule(session.sessionDbId, snapshot.context.lastActivityAt + this.#options.hibernateAfterMs);
+    }
+  }
+
+  /** A session's time has come: an awake one idle long enough goes dormant; a dormant one wakes at its deadline. */
+  #onDeadline(sessionDbId: number): void {
+    const session = this.#sessions.get(sessionDbId);
+    if (session === undefined || this.#closing) return;
+    const now = this.#clock.now();
+    const { context, value } = session.state();
+    if (session.dormant) {
+      if ((context.idleDeadline ?? now) <= now) session.wakeAtDeadline();
+      return;
+    }
+    session.sleepCheckPending = false;
+    const hibernateAfterMs = this.#options.hibernateAfterMs;
+    if (value !== 'idle' || hibernateAfterMs === false) return;
+    const sleepAt = context.lastActivityAt + hibernateAfterMs;
+    const deadline = context.idleDeadline ?? Infinity;
+    if (sleepAt > now) {
+      // Activity since the check was scheduled: check again when it has been quiet long enough (lazily).
+      session.sleepCheckPending = true;
+      this.#deadlines.schedule(sessionDbId, sleepAt);
+    } else if (deadline > now && session.hibernate()) {
+      // (At or past its deadline it would only be woken to expire: not worth it.)
+      this.#deadlines.schedule(sessionDbId, deadline);
+    }
   }
 
   #disposed(disposal: Disposal | null, context: SessionSnapshot['context']): void {
@@ -670,24 +697,11 @@ class Registry implements SessionRegistry {
       this.#store.sessionDisposed(stored.sessionDbId, disposal, rebuilt.context.counters);
       return undefined;
     }
-    const session: LiveSession = {
-      sessionDbId: stored.sessionDbId,
-      contentSessionId: stored.contentSessionId,
-      actor: undefined as unknown as SessionActor,
-      restored: true,
-      snapshotSeq: rebuilt.fromSnapshotSeq ?? stored.incarnationSeq ?? 0,
-      lastValue: rebuilt.value,
-    };
-    session.actor = createActor(this.#machine, {
-      input: undefined as never,
-      snapshot: this.#machine.resolveState({ value: rebuilt.value, context: rebuilt.context }),
-      clock: this.#clock,
-      inspect: (event) => this.#observe(session, event),
-    });
+    const session = new LiveSession(stored.sessionDbId, stored.contentSessionId, rebuilt.fromSnapshotSeq ?? stored.incarnationSeq ?? 0, this.#actors);
     this.#sessions.set(session.sessionDbId, session);
     this.#byContentId.set(session.contentSessionId, session.sessionDbId);
-    session.actor.start();
-    session.actor.send({ type: 'RECOVER', at: this.#clock.now(), settings: this.#options.settings });
+    session.resume(rebuilt.value, rebuilt.context);
+    session.send({ type: 'RECOVER', at: this.#clock.now(), reason: 'restart', settings: this.#options.settings });
     return session;
   }
 
@@ -712,7 +726,8 @@ class Registry implements SessionRegistry {
     if (drainMs > 0 && this.#slots.stats().inUse > 0) await this.#drain(drainMs);
     const abortedAgentCalls = this.#slots.stats().inUse;
     const stopped = this.#sessions.size;
-    for (const session of this.#sessions.values()) session.actor.stop();
+    for (const session of this.#sessions.values()) session.stop();
+    this.#deadlines.clear();
     this.#sessions.clear();
     this.#byContentId.clear();
     this.#slots.clear();
@@ -733,8 +748,8 @@ class Registry implements SessionRegistry {
   }
 }
 
-function isEvictable(snapshot: SessionSnapshot): boolean {
-  return snapshot.status === 'active' && (snapshot.matches('idle') || snapshot.matches('expiring'));
+function isEvictable(state: SessionState): boolean {
+  return state.status === 'active' && (state.value === 'idle' || state.value === 'expiring');
 }
 
 /** Turns whatever the agent threw into the failure the machine routes on. */

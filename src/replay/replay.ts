@@ -227,7 +227,7 @@ function describeEvent(event: LoggedEvent, context: SessionContext): string {
     case 'EVICT':
       return `reason ${payload.reason}`;
     case 'RECOVER':
-      return 'restored after a restart';
+      return payload.reason === 'wake' ? 'woken from dormancy' : 'restored after a restart';
     default:
       if (context.disposal !== null && event.type !== 'TOUCH') return `disposed: ${context.disposal.reason}`;
       return '';

@@ -29,6 +29,7 @@ class Harness {
   newcomers = 0;
   readonly store = createMemoryStore();
   registry: SessionRegistry;
+  slept = 0;
 
   constructor() {
     this.registry = this.open();
@@ -60,6 +61,8 @@ class Harness {
       agentTimeoutMs: AGENT_TIMEOUT,
       maxActiveSessions: 2,
       maxConcurrentAgents: 1,
+      // Idle sessions go dormant quickly, so that the paths also run through sleep and wake.
+      hibernateAfterMs: 1_500,
       memoryPressure: { limitPercent: 50, targetPercent: 1, intervalMs: 2_000_000_000, read: () => ({ usedBytes: this.heapUsage, limitBytes: 1 }) },
       inspect: machineCoverage.inspect,
     });
@@ -76,17 +79,25 @@ class Harness {
     return this.agent.pending().filter((call) => call.request.sessionDbId === sessionDbId);
   }
 
-  /** Activity in idle comes a while after the session went idle, so that it moves the deadline. */
+  /** Activity in idle comes a while after the session went idle: it moves the deadline, and finds it dormant. */
   async laterIfIdle() {
-    if (this.view?.lifecycle === 'idle') await vi.advanceTimersByTimeAsync(TTL / 10);
+    if (this.view?.lifecycle !== 'idle') return;
+    await vi.advanceTimersByTimeAsync(TTL / 5);
+    this.noteDormancy();
   }
 
   async advanceTo(deadline: number) {
     await vi.advanceTimersByTimeAsync(Math.max(0, deadline - Date.now()));
   }
+
+  noteDormancy() {
+    if (this.registry.stats().dormant > 0) this.slept++;
+  }
 }
 
 let harness: Harness;
+/** How often the paths made a session dormant and woke it, to show the model held across dormancy. */
+const dormancy = { slept: 0, woken: 0 };
 
 const events: { [K in ModelEvent['type']]: () => Promise<unknown> } = {
   INIT: () => harness.registry.init(ours, { prompt: 'a user prompt' }),
@@ -118,7 +129,12 @@ const events: { [K in ModelEvent['type']]: () => Promise<unknown> } = {
   AGENT_REFUSES: async () => harness.callsOf(ours)[0]!.reject(new AgentError('paused', '401 unauthorized')),
   AGENT_TIMEOUT: () => vi.advanceTimersByTimeAsync(AGENT_TIMEOUT),
   RETRY_ELAPSED: () => harness.advanceTo(harness.view!.retryAt!),
-  TTL_ELAPSED: () => harness.advanceTo(harness.view!.lastActivityAt + TTL),
+  async TTL_ELAPSED() {
+    const deadline = harness.view!.lastActivityAt + TTL;
+    await harness.advanceTo(deadline - 1);
+    harness.noteDormancy();
+    await harness.advanceTo(deadline);
+  },
   GRACE_ELAPSED: () => harness.advanceTo(harness.view!.graceDeadline!),
   OTHER_TAKES_SLOT: () => harness.registry.enqueue(other, { kind: 'observation', prompt: 'busy' }),
   OTHER_RELEASES_SLOT: async () => harness.callsOf(other)[0]!.resolve('done'),
@@ -183,6 +199,7 @@ const paths = allPaths();
 afterAll(() => {
   console.log(modelCoverage.summary(`model (${paths.length} paths against the registry)`));
   console.log(machineCoverage.summary('session machine, as exercised through the registry'));
+  console.log(`dormancy: ${dormancy.slept} sessions put to sleep and ${dormancy.woken} woken along the paths`);
 });
 
 describe('the registry conforms to the session model', () => {
@@ -203,6 +220,10 @@ describe('the registry conforms to the session model', () => {
         states: Object.fromEntries(Object.entries(states).map(([key, check]) => [key, (s: unknown) => check(s as ModelSnapshot)])),
       });
     } finally {
+      for (const event of harness.store.readEvents(harness.registry.get(ours)?.sessionDbId ?? 2)) {
+        if (event.type === 'RECOVER' && (event.payload as { reason?: string }).reason === 'wake') dormancy.woken++;
+      }
+      dormancy.slept += harness.slept;
       await harness.registry.shutdown();
       vi.useRealTimers();
     }

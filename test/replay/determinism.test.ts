@@ -48,6 +48,7 @@ describe('replay is deterministic (property)', () => {
             backoffBaseMs: 500,
             pauseMs: 5_000,
             agentTimeoutMs: 60_000,
+            hibernateAfterMs: 30_000,
             memoryPressure: false,
           });
         let registry: SessionRegistry = open();
