@@ -153,11 +153,12 @@ export const sessionMachine = setup({
     agentTimeout: ({ context }) => context.settings.agentTimeoutMs,
   },
   guards: {
+    /** A hook's tool_use_id seen before (queued, or among the recent ones) is a retry, not new work. */
     isNewWork: ({ context, event }) => {
       if (event.type !== 'WORK_QUEUED') return false;
-      const { id, toolUseId } = event.item;
-      if (context.queue.some((queued) => queued.id === id)) return false;
-      return toolUseId === undefined || !context.recentToolUseIds.includes(toolUseId);
+      const { toolUseId } = event.item;
+      if (toolUseId === undefined) return true; // the registry's own ids are unique
+      return !context.recentToolUseIds.includes(toolUseId) && !context.queue.some((queued) => queued.toolUseId === toolUseId);
     },
     isNewPrompt: ({ context, event }) => event.type === 'INIT' && event.promptNumber > context.promptNumber,
     hasQueuedWork: ({ context }) => context.queue.length > 0,

@@ -15,7 +15,7 @@ export interface ToolUse {
 const MAX_SECTION_CHARS = 6_000;
 
 function section(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value ?? null, null, 2);
+  const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
   return text.length > MAX_SECTION_CHARS ? `${text.slice(0, MAX_SECTION_CHARS)}\n… (${text.length - MAX_SECTION_CHARS} more characters)` : text;
 }
 

@@ -21,6 +21,7 @@ export interface WorkerConfig {
   readonly maxConversationTokens: number;
   readonly maxActiveSessions: number;
   readonly maxConcurrentAgents: number;
+  readonly maxQueuedItems: number;
   readonly memoryLimitPercent: number;
   readonly memoryTargetPercent: number;
   readonly provider: ProviderName;
@@ -117,6 +118,12 @@ export const SETTINGS = {
     schema: integer(1, 1_000, 'an integer from 1 to 1000'),
     description: 'Agent calls in flight at once, across all sessions.',
   }),
+  CLAUDE_MEM_MAX_QUEUED_ITEMS: setting({
+    default: '1000',
+    allowed: 'an integer from 1 to 1000000',
+    schema: integer(1, 1_000_000, 'an integer from 1 to 1000000'),
+    description: 'Unprocessed items one session may hold (its provider may be paused); more get 503 until it drains.',
+  }),
   CLAUDE_MEM_MEMORY_LIMIT_PERCENT: setting({
     default: '80',
     allowed: 'a percentage above 0 and at most 100',
@@ -204,10 +211,10 @@ export const SETTINGS = {
     description: 'How long a disposed session’s events are kept before compaction to a summary row.',
   }),
   CLAUDE_MEM_SNAPSHOT_EVERY: setting({
-    default: '100',
+    default: '500',
     allowed: 'an integer from 1 to 1000000',
     schema: integer(1, 1_000_000, 'an integer from 1 to 1000000'),
-    description: 'A session snapshot is logged every this many of its events (recovery replays only the tail).',
+    description: 'A session snapshot is logged every this many of its events, and when it goes dormant (recovery replays only the tail).',
   }),
   CLAUDE_MEM_INSPECT: setting({
     default: '',
@@ -347,6 +354,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     maxConversationTokens: value('CLAUDE_MEM_MAX_CONVERSATION_TOKENS'),
     maxActiveSessions: value('CLAUDE_MEM_MAX_ACTIVE_SESSIONS'),
     maxConcurrentAgents: value('CLAUDE_MEM_MAX_CONCURRENT_AGENTS'),
+    maxQueuedItems: value('CLAUDE_MEM_MAX_QUEUED_ITEMS'),
     memoryLimitPercent: value('CLAUDE_MEM_MEMORY_LIMIT_PERCENT'),
     memoryTargetPercent: value('CLAUDE_MEM_MEMORY_TARGET_PERCENT'),
     provider: value('CLAUDE_MEM_PROVIDER'),

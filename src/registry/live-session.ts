@@ -31,8 +31,6 @@ export class LiveSession {
   resumed = false;
   /** Seq of the event the latest logged snapshot follows. */
   snapshotSeq: number;
-  /** The state after the previous event, to notice the session settling into idle. */
-  lastValue: StateValue | undefined;
   /** A check for whether it has been idle long enough to go dormant is pending (one at a time). */
   sleepCheckPending = false;
   readonly #factory: ActorFactory;
@@ -54,7 +52,6 @@ export class LiveSession {
   /** Resumes a state rebuilt from the log; the caller sends RECOVER to re-arm its timers. */
   resume(value: StateValue, context: SessionContext): void {
     this.resumed = true;
-    this.lastValue = value;
     this.#actor = this.#factory.create(this, { value, context });
     this.#actor.start();
   }

@@ -22,6 +22,8 @@ export interface SessionRegistryOptions extends Partial<SessionSettings> {
   readonly maxActiveSessions?: number;
   /** Agent calls in flight at once, across all sessions. Default 2. */
   readonly maxConcurrentAgents?: number;
+  /** Unprocessed items one session may hold; more work for it is refused (`queue-full`) until it drains. Default 1,000. */
+  readonly maxQueuedItems?: number;
   readonly clock?: Clock;
   readonly estimateTokens?: TokenEstimator;
   /** Heap polling and shedding of idle sessions; `false` turns it off. */
@@ -33,7 +35,10 @@ export interface SessionRegistryOptions extends Partial<SessionSettings> {
   readonly retryAfterMs?: number;
   /** Receives xstate inspection events of every session actor (for @statelyai/inspect, or tests). */
   readonly inspect?: (event: InspectionEvent) => void;
-  /** A snapshot of a session is logged every this many of its events, so recovery replays only the tail. Default 100. */
+  /**
+   * A snapshot of a session is logged every this many of its events, and when it goes dormant, so that
+   * recovery replays only the tail. Default 500.
+   */
   readonly snapshotEvery?: number;
   /** How long a disposed session's stream is kept whole before it is compacted to a summary. Default 24 h. */
   readonly retentionMs?: number;
@@ -52,6 +57,7 @@ export interface ResolvedOptions {
   readonly settings: SessionSettings;
   readonly maxActiveSessions: number;
   readonly maxConcurrentAgents: number;
+  readonly maxQueuedItems: number;
   readonly clock: Clock;
   readonly estimateTokens: TokenEstimator;
   readonly memoryPressure:
@@ -86,6 +92,7 @@ const numericOptions = z.object({
   agentTimeoutMs: positiveMs,
   maxActiveSessions: count,
   maxConcurrentAgents: count,
+  maxQueuedItems: count,
   retryAfterMs: positiveMs,
   snapshotEvery: count,
   retentionMs: z.number().nonnegative(),
@@ -111,8 +118,9 @@ export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions
     ...DEFAULT_SESSION_SETTINGS,
     maxActiveSessions: 100,
     maxConcurrentAgents: 2,
+    maxQueuedItems: 1_000,
     retryAfterMs: 5_000,
-    snapshotEvery: 100,
+    snapshotEvery: 500,
     retentionMs: 24 * 3_600_000,
     compactionIntervalMs: 3_600_000,
     hibernateAfterMs: 60_000,
@@ -148,6 +156,7 @@ export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions
     },
     maxActiveSessions: n.maxActiveSessions,
     maxConcurrentAgents: n.maxConcurrentAgents,
+    maxQueuedItems: n.maxQueuedItems,
     clock: options.clock ?? systemClock,
     estimateTokens: options.estimateTokens ?? estimateTokens,
     memoryPressure,

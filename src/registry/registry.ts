@@ -9,6 +9,7 @@ import {
   type DisposalReason,
   type EvictionReason,
   type Lifecycle,
+  type SessionContext,
   type SessionCounters,
   type SessionEvent,
   type SessionMachine,
@@ -46,6 +47,8 @@ export interface WorkRequest {
 export type Refusal =
   | { readonly ok: false; readonly error: 'not-found' }
   | { readonly ok: false; readonly error: 'at-capacity'; readonly retryAfterMs: number }
+  /** The session already holds `maxQueuedItems` unprocessed items (its provider may be paused). */
+  | { readonly ok: false; readonly error: 'queue-full'; readonly retryAfterMs: number }
   | { readonly ok: false; readonly error: 'shutting-down' };
 
 export type InitResult =
@@ -108,6 +111,8 @@ export interface RegistryStats {
   readonly slots: SlotPoolStats;
   readonly disposals: Readonly<Record<DisposalReason, number>>;
   readonly refusedAtCapacity: number;
+  /** Work refused because its session's queue was full. */
+  readonly refusedQueueFull: number;
   /** Summed over every session this registry has run, live and disposed. */
   readonly totals: SessionCounters;
 }
@@ -217,6 +222,7 @@ class Registry implements SessionRegistry {
   readonly #actors: ActorFactory;
   #retiredCounters: SessionCounters = zeroCounters;
   #refusedAtCapacity = 0;
+  #refusedQueueFull = 0;
   #slotsFrozen = false;
   #closing: Promise<ShutdownReport> | undefined;
 
@@ -264,7 +270,9 @@ class Registry implements SessionRegistry {
     const acquired = this.#acquire(target, at);
     if (!acquired.ok) return acquired;
     const { session, created } = acquired;
-    const promptNumber = request.promptNumber ?? this.#contextOf(session).promptNumber + 1;
+    const context = this.#contextOf(session);
+    const promptNumber = request.promptNumber ?? context.promptNumber + 1;
+    if (promptNumber > context.promptNumber && context.queue.length >= this.#options.maxQueuedItems) return this.#queueFull();
     this.#send(session, {
       type: 'INIT',
       prompt: request.prompt,
@@ -282,7 +290,9 @@ class Registry implements SessionRegistry {
     const acquired = this.#acquire(target, at);
     if (!acquired.ok) return acquired;
     const { session } = acquired;
-    const queuedBefore = this.#contextOf(session).counters.queued;
+    const before = this.#contextOf(session);
+    if (before.queue.length >= this.#options.maxQueuedItems) return this.#queueFull();
+    const queuedBefore = before.counters.queued;
     const id = work.toolUseId ?? `${work.kind}-${queuedBefore + 1}-${at}`;
     this.#send(session, {
       type: 'WORK_QUEUED',
@@ -349,6 +359,7 @@ class Registry implements SessionRegistry {
       slots: this.#slots.stats(),
       disposals: { ...this.#disposals },
       refusedAtCapacity: this.#refusedAtCapacity,
+      refusedQueueFull: this.#refusedQueueFull,
       totals,
     };
   }
@@ -472,6 +483,11 @@ class Registry implements SessionRegistry {
     for (const { session } of candidates) this.#evict(session, 'memory-pressure');
   }
 
+  #queueFull(): Refusal {
+    this.#refusedQueueFull++;
+    return { ok: false, error: 'queue-full', retryAfterMs: this.#options.retryAfterMs };
+  }
+
   #contextOf(session: LiveSession) {
     return session.state().context;
   }
@@ -555,12 +571,9 @@ class Registry implements SessionRegistry {
     }
     const at = this.#clock.now();
     const seq = this.#store.append(session.sessionDbId, { type: event.type, payload: loggable(event, at), at });
-    // Snapshot every `snapshotEvery` events, and whenever the session settles into idle: most sessions a
-    // restart finds are idle, and they then cost a snapshot and no replay.
-    const settled = snapshot.value === 'idle' && session.lastValue !== 'idle';
-    session.lastValue = snapshot.value;
-    const worthSnapshot = settled ? seq - session.snapshotSeq > 1 : seq - session.snapshotSeq >= this.#options.snapshotEvery;
-    if (seq > 0 && snapshot.status === 'active' && worthSnapshot) {
+    // A snapshot every `snapshotEvery` events; dormancy takes one too (see #onDeadline), so most of what a
+    // restart finds costs a snapshot and next to no replay.
+    if (seq > 0 && snapshot.status === 'active' && seq - session.snapshotSeq >= this.#options.snapshotEvery) {
       this.#store.saveSnapshot(session.sessionDbId, { seq, value: snapshot.value, context: snapshot.context, at });
       session.snapshotSeq = seq;
     }
@@ -572,6 +585,15 @@ class Registry implements SessionRegistry {
     else if (snapshot.value === 'idle' && !session.sleepCheckPending && this.#options.hibernateAfterMs !== false) {
       session.sleepCheckPending = true;
       this.#deadlines.schedule(session.sessionDbId, snapshot.context.lastActivityAt + this.#options.hibernateAfterMs);
+    }
+  }
+
+  /** A dormant session's state, logged if anything happened since the last snapshot: recovery then replays nothing. */
+  #snapshotDormant(session: LiveSession, context: SessionContext, at: number): void {
+    const seq = this.#store.getSession(session.sessionDbId)?.lastSeq ?? 0;
+    if (seq > session.snapshotSeq) {
+      this.#store.saveSnapshot(session.sessionDbId, { seq, value: 'idle', context, at });
+      session.snapshotSeq = seq;
     }
   }
 
@@ -597,6 +619,7 @@ class Registry implements SessionRegistry {
     } else if (deadline > now && session.hibernate()) {
       // (At or past its deadline it would only be woken to expire: not worth it.)
       this.#deadlines.schedule(sessionDbId, deadline);
+      this.#snapshotDormant(session, context, now);
     }
   }
 

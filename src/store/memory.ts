@@ -42,13 +42,13 @@ export function createMemoryStore(): EventStore {
     append(sessionDbId, event: EventRecord) {
       const stream = streamOf(sessionDbId);
       const seq = stream.session.lastSeq + 1;
-      // Stored as JSON would be: later mutation of the caller's object cannot rewrite history.
-      stream.events.push({ sessionDbId, seq, type: event.type, payload: structuredClone(event.payload), at: event.at });
+      // Kept as given: xstate's events and contexts are immutable, so nothing rewrites them later.
+      stream.events.push({ sessionDbId, seq, type: event.type, payload: event.payload, at: event.at });
       stream.session = afterAppend(stream.session, seq, event);
       return seq;
     },
     saveSnapshot(sessionDbId, snapshot) {
-      streamOf(sessionDbId).snapshot = structuredClone(snapshot);
+      streamOf(sessionDbId).snapshot = snapshot;
     },
     sessionDisposed(sessionDbId: number, disposal: Disposal, counts: DisposalCounts) {
       const stream = streamOf(sessionDbId);

@@ -102,6 +102,8 @@ function toSession(row: SessionRow): StoredSession {
   };
 }
 
+const realSetImmediate = globalThis.setImmediate;
+
 /** Marks a payload the log could not parse; replay skips such events with a warning. */
 export const UNPARSEABLE = '@unparseable';
 
@@ -145,6 +147,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     events: db.prepare<[number, number, number], { seq: number; type: string; payload: string; at: number }>(
       'SELECT seq, type, payload, at FROM events WHERE session_db_id = ? AND seq > ? ORDER BY seq LIMIT ?',
     ),
+    maxSeq: db.prepare<[number], { seq: number | null }>('SELECT max(seq) AS seq FROM events WHERE session_db_id = ?'),
     snapshot: db.prepare<[number], { seq: number; state: string; at: number }>(
       'SELECT seq, state, at FROM snapshots WHERE session_db_id = ?',
     ),
@@ -153,6 +156,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     ),
     deleteEvents: db.prepare<[number]>('DELETE FROM events WHERE session_db_id = ?'),
     deleteSnapshot: db.prepare<[number]>('DELETE FROM snapshots WHERE session_db_id = ?'),
+    setLastSeq: db.prepare<[number, number]>('UPDATE sessions SET last_seq = ? WHERE session_db_id = ?'),
     markCompacted: db.prepare<[string, number]>(
       "UPDATE sessions SET status = 'compacted', summary = ? WHERE session_db_id = ?",
     ),
@@ -161,6 +165,16 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     ),
     eventCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events'),
     snapshotCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM snapshots'),
+  };
+
+  /**
+   * A row's last_seq is written only when the row changes for another reason (a new incarnation, a new
+   * prompt number, a disposal, a compaction): appending an event does not rewrite its session's row.
+   * The stream itself knows its last seq.
+   */
+  const withLastSeq = (session: StoredSession): StoredSession => {
+    const logged = statements.maxSeq.get(session.sessionDbId)?.seq ?? 0;
+    return logged > session.lastSeq ? { ...session, lastSeq: logged } : session;
   };
 
   /** Identity rows of streams this process has written to; the others are read on demand. */
@@ -176,7 +190,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     if (entry === undefined) {
       const row = statements.sessionById.get(sessionDbId);
       if (row === undefined) throw new Error(`${location}: no session ${sessionDbId}`);
-      entry = { session: toSession(row), counts: { processed: row.processed, failed: row.failed } };
+      entry = { session: withLastSeq(toSession(row)), counts: { processed: row.processed, failed: row.failed } };
       cache.set(sessionDbId, entry);
     }
     return entry;
@@ -212,46 +226,59 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     dirty.clear();
   };
 
-  // Events that no request waits for (timers, agent replies) are committed at the end of the task
-  // that produced them: a whole burst of events costs one transaction.
+  // Group commit: everything appended during one turn of the event loop (all the requests that arrived
+  // together, the timer events and agent replies between them) is committed in one transaction, and
+  // every flush() of that turn resolves after it. The real setImmediate, captured at load, so that a
+  // test's fake timers cannot hold back durability.
+  let waiting: { resolve(): void; reject(error: unknown): void }[] = [];
+  const commitTurn = () => {
+    flushScheduled = false;
+    const waiters = waiting;
+    waiting = [];
+    try {
+      flushNow();
+      for (const waiter of waiters) waiter.resolve();
+    } catch (error) {
+      // Kept in the buffer: the next flush retries; whoever awaited this one hears of it.
+      for (const waiter of waiters) waiter.reject(error);
+    }
+  };
   const scheduleFlush = () => {
     if (flushScheduled) return;
     flushScheduled = true;
-    queueMicrotask(() => {
-      flushScheduled = false;
-      try {
-        flushNow();
-      } catch {
-        // Kept in the buffer: the next flush() retries and reports the error to whoever awaits it.
-      }
-    });
+    realSetImmediate(commitTurn);
   };
 
   return {
     location,
     openSession(contentSessionId, project, at) {
       const row = statements.sessionByContentId.get(contentSessionId);
-      if (row !== undefined) return cache.get(row.session_db_id)?.session ?? toSession(row);
+      if (row !== undefined) return cache.get(row.session_db_id)?.session ?? withLastSeq(toSession(row));
       const { lastInsertRowid } = statements.insertSession.run(contentSessionId, project, at);
       return newSession(Number(lastInsertRowid), contentSessionId, project, at);
     },
     getSession(sessionDbId) {
       const entry = cache.get(sessionDbId);
       if (entry) return entry.session;
+      flushNow();
       const row = statements.sessionById.get(sessionDbId);
-      return row === undefined ? undefined : toSession(row);
+      return row === undefined ? undefined : withLastSeq(toSession(row));
     },
     findSession(contentSessionId) {
       const row = statements.sessionByContentId.get(contentSessionId);
       if (row === undefined) return undefined;
-      return cache.get(row.session_db_id)?.session ?? toSession(row);
+      const entry = cache.get(row.session_db_id);
+      if (entry) return entry.session;
+      flushNow();
+      return withLastSeq(toSession(row));
     },
     append(sessionDbId, event: EventRecord) {
       const entry = cached(sessionDbId);
       const seq = entry.session.lastSeq + 1;
       pendingEvents.push([sessionDbId, seq, event.type, JSON.stringify(event.payload), event.at]);
-      entry.session = afterAppend(entry.session, seq, event);
-      dirty.add(sessionDbId);
+      const before = entry.session;
+      entry.session = afterAppend(before, seq, event);
+      if (before.incarnationSeq !== entry.session.incarnationSeq || before.lastPromptNumber !== entry.session.lastPromptNumber) dirty.add(sessionDbId);
       scheduleFlush();
       return seq;
     },
@@ -268,12 +295,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       scheduleFlush();
     },
     flush() {
-      try {
-        flushNow();
-        return Promise.resolve();
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      if (pendingEvents.length === 0 && pendingSnapshots.size === 0 && dirty.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        scheduleFlush();
+      });
     },
     readEvents(sessionDbId, page = {}) {
       flushNow();
@@ -291,7 +317,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
     liveSessions() {
       flushNow();
-      return statements.liveSessions.all().map(toSession);
+      return statements.liveSessions.all().map((row) => cache.get(row.session_db_id)?.session ?? withLastSeq(toSession(row)));
     },
     compact(disposedBefore, now): CompactionReport {
       flushNow();
@@ -299,9 +325,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       let eventsRemoved = 0;
       db.transaction(() => {
         for (const row of statements.disposedBefore.all(disposedBefore)) {
+          const session = withLastSeq(toSession(row));
+          statements.setLastSeq.run(session.lastSeq, row.session_db_id);
           const removed = statements.deleteEvents.run(row.session_db_id).changes;
           statements.deleteSnapshot.run(row.session_db_id);
-          const summary = summaryOf(toSession(row), { processed: row.processed, failed: row.failed }, removed, now);
+          const summary = summaryOf(session, { processed: row.processed, failed: row.failed }, removed, now);
           statements.markCompacted.run(JSON.stringify(summary), row.session_db_id);
           cache.delete(row.session_db_id);
           compacted++;
@@ -329,7 +357,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     close() {
       if (closed) return;
       try {
-        flushNow();
+        commitTurn();
       } finally {
         closed = true;
         db.close();

@@ -60,6 +60,10 @@ function refusal(result: Refusal, what: string): HttpError {
       return new HttpError(503, 'at capacity', 'every live session is active and none can be evicted; retry later', {
         'retry-after': String(Math.ceil(result.retryAfterMs / 1_000)),
       });
+    case 'queue-full':
+      return new HttpError(503, 'session queue full', `${what} already holds its maximum of unprocessed items (CLAUDE_MEM_MAX_QUEUED_ITEMS); retry later`, {
+        'retry-after': String(Math.ceil(result.retryAfterMs / 1_000)),
+      });
     case 'shutting-down':
       return new HttpError(503, 'shutting down', 'the worker is stopping; retry once it is back', { 'retry-after': '5' });
   }
@@ -158,7 +162,8 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
     return stored;
   };
   /** Privacy as claude-mem has it: a content session none of whose prompts were public records nothing. */
-  const hasPublicPrompt = (contentSessionId: string) => (store.findSession(contentSessionId)?.lastPromptNumber ?? 0) > 0;
+  const hasPublicPrompt = (contentSessionId: string) =>
+    (registry.get({ contentSessionId })?.promptNumber ?? store.findSession(contentSessionId)?.lastPromptNumber ?? 0) > 0;
 
   // ── probes ────────────────────────────────────────────────────────────────────────────────────
   app.get('/api/readiness', async (_request, reply) =>

@@ -90,6 +90,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     maxHistoryTokens: config.maxConversationTokens,
     maxActiveSessions: config.maxActiveSessions,
     maxConcurrentAgents: config.maxConcurrentAgents,
+    maxQueuedItems: config.maxQueuedItems,
     agentTimeoutMs: config.agentTimeoutMs,
     memoryPressure: { limitPercent: config.memoryLimitPercent, targetPercent: config.memoryTargetPercent },
     snapshotEvery: config.snapshotEvery,

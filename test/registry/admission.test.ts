@@ -55,6 +55,26 @@ describe('capacity', () => {
   });
 });
 
+describe('queue bound', () => {
+  it('refuses work beyond maxQueuedItems for a session, queues nothing of it, and accepts again once it drains', async () => {
+    const agent = controllableAgent();
+    registry = createSessionRegistry({ agent: agent.agent, maxQueuedItems: 3, retryAfterMs: 2_000, memoryPressure: false });
+    await registry.init(session(1), { prompt: 'p' });
+    await registry.enqueue(session(1), { kind: 'observation', prompt: 'o1' });
+    await registry.enqueue(session(1), { kind: 'observation', prompt: 'o2' });
+    expect(await registry.enqueue(session(1), { kind: 'observation', prompt: 'o3' })).toEqual({ ok: false, error: 'queue-full', retryAfterMs: 2_000 });
+    expect(await registry.init(session(1), { prompt: 'another prompt' })).toMatchObject({ ok: false, error: 'queue-full' });
+    expect(registry.get(session(1))).toMatchObject({ queueLength: 3, counters: expect.objectContaining({ queued: 3 }) });
+    expect(registry.stats().refusedQueueFull).toBe(2);
+    // Other sessions are not affected.
+    expect(await registry.enqueue(session(2), { kind: 'observation', prompt: 'x' })).toMatchObject({ ok: true });
+    await vi.advanceTimersByTimeAsync(0);
+    agent.calls[0]!.resolve('done');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await registry.enqueue(session(1), { kind: 'observation', prompt: 'o3' })).toMatchObject({ ok: true, status: 'queued' });
+  });
+});
+
 describe('agent failures', () => {
   it('retries a retryable failure with exponential backoff, then drops the item after maxAttempts', async () => {
     const agent = controllableAgent();

@@ -99,6 +99,17 @@ describe.each(kinds)('%s store', (_, create) => {
     expect(store.getSession(sessionDbId)).toMatchObject({ status: 'live', incarnationSeq: 6, lastSeq: 6 });
   });
 
+  it('commits every append of one turn in one transaction, and resolves every flush of it after', async () => {
+    const store = open();
+    const { sessionDbId } = store.openSession('c', 'p', 0);
+    const flushes = [1, 2, 3].map((n) => {
+      store.append(sessionDbId, { type: 'TOUCH', payload: { n }, at: n });
+      return store.flush();
+    });
+    await Promise.all(flushes);
+    expect(store.readEvents(sessionDbId).map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
   it('counts what it holds', async () => {
     const store = open();
     const { sessionDbId } = store.openSession('c', 'p', 0);
@@ -132,12 +143,12 @@ describe('sqlite store on disk', () => {
     expect(second.readEvents(sessionDbId).map((e) => e.payload)).toEqual([{ input: 1 }]);
   });
 
-  it('commits buffered events at the end of the task even when nobody flushes', async () => {
+  it('commits buffered events at the end of the event-loop turn even when nobody flushes', async () => {
     const store = openSqliteStore(path());
     opened.push(store);
     const { sessionDbId } = store.openSession('c', 'p', 0);
     store.append(sessionDbId, { type: 'xstate.init', payload: {}, at: 0 });
-    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
     const raw = new Database(path(), { readonly: true });
     expect(raw.prepare('SELECT count(*) FROM events').pluck().get()).toBe(1);
     raw.close();

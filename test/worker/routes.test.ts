@@ -253,6 +253,20 @@ describe('worker routes, bad input: a clear error, the worker stays up, the log 
     expect(right.status).toBe(200);
   });
 
+  it('503 with Retry-After when a session’s queue is full', async () => {
+    const agent = controllableAgent();
+    worker = await startTestWorker(tempDir(), { CLAUDE_MEM_MAX_QUEUED_ITEMS: '2' }, agent.agent);
+    await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'p' } });
+    expect((await worker.call('POST', '/api/sessions/observations', { body: observation })).json).toEqual({ status: 'queued' });
+    await expectNothingLogged(worker, async () => {
+      const full = await worker!.call('POST', '/api/sessions/observations', { body: observation });
+      expect(full.status).toBe(503);
+      expect(full.headers['retry-after']).toBe('5');
+      expect(full.json).toMatchObject({ error: 'session queue full' });
+    });
+    agent.pending()[0]!.resolve('ok');
+  });
+
   it('503 with Retry-After at capacity, nothing half-created', async () => {
     const agent = controllableAgent();
     worker = await startTestWorker(tempDir(), { CLAUDE_MEM_MAX_ACTIVE_SESSIONS: '1' }, agent.agent);

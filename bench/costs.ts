@@ -1,0 +1,124 @@
+/**
+ * What the statechart and the log cost, against the simplest fix, in one run:
+ *   - in-process hook events/s: seed-fix, ours with the in-memory log, ours with SQLite;
+ *   - bytes per idle session at 100,000 idle sessions: seed-fix, ours (dormant), ours awake, ours with SQLite;
+ *   - HTTP observations/s and latency with autocannon: our worker against an express replica of the
+ *     v8.5.7 observation route, accepting only, and with our agent answering every item;
+ *   - recovery of logged events is measured by bench/store.ts (its section of results.json).
+ *
+ *   npm run bench:costs [-- --quick]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { freePort, initSessions, loadTest, SESSIONS, startServer, stopServer, type HttpResult } from './lib/http.js';
+import { log, ratio, round, writeSection } from './lib/results.js';
+
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const IDLE_SESSIONS = args.quick ? 20_000 : 100_000;
+const THROUGHPUT_SESSIONS = args.quick ? 60 : 200;
+const HTTP_SECONDS = args.quick ? 5 : 15;
+const CONNECTIONS = 10;
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/** Runs a bench script in its own process and returns the JSON line it prints. */
+function child<T>(script: string, args: string[], nodeArgs: string[] = []): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const process_ = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', here(script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    process_.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    process_.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${script} ${args.join(' ')} exited ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').at(-1)!) as T);
+    });
+  });
+}
+
+// ── in-process throughput ──────────────────────────────────────────────────────────────────────────
+const throughput: Record<string, number> = {};
+for (const contender of ['seed-fix', 'ours-memory', 'ours-sqlite']) {
+  const { eventsPerSecond } = await child<{ eventsPerSecond: number }>('./throughput-run.ts', ['--contender', contender, '--sessions', String(THROUGHPUT_SESSIONS)]);
+  throughput[contender] = round(eventsPerSecond);
+  log(`throughput: ${contender} ${round(eventsPerSecond)} hook events/s`);
+}
+
+// ── bytes per idle session ──────────────────────────────────────────────────────────────────────────
+const idle: Record<string, number> = {};
+for (const contender of ['seed-fix', 'ours', 'ours-awake', 'ours-sqlite']) {
+  const { bytesPerSession } = await child<{ bytesPerSession: number }>(
+    './idle-run.ts',
+    ['--contender', contender, '--sessions', String(contender === 'ours-awake' ? Math.min(IDLE_SESSIONS, 20_000) : IDLE_SESSIONS)],
+    ['--expose-gc', '--max-old-space-size=4096'],
+  );
+  idle[contender] = round(bytesPerSession);
+  log(`idle: ${contender} ${round(bytesPerSession)} bytes per idle session`);
+}
+
+// ── HTTP ────────────────────────────────────────────────────────────────────────────────────────────
+async function http(kind: 'replica' | 'ours-accept' | 'ours-full'): Promise<HttpResult> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-http-'));
+  const server =
+    kind === 'replica'
+      ? await startServer(process.execPath, ['--import', 'tsx', here('./replica/express-v857.ts'), String(port), join(dir, 'replica.db')], {}, port)
+      : await startServer(process.execPath, ['--import', 'tsx', here('./server-ours.ts'), kind === 'ours-accept' ? 'accept-only' : 'full'], {
+          CLAUDE_MEM_DATA_DIR: dir,
+          CLAUDE_MEM_WORKER_PORT: String(port),
+          CLAUDE_MEM_LOG_LEVEL: 'warn',
+          CLAUDE_MEM_MAX_ACTIVE_SESSIONS: String(SESSIONS * 2),
+          // Accepting only, nothing drains the queues: let them hold the run.
+          CLAUDE_MEM_MAX_QUEUED_ITEMS: '1000000',
+        }, port);
+  try {
+    await initSessions(port);
+    await loadTest(port, 2, CONNECTIONS); // warm-up
+    const result = await loadTest(port, HTTP_SECONDS, CONNECTIONS);
+    log(`http: ${kind} ${result.requestsPerSecond} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.non2xx} non-2xx, ${result.errors} errors`);
+    return result;
+  } finally {
+    await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const replica = await http('replica');
+const oursAccept = await http('ours-accept');
+const oursFull = await http('ours-full');
+
+writeSection('costs', `npm run bench:costs${args.quick ? ' -- --quick' : ''}`, {
+  throughput: {
+    sessions: THROUGHPUT_SESSIONS,
+    hookEventsPerSession: 102,
+    seedFixPerSecond: throughput['seed-fix'],
+    oursMemoryPerSecond: throughput['ours-memory'],
+    oursSqlitePerSecond: throughput['ours-sqlite'],
+    oursMemoryVsSeedFix: ratio(throughput['ours-memory']!, throughput['seed-fix']!),
+    oursSqliteVsSeedFix: ratio(throughput['ours-sqlite']!, throughput['seed-fix']!),
+    aimOursMemoryVsSeedFix: 0.3,
+  },
+  idle: {
+    sessions: IDLE_SESSIONS,
+    seedFixBytes: idle['seed-fix'],
+    oursBytes: idle.ours,
+    oursAwakeBytes: idle['ours-awake'],
+    oursSqliteBytes: idle['ours-sqlite'],
+    oursVsSeedFix: ratio(idle.ours!, idle['seed-fix']!),
+    oursAwakeVsSeedFix: ratio(idle['ours-awake']!, idle['seed-fix']!),
+    oursSqliteVsSeedFix: ratio(idle['ours-sqlite']!, idle['seed-fix']!),
+    aimVsSeedFix: 3,
+  },
+  http: {
+    seconds: HTTP_SECONDS,
+    connections: CONNECTIONS,
+    sessions: SESSIONS,
+    replica,
+    oursAccept,
+    oursFull,
+    acceptVsReplica: ratio(oursAccept.requestsPerSecond, replica.requestsPerSecond),
+    fullVsReplica: ratio(oursFull.requestsPerSecond, replica.requestsPerSecond),
+    aimVsReplica: 1.5,
+  },
+});
+log('written to bench/results.json (costs section)');

@@ -1,0 +1,15 @@
+/**
+ * Our worker for the HTTP benchmark, as `session-lifecycle serve` runs it, with one option: `accept-only`
+ * gives it an agent that never answers, so that the benchmark measures accepting observations (what the
+ * replica's route does) apart from processing them.
+ *
+ *   node --import tsx bench/server-ours.ts full|accept-only   (configured by the CLAUDE_MEM_* environment)
+ */
+import { loadConfig, startWorker, type Agent } from '../src/index.js';
+
+const mode = process.argv[2];
+const neverAnswers: Agent = { name: 'never-answers', run: (_request, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))) };
+const worker = await startWorker(loadConfig(), mode === 'accept-only' ? { agent: neverAnswers } : {});
+process.once('SIGTERM', () => {
+  void worker.stop({ drainMs: 0 }).then(() => process.exit(0));
+});
