@@ -33,7 +33,7 @@ const renderers: Record<string, { title: string; render: Renderer }> = {
         (s.append.sqliteBatchedPerSecond >= s.append.aimBatchedPerSecond ? '**Met.**' : '**Missed.**') +
         ' A commit is durable against `kill -9` (the default, `synchronous=NORMAL` in WAL mode); `power-loss` also survives an OS crash.',
       '',
-      `Recovery of a log of ${n(s.log.events)} events (${n(s.log.sessions)} sessions, ${n(s.log.fileMiB)} MiB; a snapshot every ${s.log.snapshotEvery} events and whenever a session settles into idle):`,
+      `Recovery of a log of ${n(s.log.events)} events (${n(s.log.sessions)} sessions, ${n(s.log.fileMiB)} MiB; a snapshot every ${s.log.snapshotEvery} events and when a session goes dormant, as the registry takes them):`,
       '',
       '| recovery | seconds | log events/s | events replayed |',
       '|---|---:|---:|---:|',

@@ -25,7 +25,7 @@ import { log, mib, ratio, round, writeSection } from './lib/results.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const LOG_EVENTS = args.quick ? 100_000 : 1_000_000;
-const SNAPSHOT_EVERY = 100;
+const SNAPSHOT_EVERY = 500;
 const dir = mkdtempSync(join(tmpdir(), 'bench-store-'));
 
 const prompt = 'PostToolUse Edit src/auth/login.ts: replaced the session check with a token refresh. '.repeat(8);
@@ -35,26 +35,27 @@ const appendPayload = {
   at: 0,
 };
 
-function appendRate(store: EventStore, events: number, commitEvery: number): number {
+/** Appends `events`, awaiting a durable commit every `commitEvery` of them (1: each one, as a lone request does). */
+async function appendRate(store: EventStore, events: number, commitEvery: number): Promise<number> {
   const { sessionDbId } = store.openSession(`append-${commitEvery}-${Math.random()}`, 'bench', 0);
   const started = performance.now();
   for (let i = 1; i <= events; i++) {
     store.append(sessionDbId, { type: 'WORK_QUEUED', payload: appendPayload, at: i });
-    if (i % commitEvery === 0) void store.flush();
+    if (i % commitEvery === 0) await store.flush();
   }
-  void store.flush();
+  await store.flush();
   return events / ((performance.now() - started) / 1_000);
 }
 
 // ── append throughput ──────────────────────────────────────────────────────────────────────────────
 log(`append: ${JSON.stringify(appendPayload).length} bytes per event`);
-const memoryRate = appendRate(createMemoryStore(), 200_000, 1_000);
+const memoryRate = await appendRate(createMemoryStore(), 200_000, 1_000);
 const sqliteForAppends = openSqliteStore(join(dir, 'append.db'));
-const batchedRate = appendRate(sqliteForAppends, 200_000, 1_000);
-const unbatchedRate = appendRate(sqliteForAppends, 20_000, 1);
+const batchedRate = await appendRate(sqliteForAppends, 200_000, 1_000);
+const unbatchedRate = await appendRate(sqliteForAppends, 20_000, 1);
 sqliteForAppends.close();
 const fsyncStore = openSqliteStore(join(dir, 'append-fsync.db'), { durability: 'power-loss' });
-const fsyncUnbatchedRate = appendRate(fsyncStore, 2_000, 1);
+const fsyncUnbatchedRate = await appendRate(fsyncStore, 2_000, 1);
 fsyncStore.close();
 log(`append: memory ${round(memoryRate)}/s, sqlite batched ${round(batchedRate)}/s, unbatched ${round(unbatchedRate)}/s, unbatched+fsync ${round(fsyncUnbatchedRate)}/s`);
 
@@ -62,7 +63,7 @@ log(`append: memory ${round(memoryRate)}/s, sqlite batched ${round(batchedRate)}
 /**
  * Each session: created, a prompt, then observations, each granted a slot and answered, then idle.
  * Events are sent to the real machine and logged from its inspection, with a snapshot every
- * SNAPSHOT_EVERY events and on settling into idle, as the registry does.
+ * SNAPSHOT_EVERY events, and one when the session goes dormant after its last event, as the registry does.
  */
 function writeLog(stores: EventStore[]): { sessions: number; events: number } {
   const machine = sessionMachine.provide({ actors: { agent: fromPromise<AgentOutput, AgentInput>(() => new Promise<never>(() => {})) } });
@@ -75,7 +76,7 @@ function writeLog(stores: EventStore[]): { sessions: number; events: number } {
     const ids = stores.map((store) => store.openSession(contentSessionId, 'bench', at).sessionDbId);
     let seq = 0;
     let lastSnapshotSeq = 0;
-    let lastValue: unknown;
+    let lastValue: ReturnType<typeof actor.getSnapshot> | undefined;
     const actor = createActor(machine, {
       input: { sessionDbId: ids[0]!, contentSessionId, project: 'bench', settings: { ...DEFAULT_SESSION_SETTINGS, maxHistoryMessages: 50 }, at },
       clock: { setTimeout: () => 0, clearTimeout: () => {} },
@@ -86,9 +87,8 @@ function writeLog(stores: EventStore[]): { sessions: number; events: number } {
         seq++;
         events++;
         stores.forEach((store, i) => store.append(ids[i]!, { type: inspection.event.type, payload: inspection.event, at }));
-        const settled = snapshot.value === 'idle' && lastValue !== 'idle';
-        lastValue = snapshot.value;
-        if (seq > 1 && (settled || seq - lastSnapshotSeq >= SNAPSHOT_EVERY)) {
+        lastValue = snapshot;
+        if (seq - lastSnapshotSeq >= SNAPSHOT_EVERY) {
           for (const [i, store] of stores.entries()) {
             store.saveSnapshot(ids[i]!, { seq, value: snapshot.value, context: snapshot.context, at });
           }
@@ -112,6 +112,10 @@ function writeLog(stores: EventStore[]): { sessions: number; events: number } {
       send({ type: 'WORK_QUEUED', item: { id, kind: 'observation', prompt: prompt.slice(0, 400), promptTokens: 100, toolUseId: id, queuedAt: at }, at });
       send({ type: 'SLOT_GRANTED', at });
       answer(id);
+    }
+    // A minute later it would go dormant, and the registry would snapshot it then.
+    if (lastValue !== undefined && seq > lastSnapshotSeq) {
+      for (const [i, store] of stores.entries()) store.saveSnapshot(ids[i]!, { seq, value: lastValue.value, context: lastValue.context, at: at + 60_000 });
     }
     actor.stop();
     for (const store of stores) void store.flush();
