@@ -43,7 +43,8 @@ export function asAgentFailure(error: unknown, fallbackAt: number): AgentFailure
   return { kind: 'retryable', message, at: fallbackAt };
 }
 
-const noCounters: SessionCounters = {
+/** A session's counters before anything happened. */
+export const ZERO_COUNTERS: SessionCounters = {
   queued: 0,
   processed: 0,
   failed: 0,
@@ -131,6 +132,21 @@ function eventTime(context: SessionContext, event: AnyEventObject): number {
   if (isTimerOf(event, 'idleDeadline') && context.idleDeadline !== null) return context.idleDeadline;
   return context.lastActivityAt;
 }
+
+/**
+ * Where a failed attempt leads (a rejection or the agent timer): the item is given up when spent
+ * (then the next item, idle, or disposal when completing), or retried after a backoff.
+ */
+const afterFailedAttempt = [
+  {
+    guard: and(['itemIsSpent', 'isLastItem', 'isCompleting']),
+    target: '#session.disposed',
+    actions: ['dropFailedItem', { type: 'recordDisposal', params: { reason: 'completed' } }],
+  },
+  { guard: and(['itemIsSpent', 'isLastItem']), target: '#session.idle', actions: 'dropFailedItem' },
+  { guard: 'itemIsSpent', target: 'waiting', actions: 'dropFailedItem' },
+  { target: 'backoff', actions: 'scheduleRetry' },
+] as const;
 
 export const sessionMachine = setup({
   types: {
@@ -334,7 +350,7 @@ export const sessionMachine = setup({
     completing: false,
     recentToolUseIds: [],
     lastFailure: null,
-    counters: noCounters,
+    counters: ZERO_COUNTERS,
     disposal: null,
   }),
   initial: 'idle',
@@ -388,28 +404,12 @@ export const sessionMachine = setup({
             ],
             onError: [
               { guard: 'failureIsPause', target: 'paused', actions: 'pauseProcessing' },
-              {
-                guard: and(['itemIsSpent', 'isLastItem', 'isCompleting']),
-                target: '#session.disposed',
-                actions: ['dropFailedItem', { type: 'recordDisposal', params: { reason: 'completed' } }],
-              },
-              { guard: and(['itemIsSpent', 'isLastItem']), target: '#session.idle', actions: 'dropFailedItem' },
-              { guard: 'itemIsSpent', target: 'waiting', actions: 'dropFailedItem' },
-              { target: 'backoff', actions: 'scheduleRetry' },
+              ...afterFailedAttempt,
             ],
           },
           after: {
             // A timeout is a retryable failure; it routes exactly like a rejection (failureOf).
-            agentTimeout: [
-              {
-                guard: and(['itemIsSpent', 'isLastItem', 'isCompleting']),
-                target: '#session.disposed',
-                actions: ['dropFailedItem', { type: 'recordDisposal', params: { reason: 'completed' } }],
-              },
-              { guard: and(['itemIsSpent', 'isLastItem']), target: '#session.idle', actions: 'dropFailedItem' },
-              { guard: 'itemIsSpent', target: 'waiting', actions: 'dropFailedItem' },
-              { target: 'backoff', actions: 'scheduleRetry' },
-            ],
+            agentTimeout: afterFailedAttempt,
           },
           on: {
             // The call in flight died with the process that made it: ask for a slot again.

@@ -14,6 +14,7 @@ import {
   type SessionEvent,
   type SessionMachine,
   type WorkKind,
+  ZERO_COUNTERS,
 } from '../../machines/session.machine.js';
 import { AgentError } from '../agents/index.js';
 import { unrefTimer, type Clock } from '../clock/index.js';
@@ -22,7 +23,7 @@ import { createEphemeralStore, type CompactionReport, type EventStore, type Stor
 import { startMemoryMonitor } from './memory.js';
 import { resolveOptions, type ResolvedOptions, type SessionRegistryOptions } from './options.js';
 import { DeadlineTimer } from './deadlines.js';
-import { LiveSession, type ActorFactory, type SessionActor, type SessionState } from './live-session.js';
+import { LiveSession, type ActorFactory, type SessionState } from './live-session.js';
 import { SlotPool, type SlotPoolStats } from './slots.js';
 import { describeSession, lifecycleOf, stateNameOf, type SessionSnapshot, type SessionView } from '../session/index.js';
 
@@ -173,19 +174,6 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
 }
 
 
-const zeroCounters: SessionCounters = {
-  queued: 0,
-  processed: 0,
-  failed: 0,
-  retries: 0,
-  pauses: 0,
-  revivals: 0,
-  messagesAppended: 0,
-  trimmedMessages: 0,
-  trimmedTokens: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-};
 
 function addCounters(a: SessionCounters, b: SessionCounters): SessionCounters {
   const sum = { ...a };
@@ -220,7 +208,7 @@ class Registry implements SessionRegistry {
   /** Wakes dormant sessions at their deadlines and puts long-idle ones to sleep: one timer for all. */
   readonly #deadlines: DeadlineTimer;
   readonly #actors: ActorFactory;
-  #retiredCounters: SessionCounters = zeroCounters;
+  #retiredCounters: SessionCounters = ZERO_COUNTERS;
   #refusedAtCapacity = 0;
   #refusedQueueFull = 0;
   #slotsFrozen = false;

@@ -258,19 +258,16 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return newSession(Number(lastInsertRowid), contentSessionId, project, at);
     },
     getSession(sessionDbId) {
+      // A session with events still buffered is in the cache; any other row is up to date on disk.
       const entry = cache.get(sessionDbId);
       if (entry) return entry.session;
-      flushNow();
       const row = statements.sessionById.get(sessionDbId);
       return row === undefined ? undefined : withLastSeq(toSession(row));
     },
     findSession(contentSessionId) {
       const row = statements.sessionByContentId.get(contentSessionId);
       if (row === undefined) return undefined;
-      const entry = cache.get(row.session_db_id);
-      if (entry) return entry.session;
-      flushNow();
-      return withLastSeq(toSession(row));
+      return cache.get(row.session_db_id)?.session ?? withLastSeq(toSession(row));
     },
     append(sessionDbId, event: EventRecord) {
       const entry = cached(sessionDbId);

@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main, type CliIo } from '../../src/cli.js';
 import { createSessionRegistry, openSqliteStore } from '../../src/index.js';
-import { delayedAgent } from '../support/agents.js';
 import { useTempDir } from '../support/tmp.js';
 
 const tempDir = useTempDir();
