@@ -175,10 +175,9 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
 
 
 
-function addCounters(a: SessionCounters, b: SessionCounters): SessionCounters {
-  const sum = { ...a };
-  for (const key of Object.keys(b) as (keyof SessionCounters)[]) sum[key] = a[key] + b[key];
-  return sum;
+/** Adds `b` into `sum`, in place: stats() walks every live session, so no object per session. */
+function addInto(sum: { -readonly [K in keyof SessionCounters]: number }, b: SessionCounters): void {
+  for (const key of Object.keys(b) as (keyof SessionCounters)[]) sum[key] += b[key];
 }
 
 class Registry implements SessionRegistry {
@@ -208,7 +207,7 @@ class Registry implements SessionRegistry {
   /** Wakes dormant sessions at their deadlines and puts long-idle ones to sleep: one timer for all. */
   readonly #deadlines: DeadlineTimer;
   readonly #actors: ActorFactory;
-  #retiredCounters: SessionCounters = ZERO_COUNTERS;
+  readonly #retiredCounters = { ...ZERO_COUNTERS };
   #refusedAtCapacity = 0;
   #refusedQueueFull = 0;
   #slotsFrozen = false;
@@ -328,7 +327,7 @@ class Registry implements SessionRegistry {
   stats(): RegistryStats {
     const byLifecycle = { active: 0, idle: 0, expiring: 0 };
     const byState: Record<string, number> = {};
-    let totals = this.#retiredCounters;
+    const totals = { ...this.#retiredCounters };
     let dormant = 0;
     for (const session of this.#sessions.values()) {
       if (session.dormant) dormant++;
@@ -337,7 +336,7 @@ class Registry implements SessionRegistry {
       if (lifecycle !== 'disposed') byLifecycle[lifecycle]++;
       const state = stateNameOf(snapshot.value);
       byState[state] = (byState[state] ?? 0) + 1;
-      totals = addCounters(totals, snapshot.context.counters);
+      addInto(totals, snapshot.context.counters);
     }
     return {
       live: this.#sessions.size,
@@ -614,7 +613,7 @@ class Registry implements SessionRegistry {
   #disposed(disposal: Disposal | null, context: SessionSnapshot['context']): void {
     const record: Disposal = disposal ?? { reason: 'deleted', at: this.#clock.now(), droppedItems: 0 };
     this.#disposals[record.reason]++;
-    this.#retiredCounters = addCounters(this.#retiredCounters, context.counters);
+    addInto(this.#retiredCounters, context.counters);
     this.#store.sessionDisposed(context.sessionDbId, record, {
       processed: context.counters.processed,
       failed: context.counters.failed,

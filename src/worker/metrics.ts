@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import type { DisposalReason, SessionCounters } from '../../machines/session.machine.js';
-import type { SessionRegistry } from '../registry/index.js';
+import type { RegistryStats, SessionRegistry } from '../registry/index.js';
 import type { EventStore } from '../store/index.js';
 
 const PREFIX = 'session_lifecycle_';
@@ -64,13 +64,31 @@ export function createMetrics(): WorkerMetrics {
       },
     }),
     observe(registry) {
-      totalsOf = () => registry.stats().totals;
-      observeRegistry(registry, register);
+      const stats = oncePerScrape(() => registry.stats());
+      totalsOf = () => stats().totals;
+      observeRegistry(registry, stats, register);
     },
   };
 }
 
-function observeRegistry(registry: SessionRegistry, register: MetricsRegistry): void {
+/**
+ * The registry's stats, read once per scrape: every metric's collect() asks for them, and each reading
+ * walks all live sessions. The value is kept until the scrape's turn of the event loop is over.
+ */
+function oncePerScrape(read: () => RegistryStats): () => RegistryStats {
+  let current: RegistryStats | undefined;
+  return () => {
+    if (current === undefined) {
+      current = read();
+      setImmediate(() => {
+        current = undefined;
+      });
+    }
+    return current;
+  };
+}
+
+function observeRegistry(registry: SessionRegistry, stats: () => RegistryStats, register: MetricsRegistry): void {
 
   new Gauge({
     name: `${PREFIX}sessions`,
@@ -78,7 +96,7 @@ function observeRegistry(registry: SessionRegistry, register: MetricsRegistry): 
     labelNames: ['state', 'lifecycle'],
     registers: [register],
     collect() {
-      const { byState } = registry.stats();
+      const { byState } = stats();
       for (const state of STATES) this.set({ state, lifecycle: state.split('.')[0]! }, byState[state] ?? 0);
     },
   });
@@ -96,7 +114,7 @@ function observeRegistry(registry: SessionRegistry, register: MetricsRegistry): 
       labelNames: labelName ? [labelName] : [],
       registers: [register],
       collect() {
-        const { totals } = registry.stats();
+        const { totals } = stats();
         for (const [label, key] of Object.entries(parts)) {
           const growth = Math.max(0, totals[key] - (seen[key] ?? 0));
           seen[key] = totals[key];
@@ -118,7 +136,7 @@ function observeRegistry(registry: SessionRegistry, register: MetricsRegistry): 
     labelNames: ['kind'],
     registers: [register],
     collect() {
-      const { slots } = registry.stats();
+      const { slots } = stats();
       this.set({ kind: 'capacity' }, slots.capacity);
       this.set({ kind: 'in_use' }, slots.inUse);
       this.set({ kind: 'waiting' }, slots.waiting);
