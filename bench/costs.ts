@@ -27,7 +27,9 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 /** Runs a bench script in its own process and returns the JSON line it prints. */
 function child<T>(script: string, args: string[], nodeArgs: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
-    const process_ = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', here(script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const process_ = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', here(script), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     process_.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     process_.once('exit', (code) => {
@@ -40,7 +42,12 @@ function child<T>(script: string, args: string[], nodeArgs: string[] = []): Prom
 // ── in-process throughput ──────────────────────────────────────────────────────────────────────────
 const throughput: Record<string, number> = {};
 for (const contender of ['seed-fix', 'ours-memory', 'ours-sqlite']) {
-  const { eventsPerSecond } = await child<{ eventsPerSecond: number }>('./throughput-run.ts', ['--contender', contender, '--sessions', String(THROUGHPUT_SESSIONS)]);
+  const { eventsPerSecond } = await child<{ eventsPerSecond: number }>('./throughput-run.ts', [
+    '--contender',
+    contender,
+    '--sessions',
+    String(THROUGHPUT_SESSIONS),
+  ]);
   throughput[contender] = round(eventsPerSecond);
   log(`throughput: ${contender} ${round(eventsPerSecond)} hook events/s`);
 }
@@ -63,20 +70,32 @@ async function http(kind: 'replica' | 'ours-accept' | 'ours-full'): Promise<Http
   const dir = mkdtempSync(join(tmpdir(), 'bench-http-'));
   const server =
     kind === 'replica'
-      ? await startServer(process.execPath, ['--import', 'tsx', here('./replica/express-v857.ts'), String(port), join(dir, 'replica.db')], {}, port)
-      : await startServer(process.execPath, ['--import', 'tsx', here('./server-ours.ts'), kind === 'ours-accept' ? 'accept-only' : 'full'], {
-          CLAUDE_MEM_DATA_DIR: dir,
-          CLAUDE_MEM_WORKER_PORT: String(port),
-          CLAUDE_MEM_LOG_LEVEL: 'warn',
-          CLAUDE_MEM_MAX_ACTIVE_SESSIONS: String(SESSIONS * 2),
-          // Accepting only, nothing drains the queues: let them hold the run.
-          CLAUDE_MEM_MAX_QUEUED_ITEMS: '1000000',
-        }, port);
+      ? await startServer(
+          process.execPath,
+          ['--import', 'tsx', here('./replica/express-v857.ts'), String(port), join(dir, 'replica.db')],
+          {},
+          port,
+        )
+      : await startServer(
+          process.execPath,
+          ['--import', 'tsx', here('./server-ours.ts'), kind === 'ours-accept' ? 'accept-only' : 'full'],
+          {
+            CLAUDE_MEM_DATA_DIR: dir,
+            CLAUDE_MEM_WORKER_PORT: String(port),
+            CLAUDE_MEM_LOG_LEVEL: 'warn',
+            CLAUDE_MEM_MAX_ACTIVE_SESSIONS: String(SESSIONS * 2),
+            // Accepting only, nothing drains the queues: let them hold the run.
+            CLAUDE_MEM_MAX_QUEUED_ITEMS: '1000000',
+          },
+          port,
+        );
   try {
     await initSessions(port);
     await loadTest(port, 2, CONNECTIONS); // warm-up
     const result = await loadTest(port, HTTP_SECONDS, CONNECTIONS);
-    log(`http: ${kind} ${result.requestsPerSecond} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.non2xx} non-2xx, ${result.errors} errors`);
+    log(
+      `http: ${kind} ${result.requestsPerSecond} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.non2xx} non-2xx, ${result.errors} errors`,
+    );
     return result;
   } finally {
     await stopServer(server);

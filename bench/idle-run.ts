@@ -45,7 +45,9 @@ await contender.idle();
 // Long enough idle for ours to go dormant (hibernateAfterMs 100 ms), for all.
 await new Promise((resolve) => setTimeout(resolve, 1_000));
 const after = heap();
-process.stdout.write(`${JSON.stringify({ contender: values.contender, sessions, live: contender.liveSessions(), bytesPerSession: (after - before) / sessions })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ contender: values.contender, sessions, live: contender.liveSessions(), bytesPerSession: (after - before) / sessions })}\n`,
+);
 await contender.close();
 store?.close();
 rmSync(dir, { recursive: true, force: true });

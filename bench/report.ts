@@ -90,7 +90,8 @@ renderers.costs = {
     const t = s.throughput;
     const i = s.idle;
     const h = s.http;
-    const httpRow = (name: string, r: any) => `| ${name} | ${n(r.requestsPerSecond)} | ${n(r.p50Ms)} | ${n(r.p99Ms)} | ${n(r.maxMs)} | ${n(r.non2xx + r.errors)} |`;
+    const httpRow = (name: string, r: any) =>
+      `| ${name} | ${n(r.requestsPerSecond)} | ${n(r.p50Ms)} | ${n(r.p99Ms)} | ${n(r.maxMs)} | ${n(r.non2xx + r.errors)} |`;
     return [
       '### In-process throughput',
       '',
@@ -105,9 +106,9 @@ renderers.costs = {
       `Aim: ours with the in-memory log at least ${t.aimOursMemoryVsSeedFix}× seed-fix. ${met(t.oursMemoryVsSeedFix >= t.aimOursMemoryVsSeedFix)} ` +
         `ours runs at ${x(t.oursMemoryVsSeedFix)}, about ${n(Math.round(t.aimOursMemoryVsSeedFix / t.oursMemoryVsSeedFix))} times short. ` +
         'seed-fix handles an observation with a push, a splice and a promise (under 4 µs); ours sends it through the statechart: three events per item ' +
-        '(WORK_QUEUED, SLOT_GRANTED, the agent\'s done event), an invoked agent actor spawned and stopped, its timeout and the idle timer armed and cancelled, ' +
+        "(WORK_QUEUED, SLOT_GRANTED, the agent's done event), an invoked agent actor spawned and stopped, its timeout and the idle timer armed and cancelled, " +
         'and each event logged. The CPU profile (`node --cpu-prof bench/throughput-run.ts --contender ours-memory`) puts 42 % of the time in xstate and 26 % in ' +
-        'garbage collection (mostly xstate\'s snapshots), against 9 % in this project\'s own code; turning off logging altogether gains 20 %. ' +
+        "garbage collection (mostly xstate's snapshots), against 9 % in this project's own code; turning off logging altogether gains 20 %. " +
         'What the profile pointed at was fixed: the memory store no longer clones every event, and sessions are no longer snapshotted each time they settle ' +
         'into idle (they are when they go dormant). The rest is the price of the statechart, paid per item: at ~70 µs, a session with a hook event per second ' +
         'costs 0.007 % of a core.',
@@ -143,7 +144,7 @@ renderers.costs = {
         `${met(h.acceptVsReplica >= h.aimVsReplica && h.oursAccept.p99Ms <= h.replica.p99Ms)} With the agent: ${x(h.fullVsReplica)}, p99 ${n(h.oursFull.p99Ms)} ms: **Missed.** ` +
         'The profile of the accepting worker: SQLite 33 % (the durable append of a ~5.5 KB event, one commit per event-loop turn for all the requests of the turn), ' +
         'JSON and prompt building 12 %, xstate 8 %, GC 10 %; accepting-only also keeps every queued item in memory for the run, and its tail latency is the garbage ' +
-        'collector\'s: shorter runs (`npm run bench`, 5 s) have come out above the aim, and over 15 s about 90,000 unanswered observations of 5 KB ' +
+        "collector's: shorter runs (`npm run bench`, 5 s) have come out above the aim, and over 15 s about 90,000 unanswered observations of 5 KB " +
         'are held in memory by the end. Fixed on the way: commits are grouped per event-loop turn (1,665 → 2,891 requests/s with the agent), appends no longer rewrite the session row, ' +
         'the privacy check reads the live session instead of the database, prompts are compact JSON. With the agent, the same core also runs three statechart events ' +
         'and the local provider per item, which the replica leaves to a model somewhere else.',

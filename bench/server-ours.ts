@@ -8,7 +8,10 @@
 import { loadConfig, startWorker, type Agent } from '../src/index.js';
 
 const mode = process.argv[2];
-const neverAnswers: Agent = { name: 'never-answers', run: (_request, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))) };
+const neverAnswers: Agent = {
+  name: 'never-answers',
+  run: (_request, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+};
 const worker = await startWorker(loadConfig(), mode === 'accept-only' ? { agent: neverAnswers } : {});
 process.once('SIGTERM', () => {
   void worker.stop({ drainMs: 0 }).then(() => process.exit(0));

@@ -77,7 +77,14 @@ while (next.length > 0 && !stopped) {
     if (arrived % sampleEvery === 0) {
       await contender.idle();
       const heapBytes = heapAfterGc();
-      emit({ kind: 'sample', sessions: arrived, simulatedHours: clock.now() / 3_600_000, heapBytes, live: contender.liveSessions(), elapsedMs: performance.now() - started });
+      emit({
+        kind: 'sample',
+        sessions: arrived,
+        simulatedHours: clock.now() / 3_600_000,
+        heapBytes,
+        live: contender.liveSessions(),
+        elapsedMs: performance.now() - started,
+      });
       if (stopAtBytes > 0 && heapBytes >= stopAtBytes) {
         emit({ kind: 'stopped', reason: `heap reached ${Math.round(heapBytes / 1024 / 1024)} MB` });
         stopped = true;

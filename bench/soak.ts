@@ -69,14 +69,20 @@ function run(contender: ContenderName): Promise<{ samples: Sample[]; baselineByt
       if (record.kind === 'start') baselineBytes = record.heapBytes;
       if (record.kind === 'sample') {
         samples.push(record);
-        log(`  ${contender}: ${record.sessions} sessions, ${round(record.simulatedHours, 1)} h, heap ${mib(record.heapBytes)} MB, ${record.live} live`);
+        log(
+          `  ${contender}: ${record.sessions} sessions, ${round(record.simulatedHours, 1)} h, heap ${mib(record.heapBytes)} MB, ${record.live} live`,
+        );
       }
       if (record.kind === 'stopped') stopped = record.reason;
       if (record.kind === 'end') elapsedMs = record.elapsedMs;
     }
   });
   return new Promise((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve({ samples, baselineBytes, elapsedMs, ...(stopped ? { stopped } : {}) }) : reject(new Error(`${contender} exited ${code}`)))),
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve({ samples, baselineBytes, elapsedMs, ...(stopped ? { stopped } : {}) })
+        : reject(new Error(`${contender} exited ${code}`)),
+    ),
   );
 }
 
@@ -98,11 +104,15 @@ function slopePerThousand(samples: readonly Sample[]): number {
 /** Growth of the heap over the second half of the run: from the sample at the midpoint to the last. */
 function lastHalfGrowth(samples: readonly Sample[]): number {
   const last = samples.at(-1)!;
-  const mid = samples.reduce((best, s) => (Math.abs(s.sessions - last.sessions / 2) < Math.abs(best.sessions - last.sessions / 2) ? s : best));
+  const mid = samples.reduce((best, s) =>
+    Math.abs(s.sessions - last.sessions / 2) < Math.abs(best.sessions - last.sessions / 2) ? s : best,
+  );
   return (last.heapBytes - mid.heapBytes) / mid.heapBytes;
 }
 
-log(`soak: ${SESSIONS} sessions over ${HOURS} simulated hours, ${OBSERVATIONS_PER_SESSION} observations of ${OBSERVATION_BYTES} B each, replies of ${REPLY_BYTES} B`);
+log(
+  `soak: ${SESSIONS} sessions over ${HOURS} simulated hours, ${OBSERVATIONS_PER_SESSION} observations of ${OBSERVATION_BYTES} B each, replies of ${REPLY_BYTES} B`,
+);
 const runs = {} as Record<ContenderName, Awaited<ReturnType<typeof run>>>;
 for (const contender of CONTENDERS) {
   log(`soak: ${contender}`);
@@ -110,7 +120,10 @@ for (const contender of CONTENDERS) {
 }
 
 const all = CONTENDERS.flatMap((c) => runs[c].samples);
-const csv = ['contender,sessions,simulated_hours,heap_mb,live_sessions', ...all.map((s) => `${s.contender},${s.sessions},${round(s.simulatedHours, 2)},${mib(s.heapBytes)},${s.live}`)].join('\n');
+const csv = [
+  'contender,sessions,simulated_hours,heap_mb,live_sessions',
+  ...all.map((s) => `${s.contender},${s.sessions},${round(s.simulatedHours, 2)},${mib(s.heapBytes)},${s.live}`),
+].join('\n');
 writeFileSync(new URL('./soak.csv', import.meta.url), `${csv}\n`);
 
 const spec: TopLevelSpec = {
@@ -165,6 +178,10 @@ writeSection('soak', `npm run soak${args.quick ? ' -- --quick' : ''}`, {
 });
 for (const c of CONTENDERS) {
   const s = summary[c]!;
-  log(`soak: ${c.padEnd(8)} ${String(s.sessions).padStart(6)} sessions  heap ${s.finalHeapMb} MB (max ${s.maxHeapMb})  slope ${s.slopeMbPerThousandSessions} MB/1000 sessions  last-half growth ${s.lastHalfGrowthPercent}%${s.stopped ? `  (${s.stopped})` : ''}`);
+  log(
+    `soak: ${c.padEnd(8)} ${String(s.sessions).padStart(6)} sessions  heap ${s.finalHeapMb} MB (max ${s.maxHeapMb})  slope ${s.slopeMbPerThousandSessions} MB/1000 sessions  last-half growth ${s.lastHalfGrowthPercent}%${s.stopped ? `  (${s.stopped})` : ''}`,
+  );
 }
-log(`soak: ours ${oursFlat ? 'stayed flat' : 'did NOT stay flat'} (growth over the last half ${summary.ours!.lastHalfGrowthPercent}%, limit 5%)`);
+log(
+  `soak: ours ${oursFlat ? 'stayed flat' : 'did NOT stay flat'} (growth over the last half ${summary.ours!.lastHalfGrowthPercent}%, limit 5%)`,
+);

@@ -57,7 +57,9 @@ sqliteForAppends.close();
 const fsyncStore = openSqliteStore(join(dir, 'append-fsync.db'), { durability: 'power-loss' });
 const fsyncUnbatchedRate = await appendRate(fsyncStore, 2_000, 1);
 fsyncStore.close();
-log(`append: memory ${round(memoryRate)}/s, sqlite batched ${round(batchedRate)}/s, unbatched ${round(unbatchedRate)}/s, unbatched+fsync ${round(fsyncUnbatchedRate)}/s`);
+log(
+  `append: memory ${round(memoryRate)}/s, sqlite batched ${round(batchedRate)}/s, unbatched ${round(unbatchedRate)}/s, unbatched+fsync ${round(fsyncUnbatchedRate)}/s`,
+);
 
 // ── a log of LOG_EVENTS events, exactly as session actors process them ──────────────────────────────
 /**
@@ -78,7 +80,13 @@ function writeLog(stores: EventStore[]): { sessions: number; events: number } {
     let lastSnapshotSeq = 0;
     let lastValue: ReturnType<typeof actor.getSnapshot> | undefined;
     const actor = createActor(machine, {
-      input: { sessionDbId: ids[0]!, contentSessionId, project: 'bench', settings: { ...DEFAULT_SESSION_SETTINGS, maxHistoryMessages: 50 }, at },
+      input: {
+        sessionDbId: ids[0]!,
+        contentSessionId,
+        project: 'bench',
+        settings: { ...DEFAULT_SESSION_SETTINGS, maxHistoryMessages: 50 },
+        at,
+      },
       clock: { setTimeout: () => 0, clearTimeout: () => {} },
       inspect: (inspection: InspectionEvent) => {
         if (inspection.type !== '@xstate.snapshot' || inspection.actorRef.sessionId !== inspection.rootId) return;
@@ -102,20 +110,28 @@ function writeLog(stores: EventStore[]): { sessions: number; events: number } {
       actor.send(event as SessionEvent);
     };
     const answer = (id: string) =>
-      send({ type: 'xstate.done.actor.agent', output: { reply: `Observed ${id}: the login flow now refreshes tokens.`, replyTokens: 14, at } });
+      send({
+        type: 'xstate.done.actor.agent',
+        output: { reply: `Observed ${id}: the login flow now refreshes tokens.`, replyTokens: 14, at },
+      });
     send({ type: 'INIT', prompt: 'Fix the login bug. '.repeat(10), promptTokens: 48, promptNumber: 1, at });
     send({ type: 'SLOT_GRANTED', at });
     answer('prompt-1');
     const observations = 20 + (sessions % 25);
     for (let i = 0; i < observations; i++) {
       const id = `toolu_${sessions}_${i}`;
-      send({ type: 'WORK_QUEUED', item: { id, kind: 'observation', prompt: prompt.slice(0, 400), promptTokens: 100, toolUseId: id, queuedAt: at }, at });
+      send({
+        type: 'WORK_QUEUED',
+        item: { id, kind: 'observation', prompt: prompt.slice(0, 400), promptTokens: 100, toolUseId: id, queuedAt: at },
+        at,
+      });
       send({ type: 'SLOT_GRANTED', at });
       answer(id);
     }
     // A minute later it would go dormant, and the registry would snapshot it then.
     if (lastValue !== undefined && seq > lastSnapshotSeq) {
-      for (const [i, store] of stores.entries()) store.saveSnapshot(ids[i]!, { seq, value: lastValue.value, context: lastValue.context, at: at + 60_000 });
+      for (const [i, store] of stores.entries())
+        store.saveSnapshot(ids[i]!, { seq, value: lastValue.value, context: lastValue.context, at: at + 60_000 });
     }
     actor.stop();
     for (const store of stores) void store.flush();
@@ -187,10 +203,21 @@ const section = writeSection('store', `npm run bench:store${args.quick ? ' -- --
   log: { events: written.events, sessions: written.sessions, fileMiB: mib(fileBytes), snapshotEvery: SNAPSHOT_EVERY },
   recovery: {
     openWithQuickCheckSeconds: round(openSeconds, 2),
-    sqliteWithSnapshots: { seconds: round(sqliteWithSnapshots.seconds, 2), eventsReplayed: sqliteWithSnapshots.report.eventsReplayed, logEventsPerSecond: perSecond(sqliteWithSnapshots.seconds) },
-    sqliteWithoutSnapshots: { seconds: round(sqliteWithoutSnapshots.seconds, 2), eventsReplayed: sqliteWithoutSnapshots.report.eventsReplayed, logEventsPerSecond: perSecond(sqliteWithoutSnapshots.seconds) },
+    sqliteWithSnapshots: {
+      seconds: round(sqliteWithSnapshots.seconds, 2),
+      eventsReplayed: sqliteWithSnapshots.report.eventsReplayed,
+      logEventsPerSecond: perSecond(sqliteWithSnapshots.seconds),
+    },
+    sqliteWithoutSnapshots: {
+      seconds: round(sqliteWithoutSnapshots.seconds, 2),
+      eventsReplayed: sqliteWithoutSnapshots.report.eventsReplayed,
+      logEventsPerSecond: perSecond(sqliteWithoutSnapshots.seconds),
+    },
     memoryWithSnapshots: { seconds: round(memoryWithSnapshots.seconds, 2), logEventsPerSecond: perSecond(memoryWithSnapshots.seconds) },
-    memoryWithoutSnapshots: { seconds: round(memoryWithoutSnapshots.seconds, 2), logEventsPerSecond: perSecond(memoryWithoutSnapshots.seconds) },
+    memoryWithoutSnapshots: {
+      seconds: round(memoryWithoutSnapshots.seconds, 2),
+      logEventsPerSecond: perSecond(memoryWithoutSnapshots.seconds),
+    },
     snapshotsSpeedup: ratio(sqliteWithoutSnapshots.seconds, sqliteWithSnapshots.seconds),
     sqliteVsMemoryWithSnapshots: ratio(memoryWithSnapshots.seconds, sqliteWithSnapshots.seconds),
     aimSeconds: 5,

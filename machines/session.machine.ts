@@ -59,10 +59,7 @@ export const ZERO_COUNTERS: SessionCounters = {
 };
 
 /** Appends one message and trims at once, so the bound holds after every single append. */
-function appendMessage(
-  context: SessionContext,
-  message: ConversationMessage,
-): Pick<SessionContext, 'history' | 'counters'> {
+function appendMessage(context: SessionContext, message: ConversationMessage): Pick<SessionContext, 'history' | 'counters'> {
   return trimmedToBound({
     ...context,
     history: [...context.history, message],
@@ -186,8 +183,7 @@ export const sessionMachine = setup({
       context.idleDeadline !== null && context.lastActivityAt + context.settings.idleTtlMs <= context.idleDeadline,
     failureIsPause: ({ context, event }) => failureOf(context, event).kind === 'paused',
     /** No further attempt for this item: the provider said it is hopeless, or attempts ran out. */
-    itemIsSpent: ({ context, event }) =>
-      failureOf(context, event).kind === 'fatal' || context.attempt + 1 >= context.settings.maxAttempts,
+    itemIsSpent: ({ context, event }) => failureOf(context, event).kind === 'fatal' || context.attempt + 1 >= context.settings.maxAttempts,
   },
   actions: {
     // Effects on the world, supplied by src/registry.
@@ -402,10 +398,7 @@ export const sessionMachine = setup({
               { guard: 'isLastItem', target: '#session.idle', actions: 'finishItem' },
               { target: 'waiting', actions: 'finishItem' },
             ],
-            onError: [
-              { guard: 'failureIsPause', target: 'paused', actions: 'pauseProcessing' },
-              ...afterFailedAttempt,
-            ],
+            onError: [{ guard: 'failureIsPause', target: 'paused', actions: 'pauseProcessing' }, ...afterFailedAttempt],
           },
           after: {
             // A timeout is a retryable failure; it routes exactly like a rejection (failureOf).

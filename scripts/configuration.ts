@@ -31,7 +31,17 @@ export function renderConfigurationSection(): string {
     const shown = setting.default === '' ? '(none)' : `\`${setting.default}\``;
     return `| \`${key}\`${SPEC_KEYS.has(key) ? '' : ' †'} | ${shown} | ${setting.allowed} | ${setting.description} |`;
   });
-  return [CONFIG_BEGIN, '', '| key | default | allowed | what it does |', '|---|---|---|---|', ...rows, '', '† this worker’s own addition to the keys of the design card.', '', CONFIG_END].join('\n');
+  return [
+    CONFIG_BEGIN,
+    '',
+    '| key | default | allowed | what it does |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    '† this worker’s own addition to the keys of the design card.',
+    '',
+    CONFIG_END,
+  ].join('\n');
 }
 
 export function withConfigurationSection(document: string): string {

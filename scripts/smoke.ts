@@ -35,7 +35,10 @@ const base = `http://127.0.0.1:${port}`;
 try {
   let ready = false;
   for (let i = 0; i < 200 && !ready; i++) {
-    ready = await fetch(`${base}/api/readiness`).then((r) => r.ok, () => false);
+    ready = await fetch(`${base}/api/readiness`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (!ready) await new Promise((resolve) => setTimeout(resolve, 50));
   }
   if (!ready) fail(`not ready after 10 s:\n${output}`);

@@ -107,7 +107,9 @@ export function renderTransitionTable(machine: AnyStateMachine): string {
   const name = (node: AnyStateNode) => (node === machine.root ? '(any live state)' : node.path.join('.'));
   for (const edge of edgesOf(machine)) {
     const to = edge.targets.length === 0 ? '(stays)' : edge.targets.map(name).join(', ') + (edge.reenter ? ' (re-entered)' : '');
-    rows.push(`| ${name(edge.source)} | \`${edge.event}\` | ${edge.guard ? `\`${edge.guard}\`` : ''} | ${to} | ${edge.actions.map((a) => `\`${a}\``).join(', ')} |`);
+    rows.push(
+      `| ${name(edge.source)} | \`${edge.event}\` | ${edge.guard ? `\`${edge.guard}\`` : ''} | ${to} | ${edge.actions.map((a) => `\`${a}\``).join(', ')} |`,
+    );
   }
   return rows.join('\n');
 }

@@ -44,7 +44,7 @@ const STOP_DEADLINE_MS = 30_000;
 function addServeCommand(program: Command, io: CliIo): void {
   program
     .command('serve')
-    .description('run the worker: claude-mem\'s HTTP routes on 127.0.0.1:37777, sessions logged in <data dir>/session-events.db')
+    .description("run the worker: claude-mem's HTTP routes on 127.0.0.1:37777, sessions logged in <data dir>/session-events.db")
     .option('--port <port>', 'overrides CLAUDE_MEM_WORKER_PORT')
     .option('--host <host>', 'overrides CLAUDE_MEM_WORKER_HOST')
     .option('--data-dir <dir>', 'overrides CLAUDE_MEM_DATA_DIR')

@@ -21,8 +21,10 @@ export function createOurs(
   return {
     name: options.name ?? 'ours',
     init: async (contentSessionId, project, prompt) => check(await registry.init({ contentSessionId, project }, { prompt })),
-    observe: async (contentSessionId, observation) => check(await registry.enqueue({ contentSessionId }, { kind: 'observation', prompt: observation })),
-    summarize: async (contentSessionId, message) => check(await registry.enqueue({ contentSessionId }, { kind: 'summarize', prompt: summaryPrompt(message) })),
+    observe: async (contentSessionId, observation) =>
+      check(await registry.enqueue({ contentSessionId }, { kind: 'observation', prompt: observation })),
+    summarize: async (contentSessionId, message) =>
+      check(await registry.enqueue({ contentSessionId }, { kind: 'summarize', prompt: summaryPrompt(message) })),
     liveSessions: () => registry.stats().live,
     async idle() {
       while (registry.stats().byLifecycle.active > 0) await new Promise((resolve) => setImmediate(resolve));

@@ -56,7 +56,15 @@ export class SessionManager {
     }
     let session = this.sessions.get(id);
     if (session === undefined) {
-      session = { sessionDbId: id, contentSessionId, project, userPrompt: prompt, lastPromptNumber: 0, startTime: this.options.clock.now(), conversationHistory: [] };
+      session = {
+        sessionDbId: id,
+        contentSessionId,
+        project,
+        userPrompt: prompt,
+        lastPromptNumber: 0,
+        startTime: this.options.clock.now(),
+        conversationHistory: [],
+      };
       this.sessions.set(id, session);
     }
     return session;

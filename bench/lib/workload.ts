@@ -27,6 +27,7 @@ export type Step = { readonly kind: 'init' } | { readonly kind: 'observe'; reado
 export function stepAt(index: number): { step: Step; offsetMs: number } | undefined {
   if (index === 0) return { step: { kind: 'init' }, offsetMs: 0 };
   if (index <= OBSERVATIONS_PER_SESSION) return { step: { kind: 'observe', item: index }, offsetMs: index * OBSERVATION_GAP_MS };
-  if (index === OBSERVATIONS_PER_SESSION + 1) return { step: { kind: 'summarize' }, offsetMs: (OBSERVATIONS_PER_SESSION + 1) * OBSERVATION_GAP_MS };
+  if (index === OBSERVATIONS_PER_SESSION + 1)
+    return { step: { kind: 'summarize' }, offsetMs: (OBSERVATIONS_PER_SESSION + 1) * OBSERVATION_GAP_MS };
   return undefined;
 }

@@ -24,7 +24,9 @@ db.exec(`
 const createSession = db.prepare('INSERT OR IGNORE INTO sdk_sessions (content_session_id, project, created_at) VALUES (?, ?, ?)');
 const sessionId = db.prepare<[string], { id: number }>('SELECT id FROM sdk_sessions WHERE content_session_id = ?');
 const promptCount = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM user_prompts WHERE content_session_id = ?');
-const promptText = db.prepare<[string, number], { prompt_text: string }>('SELECT prompt_text FROM user_prompts WHERE content_session_id = ? AND prompt_number = ?');
+const promptText = db.prepare<[string, number], { prompt_text: string }>(
+  'SELECT prompt_text FROM user_prompts WHERE content_session_id = ? AND prompt_number = ?',
+);
 const savePrompt = db.prepare('INSERT INTO user_prompts (content_session_id, prompt_number, prompt_text, created_at) VALUES (?, ?, ?, ?)');
 const enqueue = db.prepare(
   "INSERT INTO pending_messages (session_db_id, message_type, tool_name, tool_input, tool_response, cwd, prompt_number, created_at) VALUES (?, 'observation', ?, ?, ?, ?, ?, ?)",

@@ -10,7 +10,11 @@ function observationType(toolName: string): string {
 }
 
 function firstLine(text: string | undefined, max = 120): string {
-  const line = (text ?? '').split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  const line =
+    (text ?? '')
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 

@@ -78,9 +78,14 @@ export function createOpenAICompatibleAgent(options: OpenAICompatibleOptions): A
       } catch (error) {
         if (signal.aborted) throw error;
         const timedOut = (error as Error).name === 'TimeoutError';
-        throw new AgentError('retryable', timedOut ? `provider gave no answer within ${timeoutMs} ms` : `provider unreachable: ${(error as Error).message}`, undefined, {
-          cause: error,
-        });
+        throw new AgentError(
+          'retryable',
+          timedOut ? `provider gave no answer within ${timeoutMs} ms` : `provider unreachable: ${(error as Error).message}`,
+          undefined,
+          {
+            cause: error,
+          },
+        );
       }
       const text = await response.text();
       if (!response.ok) throw classify(response.status, text, retryAfterMs(response.headers.get('retry-after')));
@@ -91,12 +96,11 @@ export function createOpenAICompatibleAgent(options: OpenAICompatibleOptions): A
         throw new AgentError('retryable', `provider answered with something that is not JSON: ${text.slice(0, 200)}`);
       }
       const content = body.choices?.[0]?.message?.content;
-      if (typeof content !== 'string') throw new AgentError('retryable', `provider answered without choices[0].message.content: ${text.slice(0, 200)}`);
+      if (typeof content !== 'string')
+        throw new AgentError('retryable', `provider answered without choices[0].message.content: ${text.slice(0, 200)}`);
       return {
         text: content,
-        ...(body.usage
-          ? { usage: { inputTokens: body.usage.prompt_tokens ?? 0, outputTokens: body.usage.completion_tokens ?? 0 } }
-          : {}),
+        ...(body.usage ? { usage: { inputTokens: body.usage.prompt_tokens ?? 0, outputTokens: body.usage.completion_tokens ?? 0 } } : {}),
       };
     },
   };

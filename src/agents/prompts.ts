@@ -16,7 +16,9 @@ const MAX_SECTION_CHARS = 6_000;
 
 function section(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
-  return text.length > MAX_SECTION_CHARS ? `${text.slice(0, MAX_SECTION_CHARS)}\n… (${text.length - MAX_SECTION_CHARS} more characters)` : text;
+  return text.length > MAX_SECTION_CHARS
+    ? `${text.slice(0, MAX_SECTION_CHARS)}\n… (${text.length - MAX_SECTION_CHARS} more characters)`
+    : text;
 }
 
 /** The first prompt of a session: the agent's role and the user's request. */

@@ -45,17 +45,11 @@ export interface WorkerConfig {
 }
 
 const trimmed = z.string().trim();
-const number = (allowed: string) =>
-  trimmed.regex(/^-?\d+(\.\d+)?$/, allowed).transform(Number);
+const number = (allowed: string) => trimmed.regex(/^-?\d+(\.\d+)?$/, allowed).transform(Number);
 const integer = (min: number, max: number, allowed: string) =>
-  trimmed
-    .regex(/^\d+$/, allowed)
-    .transform(Number)
-    .pipe(z.number().int().min(min, allowed).max(max, allowed));
+  trimmed.regex(/^\d+$/, allowed).transform(Number).pipe(z.number().int().min(min, allowed).max(max, allowed));
 const decimal = (min: number, max: number, allowed: string, exclusiveMin = false) =>
-  number(allowed).pipe(
-    (exclusiveMin ? z.number().gt(min, allowed) : z.number().min(min, allowed)).max(max, allowed),
-  );
+  number(allowed).pipe((exclusiveMin ? z.number().gt(min, allowed) : z.number().min(min, allowed)).max(max, allowed));
 const optionalText = trimmed.transform((value) => (value === '' ? undefined : value));
 
 interface Setting<T> {
@@ -85,7 +79,12 @@ export const SETTINGS = {
   CLAUDE_MEM_SESSION_TTL_MINUTES: setting({
     default: '60',
     allowed: `a number of minutes above 0 and at most ${Math.floor(MAX_TIMER_MS / 60_000)} (decimals allowed)`,
-    schema: decimal(0, MAX_TIMER_MS / 60_000, `a number of minutes above 0 and at most ${Math.floor(MAX_TIMER_MS / 60_000)} (decimals allowed)`, true),
+    schema: decimal(
+      0,
+      MAX_TIMER_MS / 60_000,
+      `a number of minutes above 0 and at most ${Math.floor(MAX_TIMER_MS / 60_000)} (decimals allowed)`,
+      true,
+    ),
     description: 'Idle time before a session starts expiring.',
   }),
   CLAUDE_MEM_SESSION_GRACE_SECONDS: setting({
@@ -171,7 +170,12 @@ export const SETTINGS = {
     schema: z
       .string()
       .regex(/^[\sA-Za-z0-9_.:,-]*$/, 'a comma-separated list of tool names (letters, digits, _ . : -), or nothing')
-      .transform((list) => list.split(',').map((tool) => tool.trim()).filter(Boolean)),
+      .transform((list) =>
+        list
+          .split(',')
+          .map((tool) => tool.trim())
+          .filter(Boolean),
+      ),
     description: 'Tool uses that are answered `skipped` instead of queued.',
   }),
   CLAUDE_MEM_DATA_DIR: setting({
@@ -189,7 +193,12 @@ export const SETTINGS = {
   CLAUDE_MEM_WORKER_TOKEN: setting({
     default: '',
     allowed: 'at least 16 characters, no spaces',
-    schema: optionalText.pipe(z.string().regex(/^\S{16,}$/, 'at least 16 characters, no spaces').optional()),
+    schema: optionalText.pipe(
+      z
+        .string()
+        .regex(/^\S{16,}$/, 'at least 16 characters, no spaces')
+        .optional(),
+    ),
     description: 'When set, every route but readiness and health needs `Authorization: Bearer <token>`.',
   }),
   CLAUDE_MEM_AGENT_TIMEOUT_SECONDS: setting({
@@ -224,7 +233,9 @@ export const SETTINGS = {
         .union([z.enum(['true', 'false', '1', '0']), z.url({ protocol: /^wss?$/ })], {
           error: '`true` (the relay at ws://127.0.0.1:7777), `false`, or a ws:// URL',
         })
-        .transform((value) => (value === 'true' || value === '1' ? DEFAULT_INSPECTOR_URL : value === 'false' || value === '0' ? undefined : value))
+        .transform((value) =>
+          value === 'true' || value === '1' ? DEFAULT_INSPECTOR_URL : value === 'false' || value === '0' ? undefined : value,
+        )
         .optional(),
     ),
     description: 'Streams every session actor to a @statelyai/inspect relay (see docs/operations.md).',
@@ -281,7 +292,11 @@ function readSettingsFile(path: string): Record<string, string> {
   for (const [key, value] of Object.entries(parsed)) {
     if (!(key in SETTINGS)) continue; // claude-mem keeps its own keys in the same file
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') values[key] = String(value);
-    else throw new ConfigError(key, `${key} in ${path} is ${JSON.stringify(value)}; expected a string: ${SETTINGS[key as SettingKey].allowed}`);
+    else
+      throw new ConfigError(
+        key,
+        `${key} in ${path} is ${JSON.stringify(value)}; expected a string: ${SETTINGS[key as SettingKey].allowed}`,
+      );
   }
   return values;
 }

@@ -26,11 +26,7 @@ export interface TrimOptions {
  *
  * Returns the same array when nothing has to go, so callers can trim after every append for free.
  */
-export function trimHistory(
-  history: readonly ConversationMessage[],
-  limits: HistoryLimits,
-  options: TrimOptions = {},
-): TrimResult {
+export function trimHistory(history: readonly ConversationMessage[], limits: HistoryLimits, options: TrimOptions = {}): TrimResult {
   if (history.length === 0) return { history, trimmedMessages: 0, trimmedTokens: 0 };
 
   const first = history[0]!;

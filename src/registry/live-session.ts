@@ -15,7 +15,10 @@ export interface SessionState {
 
 /** How the registry makes an actor for a session: fresh from input, or resuming a state it had. */
 export interface ActorFactory {
-  create(session: LiveSession, from: { readonly input: SessionInput } | { readonly value: StateValue; readonly context: SessionContext }): SessionActor;
+  create(
+    session: LiveSession,
+    from: { readonly input: SessionInput } | { readonly value: StateValue; readonly context: SessionContext },
+  ): SessionActor;
 }
 
 /**

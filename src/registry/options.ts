@@ -97,7 +97,10 @@ const numericOptions = z.object({
   snapshotEvery: count,
   retentionMs: z.number().nonnegative(),
   compactionIntervalMs: positiveMs,
-  hibernateAfterMs: z.union([z.literal(false), z.number().nonnegative().max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (24.8 days), setTimeout's limit`)]),
+  hibernateAfterMs: z.union([
+    z.literal(false),
+    z.number().nonnegative().max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (24.8 days), setTimeout's limit`),
+  ]),
 });
 
 const memoryOptions = z

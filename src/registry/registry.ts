@@ -28,9 +28,7 @@ import { SlotPool, type SlotPoolStats } from './slots.js';
 import { describeSession, lifecycleOf, stateNameOf, type SessionSnapshot, type SessionView } from '../session/index.js';
 
 /** Names a session by its durable id, or by the content session id the hooks know it by. */
-export type SessionTarget =
-  | { readonly sessionDbId: number }
-  | { readonly contentSessionId: string; readonly project?: string };
+export type SessionTarget = { readonly sessionDbId: number } | { readonly contentSessionId: string; readonly project?: string };
 
 export interface PromptRequest {
   readonly prompt: string;
@@ -172,8 +170,6 @@ export interface SessionRegistry {
 export function createSessionRegistry(options: SessionRegistryOptions): SessionRegistry {
   return new Registry(resolveOptions(options));
 }
-
-
 
 /** Adds `b` into `sum`, in place: stats() walks every live session, so no object per session. */
 function addInto(sum: { -readonly [K in keyof SessionCounters]: number }, b: SessionCounters): void {
@@ -374,10 +370,7 @@ class Registry implements SessionRegistry {
   }
 
   /** The live session for work that has arrived: revived or created, within capacity. */
-  #acquire(
-    target: SessionTarget,
-    at: number,
-  ): { ok: true; session: LiveSession; created: boolean } | Refusal {
+  #acquire(target: SessionTarget, at: number): { ok: true; session: LiveSession; created: boolean } | Refusal {
     const live = this.#live(target);
     if (live !== undefined) return { ok: true, session: live, created: false };
 
@@ -533,7 +526,8 @@ class Registry implements SessionRegistry {
     if (session === undefined || session.dormant) return false;
     session.send({ type: 'SLOT_GRANTED', at: this.#clock.now() });
     const state = session.state();
-    const took = state.status === 'active' && typeof state.value === 'object' && (state.value as { active?: string }).active === 'processing';
+    const took =
+      state.status === 'active' && typeof state.value === 'object' && (state.value as { active?: string }).active === 'processing';
     if (took) this.#emit('slotGranted', { sessionDbId, waitedMs });
     return took;
   }
@@ -698,7 +692,10 @@ class Registry implements SessionRegistry {
   #restore(stored: StoredSession, report?: (rebuilt: NonNullable<ReturnType<typeof rebuildSession>>) => void): LiveSession | undefined {
     const rebuilt = rebuildSession(this.#store, stored, {
       onSkip: (event) =>
-        this.#options.logger.warn({ sessionDbId: stored.sessionDbId, ...event }, 'skipped an event the log holds but this version cannot replay'),
+        this.#options.logger.warn(
+          { sessionDbId: stored.sessionDbId, ...event },
+          'skipped an event the log holds but this version cannot replay',
+        ),
     });
     if (rebuilt === undefined) return undefined;
     report?.(rebuilt);
@@ -707,7 +704,12 @@ class Registry implements SessionRegistry {
       this.#store.sessionDisposed(stored.sessionDbId, disposal, rebuilt.context.counters);
       return undefined;
     }
-    const session = new LiveSession(stored.sessionDbId, stored.contentSessionId, rebuilt.fromSnapshotSeq ?? stored.incarnationSeq ?? 0, this.#actors);
+    const session = new LiveSession(
+      stored.sessionDbId,
+      stored.contentSessionId,
+      rebuilt.fromSnapshotSeq ?? stored.incarnationSeq ?? 0,
+      this.#actors,
+    );
     this.#sessions.set(session.sessionDbId, session);
     this.#byContentId.set(session.contentSessionId, session.sessionDbId);
     session.resume(rebuilt.value, rebuilt.context);

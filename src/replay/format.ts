@@ -34,7 +34,9 @@ export function formatTimeline(timeline: SessionTimeline): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const render = (row: string[]) =>
     row
-      .map((cell, column) => (column === row.length - 1 ? cell : column === 1 || column === 4 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
+      .map((cell, column) =>
+        column === row.length - 1 ? cell : column === 1 || column === 4 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!),
+      )
       .join('  ')
       .trimEnd();
   lines.push('', render(header), ...rows.map(render));

@@ -1,12 +1,5 @@
 import type { SnapshotFrom, StateValue } from 'xstate';
-import type {
-  AgentFailure,
-  Disposal,
-  Lifecycle,
-  SessionContext,
-  SessionCounters,
-  SessionMachine,
-} from '../../machines/session.machine.js';
+import type { AgentFailure, Disposal, Lifecycle, SessionContext, SessionCounters, SessionMachine } from '../../machines/session.machine.js';
 import { historyTokens } from '../history/index.js';
 
 export type SessionSnapshot = SnapshotFrom<SessionMachine>;

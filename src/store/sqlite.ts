@@ -127,9 +127,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const statements = {
     sessionById: db.prepare<[number], SessionRow>('SELECT * FROM sessions WHERE session_db_id = ?'),
     sessionByContentId: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE content_session_id = ?'),
-    insertSession: db.prepare<[string, string, number]>(
-      'INSERT INTO sessions (content_session_id, project, created_at) VALUES (?, ?, ?)',
-    ),
+    insertSession: db.prepare<[string, string, number]>('INSERT INTO sessions (content_session_id, project, created_at) VALUES (?, ?, ?)'),
     liveSessions: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE status = 'live' ORDER BY session_db_id"),
     insertEvent: db.prepare<[number, number, string, string, number]>(
       'INSERT INTO events (session_db_id, seq, type, payload, at) VALUES (?, ?, ?, ?, ?)',
@@ -157,9 +155,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     deleteEvents: db.prepare<[number]>('DELETE FROM events WHERE session_db_id = ?'),
     deleteSnapshot: db.prepare<[number]>('DELETE FROM snapshots WHERE session_db_id = ?'),
     setLastSeq: db.prepare<[number, number]>('UPDATE sessions SET last_seq = ? WHERE session_db_id = ?'),
-    markCompacted: db.prepare<[string, number]>(
-      "UPDATE sessions SET status = 'compacted', summary = ? WHERE session_db_id = ?",
-    ),
+    markCompacted: db.prepare<[string, number]>("UPDATE sessions SET status = 'compacted', summary = ? WHERE session_db_id = ?"),
     counts: db.prepare<[], { sessions: number; live: number }>(
       "SELECT count(*) AS sessions, coalesce(sum(status = 'live'), 0) AS live FROM sessions",
     ),
@@ -275,7 +271,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       pendingEvents.push([sessionDbId, seq, event.type, JSON.stringify(event.payload), event.at]);
       const before = entry.session;
       entry.session = afterAppend(before, seq, event);
-      if (before.incarnationSeq !== entry.session.incarnationSeq || before.lastPromptNumber !== entry.session.lastPromptNumber) dirty.add(sessionDbId);
+      if (before.incarnationSeq !== entry.session.incarnationSeq || before.lastPromptNumber !== entry.session.lastPromptNumber)
+        dirty.add(sessionDbId);
       scheduleFlush();
       return seq;
     },

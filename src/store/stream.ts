@@ -20,12 +20,7 @@ export function afterDisposal(session: StoredSession, disposal: Disposal): Store
 }
 
 /** The summary row of a compacted stream, folding in what earlier compactions left. */
-export function summaryOf(
-  session: StoredSession,
-  counts: DisposalCounts,
-  eventsRemoved: number,
-  compactedAt: number,
-): StreamSummary {
+export function summaryOf(session: StoredSession, counts: DisposalCounts, eventsRemoved: number, compactedAt: number): StreamSummary {
   const earlier = session.summary;
   const disposal = session.disposal!;
   return {

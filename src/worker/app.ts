@@ -61,9 +61,14 @@ function refusal(result: Refusal, what: string): HttpError {
         'retry-after': String(Math.ceil(result.retryAfterMs / 1_000)),
       });
     case 'queue-full':
-      return new HttpError(503, 'session queue full', `${what} already holds its maximum of unprocessed items (CLAUDE_MEM_MAX_QUEUED_ITEMS); retry later`, {
-        'retry-after': String(Math.ceil(result.retryAfterMs / 1_000)),
-      });
+      return new HttpError(
+        503,
+        'session queue full',
+        `${what} already holds its maximum of unprocessed items (CLAUDE_MEM_MAX_QUEUED_ITEMS); retry later`,
+        {
+          'retry-after': String(Math.ceil(result.retryAfterMs / 1_000)),
+        },
+      );
     case 'shutting-down':
       return new HttpError(503, 'shutting down', 'the worker is stopping; retry once it is back', { 'retry-after': '5' });
   }
@@ -128,14 +133,27 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
     if (error instanceof HttpError) {
-      return reply.code(error.statusCode).headers(error.headers).send({ error: error.message, details: error.details ?? null });
+      return reply
+        .code(error.statusCode)
+        .headers(error.headers)
+        .send({ error: error.message, details: error.details ?? null });
     }
     if (error instanceof InvalidRequest) return reply.code(400).send({ error: error.message, details: error.details });
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return reply.code(413).send({ error: 'body too large', details: `bodies are limited to ${options.bodyLimitBytes} bytes (CLAUDE_MEM_WORKER_BODY_LIMIT_MB)` });
+        return reply
+          .code(413)
+          .send({
+            error: 'body too large',
+            details: `bodies are limited to ${options.bodyLimitBytes} bytes (CLAUDE_MEM_WORKER_BODY_LIMIT_MB)`,
+          });
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return reply.code(415).send({ error: 'unsupported media type', details: `send Content-Type: application/json (got ${JSON.stringify(request.headers['content-type'] ?? null)})` });
+        return reply
+          .code(415)
+          .send({
+            error: 'unsupported media type',
+            details: `send Content-Type: application/json (got ${JSON.stringify(request.headers['content-type'] ?? null)})`,
+          });
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return reply.code(400).send({ error: 'invalid JSON', details: error.message });
@@ -151,7 +169,10 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
   /** Session routes wait for recovery: a hook retries on 503, and nothing it sends races the replay. */
   const whenReady = async (_request: FastifyRequest, reply: FastifyReply) => {
     if (!ready) {
-      return reply.code(503).header('retry-after', '1').send({ error: 'initializing', details: 'the worker is recovering sessions from its log' });
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: 'initializing', details: 'the worker is recovering sessions from its log' });
     }
   };
 
@@ -171,7 +192,13 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
       ? { status: 'ready' }
       : reply.code(503).header('retry-after', '1').send({ status: 'initializing', message: 'Worker is still initializing, please retry' }),
   );
-  app.get('/api/health', async () => ({ status: 'ok', version: options.version, pid: process.pid, initialized: ready, uptimeSeconds: Math.round(process.uptime()) }));
+  app.get('/api/health', async () => ({
+    status: 'ok',
+    version: options.version,
+    pid: process.pid,
+    initialized: ready,
+    uptimeSeconds: Math.round(process.uptime()),
+  }));
   app.get('/api/version', async () => ({ version: options.version }));
 
   // ── claude-mem 8.5.x hook routes ──────────────────────────────────────────────────────────────
@@ -196,7 +223,10 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
     const stored = knownSession(sessionDbId);
     const userPrompt = stripPrivate(body.userPrompt);
     if (userPrompt !== '') {
-      const result = await registry.init({ sessionDbId }, { prompt: initPrompt(stored.project, userPrompt, body.promptNumber), promptNumber: body.promptNumber });
+      const result = await registry.init(
+        { sessionDbId },
+        { prompt: initPrompt(stored.project, userPrompt, body.promptNumber), promptNumber: body.promptNumber },
+      );
       if (!result.ok) throw refusal(result, `session ${sessionDbId}`);
     }
     return { status: 'initialized', sessionDbId, port: options.port() };
@@ -218,7 +248,13 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
       metrics.countWork('skipped');
       return { status: 'skipped', reason: 'private' };
     }
-    const prompt = observationPrompt({ toolName: body.tool_name, toolInput: body.tool_input, toolResponse: body.tool_response, cwd: body.cwd ?? '', at: now() });
+    const prompt = observationPrompt({
+      toolName: body.tool_name,
+      toolInput: body.tool_input,
+      toolResponse: body.tool_response,
+      cwd: body.cwd ?? '',
+      at: now(),
+    });
     const result = await registry.enqueue(
       { contentSessionId: body.contentSessionId },
       { kind: 'observation', prompt, ...(body.tool_use_id === undefined ? {} : { toolUseId: body.tool_use_id }) },
@@ -237,7 +273,10 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
       metrics.countWork('skipped');
       return { status: 'skipped', reason: 'private' };
     }
-    const result = await registry.enqueue({ contentSessionId: body.contentSessionId }, { kind: 'summarize', prompt: summaryPrompt(body.last_assistant_message) });
+    const result = await registry.enqueue(
+      { contentSessionId: body.contentSessionId },
+      { kind: 'summarize', prompt: summaryPrompt(body.last_assistant_message) },
+    );
     if (!result.ok) throw refusal(result, body.contentSessionId);
     return { status: 'queued' };
   });
@@ -270,15 +309,24 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
   });
 
   /** DELETE and complete by id: idempotent for a known session that is no longer live, as in claude-mem. */
-  const endById = (command: (target: SessionTarget) => Promise<{ ok: boolean } | Refusal>, answer: object) => async (request: FastifyRequest) => {
-    const sessionDbId = sessionDbIdOf(request);
-    knownSession(sessionDbId);
-    const result = await command({ sessionDbId });
-    if (!result.ok && (result as Refusal).error !== 'not-found') throw refusal(result as Refusal, `session ${sessionDbId}`);
-    return answer;
-  };
-  app.delete('/sessions/:sessionDbId', { preHandler: whenReady }, endById((target) => registry.delete(target), { status: 'deleted' }));
-  app.post('/sessions/:sessionDbId/complete', { preHandler: whenReady }, endById((target) => registry.complete(target), { success: true }));
+  const endById =
+    (command: (target: SessionTarget) => Promise<{ ok: boolean } | Refusal>, answer: object) => async (request: FastifyRequest) => {
+      const sessionDbId = sessionDbIdOf(request);
+      knownSession(sessionDbId);
+      const result = await command({ sessionDbId });
+      if (!result.ok && (result as Refusal).error !== 'not-found') throw refusal(result as Refusal, `session ${sessionDbId}`);
+      return answer;
+    };
+  app.delete(
+    '/sessions/:sessionDbId',
+    { preHandler: whenReady },
+    endById((target) => registry.delete(target), { status: 'deleted' }),
+  );
+  app.post(
+    '/sessions/:sessionDbId/complete',
+    { preHandler: whenReady },
+    endById((target) => registry.complete(target), { success: true }),
+  );
 
   /** claude-mem's context hook asks for memories to inject; this worker keeps sessions, not memories. */
   app.get('/api/context/inject', async (request, reply) => {

@@ -89,7 +89,6 @@ function oncePerScrape(read: () => RegistryStats): () => RegistryStats {
 }
 
 function observeRegistry(registry: SessionRegistry, stats: () => RegistryStats, register: MetricsRegistry): void {
-
   new Gauge({
     name: `${PREFIX}sessions`,
     help: 'Live sessions by state',
@@ -101,7 +100,12 @@ function observeRegistry(registry: SessionRegistry, stats: () => RegistryStats, 
     },
   });
 
-  const disposals = new Counter({ name: `${PREFIX}disposals_total`, help: 'Sessions disposed, by reason', labelNames: ['reason'], registers: [register] });
+  const disposals = new Counter({
+    name: `${PREFIX}disposals_total`,
+    help: 'Sessions disposed, by reason',
+    labelNames: ['reason'],
+    registers: [register],
+  });
   for (const reason of REASONS) disposals.inc({ reason }, 0);
   registry.on('disposed', ({ reason }) => disposals.inc({ reason }));
 

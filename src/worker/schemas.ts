@@ -19,7 +19,8 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
   );
 }
 
-const text = (field: string) => z.string({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a string`) });
+const text = (field: string) =>
+  z.string({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a string`) });
 const nonEmpty = (field: string) => text(field).trim().min(1, `${field} must not be empty`);
 
 /** Claude Code sends tool input and response as JSON values: objects, usually; strings sometimes; maybe nothing. */
@@ -33,7 +34,10 @@ export const sessionInitBody = z.object({
 
 export const promptInitBody = z.object({
   userPrompt: text('userPrompt'),
-  promptNumber: z.number({ error: 'promptNumber must be a number' }).int('promptNumber must be an integer').min(1, 'promptNumber must be at least 1'),
+  promptNumber: z
+    .number({ error: 'promptNumber must be a number' })
+    .int('promptNumber must be an integer')
+    .min(1, 'promptNumber must be at least 1'),
 });
 
 export const observationBody = z.object({
@@ -63,7 +67,11 @@ export const sessionDbIdParam = z.object({
 });
 
 export const eventsQuery = z.object({
-  after: z.string().regex(/^\d{1,15}$/, 'after must be a sequence number (0 or more)').transform(Number).optional(),
+  after: z
+    .string()
+    .regex(/^\d{1,15}$/, 'after must be a sequence number (0 or more)')
+    .transform(Number)
+    .optional(),
   limit: z
     .string()
     .regex(/^\d{1,6}$/, 'limit must be a number from 1 to 100000')

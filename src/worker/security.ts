@@ -58,12 +58,20 @@ export function createSecurityHook(options: SecurityOptions) {
       let sameOrigin = false;
       try {
         const url = new URL(String(origin));
-        sameOrigin = url.protocol === 'http:' && isOwn(url.hostname.startsWith('[') ? url.hostname : url.hostname.toLowerCase(), url.port === '' ? undefined : Number(url.port), 80);
+        sameOrigin =
+          url.protocol === 'http:' &&
+          isOwn(
+            url.hostname.startsWith('[') ? url.hostname : url.hostname.toLowerCase(),
+            url.port === '' ? undefined : Number(url.port),
+            80,
+          );
       } catch {
         sameOrigin = false;
       }
       if (!sameOrigin) {
-        return reply.code(403).send({ error: 'cross-origin request refused', details: `Origin ${JSON.stringify(origin ?? null)} may not call this worker` });
+        return reply
+          .code(403)
+          .send({ error: 'cross-origin request refused', details: `Origin ${JSON.stringify(origin ?? null)} may not call this worker` });
       }
     }
     if (expectedToken !== undefined && !options.publicPaths.has(request.routeOptions.url ?? '')) {
@@ -78,4 +86,3 @@ export function createSecurityHook(options: SecurityOptions) {
     }
   };
 }
-

@@ -129,11 +129,22 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   const address = app.server.address();
   if (address !== null && typeof address === 'object') port = address.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, dataDir: config.dataDir, provider: agent.name, version, inspect: config.inspectUrl ?? false }, 'worker listening; recovering sessions');
+  logger.info(
+    { url, dataDir: config.dataDir, provider: agent.name, version, inspect: config.inspectUrl ?? false },
+    'worker listening; recovering sessions',
+  );
 
   const recovery = await registry.recover();
   markReady();
-  logger.info({ sessions: recovery.sessions, restored: recovery.restored, eventsReplayed: recovery.eventsReplayed, ms: Math.round(recovery.durationMs) }, 'worker ready');
+  logger.info(
+    {
+      sessions: recovery.sessions,
+      restored: recovery.restored,
+      eventsReplayed: recovery.eventsReplayed,
+      ms: Math.round(recovery.durationMs),
+    },
+    'worker ready',
+  );
 
   let stopping: Promise<void> | undefined;
   return {

@@ -50,7 +50,10 @@ describe('openai-compatible agent', () => {
     server = await startChatServer([{ reply: 'ok' }]);
     const agent = createOpenAICompatibleAgent({ baseUrl: server.baseUrl, model: 'm' });
     const first = { role: 'user' as const, content: 'the init prompt', tokens: 4, pinned: true as const };
-    await agent.run({ ...request, item: { ...request.item, kind: 'prompt', prompt: 'the init prompt' }, history: [first] }, new AbortController().signal);
+    await agent.run(
+      { ...request, item: { ...request.item, kind: 'prompt', prompt: 'the init prompt' }, history: [first] },
+      new AbortController().signal,
+    );
     expect(server.requests[0]!.body.messages).toEqual([{ role: 'user', content: 'the init prompt' }]);
   });
 

@@ -69,7 +69,12 @@ describe('configuration', () => {
       CLAUDE_MEM_OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1/',
       CLAUDE_MEM_MODEL: 'llama3.1',
     });
-    expect(config).toMatchObject({ provider: 'openai-compatible', openaiBaseUrl: 'http://127.0.0.1:11434/v1', model: 'llama3.1', openaiApiKey: undefined });
+    expect(config).toMatchObject({
+      provider: 'openai-compatible',
+      openaiBaseUrl: 'http://127.0.0.1:11434/v1',
+      model: 'llama3.1',
+      openaiApiKey: undefined,
+    });
   });
 
   // One wrong value per key: the error names the key, the value, and what is allowed.
@@ -110,16 +115,24 @@ describe('configuration', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).key).toBe(key);
-    expect((error as Error).message).toContain(`${key}=${JSON.stringify(value)} (from the environment) is not allowed: expected ${SETTINGS[key].allowed}`);
+    expect((error as Error).message).toContain(
+      `${key}=${JSON.stringify(value)} (from the environment) is not allowed: expected ${SETTINGS[key].allowed}`,
+    );
   });
 
   it('requires a base URL and a model for the OpenAI-compatible provider', () => {
-    expect(() => load({ CLAUDE_MEM_PROVIDER: 'openai-compatible', CLAUDE_MEM_MODEL: 'm' })).toThrow(/CLAUDE_MEM_OPENAI_BASE_URL is required/);
-    expect(() => load({ CLAUDE_MEM_PROVIDER: 'openai-compatible', CLAUDE_MEM_OPENAI_BASE_URL: 'http://x' })).toThrow(/CLAUDE_MEM_MODEL is required/);
+    expect(() => load({ CLAUDE_MEM_PROVIDER: 'openai-compatible', CLAUDE_MEM_MODEL: 'm' })).toThrow(
+      /CLAUDE_MEM_OPENAI_BASE_URL is required/,
+    );
+    expect(() => load({ CLAUDE_MEM_PROVIDER: 'openai-compatible', CLAUDE_MEM_OPENAI_BASE_URL: 'http://x' })).toThrow(
+      /CLAUDE_MEM_MODEL is required/,
+    );
   });
 
   it('keeps the memory target below the limit', () => {
-    expect(() => load({ CLAUDE_MEM_MEMORY_LIMIT_PERCENT: '70' })).toThrow(/CLAUDE_MEM_MEMORY_TARGET_PERCENT=75 must be below CLAUDE_MEM_MEMORY_LIMIT_PERCENT=70/);
+    expect(() => load({ CLAUDE_MEM_MEMORY_LIMIT_PERCENT: '70' })).toThrow(
+      /CLAUDE_MEM_MEMORY_TARGET_PERCENT=75 must be below CLAUDE_MEM_MEMORY_LIMIT_PERCENT=70/,
+    );
   });
 
   it('refuses to bind beyond loopback without a token', () => {
@@ -130,7 +143,9 @@ describe('configuration', () => {
   it('names the file when settings.json is not JSON, not an object, or holds a value that is not a string', () => {
     expect(() => load({}, homeWith('{ "CLAUDE_MEM_WORKER_PORT": '))).toThrow(/settings\.json is not valid JSON/);
     expect(() => load({}, homeWith('[1, 2]'))).toThrow(/settings\.json must hold a JSON object/);
-    expect(() => load({}, homeWith({ CLAUDE_MEM_WORKER_PORT: { port: 1 } }))).toThrow(/CLAUDE_MEM_WORKER_PORT in .*settings\.json is \{"port":1\}/);
+    expect(() => load({}, homeWith({ CLAUDE_MEM_WORKER_PORT: { port: 1 } }))).toThrow(
+      /CLAUDE_MEM_WORKER_PORT in .*settings\.json is \{"port":1\}/,
+    );
     expect(() => load({}, homeWith({ CLAUDE_MEM_SESSION_TTL_MINUTES: 'an hour' }))).toThrow(
       /CLAUDE_MEM_SESSION_TTL_MINUTES="an hour" \(from .*settings\.json\) is not allowed/,
     );

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { estimateTokens, historyTokens, trimHistory, type ConversationMessage } from '../../src/history/index.js';
 
 const user = (content: string, pinned = false): ConversationMessage =>
-  pinned ? { role: 'user', content, tokens: estimateTokens(content), pinned: true } : { role: 'user', content, tokens: estimateTokens(content) };
+  pinned
+    ? { role: 'user', content, tokens: estimateTokens(content), pinned: true }
+    : { role: 'user', content, tokens: estimateTokens(content) };
 const assistant = (content: string): ConversationMessage => ({ role: 'assistant', content, tokens: estimateTokens(content) });
 
 describe('trimHistory', () => {

@@ -66,11 +66,19 @@ function eventsFor(snapshot: Snapshot): WalkEvent[] {
   if (context.queue.length < 2) {
     events.push({ type: 'INIT', prompt: 'prompt', promptTokens: 2, promptNumber: context.promptNumber + 1, at });
     const n = context.counters.queued + 1;
-    events.push({ type: 'WORK_QUEUED', item: { id: `w${n}`, kind: 'observation', prompt: 'o', promptTokens: 1, toolUseId: `t${n}`, queuedAt: at }, at });
+    events.push({
+      type: 'WORK_QUEUED',
+      item: { id: `w${n}`, kind: 'observation', prompt: 'o', promptTokens: 1, toolUseId: `t${n}`, queuedAt: at },
+      at,
+    });
   }
   const recent = context.recentToolUseIds.at(-1);
   if (recent !== undefined) {
-    events.push({ type: 'WORK_QUEUED', item: { id: 'dup', kind: 'observation', prompt: 'o', promptTokens: 1, toolUseId: recent, queuedAt: at }, at });
+    events.push({
+      type: 'WORK_QUEUED',
+      item: { id: 'dup', kind: 'observation', prompt: 'o', promptTokens: 1, toolUseId: recent, queuedAt: at },
+      at,
+    });
   }
   return events;
 }

@@ -63,7 +63,12 @@ class Harness {
       maxConcurrentAgents: 1,
       // Idle sessions go dormant quickly, so that the paths also run through sleep and wake.
       hibernateAfterMs: 1_500,
-      memoryPressure: { limitPercent: 50, targetPercent: 1, intervalMs: 2_000_000_000, read: () => ({ usedBytes: this.heapUsage, limitBytes: 1 }) },
+      memoryPressure: {
+        limitPercent: 50,
+        targetPercent: 1,
+        intervalMs: 2_000_000_000,
+        read: () => ({ usedBytes: this.heapUsage, limitBytes: 1 }),
+      },
       inspect: machineCoverage.inspect,
     });
     registry.on('disposed', (d) => this.disposals.push(d));
@@ -156,7 +161,9 @@ function expectDisposed(reason: SessionDisposed['reason']) {
     expect(harness.view).toBeUndefined();
     expect(harness.disposals.filter((d) => d.contentSessionId === 'ours').map((d) => d.reason)).toEqual([reason]);
     // Nothing of ours keeps running: every call it made has settled or was aborted.
-    expect(harness.agent.calls.filter((c) => c.request.item.prompt !== 'busy' && c.request.item.prompt !== 'hi' && c.outcome === 'pending')).toEqual([]);
+    expect(
+      harness.agent.calls.filter((c) => c.request.item.prompt !== 'busy' && c.request.item.prompt !== 'hi' && c.outcome === 'pending'),
+    ).toEqual([]);
   };
 }
 
@@ -187,9 +194,11 @@ function allPaths() {
     const snapshot = toState.state as unknown as { can(event: ModelEvent): boolean };
     for (const type of Object.keys(events) as ModelEvent['type'][]) {
       if (!snapshot.can({ type })) continue;
-      for (const path of testModel.getPathsFromEvents([...prefix, { type }])) byDescription.set(JSON.stringify(path.steps.map((s) => s.event.type)), path);
+      for (const path of testModel.getPathsFromEvents([...prefix, { type }]))
+        byDescription.set(JSON.stringify(path.steps.map((s) => s.event.type)), path);
     }
-    if (prefix.length > 0) for (const path of testModel.getPathsFromEvents(prefix)) byDescription.set(JSON.stringify(path.steps.map((s) => s.event.type)), path);
+    if (prefix.length > 0)
+      for (const path of testModel.getPathsFromEvents(prefix)) byDescription.set(JSON.stringify(path.steps.map((s) => s.event.type)), path);
   }
   return [...byDescription.values()];
 }
@@ -212,10 +221,13 @@ describe('the registry conforms to the session model', () => {
       for (const step of path.steps) if ((step.event as { type: string }).type !== 'xstate.init') replay.send(step.event);
       await path.test({
         events: Object.fromEntries(
-          Object.entries(events).map(([type, exec]) => [type, async () => {
-            await exec();
-            await vi.advanceTimersByTimeAsync(0);
-          }]),
+          Object.entries(events).map(([type, exec]) => [
+            type,
+            async () => {
+              await exec();
+              await vi.advanceTimersByTimeAsync(0);
+            },
+          ]),
         ),
         states: Object.fromEntries(Object.entries(states).map(([key, check]) => [key, (s: unknown) => check(s as ModelSnapshot)])),
       });

@@ -29,7 +29,12 @@ describe('capacity', () => {
     const fourth = await registry.init(session(4), { prompt: 'p4' });
     expect(fourth).toMatchObject({ ok: true, created: true });
     expect(disposals).toEqual([expect.objectContaining({ contentSessionId: 's2', reason: 'capacity' })]);
-    expect(registry.list().map((s) => s.contentSessionId).sort()).toEqual(['s1', 's3', 's4']);
+    expect(
+      registry
+        .list()
+        .map((s) => s.contentSessionId)
+        .sort(),
+    ).toEqual(['s1', 's3', 's4']);
     expect(registry.stats().disposals.capacity).toBe(1);
   });
 
@@ -62,7 +67,11 @@ describe('queue bound', () => {
     await registry.init(session(1), { prompt: 'p' });
     await registry.enqueue(session(1), { kind: 'observation', prompt: 'o1' });
     await registry.enqueue(session(1), { kind: 'observation', prompt: 'o2' });
-    expect(await registry.enqueue(session(1), { kind: 'observation', prompt: 'o3' })).toEqual({ ok: false, error: 'queue-full', retryAfterMs: 2_000 });
+    expect(await registry.enqueue(session(1), { kind: 'observation', prompt: 'o3' })).toEqual({
+      ok: false,
+      error: 'queue-full',
+      retryAfterMs: 2_000,
+    });
     expect(await registry.init(session(1), { prompt: 'another prompt' })).toMatchObject({ ok: false, error: 'queue-full' });
     expect(registry.get(session(1))).toMatchObject({ queueLength: 3, counters: expect.objectContaining({ queued: 3 }) });
     expect(registry.stats().refusedQueueFull).toBe(2);

@@ -55,7 +55,11 @@ describe('dormancy', () => {
     await registry.enqueue(target(1), { kind: 'observation', prompt: 'o' });
     expect(registry.stats().dormant).toBe(0);
     await vi.advanceTimersByTimeAsync(100);
-    expect(registry.get(target(1))).toMatchObject({ lifecycle: 'idle', historyLength: 4, counters: expect.objectContaining({ processed: 2 }) });
+    expect(registry.get(target(1))).toMatchObject({
+      lifecycle: 'idle',
+      historyLength: 4,
+      counters: expect.objectContaining({ processed: 2 }),
+    });
     const types = log.readEvents(1).map((e) => e.type);
     expect(types.slice(4, 6)).toEqual(['RECOVER', 'WORK_QUEUED']);
     expect((log.readEvents(1)[4]!.payload as { reason: string }).reason).toBe('wake');

@@ -57,7 +57,9 @@ describe('no leak', () => {
     expect(registry.stats().live).toBe(0);
     expect(registry.stats().totals.processed).toBe((SESSIONS + BATCH) * 4);
     expect(vi.getTimerCount()).toBe(0);
-    console.log(`heap before ${(before / MB).toFixed(1)} MB, after ${(after / MB).toFixed(1)} MB, delta ${((after - before) / MB).toFixed(2)} MB`);
+    console.log(
+      `heap before ${(before / MB).toFixed(1)} MB, after ${(after / MB).toFixed(1)} MB, delta ${((after - before) / MB).toFixed(2)} MB`,
+    );
     expect(after - before).toBeLessThan(20 * MB);
     await registry.shutdown();
   }, 300_000);

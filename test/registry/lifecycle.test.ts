@@ -50,9 +50,7 @@ describe('idle TTL', () => {
     await vi.advanceTimersByTimeAsync(GRACE);
     expect(registry.get({ sessionDbId })).toBeUndefined();
     expect(registry.list()).toEqual([]);
-    expect(disposals).toEqual([
-      expect.objectContaining({ sessionDbId, reason: 'ttl', at: idle.idleDeadline! + GRACE, droppedItems: 0 }),
-    ]);
+    expect(disposals).toEqual([expect.objectContaining({ sessionDbId, reason: 'ttl', at: idle.idleDeadline! + GRACE, droppedItems: 0 })]);
     expect(vi.getTimerCount()).toBe(0);
   });
 

@@ -15,9 +15,22 @@ type Op =
   | { readonly op: 'restart' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constantFrom('init', 'enqueue', 'touch', 'complete', 'delete') as fc.Arbitrary<'init'>, session: fc.nat(4), tool: fc.nat(5) }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('reply', 'fail', 'fatal', 'refuse') as fc.Arbitrary<'reply'>, pick: fc.nat(10) }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.oneof(fc.nat(2_000), fc.integer({ min: 50_000, max: 200_000 })) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constantFrom('init', 'enqueue', 'touch', 'complete', 'delete') as fc.Arbitrary<'init'>,
+      session: fc.nat(4),
+      tool: fc.nat(5),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constantFrom('reply', 'fail', 'fatal', 'refuse') as fc.Arbitrary<'reply'>, pick: fc.nat(10) }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.oneof(fc.nat(2_000), fc.integer({ min: 50_000, max: 200_000 })) }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('restart' as const) }) },
 );
 

@@ -44,7 +44,9 @@ export async function startChatServer(script: ChatBehaviour[]) {
         return;
       }
       if ('status' in behaviour) {
-        res.writeHead(behaviour.status, { 'content-type': 'application/json', ...behaviour.headers }).end(behaviour.body ?? '{"error":{"message":"refused"}}');
+        res
+          .writeHead(behaviour.status, { 'content-type': 'application/json', ...behaviour.headers })
+          .end(behaviour.body ?? '{"error":{"message":"refused"}}');
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end(
@@ -53,7 +55,9 @@ export async function startChatServer(script: ChatBehaviour[]) {
           object: 'chat.completion',
           model: request.body.model,
           choices: [{ index: 0, message: { role: 'assistant', content: behaviour.reply }, finish_reason: 'stop' }],
-          ...(behaviour.usage ? { usage: { ...behaviour.usage, total_tokens: behaviour.usage.prompt_tokens + behaviour.usage.completion_tokens } } : {}),
+          ...(behaviour.usage
+            ? { usage: { ...behaviour.usage, total_tokens: behaviour.usage.prompt_tokens + behaviour.usage.completion_tokens } }
+            : {}),
         }),
       );
     });

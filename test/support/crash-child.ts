@@ -29,7 +29,10 @@ const registry = createSessionRegistry({
 
 process.on('message', (message: { type: 'enqueue'; id: string; session: string }) => {
   void registry
-    .enqueue({ contentSessionId: message.session, project: 'crash' }, { kind: 'observation', prompt: `work ${message.id}`, toolUseId: message.id })
+    .enqueue(
+      { contentSessionId: message.session, project: 'crash' },
+      { kind: 'observation', prompt: `work ${message.id}`, toolUseId: message.id },
+    )
     .then((result) => {
       if (result.ok) process.send!({ type: 'ack', id: message.id });
     });

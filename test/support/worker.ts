@@ -56,5 +56,7 @@ export async function startTestWorker(dataDir: string, env: Record<string, strin
     home: dataDir,
   });
   const worker = await startWorker(config, { logger: pino({ level: 'silent' }), version: '8.5.7', ...(agent ? { agent } : {}) });
-  return Object.assign(worker, { call: (method: string, path: string, options?: Parameters<typeof http>[3]) => http(worker.port, method, path, options) });
+  return Object.assign(worker, {
+    call: (method: string, path: string, options?: Parameters<typeof http>[3]) => http(worker.port, method, path, options),
+  });
 }

@@ -40,7 +40,9 @@ describe('claude-mem 8.5.x hooks against this worker', () => {
     expect(coloured.status).toBe(200);
 
     // UserPromptSubmit (new-hook): /api/sessions/init, then /sessions/:id/init with the prompt, one leading slash removed.
-    const first = await call('POST', '/api/sessions/init', { body: { contentSessionId: session_id, project: 'my-app', prompt: '/fix the flaky login test' } });
+    const first = await call('POST', '/api/sessions/init', {
+      body: { contentSessionId: session_id, project: 'my-app', prompt: '/fix the flaky login test' },
+    });
     expect(first.status).toBe(200);
     expect(first.json).toEqual({ sessionDbId: 1, promptNumber: 1, skipped: false });
     const { sessionDbId, promptNumber } = first.json;
@@ -50,9 +52,21 @@ describe('claude-mem 8.5.x hooks against this worker', () => {
 
     // PostToolUse (save-hook): tool_input and tool_response passed through as Claude Code gives them; no tool_use_id.
     const toolUses = [
-      { tool_name: 'Read', tool_input: { file_path: `${cwd}/test/login.test.ts` }, tool_response: { type: 'text', file: { content: 'it("logs in", …)' } } },
-      { tool_name: 'Bash', tool_input: { command: 'npm test -- login', description: 'Run the login tests' }, tool_response: { stdout: '1 failing', stderr: '', interrupted: false } },
-      { tool_name: 'Edit', tool_input: { file_path: `${cwd}/src/login.ts`, old_string: 'await sleep(10)', new_string: 'await ready' }, tool_response: { filePath: `${cwd}/src/login.ts`, structuredPatch: [] } },
+      {
+        tool_name: 'Read',
+        tool_input: { file_path: `${cwd}/test/login.test.ts` },
+        tool_response: { type: 'text', file: { content: 'it("logs in", …)' } },
+      },
+      {
+        tool_name: 'Bash',
+        tool_input: { command: 'npm test -- login', description: 'Run the login tests' },
+        tool_response: { stdout: '1 failing', stderr: '', interrupted: false },
+      },
+      {
+        tool_name: 'Edit',
+        tool_input: { file_path: `${cwd}/src/login.ts`, old_string: 'await sleep(10)', new_string: 'await ready' },
+        tool_response: { filePath: `${cwd}/src/login.ts`, structuredPatch: [] },
+      },
       { tool_name: 'TodoWrite', tool_input: { todos: [] }, tool_response: 'ok' },
     ];
     const answers = [];
@@ -61,17 +75,27 @@ describe('claude-mem 8.5.x hooks against this worker', () => {
       expect(answer.status).toBe(200);
       answers.push(answer.json);
     }
-    expect(answers).toEqual([{ status: 'queued' }, { status: 'queued' }, { status: 'queued' }, { status: 'skipped', reason: 'tool_excluded' }]);
+    expect(answers).toEqual([
+      { status: 'queued' },
+      { status: 'queued' },
+      { status: 'queued' },
+      { status: 'skipped', reason: 'tool_excluded' },
+    ]);
 
     // Stop (summary-hook): the last assistant message of the transcript.
     const summary = await call('POST', '/api/sessions/summarize', {
-      body: { contentSessionId: session_id, last_assistant_message: 'The login test no longer sleeps; it waits for the ready event. All tests pass.' },
+      body: {
+        contentSessionId: session_id,
+        last_assistant_message: 'The login test no longer sleeps; it waits for the ready event. All tests pass.',
+      },
     });
     expect(summary.status).toBe(200);
     expect(summary.json).toEqual({ status: 'queued' });
 
     // A second prompt in the same Claude Code session: same sessionDbId, next prompt number.
-    const second = await call('POST', '/api/sessions/init', { body: { contentSessionId: session_id, project: 'my-app', prompt: 'now add a test for logout' } });
+    const second = await call('POST', '/api/sessions/init', {
+      body: { contentSessionId: session_id, project: 'my-app', prompt: 'now add a test for logout' },
+    });
     expect(second.json).toEqual({ sessionDbId: 1, promptNumber: 2, skipped: false });
     expect((await call('POST', '/sessions/1/init', { body: { userPrompt: 'now add a test for logout', promptNumber: 2 } })).json).toEqual({
       status: 'initialized',
@@ -80,7 +104,8 @@ describe('claude-mem 8.5.x hooks against this worker', () => {
     });
 
     // Everything queued was processed, each reply once.
-    for (let i = 0; i < 200 && worker.registry.get({ sessionDbId: 1 })?.lifecycle === 'active'; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 200 && worker.registry.get({ sessionDbId: 1 })?.lifecycle === 'active'; i++)
+      await new Promise((r) => setTimeout(r, 5));
     const view = worker.registry.get({ sessionDbId: 1 })!;
     expect(view).toMatchObject({ lifecycle: 'idle', queueLength: 0, promptNumber: 2 });
     expect(view.counters).toMatchObject({ queued: 6, processed: 6, failed: 0 });

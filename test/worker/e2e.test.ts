@@ -42,14 +42,30 @@ describe('end to end, with real time', () => {
     };
     let worker = await start(env, port);
     const body = (extra: object) => ({ body: { contentSessionId: 'e2e', ...extra } });
-    expect((await worker.call('POST', '/api/sessions/init', body({ project: 'demo', prompt: 'fix the bug' }))).json).toMatchObject({ sessionDbId: 1 });
+    expect((await worker.call('POST', '/api/sessions/init', body({ project: 'demo', prompt: 'fix the bug' }))).json).toMatchObject({
+      sessionDbId: 1,
+    });
     await worker.call('POST', '/sessions/1/init', { body: { userPrompt: 'fix the bug', promptNumber: 1 } });
     for (const tool of ['Read', 'Edit', 'Bash']) {
-      expect((await worker.call('POST', '/api/sessions/observations', body({ tool_name: tool, tool_input: { file_path: 'a.ts' }, tool_response: 'ok', cwd: '/repo' }))).json).toEqual({ status: 'queued' });
+      expect(
+        (
+          await worker.call(
+            'POST',
+            '/api/sessions/observations',
+            body({ tool_name: tool, tool_input: { file_path: 'a.ts' }, tool_response: 'ok', cwd: '/repo' }),
+          )
+        ).json,
+      ).toEqual({ status: 'queued' });
     }
-    expect((await worker.call('POST', '/api/sessions/summarize', body({ last_assistant_message: 'Fixed.' }))).json).toEqual({ status: 'queued' });
+    expect((await worker.call('POST', '/api/sessions/summarize', body({ last_assistant_message: 'Fixed.' }))).json).toEqual({
+      status: 'queued',
+    });
 
-    const idle = await until(() => worker.call('GET', '/api/sessions/1'), (a) => a.json.lifecycle === 'idle', 'idle');
+    const idle = await until(
+      () => worker.call('GET', '/api/sessions/1'),
+      (a) => a.json.lifecycle === 'idle',
+      'idle',
+    );
     const deadline: number = idle.json.idleDeadline;
     expect(deadline).toBeGreaterThan(Date.now());
     expect((await worker.call('GET', '/sessions/1/status')).json).toMatchObject({ status: 'active', lifecycle: 'idle', queueLength: 0 });
@@ -63,16 +79,27 @@ describe('end to end, with real time', () => {
     expect(restored).toMatchObject({ lifecycle: 'idle', idleDeadline: deadline, historyLength: 10 });
     expect(Date.now()).toBeLessThan(deadline);
 
-    await until(() => worker.call('GET', '/api/sessions/1'), (a) => a.json.lifecycle !== 'idle', 'expiring');
+    await until(
+      () => worker.call('GET', '/api/sessions/1'),
+      (a) => a.json.lifecycle !== 'idle',
+      'expiring',
+    );
     expect(Date.now()).toBeGreaterThanOrEqual(deadline);
-    await until(() => worker.call('GET', '/sessions/1/status'), (a) => a.json.status === 'not_found', 'disposal');
+    await until(
+      () => worker.call('GET', '/sessions/1/status'),
+      (a) => a.json.status === 'not_found',
+      'disposal',
+    );
 
     const events = (await worker.call('GET', '/api/sessions/1/events')).json.events as { type: string; at: number }[];
     const types = events.map((e) => e.type);
     expect(types.slice(-3)).toEqual(['RECOVER', 'xstate.after.idleDeadline.session.idle', 'xstate.after.graceDeadline.session.expiring']);
     expect(types.filter((t) => t === 'xstate.done.actor.agent')).toHaveLength(5);
     expect(events.at(-2)!.at).toBeGreaterThanOrEqual(deadline);
-    expect((await worker.call('GET', '/api/sessions/1')).json).toMatchObject({ lifecycle: 'disposed', stream: { status: 'disposed', disposal: { reason: 'ttl' } } });
+    expect((await worker.call('GET', '/api/sessions/1')).json).toMatchObject({
+      lifecycle: 'disposed',
+      stream: { status: 'disposed', disposal: { reason: 'ttl' } },
+    });
   }, 60_000);
 
   it('on SIGTERM, aborts an agent call that will not finish within the drain period, and exits 0', async () => {
@@ -90,12 +117,20 @@ describe('end to end, with real time', () => {
         port,
       );
       await worker.call('POST', '/api/sessions/init', { body: { contentSessionId: 'c', project: 'p', prompt: 'p' } });
-      await until(async () => chat.requests.length, (n) => n === 1, 'the provider call');
+      await until(
+        async () => chat.requests.length,
+        (n) => n === 1,
+        'the provider call',
+      );
       const stopping = Date.now();
       worker.child.kill('SIGTERM');
       expect(await worker.exited).toBe(0);
       expect(Date.now() - stopping).toBeLessThan(5_000);
-      await until(async () => chat.requests[0]!.aborted, (aborted) => aborted, 'the call to be aborted');
+      await until(
+        async () => chat.requests[0]!.aborted,
+        (aborted) => aborted,
+        'the call to be aborted',
+      );
     } finally {
       await chat.close();
     }

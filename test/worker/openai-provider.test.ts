@@ -14,7 +14,13 @@ afterEach(async () => {
 });
 
 const session = { contentSessionId: 'c1', project: 'my-app' };
-const use = { contentSessionId: 'c1', tool_name: 'Bash', tool_input: { command: 'npm test' }, tool_response: { stdout: 'ok' }, cwd: '/repo' };
+const use = {
+  contentSessionId: 'c1',
+  tool_name: 'Bash',
+  tool_input: { command: 'npm test' },
+  tool_response: { stdout: 'ok' },
+  cwd: '/repo',
+};
 
 async function until(check: () => boolean, what: string, ms = 5_000) {
   for (const started = Date.now(); !check(); ) {
@@ -34,7 +40,10 @@ async function workerOn(baseUrl: string) {
 
 describe('the openai-compatible provider, driven through the worker', () => {
   it('sends each item with the bounded history and logs the reply and token usage', async () => {
-    server = await startChatServer([{ reply: '<ack/>', usage: { prompt_tokens: 50, completion_tokens: 5 } }, { reply: '<observation>ran the tests</observation>', usage: { prompt_tokens: 80, completion_tokens: 9 } }]);
+    server = await startChatServer([
+      { reply: '<ack/>', usage: { prompt_tokens: 50, completion_tokens: 5 } },
+      { reply: '<observation>ran the tests</observation>', usage: { prompt_tokens: 80, completion_tokens: 9 } },
+    ]);
     worker = await workerOn(server.baseUrl);
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
     await worker.call('POST', '/api/sessions/observations', { body: use });
@@ -44,7 +53,10 @@ describe('the openai-compatible provider, driven through the worker', () => {
     const view = worker.registry.get({ sessionDbId: 1 })!;
     expect(view.counters).toMatchObject({ processed: 2, inputTokens: 130, outputTokens: 14 });
     const replies = worker.store.readEvents(1).filter((e) => e.type === 'xstate.done.actor.agent');
-    expect(replies.map((e) => (e.payload as { output: { reply: string } }).output.reply)).toEqual(['<ack/>', '<observation>ran the tests</observation>']);
+    expect(replies.map((e) => (e.payload as { output: { reply: string } }).output.reply)).toEqual([
+      '<ack/>',
+      '<observation>ran the tests</observation>',
+    ]);
   });
 
   it('aborts a slow reply when the session is deleted', async () => {
@@ -58,7 +70,10 @@ describe('the openai-compatible provider, driven through the worker', () => {
   });
 
   it('backs off on 429 and succeeds on the retry', async () => {
-    server = await startChatServer([{ status: 429, body: '{"error":"rate limited"}', headers: { 'retry-after': '0' } }, { reply: '<ack/>' }]);
+    server = await startChatServer([
+      { status: 429, body: '{"error":"rate limited"}', headers: { 'retry-after': '0' } },
+      { reply: '<ack/>' },
+    ]);
     worker = await workerOn(server.baseUrl);
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
     await until(() => worker!.registry.get({ sessionDbId: 1 })?.state === 'active.backoff', 'the backoff');
@@ -74,7 +89,11 @@ describe('the openai-compatible provider, driven through the worker', () => {
     await worker.call('POST', '/api/sessions/observations', { body: use });
     await until(() => worker!.registry.get({ sessionDbId: 1 })?.state === 'active.paused', 'the pause');
     const detail = (await worker.call('GET', '/api/sessions/1')).json;
-    expect(detail).toMatchObject({ state: 'active.paused', queueLength: 2, lastFailure: { kind: 'paused', message: expect.stringContaining('401') } });
+    expect(detail).toMatchObject({
+      state: 'active.paused',
+      queueLength: 2,
+      lastFailure: { kind: 'paused', message: expect.stringContaining('401') },
+    });
     expect(detail.retryAt - Date.now()).toBeGreaterThan(4 * 60_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(server.requests).toHaveLength(1);

@@ -47,17 +47,37 @@ describe('worker routes, happy paths', () => {
       port: worker.port,
     });
     expect((await worker.call('POST', '/api/sessions/observations', { body: observation })).json).toEqual({ status: 'queued' });
-    expect((await worker.call('POST', '/api/sessions/summarize', { body: { contentSessionId: 'claude-session-1', last_assistant_message: 'Done: tokens refresh now.' } })).json).toEqual({ status: 'queued' });
+    expect(
+      (
+        await worker.call('POST', '/api/sessions/summarize', {
+          body: { contentSessionId: 'claude-session-1', last_assistant_message: 'Done: tokens refresh now.' },
+        })
+      ).json,
+    ).toEqual({ status: 'queued' });
     await settled(worker);
 
     const status = (await worker.call('GET', '/sessions/1/status')).json;
-    expect(status).toEqual({ status: 'active', sessionDbId: 1, project: 'my-app', queueLength: 0, uptime: expect.any(Number), lifecycle: 'idle' });
+    expect(status).toEqual({
+      status: 'active',
+      sessionDbId: 1,
+      project: 'my-app',
+      queueLength: 0,
+      uptime: expect.any(Number),
+      lifecycle: 'idle',
+    });
 
     const list = (await worker.call('GET', '/api/sessions')).json;
     expect(list.sessions).toEqual([expect.objectContaining({ sessionDbId: 1, lifecycle: 'idle', state: 'idle', historyLength: 6 })]);
 
     const detail = (await worker.call('GET', '/api/sessions/1')).json;
-    expect(detail).toMatchObject({ sessionDbId: 1, lifecycle: 'idle', queueLength: 0, historyLength: 6, idleDeadline: expect.any(Number), stream: { status: 'live' } });
+    expect(detail).toMatchObject({
+      sessionDbId: 1,
+      lifecycle: 'idle',
+      queueLength: 0,
+      historyLength: 6,
+      idleDeadline: expect.any(Number),
+      stream: { status: 'live' },
+    });
 
     const events = (await worker.call('GET', '/api/sessions/1/events')).json;
     expect(events.events.map((e: { type: string }) => e.type)).toEqual([
@@ -90,21 +110,39 @@ describe('worker routes, happy paths', () => {
 
   it('skips excluded tools, claude-mem’s own memory files, private sessions and repeated tool_use_ids', async () => {
     worker = await startTestWorker(tempDir(), { CLAUDE_MEM_SKIP_TOOLS: 'TodoWrite' });
-    expect((await worker.call('POST', '/api/sessions/observations', { body: observation })).json).toEqual({ status: 'skipped', reason: 'private' });
+    expect((await worker.call('POST', '/api/sessions/observations', { body: observation })).json).toEqual({
+      status: 'skipped',
+      reason: 'private',
+    });
     const privateInit = await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: '<private>my password</private>' } });
     expect(privateInit.json).toEqual({ sessionDbId: 1, promptNumber: 1, skipped: true, reason: 'private' });
-    expect((await worker.call('POST', '/api/sessions/summarize', { body: { contentSessionId: session.contentSessionId, last_assistant_message: '' } })).json).toEqual({
+    expect(
+      (
+        await worker.call('POST', '/api/sessions/summarize', {
+          body: { contentSessionId: session.contentSessionId, last_assistant_message: '' },
+        })
+      ).json,
+    ).toEqual({
       status: 'skipped',
       reason: 'private',
     });
 
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'now public' } });
-    expect((await worker.call('POST', '/api/sessions/observations', { body: { ...observation, tool_name: 'TodoWrite' } })).json).toEqual({ status: 'skipped', reason: 'tool_excluded' });
+    expect((await worker.call('POST', '/api/sessions/observations', { body: { ...observation, tool_name: 'TodoWrite' } })).json).toEqual({
+      status: 'skipped',
+      reason: 'tool_excluded',
+    });
     const memoryFile = { ...observation, tool_input: { file_path: '/home/me/.claude-mem/session-memory/notes.md' } };
-    expect((await worker.call('POST', '/api/sessions/observations', { body: memoryFile })).json).toEqual({ status: 'skipped', reason: 'session_memory_meta' });
+    expect((await worker.call('POST', '/api/sessions/observations', { body: memoryFile })).json).toEqual({
+      status: 'skipped',
+      reason: 'session_memory_meta',
+    });
     const withId = { ...observation, tool_use_id: 'toolu_01' };
     expect((await worker.call('POST', '/api/sessions/observations', { body: withId })).json).toEqual({ status: 'queued' });
-    expect((await worker.call('POST', '/api/sessions/observations', { body: withId })).json).toEqual({ status: 'skipped', reason: 'duplicate' });
+    expect((await worker.call('POST', '/api/sessions/observations', { body: withId })).json).toEqual({
+      status: 'skipped',
+      reason: 'duplicate',
+    });
     await settled(worker);
     // The repeat reached the session (and the log, as an event it ignored) but queued nothing.
     expect(worker.registry.get({ sessionDbId: 1 })!.counters).toMatchObject({ queued: 2, processed: 2 });
@@ -115,14 +153,20 @@ describe('worker routes, happy paths', () => {
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'p' } });
     await worker.call('POST', '/api/sessions/init', { body: { contentSessionId: 'other', project: 'x', prompt: 'p' } });
     await settled(worker, 1);
-    expect((await worker.call('POST', '/api/sessions/complete', { body: { contentSessionId: session.contentSessionId } })).json).toEqual({ status: 'completing', sessionDbId: 1 });
+    expect((await worker.call('POST', '/api/sessions/complete', { body: { contentSessionId: session.contentSessionId } })).json).toEqual({
+      status: 'completing',
+      sessionDbId: 1,
+    });
     expect((await worker.call('GET', '/sessions/1/status')).json).toMatchObject({ status: 'not_found', lifecycle: 'disposed' });
     expect((await worker.call('POST', '/api/sessions/complete', { body: { contentSessionId: session.contentSessionId } })).json).toEqual({
       status: 'skipped',
       reason: 'not_active',
       sessionDbId: 1,
     });
-    expect((await worker.call('GET', '/api/sessions/1')).json).toMatchObject({ lifecycle: 'disposed', stream: { status: 'disposed', disposal: { reason: 'completed' } } });
+    expect((await worker.call('GET', '/api/sessions/1')).json).toMatchObject({
+      lifecycle: 'disposed',
+      stream: { status: 'disposed', disposal: { reason: 'completed' } },
+    });
 
     expect((await worker.call('DELETE', '/sessions/2')).json).toEqual({ status: 'deleted' });
     expect((await worker.call('DELETE', '/sessions/2')).json).toEqual({ status: 'deleted' });
@@ -152,7 +196,10 @@ describe('worker routes, bad input: a clear error, the worker stays up, the log 
     worker = await startTestWorker(tempDir());
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'p' } });
     await expectNothingLogged(worker, async () => {
-      const malformed = await worker!.call('POST', '/api/sessions/observations', { raw: '{"contentSessionId": ', headers: { 'content-type': 'application/json' } });
+      const malformed = await worker!.call('POST', '/api/sessions/observations', {
+        raw: '{"contentSessionId": ',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(malformed.status).toBe(400);
       expect(malformed.json).toMatchObject({ error: 'invalid JSON', details: expect.any(String) });
 
@@ -212,10 +259,16 @@ describe('worker routes, bad input: a clear error, the worker stays up, the log 
       const big = await worker!.call('POST', '/api/sessions/observations', { body: { ...observation, tool_response: 'x'.repeat(20_000) } });
       expect(big.status).toBe(413);
       expect(big.json).toMatchObject({ error: 'body too large' });
-      const text = await worker!.call('POST', '/api/sessions/observations', { raw: 'tool_name=Edit', headers: { 'content-type': 'text/plain' } });
+      const text = await worker!.call('POST', '/api/sessions/observations', {
+        raw: 'tool_name=Edit',
+        headers: { 'content-type': 'text/plain' },
+      });
       expect(text.status).toBe(415);
       expect(text.json).toMatchObject({ error: 'unsupported media type' });
-      const form = await worker!.call('POST', '/api/sessions/observations', { raw: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const form = await worker!.call('POST', '/api/sessions/observations', {
+        raw: 'a=1',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expect(form.status).toBe(415);
     });
   });
@@ -223,18 +276,30 @@ describe('worker routes, bad input: a clear error, the worker stays up, the log 
   it('403 for a foreign Host (DNS rebinding) and for cross-origin browser requests', async () => {
     worker = await startTestWorker(tempDir());
     await expectNothingLogged(worker, async () => {
-      const rebinding = await worker!.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'p' }, headers: { host: `evil.example:${worker!.port}` } });
+      const rebinding = await worker!.call('POST', '/api/sessions/init', {
+        body: { ...session, prompt: 'p' },
+        headers: { host: `evil.example:${worker!.port}` },
+      });
       expect(rebinding.status).toBe(403);
       expect(rebinding.json.error).toBe('forbidden host');
       const wrongPort = await worker!.call('GET', '/api/sessions', { headers: { host: '127.0.0.1:1' } });
       expect(wrongPort.status).toBe(403);
-      const crossOrigin = await worker!.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'p' }, headers: { origin: 'https://evil.example' } });
+      const crossOrigin = await worker!.call('POST', '/api/sessions/init', {
+        body: { ...session, prompt: 'p' },
+        headers: { origin: 'https://evil.example' },
+      });
       expect(crossOrigin.status).toBe(403);
       expect(crossOrigin.json.error).toBe('cross-origin request refused');
       const fetchMetadata = await worker!.call('GET', '/api/sessions', { headers: { 'sec-fetch-site': 'cross-site' } });
       expect(fetchMetadata.status).toBe(403);
     });
-    expect((await worker.call('GET', '/api/sessions', { headers: { host: `localhost:${worker.port}`, origin: `http://localhost:${worker.port}` } })).status).toBe(200);
+    expect(
+      (
+        await worker.call('GET', '/api/sessions', {
+          headers: { host: `localhost:${worker.port}`, origin: `http://localhost:${worker.port}` },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('401 without the bearer token when one is set; probes stay open', async () => {
@@ -249,7 +314,10 @@ describe('worker routes, bad input: a clear error, the worker stays up, the log 
       const wrong = await worker!.call('GET', '/metrics', { headers: { authorization: 'Bearer not-the-token-at-all' } });
       expect(wrong.status).toBe(401);
     });
-    const right = await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'p' }, headers: { authorization: `Bearer ${token}` } });
+    const right = await worker.call('POST', '/api/sessions/init', {
+      body: { ...session, prompt: 'p' },
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(right.status).toBe(200);
   });
 
