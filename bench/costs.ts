@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, initSessions, loadTest, SESSIONS, startServer, stopServer, type HttpResult } from './lib/http.js';
+import { freePort, type HttpResult, initSessions, loadTest, SESSIONS, startServer, stopServer } from './lib/http.js';
 import { log, ratio, round, writeSection } from './lib/results.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });

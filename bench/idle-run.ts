@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/clock/index.js';
 import { openSqliteStore } from '../src/index.js';
-import { createOurs, createSeedFix, type Contender } from './contenders/index.js';
+import { type Contender, createOurs, createSeedFix } from './contenders/index.js';
 
 const { values } = parseArgs({ options: { contender: { type: 'string' }, sessions: { type: 'string', default: '100000' } } });
 const sessions = Number(values.sessions);

@@ -3,7 +3,7 @@
  * also runs it). Every figure in the document comes from the JSON, with the run that produced it.
  */
 import { writeFileSync } from 'node:fs';
-import { readResults, type Machine, type Section } from './lib/results.js';
+import { type Machine, readResults, type Section } from './lib/results.js';
 
 const DOC = new URL('../docs/benchmarks.md', import.meta.url);
 
@@ -14,6 +14,7 @@ const machineLine = (machine: Machine) =>
 const provenance = (section: Section) =>
   `Measured ${section.ranAt.slice(0, 16).replace('T', ' ')} UTC at commit \`${section.commit}\` with \`${section.command}\` on ${machineLine(section.machine)}.`;
 
+// biome-ignore lint/suspicious/noExplicitAny: results.json sections are free-form; a missing figure renders as '—'
 type Renderer = (section: any) => string[];
 
 const renderers: Record<string, { title: string; render: Renderer }> = {
@@ -90,6 +91,7 @@ renderers.costs = {
     const t = s.throughput;
     const i = s.idle;
     const h = s.http;
+    // biome-ignore lint/suspicious/noExplicitAny: a free-form results.json section (see Renderer)
     const httpRow = (name: string, r: any) =>
       `| ${name} | ${n(r.requestsPerSecond)} | ${n(r.p50Ms)} | ${n(r.p99Ms)} | ${n(r.maxMs)} | ${n(r.non2xx + r.errors)} |`;
     return [

@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/server-ours.ts full|accept-only   (configured by the CLAUDE_MEM_* environment)
  */
-import { loadConfig, startWorker, type Agent } from '../src/index.js';
+import { type Agent, loadConfig, startWorker } from '../src/index.js';
 
 const mode = process.argv[2];
 const neverAnswers: Agent = {

@@ -4,10 +4,10 @@
  * silence. Every `--sample-every` sessions, the heap after a full collection is printed as a JSON line.
  */
 import { parseArgs } from 'node:util';
-import { CONTENDERS, createContender, type ContenderName } from './contenders/index.js';
+import FlatQueue from 'flatqueue';
+import { CONTENDERS, type ContenderName, createContender } from './contenders/index.js';
 import { drain, SimulatedClock } from './lib/simulated-clock.js';
 import { lastMessageOf, observationOf, promptOf, reply, stepAt } from './lib/workload.js';
-import FlatQueue from 'flatqueue';
 
 const { values } = parseArgs({
   options: {

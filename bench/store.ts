@@ -7,20 +7,21 @@
  *   npm run bench:store            (full: 1,000,000 events)
  *   npm run bench:store -- --quick (100,000 events)
  */
-import Database from 'better-sqlite3';
+
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { createActor, fromPromise, type InspectionEvent } from 'xstate';
 import {
-  DEFAULT_SESSION_SETTINGS,
-  sessionMachine,
   type AgentInput,
   type AgentOutput,
+  DEFAULT_SESSION_SETTINGS,
   type SessionEvent,
+  sessionMachine,
 } from '../machines/session.machine.js';
-import { createMemoryStore, createSessionRegistry, openSqliteStore, type EventStore } from '../src/index.js';
+import { createMemoryStore, createSessionRegistry, type EventStore, openSqliteStore } from '../src/index.js';
 import { log, mib, ratio, round, writeSection } from './lib/results.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
@@ -94,7 +95,7 @@ function writeLog(stores: EventStore[]): { sessions: number; events: number } {
         if (snapshot.status === 'stopped') return; // stopping is not an event of the session (nor logged by the registry)
         seq++;
         events++;
-        stores.forEach((store, i) => store.append(ids[i]!, { type: inspection.event.type, payload: inspection.event, at }));
+        for (const [i, store] of stores.entries()) store.append(ids[i]!, { type: inspection.event.type, payload: inspection.event, at });
         lastValue = snapshot;
         if (seq - lastSnapshotSeq >= SNAPSHOT_EVERY) {
           for (const [i, store] of stores.entries()) {

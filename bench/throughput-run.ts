@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/clock/index.js';
-import { createMemoryStore, openSqliteStore, type EventStore } from '../src/index.js';
-import { createOurs, createSeedFix, type Contender } from './contenders/index.js';
+import { createMemoryStore, type EventStore, openSqliteStore } from '../src/index.js';
+import { type Contender, createOurs, createSeedFix } from './contenders/index.js';
 import { lastMessageOf, OBSERVATIONS_PER_SESSION, observationOf, promptOf, reply } from './lib/workload.js';
 
 const { values } = parseArgs({ options: { contender: { type: 'string' }, sessions: { type: 'string', default: '200' } } });

@@ -1,4 +1,4 @@
-import { createSessionRegistry, type Agent } from 'session-lifecycle';
+import { type Agent, createSessionRegistry } from 'session-lifecycle';
 
 // Any provider: it gets the head work item and the bounded history, and an AbortSignal.
 const agent: Agent = {

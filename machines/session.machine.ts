@@ -6,8 +6,8 @@
  * What touches the world (agent slots, the registry, listeners, the agent itself, and the clock-aware
  * delays) is declared here with inert defaults and supplied by `src/registry` through `.provide()`.
  */
-import { and, assign, fromPromise, setup, type AnyEventObject } from 'xstate';
-import { trimHistory, type ConversationMessage } from '../src/history/index.js';
+import { type AnyEventObject, and, assign, fromPromise, setup } from 'xstate';
+import { type ConversationMessage, trimHistory } from '../src/history/index.js';
 import type {
   AgentFailure,
   AgentInput,
@@ -108,13 +108,13 @@ const isTimerOf = (event: AnyEventObject, delay: string) => event.type.startsWit
 /** The failure the current event reports: the agent's rejection, or its timer running out. */
 function failureOf(context: SessionContext, event: AnyEventObject): AgentFailure {
   return event.type === AGENT_ERROR
-    ? asAgentFailure(event['error'], context.processingSince ?? context.lastActivityAt)
+    ? asAgentFailure(event.error, context.processingSince ?? context.lastActivityAt)
     : timeoutFailure(context);
 }
 
 function outputOf(event: AnyEventObject): AgentOutput {
   if (event.type !== AGENT_DONE) throw new Error(`expected ${AGENT_DONE}, got ${event.type}`);
-  return event['output'] as AgentOutput;
+  return event.output as AgentOutput;
 }
 
 /**
@@ -122,7 +122,7 @@ function outputOf(event: AnyEventObject): AgentOutput {
  * the agent, or the deadline whose timer fired. Never read from a clock, so replay is exact.
  */
 function eventTime(context: SessionContext, event: AnyEventObject): number {
-  if (typeof event['at'] === 'number') return event['at'];
+  if (typeof event.at === 'number') return event.at;
   if (event.type === AGENT_DONE) return outputOf(event).at;
   if (event.type === AGENT_ERROR || isTimerOf(event, 'agentTimeout')) return failureOf(context, event).at;
   if (isTimerOf(event, 'graceDeadline') && context.graceDeadline !== null) return context.graceDeadline;

@@ -50,8 +50,8 @@ function edgesOf(machine: AnyStateMachine): Edge[] {
         actions: transition.actions.map(actionLabel),
         reenter: transition.reenter,
       });
-    for (const [eventType, branches] of node.transitions) branches.forEach((t, i) => add(t, eventLabel(eventType), i));
-    (node.always ?? []).forEach((t, i) => add(t, 'always', i));
+    for (const [eventType, branches] of node.transitions) for (const [i, t] of branches.entries()) add(t, eventLabel(eventType), i);
+    for (const [i, t] of (node.always ?? []).entries()) add(t, 'always', i);
     for (const child of Object.values(node.states) as AnyStateNode[]) visit(child);
   };
   visit(machine.root);

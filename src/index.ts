@@ -18,9 +18,43 @@
  * await registry.enqueue({ contentSessionId: 'abc' }, { kind: 'observation', prompt: 'Edited auth.ts' });
  * ```
  */
-export { createSessionRegistry, readV8Heap, surplusSessions } from './registry/index.js';
-export { describeSession, eventLabel, lifecycleOf, stateNameOf } from './session/index.js';
-export type { SessionView } from './session/index.js';
+
+export type {
+  AgentFailure,
+  AgentInput,
+  AgentOutput,
+  Disposal,
+  DisposalReason,
+  EvictionReason,
+  Lifecycle,
+  SessionContext,
+  SessionCounters,
+  SessionEvent,
+  SessionInput,
+  SessionMachine,
+  SessionSettings,
+  WorkItem,
+  WorkKind,
+} from '../machines/session.machine.js';
+export { backoffDelayMs, DEFAULT_SESSION_SETTINGS, sessionMachine } from '../machines/session.machine.js';
+export type { Agent, AgentErrorKind, AgentReply, AgentRequest, OpenAICompatibleOptions, ToolUse } from './agents/index.js';
+export {
+  AgentError,
+  chatMessages,
+  createLocalAgent,
+  createOpenAICompatibleAgent,
+  initPrompt,
+  observationPrompt,
+  summaryPrompt,
+} from './agents/index.js';
+export type { Clock } from './clock/index.js';
+export { systemClock } from './clock/index.js';
+export type { LoadConfigOptions, SettingKey, WorkerConfig } from './config/index.js';
+export { ConfigError, eventLogPath, loadConfig, SETTING_KEYS, SETTINGS } from './config/index.js';
+export type { ConversationMessage, HistoryLimits, TokenEstimator, TrimResult } from './history/index.js';
+export { DEFAULT_HISTORY_LIMITS, estimateTokens, historyTokens, trimHistory } from './history/index.js';
+export type { InspectorRelay } from './inspector/index.js';
+export { connectInspector, startInspectorRelay } from './inspector/index.js';
 export type {
   CommandResult,
   EnqueueResult,
@@ -40,39 +74,16 @@ export type {
   SessionRegistry,
   SessionRegistryOptions,
   SessionTarget,
-  SlotGranted,
   ShutdownReport,
+  SlotGranted,
   SlotPoolStats,
   WorkRequest,
 } from './registry/index.js';
-
-export {
-  AgentError,
-  createLocalAgent,
-  createOpenAICompatibleAgent,
-  chatMessages,
-  initPrompt,
-  observationPrompt,
-  summaryPrompt,
-} from './agents/index.js';
-export type { Agent, AgentErrorKind, AgentReply, AgentRequest, OpenAICompatibleOptions, ToolUse } from './agents/index.js';
-
-export { ConfigError, loadConfig, SETTINGS, SETTING_KEYS, eventLogPath } from './config/index.js';
-export type { LoadConfigOptions, SettingKey, WorkerConfig } from './config/index.js';
-
-export { startWorker, createWorkerApp, createMetrics } from './worker/index.js';
-export type { RunningWorker, StartWorkerOptions, WorkerAppOptions, WorkerMetrics } from './worker/index.js';
-
-export { connectInspector, startInspectorRelay } from './inspector/index.js';
-export type { InspectorRelay } from './inspector/index.js';
-
-export { estimateTokens, historyTokens, trimHistory, DEFAULT_HISTORY_LIMITS } from './history/index.js';
-export type { ConversationMessage, HistoryLimits, TokenEstimator, TrimResult } from './history/index.js';
-
-export { systemClock } from './clock/index.js';
-export type { Clock } from './clock/index.js';
-
-export { createEphemeralStore, createMemoryStore, openSqliteStore, EventStoreError, SCHEMA_VERSION } from './store/index.js';
+export { createSessionRegistry, readV8Heap, surplusSessions } from './registry/index.js';
+export type { RebuiltSession, SessionTimeline, SkippedEvent, TimelineEntry } from './replay/index.js';
+export { formatTimeline, rebuildSession, sessionTimeline } from './replay/index.js';
+export type { SessionView } from './session/index.js';
+export { describeSession, eventLabel, lifecycleOf, stateNameOf } from './session/index.js';
 export type {
   CompactionReport,
   EventRecord,
@@ -81,30 +92,11 @@ export type {
   LoggedEvent,
   SnapshotRecord,
   SqliteStoreOptions,
-  StoreStats,
   StoredSession,
+  StoreStats,
   StreamStatus,
   StreamSummary,
 } from './store/index.js';
-
-export { formatTimeline, rebuildSession, sessionTimeline } from './replay/index.js';
-export type { RebuiltSession, SessionTimeline, SkippedEvent, TimelineEntry } from './replay/index.js';
-
-export { sessionMachine, DEFAULT_SESSION_SETTINGS, backoffDelayMs } from '../machines/session.machine.js';
-export type {
-  AgentFailure,
-  AgentInput,
-  AgentOutput,
-  Disposal,
-  DisposalReason,
-  EvictionReason,
-  Lifecycle,
-  SessionContext,
-  SessionCounters,
-  SessionEvent,
-  SessionInput,
-  SessionMachine,
-  SessionSettings,
-  WorkItem,
-  WorkKind,
-} from '../machines/session.machine.js';
+export { createEphemeralStore, createMemoryStore, EventStoreError, openSqliteStore, SCHEMA_VERSION } from './store/index.js';
+export type { RunningWorker, StartWorkerOptions, WorkerAppOptions, WorkerMetrics } from './worker/index.js';
+export { createMetrics, createWorkerApp, startWorker } from './worker/index.js';

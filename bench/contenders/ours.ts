@@ -1,5 +1,5 @@
 /** `ours`: the session registry, through its public API, with the same agent as the baselines. */
-import { createSessionRegistry, summaryPrompt, type EventStore, type SessionRegistryOptions } from '../../src/index.js';
+import { createSessionRegistry, type EventStore, type SessionRegistryOptions, summaryPrompt } from '../../src/index.js';
 import type { Contender, ContenderOptions } from './types.js';
 
 export function createOurs(

@@ -3,7 +3,7 @@
  * setTimeout per session that deletes it after the TTL (cleared and set again after every item), and the
  * history spliced to its newest 50 messages after every append. Replies are appended once.
  */
-import { SessionManager, type ActiveSession } from './session-manager.js';
+import { type ActiveSession, SessionManager } from './session-manager.js';
 import type { Contender, ContenderOptions } from './types.js';
 
 const MAX_CONVERSATION_HISTORY_LENGTH = 50;

@@ -2,9 +2,10 @@
  * HTTP observations/s and latency with autocannon: a server in its own process, autocannon in this
  * one, the same requests for both contenders (claude-mem's observation body, about 5 KB).
  */
-import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import autocannon from 'autocannon';
 
 export interface HttpResult {
   readonly requestsPerSecond: number;

@@ -6,8 +6,9 @@
  *
  *   node --import tsx bench/replica/express-v857.ts <port> <db file>
  */
-import Database from 'better-sqlite3';
+
 import { EventEmitter } from 'node:events';
+import Database from 'better-sqlite3';
 import express from 'express';
 
 const [portArg, dbPath] = process.argv.slice(2);

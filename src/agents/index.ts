@@ -1,6 +1,6 @@
 /** Agent providers and the contract every provider implements. */
-export type { Agent, AgentReply, AgentRequest, AgentErrorKind } from './agent.js';
+export type { Agent, AgentErrorKind, AgentReply, AgentRequest } from './agent.js';
 export { AgentError } from './agent.js';
 export { createLocalAgent } from './local.js';
-export { createOpenAICompatibleAgent, chatMessages, type OpenAICompatibleOptions } from './openai.js';
-export { initPrompt, observationPrompt, summaryPrompt, sectionOf, type ToolUse } from './prompts.js';
+export { chatMessages, createOpenAICompatibleAgent, type OpenAICompatibleOptions } from './openai.js';
+export { initPrompt, observationPrompt, sectionOf, summaryPrompt, type ToolUse } from './prompts.js';

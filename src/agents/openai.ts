@@ -1,5 +1,5 @@
 import type { ConversationMessage } from '../history/index.js';
-import { AgentError, type Agent, type AgentRequest } from './agent.js';
+import { type Agent, AgentError, type AgentRequest } from './agent.js';
 
 export interface OpenAICompatibleOptions {
   /** e.g. https://openrouter.ai/api/v1, https://generativelanguage.googleapis.com/v1beta/openai, http://127.0.0.1:11434/v1 */

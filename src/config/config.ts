@@ -319,9 +319,9 @@ export function isLoopback(host: string): boolean {
 export function resolveDataDir(options: LoadConfigOptions = {}): string {
   const env = options.env ?? process.env;
   const home = options.home ?? homedir();
-  if (env['CLAUDE_MEM_DATA_DIR']?.trim()) return expandHome(env['CLAUDE_MEM_DATA_DIR'].trim(), home);
+  if (env.CLAUDE_MEM_DATA_DIR?.trim()) return expandHome(env.CLAUDE_MEM_DATA_DIR.trim(), home);
   const baseDir = expandHome(SETTINGS.CLAUDE_MEM_DATA_DIR.default, home);
-  const fromFile = readSettingsFile(join(baseDir, 'settings.json'))['CLAUDE_MEM_DATA_DIR']?.trim();
+  const fromFile = readSettingsFile(join(baseDir, 'settings.json')).CLAUDE_MEM_DATA_DIR?.trim();
   return expandHome(fromFile || baseDir, home);
 }
 
@@ -332,7 +332,7 @@ export function resolveDataDir(options: LoadConfigOptions = {}): string {
 export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
   const env = options.env ?? process.env;
   const home = options.home ?? homedir();
-  const baseDir = expandHome(env['CLAUDE_MEM_DATA_DIR']?.trim() || SETTINGS.CLAUDE_MEM_DATA_DIR.default, home);
+  const baseDir = expandHome(env.CLAUDE_MEM_DATA_DIR?.trim() || SETTINGS.CLAUDE_MEM_DATA_DIR.default, home);
   const settingsFile = join(baseDir, 'settings.json');
   const fromFile = readSettingsFile(settingsFile);
 

@@ -4,4 +4,4 @@ export { DEFAULT_HISTORY_LIMITS } from './message.js';
 export type { TokenEstimator } from './tokens.js';
 export { estimateTokens } from './tokens.js';
 export type { TrimOptions, TrimResult } from './trim.js';
-export { trimHistory, historyTokens } from './trim.js';
+export { historyTokens, trimHistory } from './trim.js';

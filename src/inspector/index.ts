@@ -1,7 +1,9 @@
 /** Live visual debugging of session actors with the Stately inspector (@statelyai/inspect). */
-import type { InspectionEvent } from 'xstate';
+
 import { createWebSocketInspector } from '@statelyai/inspect';
-export { startInspectorRelay, type InspectorRelay } from './relay.js';
+import type { InspectionEvent } from 'xstate';
+
+export { type InspectorRelay, startInspectorRelay } from './relay.js';
 
 /** Streams inspection events to a relay; `stop` closes the connection. */
 export function connectInspector(url: string): { inspect: (event: InspectionEvent) => void; stop(): void } {

@@ -1,5 +1,5 @@
 import FlatQueue from 'flatqueue';
-import { unrefTimer, type Clock } from '../clock/index.js';
+import { type Clock, unrefTimer } from '../clock/index.js';
 
 /**
  * One clock timer for many sessions: the earliest of their due times arms it, and when it fires every

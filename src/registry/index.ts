@@ -1,5 +1,8 @@
 /** Live sessions: one actor each, admission, eviction, memory pressure and agent slots. */
-export { createSessionRegistry } from './registry.js';
+
+export type { HeapReader, HeapUsage, MemoryPressureOptions } from './memory.js';
+export { readV8Heap, surplusSessions } from './memory.js';
+export type { RegistryLogger, SessionRegistryOptions } from './options.js';
 export type {
   CommandResult,
   EnqueueResult,
@@ -14,11 +17,9 @@ export type {
   SessionExpiring,
   SessionRegistry,
   SessionTarget,
-  SlotGranted,
   ShutdownReport,
+  SlotGranted,
   WorkRequest,
 } from './registry.js';
-export type { RegistryLogger, SessionRegistryOptions } from './options.js';
-export type { HeapReader, HeapUsage, MemoryPressureOptions } from './memory.js';
-export { readV8Heap, surplusSessions } from './memory.js';
+export { createSessionRegistry } from './registry.js';
 export type { SlotPoolStats } from './slots.js';

@@ -1,5 +1,5 @@
 import { getHeapStatistics } from 'node:v8';
-import { unrefTimer, type Clock } from '../clock/index.js';
+import { type Clock, unrefTimer } from '../clock/index.js';
 
 export interface HeapUsage {
   readonly usedBytes: number;

@@ -2,10 +2,10 @@ import type { InspectionEvent } from 'xstate';
 import { z } from 'zod';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../../machines/session.machine.js';
 import type { Agent } from '../agents/index.js';
-import { systemClock, type Clock } from '../clock/index.js';
+import { type Clock, systemClock } from '../clock/index.js';
 import { estimateTokens, type TokenEstimator } from '../history/index.js';
 import type { EventStore } from '../store/index.js';
-import { readV8Heap, type HeapReader, type MemoryPressureOptions } from './memory.js';
+import { type HeapReader, type MemoryPressureOptions, readV8Heap } from './memory.js';
 
 /** The subset of a pino logger the registry writes to. */
 export interface RegistryLogger {

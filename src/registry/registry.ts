@@ -1,10 +1,9 @@
 import { createActor, fromPromise, type InspectionEvent } from 'xstate';
 import {
-  asAgentFailure,
-  sessionMachine,
   type AgentFailure,
   type AgentInput,
   type AgentOutput,
+  asAgentFailure,
   type Disposal,
   type DisposalReason,
   type EvictionReason,
@@ -13,19 +12,20 @@ import {
   type SessionCounters,
   type SessionEvent,
   type SessionMachine,
+  sessionMachine,
   type WorkKind,
   ZERO_COUNTERS,
 } from '../../machines/session.machine.js';
 import { AgentError } from '../agents/index.js';
-import { unrefTimer, type Clock } from '../clock/index.js';
+import { type Clock, unrefTimer } from '../clock/index.js';
 import { rebuildSession, type SkippedEvent } from '../replay/index.js';
-import { createEphemeralStore, type CompactionReport, type EventStore, type StoredSession } from '../store/index.js';
-import { startMemoryMonitor } from './memory.js';
-import { resolveOptions, type ResolvedOptions, type SessionRegistryOptions } from './options.js';
+import { describeSession, lifecycleOf, type SessionSnapshot, type SessionView, stateNameOf } from '../session/index.js';
+import { type CompactionReport, createEphemeralStore, type EventStore, type StoredSession } from '../store/index.js';
 import { DeadlineTimer } from './deadlines.js';
-import { LiveSession, type ActorFactory, type SessionState } from './live-session.js';
+import { type ActorFactory, LiveSession, type SessionState } from './live-session.js';
+import { startMemoryMonitor } from './memory.js';
+import { type ResolvedOptions, resolveOptions, type SessionRegistryOptions } from './options.js';
 import { SlotPool, type SlotPoolStats } from './slots.js';
-import { describeSession, lifecycleOf, stateNameOf, type SessionSnapshot, type SessionView } from '../session/index.js';
 
 /** Names a session by its durable id, or by the content session id the hooks know it by. */
 export type SessionTarget = { readonly sessionDbId: number } | { readonly contentSessionId: string; readonly project?: string };
@@ -503,7 +503,7 @@ class Registry implements SessionRegistry {
       },
       actors: {
         agent: fromPromise<AgentOutput, AgentInput>(async ({ input, signal }) => {
-          let reply;
+          let reply: Awaited<ReturnType<typeof agent.run>>;
           try {
             reply = await agent.run(input, signal);
           } catch (error) {

@@ -1,4 +1,5 @@
 /** Rebuilding sessions from the event log: recovery after a restart, and timelines for audit. */
-export { KNOWN_EVENT_TYPES, rebuildSession, sessionTimeline } from './replay.js';
-export type { RebuiltSession, ReplayObserver, SessionTimeline, SkippedEvent, TimelineEntry } from './replay.js';
+
 export { formatTimeline } from './format.js';
+export type { RebuiltSession, ReplayObserver, SessionTimeline, SkippedEvent, TimelineEntry } from './replay.js';
+export { KNOWN_EVENT_TYPES, rebuildSession, sessionTimeline } from './replay.js';

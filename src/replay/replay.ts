@@ -1,15 +1,15 @@
-import { createActor, fromCallback, type Actor, type AnyStateNode, type PromiseActorLogic, type StateValue } from 'xstate';
+import { type Actor, type AnyStateNode, createActor, fromCallback, type PromiseActorLogic, type StateValue } from 'xstate';
 import {
-  sessionMachine,
   type AgentInput,
   type AgentOutput,
   type SessionContext,
   type SessionInput,
   type SessionMachine,
+  sessionMachine,
 } from '../../machines/session.machine.js';
 import { historyTokens } from '../history/index.js';
 import { stateNameOf } from '../session/index.js';
-import { UNPARSEABLE, type EventStore, type LoggedEvent, type StoredSession } from '../store/index.js';
+import { type EventStore, type LoggedEvent, type StoredSession, UNPARSEABLE } from '../store/index.js';
 
 /**
  * The machine as replay runs it: every effect inert (the machine's own defaults), and an agent that
@@ -77,8 +77,14 @@ class Replayer {
       this.observer.onSkip?.(skipped);
     };
     const payload = event.payload as { type?: unknown; input?: unknown } | null;
-    if (!KNOWN_EVENT_TYPES.has(event.type)) return skip('unknown event type');
-    if (typeof payload !== 'object' || payload === null || UNPARSEABLE in payload) return skip('unreadable payload');
+    if (!KNOWN_EVENT_TYPES.has(event.type)) {
+      skip('unknown event type');
+      return;
+    }
+    if (typeof payload !== 'object' || payload === null || UNPARSEABLE in payload) {
+      skip('unreadable payload');
+      return;
+    }
 
     if (event.type === 'xstate.init') {
       // A new incarnation of the session: the actor is created afresh from the logged input.
@@ -86,9 +92,15 @@ class Replayer {
       this.#actor = createActor(replayMachine, { input: payload.input as SessionInput, clock: noTimers }).start();
     } else {
       const actor = this.#actor;
-      if (actor === undefined) return skip('no xstate.init or snapshot before it');
+      if (actor === undefined) {
+        skip('no xstate.init or snapshot before it');
+        return;
+      }
       const before = actor.getSnapshot();
-      if (before.status !== 'active') return skip(`the session was already ${before.status}`);
+      if (before.status !== 'active') {
+        skip(`the session was already ${before.status}`);
+        return;
+      }
       actor.send({ ...payload, type: event.type } as never);
       const after = actor.getSnapshot();
       if (after.status === 'error') {
@@ -212,6 +224,7 @@ export function sessionTimeline(store: EventStore, sessionDbId: number): Session
 }
 
 function describeEvent(event: LoggedEvent, context: SessionContext): string {
+  // biome-ignore lint/suspicious/noExplicitAny: a logged payload is JSON of any past version; every read below tolerates absence
   const payload = event.payload as Record<string, any>;
   switch (event.type) {
     case 'xstate.init':

@@ -1,3 +1,4 @@
 /** Reading a session's snapshot: its state name, its lifecycle, and the view the API reports. */
-export { describeSession, eventLabel, lifecycleOf, stateNameOf } from './view.js';
+
 export type { SessionSnapshot, SessionView } from './view.js';
+export { describeSession, eventLabel, lifecycleOf, stateNameOf } from './view.js';

@@ -1,5 +1,5 @@
-import type { EventStore, StoredSession } from './types.js';
 import { newSession } from './stream.js';
+import type { EventStore, StoredSession } from './types.js';
 
 /**
  * No log at all: identities for live sessions only, forgotten at disposal so nothing accumulates.

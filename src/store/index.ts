@@ -1,4 +1,9 @@
 /** The event log and session identities: the registry's source of truth across restarts. */
+
+export { createEphemeralStore } from './ephemeral.js';
+export { EventStoreError, type EventStoreErrorCode } from './errors.js';
+export { createMemoryStore } from './memory.js';
+export { APPLICATION_ID, openSqliteStore, SCHEMA_VERSION, type SqliteStoreOptions, UNPARSEABLE } from './sqlite.js';
 export type {
   CompactionReport,
   DisposalCounts,
@@ -6,12 +11,8 @@ export type {
   EventStore,
   LoggedEvent,
   SnapshotRecord,
-  StoreStats,
   StoredSession,
+  StoreStats,
   StreamStatus,
   StreamSummary,
 } from './types.js';
-export { createEphemeralStore } from './ephemeral.js';
-export { createMemoryStore } from './memory.js';
-export { openSqliteStore, SCHEMA_VERSION, APPLICATION_ID, UNPARSEABLE, type SqliteStoreOptions } from './sqlite.js';
-export { EventStoreError, type EventStoreErrorCode } from './errors.js';

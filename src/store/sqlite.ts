@@ -1,6 +1,6 @@
-import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Disposal } from '../../machines/session.machine.js';
 import { EventStoreError } from './errors.js';
 import { afterAppend, afterDisposal, newSession, summaryOf } from './stream.js';

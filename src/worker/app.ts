@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { initPrompt, observationPrompt, summaryPrompt } from '../agents/index.js';
 import type { Refusal, SessionRegistry, SessionTarget } from '../registry/index.js';
@@ -141,19 +141,15 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
     if (error instanceof InvalidRequest) return reply.code(400).send({ error: error.message, details: error.details });
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return reply
-          .code(413)
-          .send({
-            error: 'body too large',
-            details: `bodies are limited to ${options.bodyLimitBytes} bytes (CLAUDE_MEM_WORKER_BODY_LIMIT_MB)`,
-          });
+        return reply.code(413).send({
+          error: 'body too large',
+          details: `bodies are limited to ${options.bodyLimitBytes} bytes (CLAUDE_MEM_WORKER_BODY_LIMIT_MB)`,
+        });
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return reply
-          .code(415)
-          .send({
-            error: 'unsupported media type',
-            details: `send Content-Type: application/json (got ${JSON.stringify(request.headers['content-type'] ?? null)})`,
-          });
+        return reply.code(415).send({
+          error: 'unsupported media type',
+          details: `send Content-Type: application/json (got ${JSON.stringify(request.headers['content-type'] ?? null)})`,
+        });
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return reply.code(400).send({ error: 'invalid JSON', details: error.message });

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import type { DisposalReason, SessionCounters } from '../../machines/session.machine.js';
 import type { RegistryStats, SessionRegistry } from '../registry/index.js';
 import type { EventStore } from '../store/index.js';

@@ -3,12 +3,12 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
-import { createLocalAgent, createOpenAICompatibleAgent, type Agent } from '../agents/index.js';
+import { type Logger, pino } from 'pino';
+import { type Agent, createLocalAgent, createOpenAICompatibleAgent } from '../agents/index.js';
 import { eventLogPath, type WorkerConfig } from '../config/index.js';
 import { connectInspector } from '../inspector/index.js';
 import { createSessionRegistry, type RecoveryReport, type SessionRegistry } from '../registry/index.js';
-import { openSqliteStore, type EventStore } from '../store/index.js';
+import { type EventStore, openSqliteStore } from '../store/index.js';
 import { createWorkerApp } from './app.js';
 import { createMetrics } from './metrics.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLocalAgent, initPrompt, observationPrompt, summaryPrompt, type AgentRequest, type WorkKind } from '../../src/index.js';
+import { type AgentRequest, createLocalAgent, initPrompt, observationPrompt, summaryPrompt, type WorkKind } from '../../src/index.js';
 
 const agent = createLocalAgent();
 const ask = (kind: WorkKind, prompt: string, history: AgentRequest['history'] = []) =>

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AgentError, createOpenAICompatibleAgent, type AgentRequest } from '../../src/index.js';
+import { AgentError, type AgentRequest, createOpenAICompatibleAgent } from '../../src/index.js';
 import { startChatServer } from '../support/chat-server.js';
 
 let server: Awaited<ReturnType<typeof startChatServer>> | undefined;

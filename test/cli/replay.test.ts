@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main, type CliIo } from '../../src/cli.js';
+import { type CliIo, main } from '../../src/cli.js';
 import { createSessionRegistry, openSqliteStore } from '../../src/index.js';
 import { useTempDir } from '../support/tmp.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { estimateTokens, historyTokens, trimHistory, type ConversationMessage } from '../../src/history/index.js';
+import { type ConversationMessage, estimateTokens, historyTokens, trimHistory } from '../../src/history/index.js';
 
 const user = (content: string, pinned = false): ConversationMessage =>
   pinned

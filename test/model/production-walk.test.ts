@@ -7,13 +7,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createActor, fromPromise } from 'xstate';
 import { getAdjacencyMap } from 'xstate/graph';
 import {
-  DEFAULT_SESSION_SETTINGS,
-  sessionMachine,
   type AgentFailure,
   type AgentInput,
   type AgentOutput,
+  DEFAULT_SESSION_SETTINGS,
   type SessionContext,
   type SessionSettings,
+  sessionMachine,
 } from '../../machines/session.machine.js';
 import { CoverageRecorder } from './coverage.js';
 

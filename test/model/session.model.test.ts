@@ -9,7 +9,7 @@ import { sessionMachine } from '../../machines/session.machine.js';
 import { AgentError, createMemoryStore, createSessionRegistry, type SessionDisposed, type SessionRegistry } from '../../src/index.js';
 import { controllableAgent } from '../support/agents.js';
 import { CoverageRecorder } from './coverage.js';
-import { MODEL_MAX_ATTEMPTS, sessionModel, type ModelContext, type ModelEvent } from './session.model.js';
+import { MODEL_MAX_ATTEMPTS, type ModelContext, type ModelEvent, sessionModel } from './session.model.js';
 
 const TTL = 10_000;
 const GRACE = 1_000;

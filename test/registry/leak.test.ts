@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionRegistry, type Agent } from '../../src/index.js';
+import { type Agent, createSessionRegistry } from '../../src/index.js';
 
 const SESSIONS = Number(process.env.LEAK_SESSIONS ?? 50_000);
 const BATCH = 250;

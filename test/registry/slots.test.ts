@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { systemClock } from '../../src/index.js';
-import { createSessionRegistry } from '../../src/index.js';
+import { createSessionRegistry, systemClock } from '../../src/index.js';
 import { SlotPool } from '../../src/registry/slots.js';
 import { controllableAgent } from '../support/agents.js';
 

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createMemoryStore,
   createSessionRegistry,
-  openSqliteStore,
   type EventStore,
+  openSqliteStore,
   type SessionDisposed,
   type SessionRegistry,
   type SessionRegistryOptions,

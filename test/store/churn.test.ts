@@ -1,6 +1,6 @@
-import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSessionRegistry, openSqliteStore } from '../../src/index.js';
 import { useTempDir } from '../support/tmp.js';

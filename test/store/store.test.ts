@@ -1,14 +1,14 @@
-import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   APPLICATION_ID,
   createMemoryStore,
+  type EventStore,
   EventStoreError,
   openSqliteStore,
   SCHEMA_VERSION,
-  type EventStore,
 } from '../../src/store/index.js';
 import { useTempDir } from '../support/tmp.js';
 

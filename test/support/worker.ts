@@ -2,12 +2,13 @@ import { request as httpRequest } from 'node:http';
 import { pino } from 'pino';
 import { loadConfig, type WorkerConfig } from '../../src/config/index.js';
 import type { Agent } from '../../src/index.js';
-import { startWorker, type RunningWorker } from '../../src/worker/index.js';
+import { type RunningWorker, startWorker } from '../../src/worker/index.js';
 
 export interface HttpAnswer {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read answers of many shapes and assert on them
   readonly json: any;
 }
 

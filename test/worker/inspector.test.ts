@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startInspectorRelay, type InspectorRelay } from '../../src/index.js';
+import { type InspectorRelay, startInspectorRelay } from '../../src/index.js';
 import { useTempDir } from '../support/tmp.js';
 import { http, startTestWorker, type TestWorker } from '../support/worker.js';
 
