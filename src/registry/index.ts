@@ -1,8 +1,9 @@
 /** Live sessions: one actor each, admission, eviction, memory pressure and agent slots. */
-
 export type { HeapReader, HeapUsage, MemoryPressureOptions } from './memory.js';
 export { readV8Heap, surplusSessions } from './memory.js';
 export type { RegistryLogger, SessionRegistryOptions } from './options.js';
+export { createSessionRegistry } from './registry.js';
+export type { SlotPoolStats } from './slots.js';
 export type {
   CommandResult,
   EnqueueResult,
@@ -20,6 +21,4 @@ export type {
   ShutdownReport,
   SlotGranted,
   WorkRequest,
-} from './registry.js';
-export { createSessionRegistry } from './registry.js';
-export type { SlotPoolStats } from './slots.js';
+} from './types.js';

@@ -1,0 +1,104 @@
+/**
+ * Owns what the session machine asks of the world: the agent call as an invoked actor, slot requests,
+ * the clock-aware delays, and the notices that a session is expiring or gone. Everything here is a
+ * `.provide()` implementation; the machine itself stays pure.
+ * May not: keep state of its own (it forwards to the hooks it is given).
+ */
+import { createActor, fromPromise, type InspectionEvent } from 'xstate';
+import {
+  type AgentFailure,
+  type AgentInput,
+  type AgentOutput,
+  asAgentFailure,
+  type SessionMachine,
+  sessionMachine,
+} from '../../machines/session.machine.js';
+import { type Agent, AgentError } from '../agents/index.js';
+import type { Clock } from '../clock/index.js';
+import type { TokenEstimator } from '../history/index.js';
+import type { ActorFactory, LiveSession } from './live-session.js';
+import type { SlotPool } from './slots.js';
+import type { SessionExpiring } from './types.js';
+
+export interface MachineWorld {
+  readonly agent: Agent;
+  readonly estimateTokens: TokenEstimator;
+  readonly clock: Clock;
+  readonly slots: Pick<SlotPool, 'request' | 'cancel' | 'release'>;
+  expiring(notice: SessionExpiring): void;
+  /** The session reached `disposed`: it must leave the live set at once. */
+  removed(sessionDbId: number, contentSessionId: string): void;
+}
+
+/** The session machine with the world's effects supplied. */
+export function provideSessionMachine(world: MachineWorld): SessionMachine {
+  const { agent, estimateTokens, clock, slots } = world;
+  // A delay counts down to the deadline in context, so a re-armed or recovered timer waits only for what remains.
+  const untilDeadline = (deadline: number | null) => Math.max(0, (deadline ?? clock.now()) - clock.now());
+  return sessionMachine.provide({
+    actions: {
+      requestSlot: ({ context }) => slots.request(context.sessionDbId),
+      cancelSlotRequest: ({ context }) => slots.cancel(context.sessionDbId),
+      releaseSlot: ({ context }) => slots.release(context.sessionDbId),
+      notifyExpiring: ({ context }) =>
+        world.expiring({
+          sessionDbId: context.sessionDbId,
+          contentSessionId: context.contentSessionId,
+          graceDeadline: context.graceDeadline ?? clock.now(),
+        }),
+      removeFromRegistry: ({ context }) => world.removed(context.sessionDbId, context.contentSessionId),
+    },
+    delays: {
+      idleDeadline: ({ context }) => untilDeadline(context.idleDeadline),
+      graceDeadline: ({ context }) => untilDeadline(context.graceDeadline),
+      retryAt: ({ context }) => untilDeadline(context.retryAt),
+    },
+    actors: {
+      agent: fromPromise<AgentOutput, AgentInput>(async ({ input, signal }) => {
+        let reply: Awaited<ReturnType<typeof agent.run>>;
+        try {
+          reply = await agent.run(input, signal);
+        } catch (error) {
+          throw toAgentFailure(error, clock.now());
+        }
+        return {
+          reply: reply.text,
+          replyTokens: estimateTokens(reply.text),
+          at: clock.now(),
+          ...(reply.usage === undefined ? {} : { usage: reply.usage }),
+        };
+      }),
+    },
+  });
+}
+
+/** Makes each session's actor from the provided machine: fresh from input, or resuming a state it had. */
+export function sessionActors(
+  machine: SessionMachine,
+  clock: Clock,
+  observe: (session: LiveSession, inspection: InspectionEvent) => void,
+): ActorFactory {
+  return {
+    create: (session, from) =>
+      createActor(machine, {
+        ...('input' in from
+          ? { input: from.input }
+          : { input: undefined as never, snapshot: machine.resolveState({ value: from.value, context: from.context }) }),
+        clock,
+        inspect: (event) => observe(session, event),
+      }),
+  };
+}
+
+/** Turns whatever the agent threw into the failure the machine routes on. */
+function toAgentFailure(error: unknown, at: number): AgentFailure {
+  if (error instanceof AgentError) {
+    return {
+      kind: error.kind,
+      message: error.message,
+      at,
+      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    };
+  }
+  return asAgentFailure(error, at);
+}

@@ -1,0 +1,91 @@
+/**
+ * Owns recovery: rebuilding sessions from the log (latest snapshot, then the tail) and resuming them
+ * with RECOVER, which re-enters their state so timers count down what remains of their deadlines, a
+ * slot is asked for again, and an interrupted agent call is retried.
+ * May not: append anything itself but the disposal record of a stream found finished; the resumed
+ * actors log their own events.
+ */
+import type { SessionSettings } from '../../machines/session.machine.js';
+import type { Clock } from '../clock/index.js';
+import { type RebuiltSession, rebuildSession, type SkippedEvent } from '../replay/index.js';
+import { stateNameOf } from '../session/index.js';
+import type { EventStore, StoredSession } from '../store/index.js';
+import { type ActorFactory, LiveSession } from './live-session.js';
+import type { RegistryLogger } from './options.js';
+import type { SessionTable } from './session-table.js';
+import type { RecoveryReport } from './types.js';
+
+export interface RecoveryOptions {
+  readonly store: EventStore;
+  readonly sessions: SessionTable;
+  readonly actors: ActorFactory;
+  readonly clock: Clock;
+  /** Restored sessions adopt the settings of this process. */
+  readonly settings: SessionSettings;
+  readonly logger: RegistryLogger;
+  /** Called once every live stream is restored: evicts down to this run's capacity. */
+  readonly fitToCapacity: () => void;
+}
+
+export class Recovery {
+  readonly #options: RecoveryOptions;
+
+  constructor(options: RecoveryOptions) {
+    this.#options = options;
+  }
+
+  async recoverAll(): Promise<RecoveryReport> {
+    const { store, sessions, logger } = this.#options;
+    const started = performance.now();
+    const restored: Record<string, number> = {};
+    const skipped: (SkippedEvent & { sessionDbId: number })[] = [];
+    let eventsReplayed = 0;
+    let fromSnapshots = 0;
+    let count = 0;
+    for (const stored of store.liveSessions()) {
+      if (sessions.has(stored.sessionDbId)) continue;
+      const live = this.restore(stored, (rebuilt) => {
+        const state = stateNameOf(rebuilt.value);
+        restored[state] = (restored[state] ?? 0) + 1;
+        eventsReplayed += rebuilt.eventsReplayed;
+        if (rebuilt.fromSnapshotSeq !== null) fromSnapshots++;
+        for (const event of rebuilt.skipped) skipped.push({ ...event, sessionDbId: stored.sessionDbId });
+      });
+      if (live !== undefined) count++;
+    }
+    this.#options.fitToCapacity();
+    await store.flush();
+    const report = { restored, sessions: count, eventsReplayed, fromSnapshots, skipped, durationMs: performance.now() - started };
+    logger.info({ ...report, skipped: skipped.length }, 'sessions recovered from the log');
+    return report;
+  }
+
+  /**
+   * Rebuilds one session from the log and resumes it. Undefined when the log shows it disposed (its
+   * bookkeeping is then completed).
+   */
+  restore(stored: StoredSession, report?: (rebuilt: RebuiltSession) => void): LiveSession | undefined {
+    const { store, sessions, actors, clock, settings, logger } = this.#options;
+    const rebuilt = rebuildSession(store, stored, {
+      onSkip: (event) =>
+        logger.warn({ sessionDbId: stored.sessionDbId, ...event }, 'skipped an event the log holds but this version cannot replay'),
+    });
+    if (rebuilt === undefined) return undefined;
+    report?.(rebuilt);
+    if (rebuilt.status === 'done') {
+      const disposal = rebuilt.context.disposal ?? { reason: 'deleted' as const, at: clock.now(), droppedItems: 0 };
+      store.sessionDisposed(stored.sessionDbId, disposal, rebuilt.context.counters);
+      return undefined;
+    }
+    const session = new LiveSession(
+      stored.sessionDbId,
+      stored.contentSessionId,
+      rebuilt.fromSnapshotSeq ?? stored.incarnationSeq ?? 0,
+      actors,
+    );
+    sessions.add(session);
+    session.resume(rebuilt.value, rebuilt.context);
+    session.send({ type: 'RECOVER', at: clock.now(), reason: 'restart', settings });
+    return session;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Owns the registry's running counts: disposals by reason, the counters of sessions already gone,
+ * refusals; and the `stats()` figure built from them and the live sessions in one walk.
+ * May not: change any session or the log.
+ */
+import { type DisposalReason, type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
+import { lifecycleOf, stateNameOf } from '../session/index.js';
+import type { LiveSession } from './live-session.js';
+import type { SlotPoolStats } from './slots.js';
+import type { RegistryStats } from './types.js';
+
+type MutableCounters = { -readonly [K in keyof SessionCounters]: number };
+
+/** Adds `b` into `sum`, in place: stats() walks every live session, so no object per session. */
+function addInto(sum: MutableCounters, b: SessionCounters): void {
+  for (const key of Object.keys(b) as (keyof SessionCounters)[]) sum[key] += b[key];
+}
+
+export class RegistryCounters {
+  readonly #disposals: Record<DisposalReason, number> = { ttl: 0, completed: 0, deleted: 0, capacity: 0, 'memory-pressure': 0 };
+  readonly #retired: MutableCounters = { ...ZERO_COUNTERS };
+  #refusedAtCapacity = 0;
+  #refusedQueueFull = 0;
+
+  disposed(reason: DisposalReason, counters: SessionCounters): void {
+    this.#disposals[reason]++;
+    addInto(this.#retired, counters);
+  }
+
+  refused(kind: 'at-capacity' | 'queue-full'): void {
+    if (kind === 'at-capacity') this.#refusedAtCapacity++;
+    else this.#refusedQueueFull++;
+  }
+
+  /** One walk over the live sessions; dormant ones are read from the context they keep, not woken. */
+  stats(sessions: Iterable<LiveSession>, live: number, slots: SlotPoolStats): RegistryStats {
+    const byLifecycle = { active: 0, idle: 0, expiring: 0 };
+    const byState: Record<string, number> = {};
+    const totals = { ...this.#retired };
+    let dormant = 0;
+    for (const session of sessions) {
+      if (session.dormant) dormant++;
+      const snapshot = session.state();
+      const lifecycle = lifecycleOf(snapshot.value);
+      if (lifecycle !== 'disposed') byLifecycle[lifecycle]++;
+      const state = stateNameOf(snapshot.value);
+      byState[state] = (byState[state] ?? 0) + 1;
+      addInto(totals, snapshot.context.counters);
+    }
+    return {
+      live,
+      dormant,
+      byLifecycle,
+      byState,
+      slots,
+      disposals: { ...this.#disposals },
+      refusedAtCapacity: this.#refusedAtCapacity,
+      refusedQueueFull: this.#refusedQueueFull,
+      totals,
+    };
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The registry's public vocabulary: how callers name sessions, what they ask, what they get back, and
+ * what it tells listeners. Types only; the behaviour lives in the files beside it.
+ */
+import type { DisposalReason, Lifecycle, SessionCounters, WorkKind } from '../../machines/session.machine.js';
+import type { SkippedEvent } from '../replay/index.js';
+import type { SessionView } from '../session/index.js';
+import type { CompactionReport } from '../store/index.js';
+import type { SlotPoolStats } from './slots.js';
+
+/** Names a session by its durable id, or by the content session id the hooks know it by. */
+export type SessionTarget = { readonly sessionDbId: number } | { readonly contentSessionId: string; readonly project?: string };
+
+export interface PromptRequest {
+  readonly prompt: string;
+  /** Omitted: the next number. A number the session already saw is a repeat and only counts as activity. */
+  readonly promptNumber?: number;
+}
+
+export interface WorkRequest {
+  readonly kind: Exclude<WorkKind, 'prompt'>;
+  readonly prompt: string;
+  /** A hook's tool_use_id: a second item with the same id is not queued. */
+  readonly toolUseId?: string;
+}
+
+export type Refusal =
+  | { readonly ok: false; readonly error: 'not-found' }
+  | { readonly ok: false; readonly error: 'at-capacity'; readonly retryAfterMs: number }
+  /** The session already holds `maxQueuedItems` unprocessed items (its provider may be paused). */
+  | { readonly ok: false; readonly error: 'queue-full'; readonly retryAfterMs: number }
+  | { readonly ok: false; readonly error: 'shutting-down' };
+
+export type InitResult =
+  | { readonly ok: true; readonly sessionDbId: number; readonly promptNumber: number; readonly created: boolean }
+  | Refusal;
+
+export type EnqueueResult =
+  | {
+      readonly ok: true;
+      readonly status: 'queued' | 'duplicate';
+      readonly sessionDbId: number;
+      readonly queueLength: number;
+    }
+  | Refusal;
+
+export type CommandResult = { readonly ok: true; readonly sessionDbId: number } | Refusal;
+
+export interface SessionDisposed {
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  readonly project: string;
+  readonly reason: DisposalReason;
+  readonly at: number;
+  readonly droppedItems: number;
+  readonly counters: SessionCounters;
+}
+
+export interface SessionExpiring {
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  readonly graceDeadline: number;
+}
+
+/** Every event a session processed, as it went to the log. */
+export interface SessionEventProcessed {
+  readonly sessionDbId: number;
+  readonly type: string;
+  readonly state: string;
+  readonly at: number;
+}
+
+export interface SlotGranted {
+  readonly sessionDbId: number;
+  readonly waitedMs: number;
+}
+
+export interface RegistryEvents {
+  disposed: SessionDisposed;
+  expiring: SessionExpiring;
+  processed: SessionEventProcessed;
+  slotGranted: SlotGranted;
+}
+
+export interface RegistryStats {
+  readonly live: number;
+  /** Live sessions idle long enough to be held without an actor (see `hibernateAfterMs`). */
+  readonly dormant: number;
+  readonly byLifecycle: Readonly<Record<Exclude<Lifecycle, 'disposed'>, number>>;
+  readonly byState: Readonly<Record<string, number>>;
+  readonly slots: SlotPoolStats;
+  readonly disposals: Readonly<Record<DisposalReason, number>>;
+  readonly refusedAtCapacity: number;
+  /** Work refused because its session's queue was full. */
+  readonly refusedQueueFull: number;
+  /** Summed over every session this registry has run, live and disposed. */
+  readonly totals: SessionCounters;
+}
+
+export interface ShutdownReport {
+  /** Sessions stopped without being disposed: the log has them for the next start. */
+  readonly stopped: number;
+  /** Agent calls still in flight when the drain period ended, aborted through their signals. */
+  readonly abortedAgentCalls: number;
+}
+
+export interface RecoveryReport {
+  /** Sessions restored, by the state the log left them in (before RECOVER re-armed them). */
+  readonly restored: Readonly<Record<string, number>>;
+  readonly sessions: number;
+  readonly eventsReplayed: number;
+  /** Sessions whose replay started from a snapshot rather than from their creation. */
+  readonly fromSnapshots: number;
+  /** Events that could not be replayed (unknown type, unreadable payload), skipped with a warning. */
+  readonly skipped: readonly (SkippedEvent & { readonly sessionDbId: number })[];
+  readonly durationMs: number;
+}
+
+export interface SessionRegistry {
+  /** Starts (or revives) a session with a user prompt, which becomes its next work item. */
+  init(target: SessionTarget, request: PromptRequest): Promise<InitResult>;
+  /** Queues work; a session that is not live is revived, or created for an unknown content session. */
+  enqueue(target: SessionTarget, work: WorkRequest): Promise<EnqueueResult>;
+  /** Activity without work: pushes the idle deadline out, revives an expiring session. */
+  touch(target: SessionTarget): Promise<CommandResult>;
+  /** Drains the queue, then disposes with reason `completed`. */
+  complete(target: SessionTarget): Promise<CommandResult>;
+  /** Disposes at once with reason `deleted`; queued items are dropped (and counted). */
+  delete(target: SessionTarget): Promise<CommandResult>;
+  get(target: SessionTarget): SessionView | undefined;
+  list(): SessionView[];
+  stats(): RegistryStats;
+  on<K extends keyof RegistryEvents>(event: K, listener: (payload: RegistryEvents[K]) => void): () => void;
+  /** Evicts idle sessions now if the heap is over the limit (the monitor also does so on its own). */
+  checkMemoryPressure(): void;
+  /**
+   * Rebuilds every session the log shows live (from its latest snapshot, then the tail) and resumes it:
+   * timers count down what remained of their deadlines, queued work is taken up again. A session that is
+   * addressed before `recover()` ran is restored on the spot, so no acknowledged work is ever shadowed.
+   */
+  recover(): Promise<RecoveryReport>;
+  /** Compacts streams of sessions disposed more than `retentionMs` ago (also runs every `compactionIntervalMs`). */
+  compact(): CompactionReport;
+  /**
+   * Stops every actor without disposing it. In-flight agent calls get `drainMs` to finish (no new call
+   * starts meanwhile), then are aborted. Resolves once the log is flushed.
+   */
+  shutdown(options?: { readonly drainMs?: number }): Promise<ShutdownReport>;
+}
