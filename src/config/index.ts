@@ -1,15 +1,14 @@
 /** The worker's configuration: $CLAUDE_MEM_DATA_DIR/settings.json, overridden by the environment. */
-
-export type { LoadConfigOptions, LogLevel, ProviderName, SettingKey, WorkerConfig } from './config.js';
+export { ConfigError } from './errors.js';
 export {
-  ConfigError,
-  DEFAULT_INSPECTOR_URL,
-  DEFAULT_SKIP_TOOLS,
   eventLogPath,
   expandHome,
   isLoopback,
+  type LoadConfigOptions,
+  type LogLevel,
   loadConfig,
+  type ProviderName,
   resolveDataDir,
-  SETTING_KEYS,
-  SETTINGS,
-} from './config.js';
+  type WorkerConfig,
+} from './load.js';
+export { DEFAULT_INSPECTOR_URL, DEFAULT_SKIP_TOOLS, SETTING_KEYS, SETTINGS, type Setting, type SettingKey } from './settings.js';

@@ -1,0 +1,169 @@
+/**
+ * Owns resolving the worker's configuration: defaults from the key table, then settings.json, then the
+ * environment; every value validated by its key's schema, then the rules between keys.
+ * May not: define keys (settings.ts) or read settings.json itself (settings-file.ts).
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+import { SETTINGS, type SettingKey, type SettingValue } from './settings.js';
+import { readSettingsFile } from './settings-file.js';
+
+export type ProviderName = 'local' | 'openai-compatible';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The worker's configuration, resolved from defaults, settings.json and the environment. */
+export interface WorkerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly sessionTtlMs: number;
+  readonly graceMs: number;
+  readonly maxConversationHistory: number;
+  readonly maxConversationTokens: number;
+  readonly maxActiveSessions: number;
+  readonly maxConcurrentAgents: number;
+  readonly maxQueuedItems: number;
+  readonly memoryLimitPercent: number;
+  readonly memoryTargetPercent: number;
+  readonly provider: ProviderName;
+  readonly openaiBaseUrl: string | undefined;
+  readonly openaiApiKey: string | undefined;
+  readonly model: string | undefined;
+  readonly skipTools: readonly string[];
+  readonly dataDir: string;
+  readonly bodyLimitBytes: number;
+  readonly token: string | undefined;
+  readonly agentTimeoutMs: number;
+  readonly shutdownDrainMs: number;
+  readonly eventRetentionMs: number;
+  readonly snapshotEvery: number;
+  /** A websocket relay to stream every session actor to (@statelyai/inspect), or undefined. */
+  readonly inspectUrl: string | undefined;
+  readonly logLevel: LogLevel;
+  /** Where each value came from, by key: `default`, the settings file, or `environment`. */
+  readonly sources: Readonly<Record<SettingKey, string>>;
+  readonly settingsFile: string;
+}
+
+export function expandHome(path: string, home = homedir()): string {
+  if (path === '~') return home;
+  if (path.startsWith('~/')) return join(home, path.slice(2));
+  return isAbsolute(path) ? path : resolve(path);
+}
+
+export interface LoadConfigOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly home?: string;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * The data directory alone, as `loadConfig` would resolve it, for tools (replay) that must work even
+ * when some other setting is invalid.
+ */
+export function resolveDataDir(options: LoadConfigOptions = {}): string {
+  const env = options.env ?? process.env;
+  const home = options.home ?? homedir();
+  if (env.CLAUDE_MEM_DATA_DIR?.trim()) return expandHome(env.CLAUDE_MEM_DATA_DIR.trim(), home);
+  const baseDir = expandHome(SETTINGS.CLAUDE_MEM_DATA_DIR.default, home);
+  const fromFile = readSettingsFile(join(baseDir, 'settings.json')).CLAUDE_MEM_DATA_DIR?.trim();
+  return expandHome(fromFile || baseDir, home);
+}
+
+/**
+ * Resolves the configuration: defaults, then `$CLAUDE_MEM_DATA_DIR/settings.json`, then the environment.
+ * Throws a {@link ConfigError} for the first value that is not allowed.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
+  const env = options.env ?? process.env;
+  const home = options.home ?? homedir();
+  const baseDir = expandHome(env.CLAUDE_MEM_DATA_DIR?.trim() || SETTINGS.CLAUDE_MEM_DATA_DIR.default, home);
+  const settingsFile = join(baseDir, 'settings.json');
+  const fromFile = readSettingsFile(settingsFile);
+
+  const sources = {} as Record<SettingKey, string>;
+  const raw = (key: SettingKey): string => {
+    const fromEnv = env[key];
+    if (fromEnv !== undefined) {
+      sources[key] = 'environment';
+      return fromEnv;
+    }
+    if (fromFile[key] !== undefined) {
+      sources[key] = settingsFile;
+      return fromFile[key]!;
+    }
+    sources[key] = 'default';
+    return SETTINGS[key].default;
+  };
+  const value = <K extends SettingKey>(key: K): SettingValue<K> => {
+    const text = raw(key);
+    const result = SETTINGS[key].schema.safeParse(text);
+    if (!result.success) {
+      const source = sources[key] === 'environment' ? 'the environment' : sources[key] === 'default' ? 'the default' : sources[key];
+      throw new ConfigError(key, `${key}=${JSON.stringify(text)} (from ${source}) is not allowed: expected ${SETTINGS[key].allowed}`);
+    }
+    return result.data as SettingValue<K>;
+  };
+
+  const config = {
+    port: value('CLAUDE_MEM_WORKER_PORT'),
+    host: value('CLAUDE_MEM_WORKER_HOST'),
+    sessionTtlMs: Math.round(value('CLAUDE_MEM_SESSION_TTL_MINUTES') * 60_000),
+    graceMs: Math.round(value('CLAUDE_MEM_SESSION_GRACE_SECONDS') * 1_000),
+    maxConversationHistory: value('CLAUDE_MEM_MAX_CONVERSATION_HISTORY'),
+    maxConversationTokens: value('CLAUDE_MEM_MAX_CONVERSATION_TOKENS'),
+    maxActiveSessions: value('CLAUDE_MEM_MAX_ACTIVE_SESSIONS'),
+    maxConcurrentAgents: value('CLAUDE_MEM_MAX_CONCURRENT_AGENTS'),
+    maxQueuedItems: value('CLAUDE_MEM_MAX_QUEUED_ITEMS'),
+    memoryLimitPercent: value('CLAUDE_MEM_MEMORY_LIMIT_PERCENT'),
+    memoryTargetPercent: value('CLAUDE_MEM_MEMORY_TARGET_PERCENT'),
+    provider: value('CLAUDE_MEM_PROVIDER'),
+    openaiBaseUrl: value('CLAUDE_MEM_OPENAI_BASE_URL'),
+    openaiApiKey: value('CLAUDE_MEM_OPENAI_API_KEY'),
+    model: value('CLAUDE_MEM_MODEL'),
+    skipTools: value('CLAUDE_MEM_SKIP_TOOLS'),
+    dataDir: expandHome(value('CLAUDE_MEM_DATA_DIR'), home),
+    bodyLimitBytes: Math.round(value('CLAUDE_MEM_WORKER_BODY_LIMIT_MB') * 1024 * 1024),
+    token: value('CLAUDE_MEM_WORKER_TOKEN'),
+    agentTimeoutMs: Math.round(value('CLAUDE_MEM_AGENT_TIMEOUT_SECONDS') * 1_000),
+    shutdownDrainMs: Math.round(value('CLAUDE_MEM_SHUTDOWN_DRAIN_SECONDS') * 1_000),
+    eventRetentionMs: Math.round(value('CLAUDE_MEM_EVENT_RETENTION_HOURS') * 3_600_000),
+    snapshotEvery: value('CLAUDE_MEM_SNAPSHOT_EVERY'),
+    inspectUrl: value('CLAUDE_MEM_INSPECT'),
+    logLevel: value('CLAUDE_MEM_LOG_LEVEL'),
+    sources,
+    settingsFile,
+  } satisfies WorkerConfig;
+
+  // Rules between keys.
+  if (config.memoryTargetPercent >= config.memoryLimitPercent) {
+    throw new ConfigError(
+      'CLAUDE_MEM_MEMORY_TARGET_PERCENT',
+      `CLAUDE_MEM_MEMORY_TARGET_PERCENT=${config.memoryTargetPercent} must be below CLAUDE_MEM_MEMORY_LIMIT_PERCENT=${config.memoryLimitPercent}`,
+    );
+  }
+  if (config.provider === 'openai-compatible') {
+    for (const key of ['CLAUDE_MEM_OPENAI_BASE_URL', 'CLAUDE_MEM_MODEL'] as const) {
+      if (value(key) === undefined) {
+        throw new ConfigError(key, `${key} is required when CLAUDE_MEM_PROVIDER=openai-compatible: expected ${SETTINGS[key].allowed}`);
+      }
+    }
+  }
+  if (!isLoopback(config.host) && config.token === undefined) {
+    throw new ConfigError(
+      'CLAUDE_MEM_WORKER_HOST',
+      `CLAUDE_MEM_WORKER_HOST=${JSON.stringify(config.host)} exposes the worker beyond this machine: set CLAUDE_MEM_WORKER_TOKEN too, or bind 127.0.0.1`,
+    );
+  }
+  return config;
+}
+
+/** The event log's file in a data directory. */
+export function eventLogPath(dataDir: string): string {
+  return join(dataDir, 'session-events.db');
+}

@@ -1,0 +1,38 @@
+/**
+ * Owns reading `$CLAUDE_MEM_DATA_DIR/settings.json`: a flat JSON object of strings (numbers and
+ * booleans are accepted too), shared with claude-mem, whose own keys are ignored.
+ * May not: validate values (load.ts does, with the key table).
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './errors.js';
+import { SETTINGS, type SettingKey } from './settings.js';
+
+export function readSettingsFile(path: string): Partial<Record<SettingKey, string>> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError('settings.json', `cannot read ${path}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError('settings.json', `${path} is not valid JSON (${(error as Error).message}); fix or remove it`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('settings.json', `${path} must hold a JSON object of "KEY": "value" pairs`);
+  }
+  const values: Partial<Record<SettingKey, string>> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(key in SETTINGS)) continue; // claude-mem keeps its own keys in the same file
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') values[key as SettingKey] = String(value);
+    else
+      throw new ConfigError(
+        key,
+        `${key} in ${path} is ${JSON.stringify(value)}; expected a string: ${SETTINGS[key as SettingKey].allowed}`,
+      );
+  }
+  return values;
+}

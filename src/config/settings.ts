@@ -1,0 +1,294 @@
+/**
+ * The key table: every setting the worker reads, as data. Each entry has its default, its bounds (from
+ * which both the validator and the wording of "allowed" are derived), a description, and whether the
+ * design card (SPEC §7) names it. `loadConfig` parses with it; docs/configuration.md is generated from it.
+ * May not: read files or the environment (see load.ts).
+ */
+import { z } from 'zod';
+
+/** setTimeout's ceiling, in ms: durations beyond it would fire after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+export const DEFAULT_SKIP_TOOLS = ['ListMcpResourcesTool', 'SlashCommand', 'Skill', 'TodoWrite', 'AskUserQuestion'];
+export const DEFAULT_INSPECTOR_URL = 'ws://127.0.0.1:7777';
+
+export interface Setting<T> {
+  readonly default: string;
+  /** What the key accepts, as an error message says it. */
+  readonly allowed: string;
+  readonly schema: z.ZodType<T, string>;
+  readonly description: string;
+  /** Named by the design card (SPEC §7); the others are this worker's own additions. */
+  readonly inSpec: boolean;
+}
+
+interface Common {
+  readonly default: string;
+  readonly description: string;
+  readonly inSpec?: boolean;
+}
+
+const trimmed = z.string().trim();
+const optionalText = trimmed.transform((value) => (value === '' ? undefined : value));
+
+/** An integer within [min, max]. */
+function integer(spec: Common & { readonly min: number; readonly max: number; readonly note?: string }): Setting<number> {
+  const allowed = `an integer from ${spec.min} to ${spec.max}${spec.note === undefined ? '' : ` (${spec.note})`}`;
+  const schema = trimmed.regex(/^\d+$/, allowed).transform(Number).pipe(z.number().int().min(spec.min, allowed).max(spec.max, allowed));
+  return { default: spec.default, allowed, schema, description: spec.description, inSpec: spec.inSpec ?? false };
+}
+
+/**
+ * A decimal number of `unit` within its bounds: `above` min (exclusive) or `from` min (inclusive), up to
+ * max. `shownMax` is the bound as people read it, when max itself is a long fraction.
+ */
+function decimal(
+  spec: Common & {
+    readonly what: string;
+    readonly min: number;
+    readonly max: number;
+    readonly exclusiveMin?: boolean;
+    readonly shownMax?: number;
+    readonly note?: string;
+    readonly allowed?: string;
+  },
+): Setting<number> {
+  const shownMax = spec.shownMax ?? spec.max;
+  const range = spec.exclusiveMin ? `above ${spec.min} and at most ${shownMax}` : `from ${spec.min} to ${shownMax}`;
+  const allowed = spec.allowed ?? `${spec.what} ${range}${spec.note === undefined ? '' : ` (${spec.note})`}`;
+  const bounded = (spec.exclusiveMin ? z.number().gt(spec.min, allowed) : z.number().min(spec.min, allowed)).max(spec.max, allowed);
+  const schema = trimmed
+    .regex(/^-?\d+(\.\d+)?$/, allowed)
+    .transform(Number)
+    .pipe(bounded);
+  return { default: spec.default, allowed, schema, description: spec.description, inSpec: spec.inSpec ?? false };
+}
+
+/** Any other value: its own schema and wording. */
+function custom<T>(spec: Common & { readonly allowed: string; readonly schema: z.ZodType<T, string> }): Setting<T> {
+  return { default: spec.default, allowed: spec.allowed, schema: spec.schema, description: spec.description, inSpec: spec.inSpec ?? false };
+}
+
+/** Optional text without whitespace (keys, model names). */
+const noSpaces = (allowed: string) => optionalText.pipe(z.string().regex(/^\S+$/, allowed).optional());
+
+export const SETTINGS = {
+  CLAUDE_MEM_WORKER_PORT: integer({
+    default: '37777',
+    min: 0,
+    max: 65_535,
+    note: '0 picks a free port',
+    description: 'TCP port of the worker.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_WORKER_HOST: custom({
+    default: '127.0.0.1',
+    allowed: 'a host name or IP address to bind, such as 127.0.0.1',
+    schema: trimmed.regex(/^[A-Za-z0-9.:\-[\]]+$/, 'a host name or IP address to bind, such as 127.0.0.1'),
+    description: 'Address the worker binds. Anything but loopback also requires CLAUDE_MEM_WORKER_TOKEN.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_SESSION_TTL_MINUTES: decimal({
+    default: '60',
+    what: 'a number of minutes',
+    min: 0,
+    exclusiveMin: true,
+    max: MAX_TIMER_MS / 60_000,
+    shownMax: Math.floor(MAX_TIMER_MS / 60_000),
+    note: 'decimals allowed',
+    description: 'Idle time before a session starts expiring.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_SESSION_GRACE_SECONDS: decimal({
+    default: '30',
+    what: 'a number of seconds',
+    min: 0,
+    max: MAX_TIMER_MS / 1_000,
+    shownMax: Math.floor(MAX_TIMER_MS / 1_000),
+    description: 'Time from `expiring` to `disposed`, during which new work revives the session.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_MAX_CONVERSATION_HISTORY: integer({
+    default: '50',
+    min: 2,
+    max: 100_000,
+    description: 'Messages kept in a session’s history (the init prompt, pinned, counts as one).',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_MAX_CONVERSATION_TOKENS: integer({
+    default: '100000',
+    min: 100,
+    max: 100_000_000,
+    description: 'Estimated tokens kept in a session’s history (estimate: characters / 4).',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_MAX_ACTIVE_SESSIONS: integer({
+    default: '100',
+    min: 1,
+    max: 10_000_000,
+    description: 'Live sessions; beyond it the least recently active idle one is evicted, or new ones get 503.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_MAX_CONCURRENT_AGENTS: integer({
+    default: '2',
+    min: 1,
+    max: 1_000,
+    description: 'Agent calls in flight at once, across all sessions.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_MAX_QUEUED_ITEMS: integer({
+    default: '1000',
+    min: 1,
+    max: 1_000_000,
+    description: 'Unprocessed items one session may hold (its provider may be paused); more get 503 until it drains.',
+  }),
+  CLAUDE_MEM_MEMORY_LIMIT_PERCENT: decimal({
+    default: '80',
+    what: 'a percentage',
+    min: 0,
+    exclusiveMin: true,
+    max: 100,
+    description: 'Heap use (of the V8 heap limit) above which idle sessions are shed.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_MEMORY_TARGET_PERCENT: decimal({
+    default: '75',
+    what: 'a percentage',
+    min: 0,
+    exclusiveMin: true,
+    max: 100,
+    allowed: 'a percentage above 0, below CLAUDE_MEM_MEMORY_LIMIT_PERCENT',
+    description: 'Heap use that shedding aims for.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_PROVIDER: custom({
+    default: 'local',
+    allowed: '`local` or `openai-compatible`',
+    schema: z.enum(['local', 'openai-compatible'], '`local` or `openai-compatible`'),
+    description: '`local`: offline and deterministic. `openai-compatible`: any /chat/completions endpoint.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_OPENAI_BASE_URL: custom({
+    default: '',
+    allowed: 'an http(s) URL such as https://openrouter.ai/api/v1 or http://127.0.0.1:11434/v1',
+    schema: optionalText.pipe(
+      z
+        .url({ protocol: /^https?$/, error: 'an http(s) URL such as https://openrouter.ai/api/v1 or http://127.0.0.1:11434/v1' })
+        .transform((url) => url.replace(/\/+$/, ''))
+        .optional(),
+    ),
+    description: 'Base URL of the OpenAI-compatible API (`/chat/completions` is appended).',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_OPENAI_API_KEY: custom({
+    default: '',
+    allowed: 'a key without spaces or line breaks',
+    schema: noSpaces('a key without spaces or line breaks'),
+    description: 'Bearer key for the OpenAI-compatible API (not needed by Ollama or llama.cpp).',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_MODEL: custom({
+    default: '',
+    allowed: 'a model name such as gpt-4o-mini or llama3.1, without spaces',
+    schema: noSpaces('a model name such as gpt-4o-mini or llama3.1, without spaces'),
+    description: 'Model for the OpenAI-compatible API; required with that provider.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_SKIP_TOOLS: custom({
+    default: DEFAULT_SKIP_TOOLS.join(','),
+    allowed: 'a comma-separated list of tool names (letters, digits, _ . : -), or nothing',
+    schema: z
+      .string()
+      .regex(/^[\sA-Za-z0-9_.:,-]*$/, 'a comma-separated list of tool names (letters, digits, _ . : -), or nothing')
+      .transform((list) =>
+        list
+          .split(',')
+          .map((tool) => tool.trim())
+          .filter(Boolean),
+      ),
+    description: 'Tool uses that are answered `skipped` instead of queued.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_DATA_DIR: custom({
+    default: '~/.claude-mem',
+    allowed: 'a directory path',
+    schema: trimmed.min(1, 'a directory path'),
+    description: 'Holds settings.json and the event log, session-events.db.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_WORKER_BODY_LIMIT_MB: decimal({
+    default: '10',
+    what: 'a number of megabytes',
+    min: 0,
+    exclusiveMin: true,
+    max: 1_024,
+    description: 'Request bodies over this get 413.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_WORKER_TOKEN: custom({
+    default: '',
+    allowed: 'at least 16 characters, no spaces',
+    schema: optionalText.pipe(
+      z
+        .string()
+        .regex(/^\S{16,}$/, 'at least 16 characters, no spaces')
+        .optional(),
+    ),
+    description: 'When set, every route but readiness and health needs `Authorization: Bearer <token>`.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_AGENT_TIMEOUT_SECONDS: decimal({
+    default: '120',
+    what: 'a number of seconds',
+    min: 0,
+    exclusiveMin: true,
+    max: MAX_TIMER_MS / 1_000,
+    shownMax: Math.floor(MAX_TIMER_MS / 1_000),
+    description: 'An agent call that takes longer is aborted and retried with backoff.',
+  }),
+  CLAUDE_MEM_SHUTDOWN_DRAIN_SECONDS: decimal({
+    default: '10',
+    what: 'a number of seconds',
+    min: 0,
+    max: 600,
+    description: 'On SIGINT/SIGTERM, how long in-flight agent calls may finish before they are aborted.',
+  }),
+  CLAUDE_MEM_EVENT_RETENTION_HOURS: decimal({
+    default: '24',
+    what: 'a number of hours',
+    min: 0,
+    max: 100_000,
+    description: 'How long a disposed session’s events are kept before compaction to a summary row.',
+  }),
+  CLAUDE_MEM_SNAPSHOT_EVERY: integer({
+    default: '500',
+    min: 1,
+    max: 1_000_000,
+    description: 'A session snapshot is logged every this many of its events, and when it goes dormant (recovery replays only the tail).',
+  }),
+  CLAUDE_MEM_INSPECT: custom({
+    default: '',
+    allowed: '`true` (the relay at ws://127.0.0.1:7777), `false`, or a ws:// URL',
+    schema: optionalText.pipe(
+      z
+        .union([z.enum(['true', 'false', '1', '0']), z.url({ protocol: /^wss?$/ })], {
+          error: '`true` (the relay at ws://127.0.0.1:7777), `false`, or a ws:// URL',
+        })
+        .transform((value) =>
+          value === 'true' || value === '1' ? DEFAULT_INSPECTOR_URL : value === 'false' || value === '0' ? undefined : value,
+        )
+        .optional(),
+    ),
+    description: 'Streams every session actor to a @statelyai/inspect relay (see docs/operations.md).',
+  }),
+  CLAUDE_MEM_LOG_LEVEL: custom({
+    default: 'info',
+    allowed: 'fatal, error, warn, info, debug, trace or silent',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'fatal, error, warn, info, debug, trace or silent'),
+    description: 'Verbosity of the worker’s pino log (JSON on stdout).',
+  }),
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+export type SettingValue<K extends SettingKey> = z.output<(typeof SETTINGS)[K]['schema']>;
