@@ -3,7 +3,8 @@
 export { createEphemeralStore } from './ephemeral.js';
 export { EventStoreError, type EventStoreErrorCode } from './errors.js';
 export { createMemoryStore } from './memory.js';
-export { APPLICATION_ID, openSqliteStore, SCHEMA_VERSION, type SqliteStoreOptions, UNPARSEABLE } from './sqlite.js';
+export { openSqliteStore, UNPARSEABLE } from './sqlite.js';
+export { APPLICATION_ID, SCHEMA_VERSION, type SqliteStoreOptions } from './sqlite-file.js';
 export type {
   CompactionReport,
   DisposalCounts,
