@@ -1,0 +1,76 @@
+/**
+ * Owns how the worker answers a failure: one shape, `{error, details}`, with the status that says what
+ * happened (400 invalid, 404 unknown, 413 too large, 415 not JSON, 503 refused with Retry-After). Only a
+ * bug answers 500, and it is logged.
+ * May not: decide anything about sessions.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Refusal } from '../registry/index.js';
+import { InvalidRequest } from './schemas.js';
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function refusal(result: Refusal, what: string): HttpError {
+  switch (result.error) {
+    case 'not-found':
+      return new HttpError(404, 'session not found', what);
+    case 'at-capacity':
+      return new HttpError(503, 'at capacity', 'every live session is active and none can be evicted; retry later', {
+        'retry-after': String(Math.ceil(result.retryAfterMs / 1_000)),
+      });
+    case 'queue-full':
+      return new HttpError(
+        503,
+        'session queue full',
+        `${what} already holds its maximum of unprocessed items (CLAUDE_MEM_MAX_QUEUED_ITEMS); retry later`,
+        {
+          'retry-after': String(Math.ceil(result.retryAfterMs / 1_000)),
+        },
+      );
+    case 'shutting-down':
+      return new HttpError(503, 'shutting down', 'the worker is stopping; retry once it is back', { 'retry-after': '5' });
+  }
+}
+
+/** A live session as the list and detail routes show it. */
+/** The error handler of the worker's fastify instance. */
+export function answerError(bodyLimitBytes: number) {
+  return (error: FastifyError | (Error & { code?: string; statusCode?: number }), request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof HttpError) {
+      return reply
+        .code(error.statusCode)
+        .headers(error.headers)
+        .send({ error: error.message, details: error.details ?? null });
+    }
+    if (error instanceof InvalidRequest) return reply.code(400).send({ error: error.message, details: error.details });
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return reply.code(413).send({
+          error: 'body too large',
+          details: `bodies are limited to ${bodyLimitBytes} bytes (CLAUDE_MEM_WORKER_BODY_LIMIT_MB)`,
+        });
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return reply.code(415).send({
+          error: 'unsupported media type',
+          details: `send Content-Type: application/json (got ${JSON.stringify(request.headers['content-type'] ?? null)})`,
+        });
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return reply.code(400).send({ error: 'invalid JSON', details: error.message });
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ error: error.message, details: error.code ?? null });
+    }
+    request.log.error({ err: error, url: request.url }, 'request failed');
+    return reply.code(500).send({ error: 'internal error', details: error.message });
+  };
+}

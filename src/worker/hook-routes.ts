@@ -1,0 +1,149 @@
+/**
+ * claude-mem 8.5.x's hook routes, with the same bodies and answers, so its hooks work unchanged: each
+ * validates its body, becomes one registry call (one event), and answers once that event is durable.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { initPrompt, observationPrompt, summaryPrompt } from '../agents/index.js';
+import type { Refusal, SessionTarget } from '../registry/index.js';
+import type { RouteContext } from './context.js';
+import { HttpError, refusal } from './errors.js';
+import { completeBody, observationBody, parse, promptInitBody, sessionInitBody, stripPrivate, summarizeBody } from './schemas.js';
+
+/** File paths of claude-mem's own memory files: observing them would observe the observer. */
+const SESSION_MEMORY_TOOLS = new Set(['Edit', 'Write', 'Read', 'NotebookEdit']);
+
+export function registerHookRoutes(app: FastifyInstance, context: RouteContext): void {
+  const { registry, store, metrics, whenReady, sessionDbIdOf, knownSession, hasPublicPrompt, now } = context;
+  app.post('/api/sessions/init', { preHandler: whenReady }, async (request) => {
+    const body = parse(sessionInitBody, request.body, 'session init');
+    const target = { contentSessionId: body.contentSessionId, project: body.project };
+    const userPrompt = stripPrivate(body.prompt);
+    const previous = registry.get(target)?.promptNumber ?? store.findSession(body.contentSessionId)?.lastPromptNumber ?? 0;
+    if (userPrompt === '') {
+      const { sessionDbId } = store.openSession(body.contentSessionId, body.project, now());
+      return { sessionDbId, promptNumber: previous + 1, skipped: true, reason: 'private' };
+    }
+    const promptNumber = previous + 1;
+    const result = await registry.init(target, { prompt: initPrompt(body.project, userPrompt, promptNumber), promptNumber });
+    if (!result.ok) throw refusal(result, body.contentSessionId);
+    return { sessionDbId: result.sessionDbId, promptNumber: result.promptNumber, skipped: false };
+  });
+
+  app.post('/sessions/:sessionDbId/init', { preHandler: whenReady }, async (request) => {
+    const sessionDbId = sessionDbIdOf(request);
+    const body = parse(promptInitBody, request.body, 'prompt init');
+    const stored = knownSession(sessionDbId);
+    const userPrompt = stripPrivate(body.userPrompt);
+    if (userPrompt !== '') {
+      const result = await registry.init(
+        { sessionDbId },
+        { prompt: initPrompt(stored.project, userPrompt, body.promptNumber), promptNumber: body.promptNumber },
+      );
+      if (!result.ok) throw refusal(result, `session ${sessionDbId}`);
+    }
+    return { status: 'initialized', sessionDbId, port: context.port() };
+  });
+
+  app.post('/api/sessions/observations', { preHandler: whenReady }, async (request) => {
+    const body = parse(observationBody, request.body, 'observation');
+    if (context.skipTools.includes(body.tool_name)) {
+      metrics.countWork('skipped');
+      return { status: 'skipped', reason: 'tool_excluded' };
+    }
+    const input = body.tool_input as { file_path?: unknown; notebook_path?: unknown } | null;
+    const path = typeof input === 'object' && input !== null ? String(input.file_path ?? input.notebook_path ?? '') : '';
+    if (SESSION_MEMORY_TOOLS.has(body.tool_name) && path.includes('session-memory')) {
+      metrics.countWork('skipped');
+      return { status: 'skipped', reason: 'session_memory_meta' };
+    }
+    if (!hasPublicPrompt(body.contentSessionId)) {
+      metrics.countWork('skipped');
+      return { status: 'skipped', reason: 'private' };
+    }
+    const prompt = observationPrompt({
+      toolName: body.tool_name,
+      toolInput: body.tool_input,
+      toolResponse: body.tool_response,
+      cwd: body.cwd ?? '',
+      at: now(),
+    });
+    const result = await registry.enqueue(
+      { contentSessionId: body.contentSessionId },
+      { kind: 'observation', prompt, ...(body.tool_use_id === undefined ? {} : { toolUseId: body.tool_use_id }) },
+    );
+    if (!result.ok) throw refusal(result, body.contentSessionId);
+    if (result.status === 'duplicate') {
+      metrics.countWork('duplicate');
+      return { status: 'skipped', reason: 'duplicate' };
+    }
+    return { status: 'queued' };
+  });
+
+  app.post('/api/sessions/summarize', { preHandler: whenReady }, async (request) => {
+    const body = parse(summarizeBody, request.body, 'summarize');
+    if (!hasPublicPrompt(body.contentSessionId)) {
+      metrics.countWork('skipped');
+      return { status: 'skipped', reason: 'private' };
+    }
+    const result = await registry.enqueue(
+      { contentSessionId: body.contentSessionId },
+      { kind: 'summarize', prompt: summaryPrompt(body.last_assistant_message) },
+    );
+    if (!result.ok) throw refusal(result, body.contentSessionId);
+    return { status: 'queued' };
+  });
+
+  app.post('/api/sessions/complete', { preHandler: whenReady }, async (request) => {
+    const body = parse(completeBody, request.body, 'complete');
+    const stored = store.findSession(body.contentSessionId);
+    if (stored === undefined) throw new HttpError(404, 'session not found', `no session for contentSessionId ${body.contentSessionId}`);
+    const result = await registry.complete({ contentSessionId: body.contentSessionId });
+    if (!result.ok && result.error === 'not-found') return { status: 'skipped', reason: 'not_active', sessionDbId: stored.sessionDbId };
+    if (!result.ok) throw refusal(result, body.contentSessionId);
+    return { status: 'completing', sessionDbId: stored.sessionDbId };
+  });
+
+  app.get('/sessions/:sessionDbId/status', { preHandler: whenReady }, async (request) => {
+    const sessionDbId = sessionDbIdOf(request);
+    const view = registry.get({ sessionDbId });
+    if (view !== undefined) {
+      return {
+        status: 'active',
+        sessionDbId,
+        project: view.project,
+        queueLength: view.queueLength,
+        uptime: now() - view.createdAt,
+        lifecycle: view.lifecycle,
+      };
+    }
+    const stored = knownSession(sessionDbId);
+    return { status: 'not_found', sessionDbId, project: stored.project, queueLength: 0, uptime: 0, lifecycle: 'disposed' };
+  });
+
+  /** DELETE and complete by id: idempotent for a known session that is no longer live, as in claude-mem. */
+  const endById =
+    (command: (target: SessionTarget) => Promise<{ ok: boolean } | Refusal>, answer: object) => async (request: FastifyRequest) => {
+      const sessionDbId = sessionDbIdOf(request);
+      knownSession(sessionDbId);
+      const result = await command({ sessionDbId });
+      if (!result.ok && (result as Refusal).error !== 'not-found') throw refusal(result as Refusal, `session ${sessionDbId}`);
+      return answer;
+    };
+  app.delete(
+    '/sessions/:sessionDbId',
+    { preHandler: whenReady },
+    endById((target) => registry.delete(target), { status: 'deleted' }),
+  );
+  app.post(
+    '/sessions/:sessionDbId/complete',
+    { preHandler: whenReady },
+    endById((target) => registry.complete(target), { success: true }),
+  );
+
+  /** claude-mem's context hook asks for memories to inject; this worker keeps sessions, not memories. */
+  app.get('/api/context/inject', async (request, reply) => {
+    const project = (request.query as { project?: unknown }).project;
+    if (typeof project !== 'string' || project === '') throw new HttpError(400, 'Project parameter is required', 'pass ?project=<name>');
+    return reply.type('text/plain; charset=utf-8').send('');
+  });
+}
