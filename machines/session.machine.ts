@@ -6,129 +6,32 @@
  * What touches the world (agent slots, the registry, listeners, the agent itself, and the clock-aware
  * delays) is declared here with inert defaults and supplied by `src/registry` through `.provide()`.
  */
-import { type AnyEventObject, and, assign, fromPromise, setup } from 'xstate';
-import { type ConversationMessage, trimHistory } from '../src/history/index.js';
+import { and, assign, fromPromise, setup } from 'xstate';
+import type { ConversationMessage } from '../src/history/index.js';
+import {
+  appendMessage,
+  backoffDelayMs,
+  eventTime,
+  failureOf,
+  headOf,
+  outputOf,
+  RECENT_TOOL_USE_IDS,
+  trimmedToBound,
+  ZERO_COUNTERS,
+} from './session.context.js';
 import type {
   AgentFailure,
   AgentInput,
   AgentOutput,
   DisposalReason,
   SessionContext,
-  SessionCounters,
   SessionEvent,
   SessionInput,
-  SessionSettings,
   WorkItem,
 } from './session.types.js';
 
+export { asAgentFailure, backoffDelayMs, RECENT_TOOL_USE_IDS, ZERO_COUNTERS } from './session.context.js';
 export * from './session.types.js';
-
-/** How many `tool_use_id`s a session remembers for de-duplication. */
-export const RECENT_TOOL_USE_IDS = 64;
-
-/** Exponential backoff for the `attempt`-th failure (1-based), capped. */
-export function backoffDelayMs(attempt: number, settings: SessionSettings): number {
-  return Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
-}
-
-/** Normalises whatever the agent actor rejected with; a well-behaved agent already rejects an AgentFailure. */
-export function asAgentFailure(error: unknown, fallbackAt: number): AgentFailure {
-  if (typeof error === 'object' && error !== null && 'kind' in error && 'at' in error) {
-    const failure = error as AgentFailure;
-    if (['retryable', 'timeout', 'paused', 'fatal'].includes(failure.kind) && typeof failure.at === 'number') {
-      return failure;
-    }
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return { kind: 'retryable', message, at: fallbackAt };
-}
-
-/** A session's counters before anything happened. */
-export const ZERO_COUNTERS: SessionCounters = {
-  queued: 0,
-  processed: 0,
-  failed: 0,
-  retries: 0,
-  pauses: 0,
-  revivals: 0,
-  messagesAppended: 0,
-  trimmedMessages: 0,
-  trimmedTokens: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-};
-
-/** Appends one message and trims at once, so the bound holds after every single append. */
-function appendMessage(context: SessionContext, message: ConversationMessage): Pick<SessionContext, 'history' | 'counters'> {
-  return trimmedToBound({
-    ...context,
-    history: [...context.history, message],
-    counters: { ...context.counters, messagesAppended: context.counters.messagesAppended + 1 },
-  });
-}
-
-/** The history cut to the session's current bound, with the trim counted. */
-function trimmedToBound(context: SessionContext): Pick<SessionContext, 'history' | 'counters'> {
-  const trimmed = trimHistory(
-    context.history,
-    { maxMessages: context.settings.maxHistoryMessages, maxTokens: context.settings.maxHistoryTokens },
-    { trimmedBefore: context.counters.trimmedMessages > 0 },
-  );
-  if (trimmed.trimmedMessages === 0) return { history: context.history, counters: context.counters };
-  return {
-    history: trimmed.history,
-    counters: {
-      ...context.counters,
-      trimmedMessages: context.counters.trimmedMessages + trimmed.trimmedMessages,
-      trimmedTokens: context.counters.trimmedTokens + trimmed.trimmedTokens,
-    },
-  };
-}
-
-function headOf(context: SessionContext): WorkItem {
-  const head = context.queue[0];
-  if (head === undefined) throw new Error(`session ${context.sessionDbId}: no work item at the head of the queue`);
-  return head;
-}
-
-/** When the agent's attempt timed out: the agent timer starts when the slot is granted. */
-function timeoutFailure(context: SessionContext): AgentFailure {
-  const since = context.processingSince ?? context.lastActivityAt;
-  return {
-    kind: 'timeout',
-    message: `agent gave no answer within ${context.settings.agentTimeoutMs} ms`,
-    at: since + context.settings.agentTimeoutMs,
-  };
-}
-
-const AGENT_DONE = 'xstate.done.actor.agent';
-const AGENT_ERROR = 'xstate.error.actor.agent';
-const isTimerOf = (event: AnyEventObject, delay: string) => event.type.startsWith(`xstate.after.${delay}.`);
-
-/** The failure the current event reports: the agent's rejection, or its timer running out. */
-function failureOf(context: SessionContext, event: AnyEventObject): AgentFailure {
-  return event.type === AGENT_ERROR
-    ? asAgentFailure(event.error, context.processingSince ?? context.lastActivityAt)
-    : timeoutFailure(context);
-}
-
-function outputOf(event: AnyEventObject): AgentOutput {
-  if (event.type !== AGENT_DONE) throw new Error(`expected ${AGENT_DONE}, got ${event.type}`);
-  return event.output as AgentOutput;
-}
-
-/**
- * When the current event happened, by the registry's clock: stamped on outside events, reported by
- * the agent, or the deadline whose timer fired. Never read from a clock, so replay is exact.
- */
-function eventTime(context: SessionContext, event: AnyEventObject): number {
-  if (typeof event.at === 'number') return event.at;
-  if (event.type === AGENT_DONE) return outputOf(event).at;
-  if (event.type === AGENT_ERROR || isTimerOf(event, 'agentTimeout')) return failureOf(context, event).at;
-  if (isTimerOf(event, 'graceDeadline') && context.graceDeadline !== null) return context.graceDeadline;
-  if (isTimerOf(event, 'idleDeadline') && context.idleDeadline !== null) return context.idleDeadline;
-  return context.lastActivityAt;
-}
 
 /**
  * Where a failed attempt leads (a rejection or the agent timer): the item is given up when spent
