@@ -7,9 +7,6 @@ import type { AnyEventObject } from 'xstate';
 import { type ConversationMessage, trimHistory } from '../src/history/index.js';
 import type { AgentFailure, AgentOutput, SessionContext, SessionCounters, SessionSettings, WorkItem } from './session.types.js';
 
-/** How many `tool_use_id`s a session remembers for de-duplication. */
-export const RECENT_TOOL_USE_IDS = 64;
-
 /** Exponential backoff for the `attempt`-th failure (1-based), capped. */
 export function backoffDelayMs(attempt: number, settings: SessionSettings): number {
   return Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** Math.max(0, attempt - 1));

@@ -8,17 +8,7 @@
  */
 import { and, assign, fromPromise, setup } from 'xstate';
 import type { ConversationMessage } from '../src/history/index.js';
-import {
-  appendMessage,
-  backoffDelayMs,
-  eventTime,
-  failureOf,
-  headOf,
-  outputOf,
-  RECENT_TOOL_USE_IDS,
-  trimmedToBound,
-  ZERO_COUNTERS,
-} from './session.context.js';
+import { appendMessage, backoffDelayMs, eventTime, failureOf, headOf, outputOf, trimmedToBound, ZERO_COUNTERS } from './session.context.js';
 import type {
   AgentFailure,
   AgentInput,
@@ -30,7 +20,7 @@ import type {
   WorkItem,
 } from './session.types.js';
 
-export { asAgentFailure, backoffDelayMs, RECENT_TOOL_USE_IDS, ZERO_COUNTERS } from './session.context.js';
+export { asAgentFailure, backoffDelayMs, ZERO_COUNTERS } from './session.context.js';
 export * from './session.types.js';
 
 /**
@@ -69,12 +59,15 @@ export const sessionMachine = setup({
     agentTimeout: ({ context }) => context.settings.agentTimeoutMs,
   },
   guards: {
-    /** A hook's tool_use_id seen before (queued, or among the recent ones) is a retry, not new work. */
+    /**
+     * A tool_use_id already queued is a retry, not new work. (Over the session's whole life, across
+     * restarts, the registry de-duplicates against the log before an event is even sent.)
+     */
     isNewWork: ({ context, event }) => {
       if (event.type !== 'WORK_QUEUED') return false;
       const { toolUseId } = event.item;
       if (toolUseId === undefined) return true; // the registry's own ids are unique
-      return !context.recentToolUseIds.includes(toolUseId) && !context.queue.some((queued) => queued.toolUseId === toolUseId);
+      return !context.queue.some((queued) => queued.toolUseId === toolUseId);
     },
     isNewPrompt: ({ context, event }) => event.type === 'INIT' && event.promptNumber > context.promptNumber,
     hasQueuedWork: ({ context }) => context.queue.length > 0,
@@ -104,10 +97,6 @@ export const sessionMachine = setup({
       const { item } = event;
       return {
         queue: [...context.queue, item],
-        recentToolUseIds:
-          item.toolUseId === undefined
-            ? context.recentToolUseIds
-            : [...context.recentToolUseIds, item.toolUseId].slice(-RECENT_TOOL_USE_IDS),
         lastActivityAt: Math.max(context.lastActivityAt, event.at),
         counters: { ...context.counters, queued: context.counters.queued + 1 },
       };
@@ -220,7 +209,6 @@ export const sessionMachine = setup({
     releaseEverything: assign({
       queue: [],
       history: [],
-      recentToolUseIds: [],
       idleDeadline: null,
       graceDeadline: null,
       retryAt: null,
@@ -247,7 +235,6 @@ export const sessionMachine = setup({
     promptInHistoryFor: null,
     history: [],
     completing: false,
-    recentToolUseIds: [],
     lastFailure: null,
     counters: ZERO_COUNTERS,
     disposal: null,

@@ -120,8 +120,6 @@ export interface SessionContext {
   readonly promptInHistoryFor: string | null;
   readonly history: readonly ConversationMessage[];
   readonly completing: boolean;
-  /** Recent `tool_use_id`s, bounded, so a hook's retry is not queued twice. */
-  readonly recentToolUseIds: readonly string[];
   readonly lastFailure: AgentFailure | null;
   readonly counters: SessionCounters;
   readonly disposal: Disposal | null;

@@ -9,6 +9,8 @@ export function createEphemeralStore(): EventStore {
   let nextSessionDbId = 1;
   const byId = new Map<number, StoredSession>();
   const byContentId = new Map<string, number>();
+  /** Work keys of live sessions only: forgotten with the session, like everything else here. */
+  const workKeys = new Map<number, Set<string>>();
 
   return {
     location: 'nowhere (ephemeral)',
@@ -25,15 +27,25 @@ export function createEphemeralStore(): EventStore {
       const sessionDbId = byContentId.get(contentSessionId);
       return sessionDbId === undefined ? undefined : byId.get(sessionDbId);
     },
-    append: () => 0,
+    append(sessionDbId, event) {
+      if (event.workKey === undefined) return 0;
+      let keys = workKeys.get(sessionDbId);
+      if (keys === undefined) workKeys.set(sessionDbId, (keys = new Set()));
+      keys.add(event.workKey);
+      return 0;
+    },
     saveSnapshot() {},
     sessionDisposed(sessionDbId) {
       const session = byId.get(sessionDbId);
       if (session === undefined) return;
       byId.delete(sessionDbId);
       byContentId.delete(session.contentSessionId);
+      workKeys.delete(sessionDbId);
     },
     flush: () => Promise.resolve(),
+    hasWorkKey: (sessionDbId, key) => workKeys.get(sessionDbId)?.has(key) ?? false,
+    onCommitFailure: () => () => {},
+    probeWrite() {},
     readEvents: () => [],
     latestSnapshot: () => undefined,
     liveSessions: () => [],

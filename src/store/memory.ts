@@ -5,6 +5,7 @@ import type { DisposalCounts, EventRecord, EventStore, LoggedEvent, SnapshotReco
 interface Stream {
   session: StoredSession;
   events: LoggedEvent[];
+  workKeys: Set<string>;
   snapshot: SnapshotRecord | undefined;
   counts: DisposalCounts;
 }
@@ -30,7 +31,13 @@ export function createMemoryStore(): EventStore {
       const known = byContentId.get(contentSessionId);
       if (known !== undefined) return streamOf(known).session;
       const session = newSession(nextSessionDbId++, contentSessionId, project, at);
-      streams.set(session.sessionDbId, { session, events: [], snapshot: undefined, counts: { processed: 0, failed: 0 } });
+      streams.set(session.sessionDbId, {
+        session,
+        events: [],
+        workKeys: new Set(),
+        snapshot: undefined,
+        counts: { processed: 0, failed: 0 },
+      });
       byContentId.set(contentSessionId, session.sessionDbId);
       return session;
     },
@@ -44,6 +51,7 @@ export function createMemoryStore(): EventStore {
       const seq = stream.session.lastSeq + 1;
       // Kept as given: xstate's events and contexts are immutable, so nothing rewrites them later.
       stream.events.push({ sessionDbId, seq, type: event.type, payload: event.payload, at: event.at });
+      if (event.workKey !== undefined) stream.workKeys.add(event.workKey);
       stream.session = afterAppend(stream.session, seq, event);
       return seq;
     },
@@ -56,6 +64,10 @@ export function createMemoryStore(): EventStore {
       stream.counts = counts;
     },
     flush: () => Promise.resolve(),
+    hasWorkKey: (sessionDbId, key) => streams.get(sessionDbId)?.workKeys.has(key) ?? false,
+    // Memory does not fill up the way a disk does: a commit here never fails.
+    onCommitFailure: () => () => {},
+    probeWrite() {},
     readEvents(sessionDbId, page = {}) {
       const events = streams.get(sessionDbId)?.events ?? [];
       const after = page.afterSeq ?? 0;
@@ -73,6 +85,7 @@ export function createMemoryStore(): EventStore {
         stream.session = { ...session, status: 'compacted', summary: summaryOf(session, stream.counts, stream.events.length, now) };
         eventsRemoved += stream.events.length;
         stream.events = [];
+        stream.workKeys = new Set();
         stream.snapshot = undefined;
         compacted++;
       }

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { EventStoreError } from './errors.js';
 
 /** The schema this version writes; files with a higher `user_version` are refused, lower ones migrated. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** `PRAGMA application_id`: 'SLC1'. Tells our log from any other SQLite file. */
 export const APPLICATION_ID = 0x534c4331;
 
@@ -48,6 +48,17 @@ const MIGRATIONS: readonly string[] = [
     at            INTEGER NOT NULL
   );
   `,
+  // 2: work keys (a hook's tool_use_id) indexed, so a retry is recognised over a session's whole life;
+  // a table for the write probe that tells when a full disk has room again.
+  `
+  ALTER TABLE events ADD COLUMN work_key TEXT;
+  UPDATE events SET work_key = json_extract(payload, '$.item.toolUseId') WHERE type = 'WORK_QUEUED';
+  CREATE INDEX events_by_work_key ON events (session_db_id, work_key) WHERE work_key IS NOT NULL;
+  CREATE TABLE write_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at INTEGER NOT NULL
+  );
+  `,
 ];
 
 export interface SqliteStoreOptions {
@@ -58,17 +69,33 @@ export interface SqliteStoreOptions {
   readonly durability?: 'process' | 'power-loss';
   /** Checks every page when opening (PRAGMA quick_check), to refuse a truncated file. Default true. */
   readonly verify?: boolean;
+  /**
+   * Opens for reading only (the `replay` command, audits): no ownership is taken, so it works beside
+   * the worker that owns the log, and nothing is written or migrated.
+   */
+  readonly readOnly?: boolean;
+  /** What the owner record says besides pid and start time (see ownership.ts). */
+  readonly owner?: { readonly port?: number; readonly host?: string; readonly version?: string };
+  /**
+   * Called before every commit; what it throws fails that commit as a disk error would. For fault
+   * tests ("the disk is full now"); production leaves it unset.
+   */
+  readonly beforeCommit?: () => void;
 }
 
-export function openDatabase(path: string, options: SqliteStoreOptions): Database.Database {
+/** Creates the log's directory (and its parents) if needed. */
+export function ensureDirectory(path: string): void {
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (error) {
     throw new EventStoreError('unwritable', path, `cannot create the directory of the event log ${path}: ${messageOf(error)}`, error);
   }
+}
+
+export function openDatabase(path: string, options: SqliteStoreOptions): Database.Database {
   let db: Database.Database;
   try {
-    db = new Database(path);
+    db = new Database(path, { readonly: options.readOnly === true, fileMustExist: options.readOnly === true });
   } catch (error) {
     throw new EventStoreError('unwritable', path, `cannot open the event log ${path}: ${messageOf(error)}`, error);
   }
@@ -76,6 +103,13 @@ export function openDatabase(path: string, options: SqliteStoreOptions): Databas
     const tables = db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() as number;
     const applicationId = db.pragma('application_id', { simple: true }) as number;
     const userVersion = db.pragma('user_version', { simple: true }) as number;
+    if (options.readOnly && userVersion < SCHEMA_VERSION) {
+      throw new EventStoreError(
+        'older-schema',
+        path,
+        `${path} was written by an older session-lifecycle (schema ${userVersion}); start the worker once to upgrade it, then read it.`,
+      );
+    }
     if (tables === 0 && userVersion === 0) {
       // A new file: these can only be set before the first table exists.
       db.pragma('auto_vacuum = INCREMENTAL');
@@ -99,9 +133,10 @@ export function openDatabase(path: string, options: SqliteStoreOptions): Databas
       const check = db.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw Object.assign(new Error(String(check)), { code: 'SQLITE_CORRUPT' });
     }
+    db.pragma('busy_timeout = 5000');
+    if (options.readOnly) return db;
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.durability === 'power-loss' ? 'FULL' : 'NORMAL'}`);
-    db.pragma('busy_timeout = 5000');
     migrate(db, userVersion);
     return db;
   } catch (error) {

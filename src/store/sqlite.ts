@@ -1,14 +1,28 @@
 /**
  * Owns the SQLite event log's reads and writes: session identities, appends buffered and committed
  * together once per event-loop turn (group commit), snapshots, compaction of disposed streams.
- * May not: open or migrate the file (sqlite-file.ts).
+ * A failed commit drops what it held and says so (`onCommitFailure`): the log then holds exactly what
+ * committed, and nothing is written later behind anyone's back.
+ * May not: open or migrate the file (sqlite-file.ts), or decide who owns it (ownership.ts).
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Disposal } from '../../machines/session.machine.js';
-import { openDatabase, type SqliteStoreOptions } from './sqlite-file.js';
+import { writeFailure } from './errors.js';
+import { GroupCommit } from './group-commit.js';
+import { acquireOwnership, type Ownership } from './ownership.js';
+import { ensureDirectory, openDatabase, type SqliteStoreOptions } from './sqlite-file.js';
+import {
+  type EventRow,
+  parsePayload,
+  readStatements,
+  type SessionRow,
+  type SnapshotRow,
+  toSession,
+  writeStatements,
+} from './sqlite-statements.js';
 import { afterAppend, afterDisposal, newSession, summaryOf } from './stream.js';
 import type {
+  CommitFailure,
   CompactionReport,
   DisposalCounts,
   EventRecord,
@@ -16,22 +30,14 @@ import type {
   LoggedEvent,
   SnapshotRecord,
   StoredSession,
-  StreamSummary,
 } from './types.js';
 
-interface SessionRow {
-  session_db_id: number;
-  content_session_id: string;
-  project: string;
-  created_at: number;
-  last_prompt_number: number;
-  last_seq: number;
-  incarnation_seq: number | null;
-  status: StoredSession['status'];
-  disposal: string | null;
-  processed: number;
-  failed: number;
-  summary: string | null;
+export { UNPARSEABLE } from './sqlite-statements.js';
+
+/** The SQLite store: an EventStore, and the ownership of its file. */
+export interface SqliteEventStore extends EventStore {
+  /** This process's hold on the log; null when opened read-only. */
+  readonly ownership: Ownership | null;
 }
 
 interface Cached {
@@ -39,80 +45,30 @@ interface Cached {
   counts: DisposalCounts;
 }
 
-function toSession(row: SessionRow): StoredSession {
-  return {
-    sessionDbId: row.session_db_id,
-    contentSessionId: row.content_session_id,
-    project: row.project,
-    createdAt: row.created_at,
-    lastPromptNumber: row.last_prompt_number,
-    lastSeq: row.last_seq,
-    incarnationSeq: row.incarnation_seq,
-    status: row.status,
-    disposal: row.disposal === null ? null : (JSON.parse(row.disposal) as Disposal),
-    summary: row.summary === null ? null : (JSON.parse(row.summary) as StreamSummary),
-  };
-}
-
-const realSetImmediate = globalThis.setImmediate;
-
-/** Marks a payload the log could not parse; replay skips such events with a warning. */
-export const UNPARSEABLE = '@unparseable';
-
-function parsePayload(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { [UNPARSEABLE]: text.slice(0, 200) };
-  }
-}
-
 /**
- * Opens (or creates) the event log at `path`: WAL, a schema versioned by `user_version`, incremental
- * vacuum so that compaction gives space back. Throws an {@link EventStoreError} that names the file and
- * says what to do when the file is not ours, is damaged, or was written by a newer version.
+ * Opens (or creates) the event log at `path`: takes ownership of it first (one writer per log; a
+ * second gets an EventStoreError `locked` naming the owner), then WAL, a schema versioned by
+ * `user_version`, incremental vacuum so that compaction gives space back. Throws an
+ * {@link EventStoreError} that names the file and says what to do when the file is not ours, is
+ * damaged, or was written by a newer version. `readOnly` opens without ownership, for readers.
  */
-export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): EventStore {
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteEventStore {
   const location = resolve(path);
-  const db = openDatabase(location, options);
-
-  const statements = {
-    sessionById: db.prepare<[number], SessionRow>('SELECT * FROM sessions WHERE session_db_id = ?'),
-    sessionByContentId: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE content_session_id = ?'),
-    insertSession: db.prepare<[string, string, number]>('INSERT INTO sessions (content_session_id, project, created_at) VALUES (?, ?, ?)'),
-    liveSessions: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE status = 'live' ORDER BY session_db_id"),
-    insertEvent: db.prepare<[number, number, string, string, number]>(
-      'INSERT INTO events (session_db_id, seq, type, payload, at) VALUES (?, ?, ?, ?, ?)',
-    ),
-    upsertSnapshot: db.prepare<[number, number, string, number]>(
-      `INSERT INTO snapshots (session_db_id, seq, state, at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (session_db_id) DO UPDATE SET seq = excluded.seq, state = excluded.state, at = excluded.at`,
-    ),
-    updateSession: db.prepare(
-      `UPDATE sessions SET last_prompt_number = @lastPromptNumber, last_seq = @lastSeq,
-         incarnation_seq = @incarnationSeq, status = @status, disposed_at = @disposedAt, disposal = @disposal,
-         processed = @processed, failed = @failed
-       WHERE session_db_id = @sessionDbId`,
-    ),
-    events: db.prepare<[number, number, number], { seq: number; type: string; payload: string; at: number }>(
-      'SELECT seq, type, payload, at FROM events WHERE session_db_id = ? AND seq > ? ORDER BY seq LIMIT ?',
-    ),
-    maxSeq: db.prepare<[number], { seq: number | null }>('SELECT max(seq) AS seq FROM events WHERE session_db_id = ?'),
-    snapshot: db.prepare<[number], { seq: number; state: string; at: number }>(
-      'SELECT seq, state, at FROM snapshots WHERE session_db_id = ?',
-    ),
-    disposedBefore: db.prepare<[number], SessionRow>(
-      "SELECT * FROM sessions WHERE status = 'disposed' AND disposed_at <= ? ORDER BY session_db_id",
-    ),
-    deleteEvents: db.prepare<[number]>('DELETE FROM events WHERE session_db_id = ?'),
-    deleteSnapshot: db.prepare<[number]>('DELETE FROM snapshots WHERE session_db_id = ?'),
-    setLastSeq: db.prepare<[number, number]>('UPDATE sessions SET last_seq = ? WHERE session_db_id = ?'),
-    markCompacted: db.prepare<[string, number]>("UPDATE sessions SET status = 'compacted', summary = ? WHERE session_db_id = ?"),
-    counts: db.prepare<[], { sessions: number; live: number }>(
-      "SELECT count(*) AS sessions, coalesce(sum(status = 'live'), 0) AS live FROM sessions",
-    ),
-    eventCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events'),
-    snapshotCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM snapshots'),
+  if (!options.readOnly) ensureDirectory(location);
+  // The schema is created inside the ownership, so two simultaneous starts never race on it.
+  const ownership = options.readOnly ? null : acquireOwnership(location, options.owner);
+  let db: ReturnType<typeof openDatabase>;
+  try {
+    db = openDatabase(location, options);
+  } catch (error) {
+    ownership?.release();
+    throw error;
+  }
+  const reads = readStatements(db);
+  const writes = options.readOnly ? undefined : writeStatements(db);
+  const writable = () => {
+    if (writes === undefined) throw new Error(`${location} was opened read-only`);
+    return writes;
   };
 
   /**
@@ -121,22 +77,27 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
    * The stream itself knows its last seq.
    */
   const withLastSeq = (session: StoredSession): StoredSession => {
-    const logged = statements.maxSeq.get(session.sessionDbId)?.seq ?? 0;
+    const logged = reads.maxSeq.get(session.sessionDbId)?.seq ?? 0;
     return logged > session.lastSeq ? { ...session, lastSeq: logged } : session;
   };
+  const fromRow = (row: SessionRow): StoredSession => cache.get(row.session_db_id)?.session ?? withLastSeq(toSession(row));
 
-  /** Identity rows of streams this process has written to; the others are read on demand. */
+  /** Identity rows of streams with writes in this process; the others are read on demand. */
   const cache = new Map<number, Cached>();
-  let pendingEvents: [number, number, string, string, number][] = [];
-  const pendingSnapshots = new Map<number, [number, number, string, number]>();
+  let pendingEvents: EventRow[] = [];
+  /** `sessionDbId:key` of the work keys in pendingEvents. */
+  const pendingKeys = new Set<string>();
+  const pendingSnapshots = new Map<number, SnapshotRow>();
   const dirty = new Set<number>();
-  let flushScheduled = false;
+  const failureListeners = new Set<(failure: CommitFailure) => void>();
   let closed = false;
+
+  const hasPending = () => pendingEvents.length > 0 || pendingSnapshots.size > 0 || dirty.size > 0;
 
   const cached = (sessionDbId: number): Cached => {
     let entry = cache.get(sessionDbId);
     if (entry === undefined) {
-      const row = statements.sessionById.get(sessionDbId);
+      const row = reads.sessionById.get(sessionDbId);
       if (row === undefined) throw new Error(`${location}: no session ${sessionDbId}`);
       entry = { session: withLastSeq(toSession(row)), counts: { processed: row.processed, failed: row.failed } };
       cache.set(sessionDbId, entry);
@@ -145,6 +106,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   };
 
   const writePending = db.transaction(() => {
+    const statements = writable();
     for (const row of pendingEvents) statements.insertEvent.run(...row);
     for (const row of pendingSnapshots.values()) statements.upsertSnapshot.run(...row);
     for (const sessionDbId of dirty) {
@@ -163,125 +125,156 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     }
   });
 
-  /** Commits everything buffered in one transaction; on failure the buffer is kept for the next try. */
-  const flushNow = () => {
-    if (pendingEvents.length === 0 && pendingSnapshots.size === 0 && dirty.size === 0) return;
-    if (closed) throw new Error(`${location}: the event log is closed`);
-    writePending();
+  const clearPending = () => {
     pendingEvents = [];
+    pendingKeys.clear();
     pendingSnapshots.clear();
-    for (const sessionDbId of dirty) if (cache.get(sessionDbId)!.session.status !== 'live') cache.delete(sessionDbId);
     dirty.clear();
   };
 
-  // Group commit: everything appended during one turn of the event loop (all the requests that arrived
-  // together, the timer events and agent replies between them) is committed in one transaction, and
-  // every flush() of that turn resolves after it. The real setImmediate, captured at load, so that a
-  // test's fake timers cannot hold back durability.
-  let waiting: { resolve(): void; reject(error: unknown): void }[] = [];
-  const commitTurn = () => {
-    flushScheduled = false;
-    const waiters = waiting;
-    waiting = [];
-    try {
-      flushNow();
-      for (const waiter of waiters) waiter.resolve();
-    } catch (error) {
-      // Kept in the buffer: the next flush retries; whoever awaited this one hears of it.
-      for (const waiter of waiters) waiter.reject(error);
+  /** Tells the listeners; their failure must not hide the store's. */
+  const report = (failure: CommitFailure) => {
+    for (const listener of failureListeners) {
+      try {
+        listener(failure);
+      } catch {
+        // A listener's own bug; the failure itself is still thrown to the caller.
+      }
     }
   };
-  const scheduleFlush = () => {
-    if (flushScheduled) return;
-    flushScheduled = true;
-    realSetImmediate(commitTurn);
+
+  /** A write that does not go through the buffer (a new identity, compaction, the probe). */
+  const direct = <T>(write: () => T): T => {
+    try {
+      options.beforeCommit?.();
+      return write();
+    } catch (error) {
+      const failure = writeFailure(location, error);
+      report({ error: failure, sessions: [] });
+      throw failure;
+    }
   };
+
+  const groupCommit = new GroupCommit(() => {
+    if (closed) throw new Error(`${location}: the event log is closed`);
+    try {
+      options.beforeCommit?.();
+      writePending();
+    } catch (error) {
+      // Dropped, not kept for a later try: the sessions it touched are put back to what the log holds
+      // by whoever listens, and identities are read from the file again.
+      const failure = writeFailure(location, error);
+      const sessions = [...new Set([...pendingEvents.map((row) => row[0]), ...pendingSnapshots.keys(), ...dirty])];
+      clearPending();
+      for (const sessionDbId of sessions) cache.delete(sessionDbId);
+      report({ error: failure, sessions });
+      throw failure;
+    }
+    for (const sessionDbId of dirty) if (cache.get(sessionDbId)!.session.status !== 'live') cache.delete(sessionDbId);
+    clearPending();
+  }, hasPending);
 
   return {
     location,
+    ownership,
     openSession(contentSessionId, project, at) {
-      const row = statements.sessionByContentId.get(contentSessionId);
-      if (row !== undefined) return cache.get(row.session_db_id)?.session ?? withLastSeq(toSession(row));
-      const { lastInsertRowid } = statements.insertSession.run(contentSessionId, project, at);
+      const row = reads.sessionByContentId.get(contentSessionId);
+      if (row !== undefined) return fromRow(row);
+      const { lastInsertRowid } = direct(() => writable().insertSession.run(contentSessionId, project, at));
       return newSession(Number(lastInsertRowid), contentSessionId, project, at);
     },
     getSession(sessionDbId) {
       // A session with events still buffered is in the cache; any other row is up to date on disk.
       const entry = cache.get(sessionDbId);
       if (entry) return entry.session;
-      const row = statements.sessionById.get(sessionDbId);
+      const row = reads.sessionById.get(sessionDbId);
       return row === undefined ? undefined : withLastSeq(toSession(row));
     },
     findSession(contentSessionId) {
-      const row = statements.sessionByContentId.get(contentSessionId);
-      if (row === undefined) return undefined;
-      return cache.get(row.session_db_id)?.session ?? withLastSeq(toSession(row));
+      const row = reads.sessionByContentId.get(contentSessionId);
+      return row === undefined ? undefined : fromRow(row);
     },
     append(sessionDbId, event: EventRecord) {
       const entry = cached(sessionDbId);
       const seq = entry.session.lastSeq + 1;
-      pendingEvents.push([sessionDbId, seq, event.type, JSON.stringify(event.payload), event.at]);
+      pendingEvents.push([sessionDbId, seq, event.type, JSON.stringify(event.payload), event.at, event.workKey ?? null]);
+      if (event.workKey !== undefined) pendingKeys.add(`${sessionDbId}:${event.workKey}`);
       const before = entry.session;
       entry.session = afterAppend(before, seq, event);
-      if (before.incarnationSeq !== entry.session.incarnationSeq || before.lastPromptNumber !== entry.session.lastPromptNumber)
+      if (before.incarnationSeq !== entry.session.incarnationSeq || before.lastPromptNumber !== entry.session.lastPromptNumber) {
         dirty.add(sessionDbId);
-      scheduleFlush();
+      }
+      groupCommit.schedule();
       return seq;
     },
     saveSnapshot(sessionDbId, snapshot: SnapshotRecord) {
       const state = JSON.stringify({ value: snapshot.value, context: snapshot.context });
       pendingSnapshots.set(sessionDbId, [sessionDbId, snapshot.seq, state, snapshot.at]);
-      scheduleFlush();
+      groupCommit.schedule();
     },
     sessionDisposed(sessionDbId, disposal, counts) {
       const entry = cached(sessionDbId);
       entry.session = afterDisposal(entry.session, disposal);
       entry.counts = counts;
       dirty.add(sessionDbId);
-      scheduleFlush();
+      groupCommit.schedule();
     },
-    flush() {
-      if (pendingEvents.length === 0 && pendingSnapshots.size === 0 && dirty.size === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        waiting.push({ resolve, reject });
-        scheduleFlush();
-      });
+    flush: () => groupCommit.flush(),
+    hasWorkKey(sessionDbId, key) {
+      return pendingKeys.has(`${sessionDbId}:${key}`) || reads.workKey.get(sessionDbId, key) !== undefined;
+    },
+    onCommitFailure(listener) {
+      failureListeners.add(listener);
+      return () => failureListeners.delete(listener);
+    },
+    probeWrite() {
+      direct(() => writable().probe.run(Date.now()));
     },
     readEvents(sessionDbId, page = {}) {
-      flushNow();
-      return statements.events
-        .all(sessionDbId, page.afterSeq ?? 0, page.limit ?? -1)
+      const after = page.afterSeq ?? 0;
+      const limit = page.limit ?? Infinity;
+      const committed = reads.events
+        .all(sessionDbId, after, Number.isFinite(limit) ? limit : -1)
         .map((row): LoggedEvent => ({ sessionDbId, seq: row.seq, type: row.type, payload: parsePayload(row.payload), at: row.at }));
+      // What this turn buffered follows what committed (its seqs are higher); a read never commits.
+      for (const [id, seq, type, payload, at] of pendingEvents) {
+        if (committed.length >= limit) break;
+        if (id === sessionDbId && seq > after) committed.push({ sessionDbId, seq, type, payload: parsePayload(payload), at });
+      }
+      return committed;
     },
     latestSnapshot(sessionDbId) {
-      flushNow();
-      const row = statements.snapshot.get(sessionDbId);
+      const pending = pendingSnapshots.get(sessionDbId);
+      const row = pending === undefined ? reads.snapshot.get(sessionDbId) : { seq: pending[1], state: pending[2], at: pending[3] };
       if (row === undefined) return undefined;
       const state = parsePayload(row.state) as Pick<SnapshotRecord, 'value' | 'context'>;
       if (typeof state !== 'object' || state === null || !('context' in state)) return undefined;
       return { seq: row.seq, value: state.value, context: state.context, at: row.at };
     },
     liveSessions() {
-      flushNow();
-      return statements.liveSessions.all().map((row) => cache.get(row.session_db_id)?.session ?? withLastSeq(toSession(row)));
+      groupCommit.commitNow();
+      return reads.liveSessions.all().map(fromRow);
     },
     compact(disposedBefore, now): CompactionReport {
-      flushNow();
+      groupCommit.commitNow();
+      const statements = writable();
       let compacted = 0;
       let eventsRemoved = 0;
-      db.transaction(() => {
-        for (const row of statements.disposedBefore.all(disposedBefore)) {
-          const session = withLastSeq(toSession(row));
-          statements.setLastSeq.run(session.lastSeq, row.session_db_id);
-          const removed = statements.deleteEvents.run(row.session_db_id).changes;
-          statements.deleteSnapshot.run(row.session_db_id);
-          const summary = summaryOf(session, { processed: row.processed, failed: row.failed }, removed, now);
-          statements.markCompacted.run(JSON.stringify(summary), row.session_db_id);
-          cache.delete(row.session_db_id);
-          compacted++;
-          eventsRemoved += removed;
-        }
-      })();
+      direct(() =>
+        db.transaction(() => {
+          for (const row of statements.disposedBefore.all(disposedBefore)) {
+            const session = withLastSeq(toSession(row));
+            statements.setLastSeq.run(session.lastSeq, row.session_db_id);
+            const removed = statements.deleteEvents.run(row.session_db_id).changes;
+            statements.deleteSnapshot.run(row.session_db_id);
+            const summary = summaryOf(session, { processed: row.processed, failed: row.failed }, removed, now);
+            statements.markCompacted.run(JSON.stringify(summary), row.session_db_id);
+            cache.delete(row.session_db_id);
+            compacted++;
+            eventsRemoved += removed;
+          }
+        })(),
+      );
       if (compacted > 0) {
         // Give the freed pages back to the file system, and the write-ahead log too.
         db.pragma('incremental_vacuum');
@@ -290,23 +283,24 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return { compacted, eventsRemoved };
     },
     stats() {
-      flushNow();
-      const { sessions, live } = statements.counts.get()!;
+      groupCommit.commitNow();
+      const { sessions, live } = reads.counts.get()!;
       return {
         sessions,
         liveStreams: live,
-        events: statements.eventCount.get()!.n,
-        snapshots: statements.snapshotCount.get()!.n,
+        events: reads.eventCount.get()!.n,
+        snapshots: reads.snapshotCount.get()!.n,
         fileBytes: fileSize(location) + fileSize(`${location}-wal`),
       };
     },
     close() {
       if (closed) return;
       try {
-        commitTurn();
+        if (writes !== undefined) groupCommit.commitNow();
       } finally {
         closed = true;
         db.close();
+        ownership?.release();
       }
     },
   };

@@ -1,5 +1,6 @@
 import type { StateValue } from 'xstate';
 import type { Disposal, SessionContext, SessionCounters } from '../../machines/session.machine.js';
+import type { EventStoreError } from './errors.js';
 
 /** Where a session's stream stands. */
 export type StreamStatus = 'live' | 'disposed' | 'compacted';
@@ -42,6 +43,11 @@ export interface EventRecord {
   readonly payload: unknown;
   /** The registry clock's time when it was processed. */
   readonly at: number;
+  /**
+   * The client's key for the work this event queued (a hook's tool_use_id), kept indexed so a retry is
+   * recognised over the session's whole life (see `hasWorkKey`).
+   */
+  readonly workKey?: string;
 }
 
 export interface LoggedEvent extends EventRecord {
@@ -63,6 +69,12 @@ export type DisposalCounts = Pick<SessionCounters, 'processed' | 'failed'>;
 export interface CompactionReport {
   readonly compacted: number;
   readonly eventsRemoved: number;
+}
+
+/** A commit that failed, and the sessions whose buffered events, snapshots or identity changes it dropped. */
+export interface CommitFailure {
+  readonly error: EventStoreError;
+  readonly sessions: readonly number[];
 }
 
 export interface StoreStats {
@@ -94,7 +106,18 @@ export interface EventStore {
   saveSnapshot(sessionDbId: number, snapshot: SnapshotRecord): void;
   /** The session's actor reached `disposed`; its stream may be compacted after the retention period. */
   sessionDisposed(sessionDbId: number, disposal: Disposal, counts: DisposalCounts): void;
+  /**
+   * Resolves once everything appended before it is committed. Rejects with an EventStoreError
+   * (`write-failed`) when that commit failed: then everything it held is dropped, never retried, and
+   * the failure listeners hear which sessions it touched.
+   */
   flush(): Promise<void>;
+  /** Whether `key` was already logged as work of this session (committed, or buffered for this commit). */
+  hasWorkKey(sessionDbId: number, key: string): boolean;
+  /** Hears of every failed commit. The log then holds exactly what committed before it. */
+  onCommitFailure(listener: (failure: CommitFailure) => void): () => void;
+  /** Commits a tiny write at once, to tell whether the log can be written again; throws `write-failed` if not. */
+  probeWrite(): void;
 
   /** A stream's events in order (no snapshots); `afterSeq` and `limit` page through it. */
   readEvents(sessionDbId: number, page?: { readonly afterSeq?: number; readonly limit?: number }): LoggedEvent[];

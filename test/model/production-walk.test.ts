@@ -72,7 +72,7 @@ function eventsFor(snapshot: Snapshot): WalkEvent[] {
       at,
     });
   }
-  const recent = context.recentToolUseIds.at(-1);
+  const recent = context.queue.at(-1)?.toolUseId;
   if (recent !== undefined) {
     events.push({
       type: 'WORK_QUEUED',
