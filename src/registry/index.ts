@@ -1,4 +1,5 @@
 /** Live sessions: one actor each, admission, eviction, memory pressure and agent slots. */
+export type { LogHealth } from './journal.js';
 export type { HeapReader, HeapUsage, MemoryPressureOptions } from './memory.js';
 export { readV8Heap, surplusSessions } from './memory.js';
 export type { RegistryLogger, SessionRegistryOptions } from './options.js';

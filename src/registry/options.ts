@@ -50,6 +50,8 @@ export interface SessionRegistryOptions extends Partial<SessionSettings> {
    * live session awake. Default 1 min.
    */
   readonly hibernateAfterMs?: number | false;
+  /** While the log cannot be written, how often a probe write checks whether it can again. Default 1 s. */
+  readonly writeProbeIntervalMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -71,6 +73,7 @@ export interface ResolvedOptions {
   readonly retentionMs: number;
   readonly compactionIntervalMs: number;
   readonly hibernateAfterMs: number | false;
+  readonly writeProbeIntervalMs: number;
 }
 
 /** setTimeout's ceiling: longer delays fire after 1 ms in Node, which would expire sessions at once. */
@@ -97,6 +100,7 @@ const numericOptions = z.object({
   snapshotEvery: count,
   retentionMs: z.number().nonnegative(),
   compactionIntervalMs: positiveMs,
+  writeProbeIntervalMs: positiveMs,
   hibernateAfterMs: z.union([
     z.literal(false),
     z.number().nonnegative().max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (24.8 days), setTimeout's limit`),
@@ -127,6 +131,7 @@ export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions
     retentionMs: 24 * 3_600_000,
     compactionIntervalMs: 3_600_000,
     hibernateAfterMs: 60_000,
+    writeProbeIntervalMs: 1_000,
     ...definedOnly(options),
   });
   if (!numbers.success) throw new RangeError(`createSessionRegistry: ${describeIssues(numbers.error)}`);
@@ -171,6 +176,7 @@ export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions
     retentionMs: n.retentionMs,
     compactionIntervalMs: n.compactionIntervalMs,
     hibernateAfterMs: n.hibernateAfterMs,
+    writeProbeIntervalMs: n.writeProbeIntervalMs,
   };
 }
 

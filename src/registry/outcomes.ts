@@ -19,7 +19,7 @@ import type { RegistryCounters } from './stats.js';
 export interface OutcomesOptions {
   readonly clock: Clock;
   readonly logger: RegistryLogger;
-  readonly journal: Pick<Journal, 'record' | 'disposed'>;
+  readonly journal: Pick<Journal, 'record' | 'disposed' | 'onCommitted'>;
   readonly listeners: Listeners;
   readonly counters: Pick<RegistryCounters, 'disposed'>;
   readonly dormancy: () => Pick<Dormancy, 'noticeIdle'>;
@@ -53,10 +53,16 @@ export class Outcomes {
   }
 
   #disposed(disposal: Disposal | null, context: SessionContext): void {
-    const { clock, counters, journal, logger, listeners } = this.#options;
+    const { clock, journal } = this.#options;
     const record: Disposal = disposal ?? { reason: 'deleted', at: clock.now(), droppedItems: 0 };
-    counters.disposed(record.reason, context.counters);
     journal.disposed(context.sessionDbId, record, { processed: context.counters.processed, failed: context.counters.failed });
+    // Announced once the log has it: a disposal whose commit fails is rolled back, and happens again later.
+    journal.onCommitted(() => this.#announce(record, context));
+  }
+
+  #announce(record: Disposal, context: SessionContext): void {
+    const { counters, logger, listeners } = this.#options;
+    counters.disposed(record.reason, context.counters);
     logger.info({ sessionDbId: context.sessionDbId, reason: record.reason, droppedItems: record.droppedItems }, 'session disposed');
     listeners.emit('disposed', {
       sessionDbId: context.sessionDbId,

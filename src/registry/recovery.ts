@@ -2,6 +2,8 @@
  * Owns recovery: rebuilding sessions from the log (latest snapshot, then the tail) and resuming them
  * with RECOVER, which re-enters their state so timers count down what remains of their deadlines, a
  * slot is asked for again, and an interrupted agent call is retried.
+ * After a failed commit it also puts the sessions that commit touched back to what the log holds, and
+ * resumes them once the log can be written again.
  * May not: append anything itself but the disposal record of a stream found finished; the resumed
  * actors log their own events.
  */
@@ -13,6 +15,7 @@ import type { EventStore, StoredSession } from '../store/index.js';
 import { type ActorFactory, LiveSession } from './live-session.js';
 import type { RegistryLogger } from './options.js';
 import type { SessionTable } from './session-table.js';
+import type { SlotPool } from './slots.js';
 import type { RecoveryReport } from './types.js';
 
 export interface RecoveryOptions {
@@ -25,10 +28,15 @@ export interface RecoveryOptions {
   readonly logger: RegistryLogger;
   /** Called once every live stream is restored: evicts down to this run's capacity. */
   readonly fitToCapacity: () => void;
+  readonly slots: Pick<SlotPool, 'cancel' | 'release'>;
+  /** Takes a session out of the live set. */
+  readonly forget: (sessionDbId: number, contentSessionId: string) => void;
 }
 
 export class Recovery {
   readonly #options: RecoveryOptions;
+  /** Sessions put back to what the log holds after a failed commit, to restore once it can be written. */
+  readonly #rolledBack = new Set<number>();
 
   constructor(options: RecoveryOptions) {
     this.#options = options;
@@ -87,5 +95,29 @@ export class Recovery {
     session.resume(rebuilt.value, rebuilt.context);
     session.send({ type: 'RECOVER', at: clock.now(), reason: 'restart', settings });
     return session;
+  }
+
+  /** A commit failed: these sessions go back to what the log holds. Their actors stop (aborting any agent call). */
+  rollBack(sessionDbIds: readonly number[]): void {
+    for (const sessionDbId of sessionDbIds) {
+      this.#rolledBack.add(sessionDbId);
+      const session = this.#options.sessions.get(sessionDbId);
+      if (session === undefined) continue;
+      session.stop();
+      this.#options.slots.cancel(sessionDbId);
+      this.#options.slots.release(sessionDbId);
+      this.#options.forget(sessionDbId, session.contentSessionId);
+    }
+    this.#options.logger.warn({ sessions: sessionDbIds.length }, 'a commit failed: its sessions are back to what the log holds');
+  }
+
+  /** The log can be written again: the rolled-back sessions resume from it, timers and queues as it has them. */
+  restoreRolledBack(): void {
+    for (const sessionDbId of this.#rolledBack) {
+      if (this.#options.sessions.has(sessionDbId)) continue;
+      const stored = this.#options.store.getSession(sessionDbId);
+      if (stored?.status === 'live' && stored.incarnationSeq !== null) this.restore(stored);
+    }
+    this.#rolledBack.clear();
   }
 }

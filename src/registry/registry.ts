@@ -12,10 +12,10 @@
 import type { SessionEvent, SessionMachine } from '../../machines/session.machine.js';
 import type { Clock } from '../clock/index.js';
 import { describeSession, type SessionView } from '../session/index.js';
-import { type CompactionReport, createEphemeralStore, type EventStore } from '../store/index.js';
+import { type CompactionReport, createEphemeralStore, type EventStore, EventStoreError } from '../store/index.js';
 import { Admission } from './admission.js';
 import { Dormancy } from './dormancy.js';
-import { Journal } from './journal.js';
+import { Journal, type LogHealth } from './journal.js';
 import { Listeners } from './listeners.js';
 import type { ActorFactory, LiveSession } from './live-session.js';
 import { provideSessionMachine, sessionActors } from './machine.js';
@@ -71,6 +71,8 @@ class Registry implements SessionRegistry {
       capacity: options.maxConcurrentAgents,
       clock,
       grant: (sessionDbId, waitedMs) => this.#grantSlot(sessionDbId, waitedMs),
+      // No agent call starts on work that is not durable: slots are handed out after the commit.
+      schedule: (pump) => this.#journal.whenDurable(pump),
     });
     const machine: SessionMachine = provideSessionMachine({
       agent: options.agent,
@@ -88,6 +90,9 @@ class Registry implements SessionRegistry {
       snapshotEvery: options.snapshotEvery,
       retentionMs: options.retentionMs,
       compactionIntervalMs: options.store === undefined ? false : options.compactionIntervalMs,
+      probeIntervalMs: options.writeProbeIntervalMs,
+      rollBack: (sessionDbIds) => this.#recovery.rollBack(sessionDbIds),
+      recovered: () => this.#recovery.restoreRolledBack(),
     });
     this.#dormancy = new Dormancy({
       clock,
@@ -114,6 +119,8 @@ class Registry implements SessionRegistry {
       clock,
       settings: options.settings,
       logger,
+      slots: this.#slots,
+      forget: (sessionDbId, contentSessionId) => this.#forget(sessionDbId, contentSessionId),
       fitToCapacity: () => this.#admission.fitToCapacity(),
     });
     this.#admission = new Admission({
@@ -133,56 +140,62 @@ class Registry implements SessionRegistry {
 
   // ── commands ──────────────────────────────────────────────────────────────────────────────────
 
-  async init(target: SessionTarget, request: PromptRequest): Promise<InitResult> {
-    if (this.#closing) return { ok: false, error: 'shutting-down' };
-    const at = this.#clock.now();
-    const acquired = this.#admission.acquire(target, at);
-    if (!acquired.ok) return acquired;
-    const { session, created } = acquired;
-    const context = session.state().context;
-    const promptNumber = request.promptNumber ?? context.promptNumber + 1;
-    if (promptNumber > context.promptNumber && context.queue.length >= this.#options.maxQueuedItems) return this.#queueFull();
-    this.#send(session, {
-      type: 'INIT',
-      prompt: request.prompt,
-      promptTokens: this.#options.estimateTokens(request.prompt),
-      promptNumber,
-      at,
+  init(target: SessionTarget, request: PromptRequest): Promise<InitResult> {
+    return this.#durably((at) => {
+      const acquired = this.#admission.acquire(target, at);
+      if (!acquired.ok) return acquired;
+      const { session, created } = acquired;
+      const context = session.state().context;
+      const promptNumber = request.promptNumber ?? context.promptNumber + 1;
+      if (promptNumber > context.promptNumber && context.queue.length >= this.#options.maxQueuedItems) return this.#queueFull();
+      this.#send(session, {
+        type: 'INIT',
+        prompt: request.prompt,
+        promptTokens: this.#options.estimateTokens(request.prompt),
+        promptNumber,
+        at,
+      });
+      return { ok: true, sessionDbId: session.sessionDbId, promptNumber, created };
     });
-    await this.#store.flush();
-    return { ok: true, sessionDbId: session.sessionDbId, promptNumber, created };
   }
 
-  async enqueue(target: SessionTarget, work: WorkRequest): Promise<EnqueueResult> {
-    if (this.#closing) return { ok: false, error: 'shutting-down' };
-    const at = this.#clock.now();
-    const acquired = this.#admission.acquire(target, at);
-    if (!acquired.ok) return acquired;
-    const { session } = acquired;
-    const before = session.state().context;
-    if (before.queue.length >= this.#options.maxQueuedItems) return this.#queueFull();
-    const queuedBefore = before.counters.queued;
-    const id = work.toolUseId ?? `${work.kind}-${queuedBefore + 1}-${at}`;
-    this.#send(session, {
-      type: 'WORK_QUEUED',
-      item: {
-        id,
-        kind: work.kind,
-        prompt: work.prompt,
-        promptTokens: this.#options.estimateTokens(work.prompt),
-        ...(work.toolUseId === undefined ? {} : { toolUseId: work.toolUseId }),
-        queuedAt: at,
-      },
-      at,
+  enqueue(target: SessionTarget, work: WorkRequest): Promise<EnqueueResult> {
+    return this.#durably((at): EnqueueResult => {
+      // A retry of work the log already has (however long ago, across restarts) queues nothing, and
+      // revives nothing: it is answered as the first time was.
+      if (work.toolUseId !== undefined) {
+        const known = this.#sessions.find(target)?.sessionDbId ?? this.#storedSession(target)?.sessionDbId;
+        if (known !== undefined && this.#store.hasWorkKey(known, work.toolUseId)) {
+          const queueLength = this.#sessions.get(known)?.state().context.queue.length ?? 0;
+          return { ok: true, status: 'duplicate', sessionDbId: known, queueLength };
+        }
+      }
+      const acquired = this.#admission.acquire(target, at);
+      if (!acquired.ok) return acquired;
+      const { session } = acquired;
+      const before = session.state().context;
+      if (before.queue.length >= this.#options.maxQueuedItems) return this.#queueFull();
+      const queuedBefore = before.counters.queued;
+      this.#send(session, {
+        type: 'WORK_QUEUED',
+        item: {
+          id: work.toolUseId ?? `${work.kind}-${queuedBefore + 1}-${at}`,
+          kind: work.kind,
+          prompt: work.prompt,
+          promptTokens: this.#options.estimateTokens(work.prompt),
+          ...(work.toolUseId === undefined ? {} : { toolUseId: work.toolUseId }),
+          queuedAt: at,
+        },
+        at,
+      });
+      const context = session.state().context;
+      return {
+        ok: true,
+        status: context.counters.queued > queuedBefore ? 'queued' : 'duplicate',
+        sessionDbId: session.sessionDbId,
+        queueLength: context.queue.length,
+      };
     });
-    await this.#store.flush();
-    const context = session.state().context;
-    return {
-      ok: true,
-      status: context.counters.queued > queuedBefore ? 'queued' : 'duplicate',
-      sessionDbId: session.sessionDbId,
-      queueLength: context.queue.length,
-    };
   }
 
   touch(target: SessionTarget): Promise<CommandResult> {
@@ -218,6 +231,10 @@ class Registry implements SessionRegistry {
 
   // ── upkeep ────────────────────────────────────────────────────────────────────────────────────
 
+  health(): LogHealth {
+    return this.#journal.health();
+  }
+
   checkMemoryPressure(): void {
     this.#admission.checkMemoryPressure();
   }
@@ -237,13 +254,42 @@ class Registry implements SessionRegistry {
 
   // ── routing ───────────────────────────────────────────────────────────────────────────────────
 
-  async #command(target: SessionTarget, event: (at: number) => SessionEvent): Promise<CommandResult> {
+  #command(target: SessionTarget, event: (at: number) => SessionEvent): Promise<CommandResult> {
+    return this.#durably((at): CommandResult => {
+      const session = this.#sessions.find(target);
+      if (session === undefined) return { ok: false, error: 'not-found' };
+      this.#send(session, event(at));
+      return { ok: true, sessionDbId: session.sessionDbId };
+    });
+  }
+
+  /**
+   * Runs a command and answers once what it logged is durable. While the log cannot be written, or
+   * when the commit fails, the answer is a refusal and nothing of the command is left anywhere (the
+   * journal rolls the sessions it touched back to what the log holds).
+   */
+  async #durably<T extends { readonly ok: true }>(act: (at: number) => T | Refusal): Promise<T | Refusal> {
     if (this.#closing) return { ok: false, error: 'shutting-down' };
-    const session = this.#sessions.find(target);
-    if (session === undefined) return { ok: false, error: 'not-found' };
-    this.#send(session, event(this.#clock.now()));
-    await this.#store.flush();
-    return { ok: true, sessionDbId: session.sessionDbId };
+    const failure = this.#journal.failure;
+    if (failure !== null) return this.#unwritable(failure);
+    let result: T | Refusal;
+    try {
+      result = act(this.#clock.now());
+      await this.#store.flush();
+    } catch (error) {
+      if (error instanceof EventStoreError && error.code === 'write-failed') return this.#unwritable(error);
+      throw error;
+    }
+    return result;
+  }
+
+  #unwritable(error: EventStoreError): Refusal {
+    this.#counters.refused('log-unwritable');
+    return { ok: false, error: 'log-unwritable', message: error.message, retryAfterMs: this.#options.writeProbeIntervalMs };
+  }
+
+  #storedSession(target: SessionTarget) {
+    return 'sessionDbId' in target ? this.#store.getSession(target.sessionDbId) : this.#store.findSession(target.contentSessionId);
   }
 
   /** Outside events mark recency: the table's order is what capacity eviction scans first. */
@@ -288,7 +334,12 @@ class Registry implements SessionRegistry {
     this.#dormancy.clear();
     this.#sessions.clear();
     this.#slots.clear();
-    await this.#store.flush();
+    try {
+      await this.#store.flush();
+    } catch (error) {
+      // Whatever did not commit is not in the log; the sessions resume from what is.
+      this.#options.logger.error({ err: error }, 'the last commit before shutdown failed');
+    }
     return { stopped, abortedAgentCalls };
   }
 

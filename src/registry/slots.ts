@@ -10,9 +10,11 @@ export interface SlotPoolStats {
 /**
  * Agent slots: at most `capacity` sessions hold one at a time, granted first come, first served.
  *
- * Grants are handed out from a microtask, never from inside the requesting session's own transition,
- * so `grant` sees a session that is at rest and can tell whether it really took the slot. A session
- * that has moved on by then (deleted while waiting, say) returns false and the slot goes to the next.
+ * Grants are handed out later (by default from a microtask), never from inside the requesting session's
+ * own transition, so `grant` sees a session that is at rest and can tell whether it really took the
+ * slot. A session that has moved on by then (deleted while waiting, say) returns false and the slot
+ * goes to the next. The registry schedules the hand-out after the log has committed what came before,
+ * so an agent call never starts on work that is not durable.
  */
 export class SlotPool {
   readonly #capacity: number;
@@ -21,13 +23,21 @@ export class SlotPool {
   /** Insertion order is arrival order; the value is when the request was made. */
   readonly #waiting = new Map<number, number>();
   readonly #holders = new Set<number>();
+  readonly #schedule: (pump: () => void) => void;
   #granted = 0;
   #pumpScheduled = false;
 
-  constructor(options: { capacity: number; clock: Clock; grant: (sessionDbId: number, waitedMs: number) => boolean }) {
+  constructor(options: {
+    capacity: number;
+    clock: Clock;
+    grant: (sessionDbId: number, waitedMs: number) => boolean;
+    /** When to hand out slots that became available: default, in a microtask. */
+    schedule?: (pump: () => void) => void;
+  }) {
     this.#capacity = options.capacity;
     this.#clock = options.clock;
     this.#grant = options.grant;
+    this.#schedule = options.schedule ?? queueMicrotask;
   }
 
   request(sessionDbId: number): void {
@@ -58,7 +68,7 @@ export class SlotPool {
   #schedulePump(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
-    queueMicrotask(() => {
+    this.#schedule(() => {
       this.#pumpScheduled = false;
       this.#pump();
     });

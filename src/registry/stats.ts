@@ -21,15 +21,17 @@ export class RegistryCounters {
   readonly #retired: MutableCounters = { ...ZERO_COUNTERS };
   #refusedAtCapacity = 0;
   #refusedQueueFull = 0;
+  #refusedLogUnwritable = 0;
 
   disposed(reason: DisposalReason, counters: SessionCounters): void {
     this.#disposals[reason]++;
     addInto(this.#retired, counters);
   }
 
-  refused(kind: 'at-capacity' | 'queue-full'): void {
+  refused(kind: 'at-capacity' | 'queue-full' | 'log-unwritable'): void {
     if (kind === 'at-capacity') this.#refusedAtCapacity++;
-    else this.#refusedQueueFull++;
+    else if (kind === 'queue-full') this.#refusedQueueFull++;
+    else this.#refusedLogUnwritable++;
   }
 
   /** One walk over the live sessions; dormant ones are read from the context they keep, not woken. */
@@ -56,6 +58,7 @@ export class RegistryCounters {
       disposals: { ...this.#disposals },
       refusedAtCapacity: this.#refusedAtCapacity,
       refusedQueueFull: this.#refusedQueueFull,
+      refusedLogUnwritable: this.#refusedLogUnwritable,
       totals,
     };
   }

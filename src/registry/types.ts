@@ -6,6 +6,7 @@ import type { DisposalReason, Lifecycle, SessionCounters, WorkKind } from '../..
 import type { SkippedEvent } from '../replay/index.js';
 import type { SessionView } from '../session/index.js';
 import type { CompactionReport } from '../store/index.js';
+import type { LogHealth } from './journal.js';
 import type { SlotPoolStats } from './slots.js';
 
 /** Names a session by its durable id, or by the content session id the hooks know it by. */
@@ -29,7 +30,9 @@ export type Refusal =
   | { readonly ok: false; readonly error: 'at-capacity'; readonly retryAfterMs: number }
   /** The session already holds `maxQueuedItems` unprocessed items (its provider may be paused). */
   | { readonly ok: false; readonly error: 'queue-full'; readonly retryAfterMs: number }
-  | { readonly ok: false; readonly error: 'shutting-down' };
+  | { readonly ok: false; readonly error: 'shutting-down' }
+  /** The log cannot be written (disk full, I/O error, read-only file): nothing was recorded. `message` names the cause and the file. */
+  | { readonly ok: false; readonly error: 'log-unwritable'; readonly message: string; readonly retryAfterMs: number };
 
 export type InitResult =
   | { readonly ok: true; readonly sessionDbId: number; readonly promptNumber: number; readonly created: boolean }
@@ -93,6 +96,8 @@ export interface RegistryStats {
   readonly refusedAtCapacity: number;
   /** Work refused because its session's queue was full. */
   readonly refusedQueueFull: number;
+  /** Commands refused because the log could not be written. */
+  readonly refusedLogUnwritable: number;
   /** Summed over every session this registry has run, live and disposed. */
   readonly totals: SessionCounters;
 }
@@ -130,6 +135,8 @@ export interface SessionRegistry {
   get(target: SessionTarget): SessionView | undefined;
   list(): SessionView[];
   stats(): RegistryStats;
+  /** Whether the log can be written; when it cannot, why (the cause and the file) and since when. */
+  health(): LogHealth;
   on<K extends keyof RegistryEvents>(event: K, listener: (payload: RegistryEvents[K]) => void): () => void;
   /** Evicts idle sessions now if the heap is over the limit (the monitor also does so on its own). */
   checkMemoryPressure(): void;

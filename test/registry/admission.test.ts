@@ -212,6 +212,7 @@ describe('memory pressure', () => {
 
     usage = 0.99; // surplus over 7 sessions is 2, but only idle ones go: s4, s5
     registry.checkMemoryPressure();
+    await vi.advanceTimersByTimeAsync(0); // disposals are announced once the log has them
     expect(disposals.map((d) => d.contentSessionId).slice(3)).toEqual(['s4', 's5']);
     expect(registry.get(session(9))!.lifecycle).toBe('active');
   });

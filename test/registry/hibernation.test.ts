@@ -110,6 +110,7 @@ describe('dormancy', () => {
     expect(disposals.map((d) => [d.contentSessionId, d.reason])).toEqual([['s1', 'capacity']]);
     usage = 0.99;
     registry.checkMemoryPressure();
+    await vi.advanceTimersByTimeAsync(0); // disposals are announced once the log has them
     // Every idle session goes (s2, s3, both dormant); s4 is active and stays.
     expect(disposals.slice(1).map((d) => [d.contentSessionId, d.reason])).toEqual([
       ['s2', 'memory-pressure'],

@@ -35,6 +35,9 @@ function world(observe: (session: LiveSession, inspection: InspectionEvent) => v
     snapshotEvery: 500,
     retentionMs: 0,
     compactionIntervalMs: false,
+    probeIntervalMs: 1_000,
+    rollBack: () => {},
+    recovered: () => {},
   });
   const slots = new SlotPool({ capacity: 2, clock: systemClock, grant: () => false });
   const machine = provideSessionMachine({
@@ -51,7 +54,17 @@ function world(observe: (session: LiveSession, inspection: InspectionEvent) => v
     observe(session, inspection);
   });
   const settings = { ...DEFAULT_SESSION_SETTINGS, idleTtlMs: TTL };
-  const recovery = new Recovery({ store, sessions, actors, clock: systemClock, settings, logger: silent, fitToCapacity: () => {} });
+  const recovery = new Recovery({
+    store,
+    sessions,
+    actors,
+    clock: systemClock,
+    settings,
+    logger: silent,
+    slots,
+    forget: (id, contentId) => sessions.remove(id, contentId),
+    fitToCapacity: () => {},
+  });
   return { store, sessions, journal, actors, settings, recovery };
 }
 
