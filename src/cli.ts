@@ -12,7 +12,7 @@ import { ConfigError, DEFAULT_INSPECTOR_URL, eventLogPath, loadConfig, resolveDa
 import { startInspectorRelay } from './inspector/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
-import { startWorker } from './worker/index.js';
+import { startWorker, WorkerStartError } from './worker/index.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -109,7 +109,8 @@ function addReplayCommand(program: Command, io: CliIo): void {
       if (!existsSync(path)) {
         throw new UsageError(`no event log at ${path}: pass --data-dir or --db, or set CLAUDE_MEM_DATA_DIR`);
       }
-      const store = openSqliteStore(path);
+      // Read-only: no ownership is taken, so this works beside the worker that owns the log.
+      const store = openSqliteStore(path, { readOnly: true });
       try {
         const stored = /^\d+$/.test(session) ? store.getSession(Number(session)) : store.findSession(session);
         if (stored === undefined) throw new UsageError(`no session ${session} in ${path}`);
@@ -136,7 +137,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof EventStoreError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      error instanceof EventStoreError ||
+      error instanceof WorkerStartError
+    ) {
       io.err(`session-lifecycle: ${error.message}`);
       return 1;
     }

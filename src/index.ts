@@ -61,6 +61,7 @@ export type {
   HeapReader,
   HeapUsage,
   InitResult,
+  LogHealth,
   MemoryPressureOptions,
   PromptRequest,
   RecoveryReport,
@@ -85,12 +86,15 @@ export { formatTimeline, rebuildSession, sessionTimeline } from './replay/index.
 export type { SessionView } from './session/index.js';
 export { describeSession, eventLabel, lifecycleOf, stateNameOf } from './session/index.js';
 export type {
+  CommitFailure,
   CompactionReport,
   EventRecord,
   EventStore,
   EventStoreErrorCode,
   LoggedEvent,
+  OwnerRecord,
   SnapshotRecord,
+  SqliteEventStore,
   SqliteStoreOptions,
   StoredSession,
   StoreStats,
@@ -99,4 +103,4 @@ export type {
 } from './store/index.js';
 export { createEphemeralStore, createMemoryStore, EventStoreError, openSqliteStore, SCHEMA_VERSION } from './store/index.js';
 export type { RunningWorker, StartWorkerOptions, WorkerAppOptions, WorkerMetrics } from './worker/index.js';
-export { createMetrics, createWorkerApp, startWorker } from './worker/index.js';
+export { createMetrics, createWorkerApp, startWorker, WorkerStartError } from './worker/index.js';

@@ -49,17 +49,27 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
   app.setErrorHandler(answerError(options.bodyLimitBytes));
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not found', details: `${request.method} ${request.url}` }));
 
-  app.get('/api/readiness', async (_request, reply) =>
-    ready
-      ? { status: 'ready' }
-      : reply.code(503).header('retry-after', '1').send({ status: 'initializing', message: 'Worker is still initializing, please retry' }),
-  );
+  app.get('/api/readiness', async (_request, reply) => {
+    if (!ready) {
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ status: 'initializing', message: 'Worker is still initializing, please retry' });
+    }
+    const log = options.registry.health();
+    if (!log.writable) {
+      // Hooks that check readiness hold their work instead of sending what would be refused.
+      return reply.code(503).header('retry-after', '1').send({ status: 'log-unwritable', message: log.error, since: log.since });
+    }
+    return { status: 'ready' };
+  });
   app.get('/api/health', async () => ({
     status: 'ok',
     version: options.version,
     pid: process.pid,
     initialized: ready,
     uptimeSeconds: Math.round(process.uptime()),
+    log: options.registry.health(),
   }));
   app.get('/api/version', async () => ({ version: options.version }));
 

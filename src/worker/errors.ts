@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Refusal } from '../registry/index.js';
+import { EventStoreError } from '../store/index.js';
 import { InvalidRequest } from './schemas.js';
 
 export class HttpError extends Error {
@@ -36,6 +37,10 @@ export function refusal(result: Refusal, what: string): HttpError {
           'retry-after': String(Math.ceil(result.retryAfterMs / 1_000)),
         },
       );
+    case 'log-unwritable':
+      return new HttpError(507, 'event log unwritable', `${result.message}; nothing was recorded, retry once it can be written`, {
+        'retry-after': String(Math.max(1, Math.ceil(result.retryAfterMs / 1_000))),
+      });
     case 'shutting-down':
       return new HttpError(503, 'shutting down', 'the worker is stopping; retry once it is back', { 'retry-after': '5' });
   }
@@ -52,6 +57,10 @@ export function answerError(bodyLimitBytes: number) {
         .send({ error: error.message, details: error.details ?? null });
     }
     if (error instanceof InvalidRequest) return reply.code(400).send({ error: error.message, details: error.details });
+    if (error instanceof EventStoreError && error.code === 'write-failed') {
+      // A route that wrote to the log itself (a private prompt's identity): nothing of it was recorded.
+      return reply.code(507).header('retry-after', '1').send({ error: 'event log unwritable', details: error.message });
+    }
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return reply.code(413).send({

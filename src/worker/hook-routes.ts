@@ -72,10 +72,8 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
       { kind: 'observation', prompt, ...(body.tool_use_id === undefined ? {} : { toolUseId: body.tool_use_id }) },
     );
     if (!result.ok) throw refusal(result, body.contentSessionId);
-    if (result.status === 'duplicate') {
-      metrics.countWork('duplicate');
-      return { status: 'skipped', reason: 'duplicate' };
-    }
+    // A retry of an observation the log already has is answered as the first one was: it queues nothing.
+    if (result.status === 'duplicate') metrics.countWork('duplicate');
     return { status: 'queued' };
   });
 

@@ -2,4 +2,12 @@
 
 export { createWorkerApp, type WorkerAppOptions } from './app.js';
 export { createMetrics, type WorkerMetrics } from './metrics.js';
-export { agentFor, packageVersion, type RunningWorker, reportedVersion, type StartWorkerOptions, startWorker } from './worker.js';
+export {
+  agentFor,
+  packageVersion,
+  type RunningWorker,
+  reportedVersion,
+  type StartWorkerOptions,
+  startWorker,
+  WorkerStartError,
+} from './worker.js';

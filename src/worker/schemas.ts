@@ -19,16 +19,24 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
   );
 }
 
+/**
+ * Longest identifiers the worker accepts, in characters (docs/operations.md, "Limits"). Claude Code's
+ * session and tool-use ids are a few dozen characters and a project is a directory name; anything far
+ * longer is a client bug, and would be stored in every event of the session.
+ */
+export const LIMITS = { contentSessionId: 256, project: 256, tool_name: 256, tool_use_id: 256, cwd: 4_096 } as const;
+
 const text = (field: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a string`) });
-const nonEmpty = (field: string) => text(field).trim().min(1, `${field} must not be empty`);
+const limited = (field: keyof typeof LIMITS) => text(field).max(LIMITS[field], `${field} must be at most ${LIMITS[field]} characters`);
+const nonEmpty = (field: keyof typeof LIMITS) => limited(field).trim().min(1, `${field} must not be empty`);
 
 /** Claude Code sends tool input and response as JSON values: objects, usually; strings sometimes; maybe nothing. */
 const toolValue = z.unknown().optional();
 
 export const sessionInitBody = z.object({
   contentSessionId: nonEmpty('contentSessionId'),
-  project: text('project'),
+  project: limited('project'),
   prompt: text('prompt'),
 });
 
@@ -37,7 +45,8 @@ export const promptInitBody = z.object({
   promptNumber: z
     .number({ error: 'promptNumber must be a number' })
     .int('promptNumber must be an integer')
-    .min(1, 'promptNumber must be at least 1'),
+    .min(1, 'promptNumber must be at least 1')
+    .max(Number.MAX_SAFE_INTEGER, 'promptNumber is too large'),
 });
 
 export const observationBody = z.object({
@@ -45,7 +54,7 @@ export const observationBody = z.object({
   tool_name: nonEmpty('tool_name'),
   tool_input: toolValue,
   tool_response: toolValue,
-  cwd: text('cwd').optional(),
+  cwd: limited('cwd').optional(),
   tool_use_id: nonEmpty('tool_use_id').optional(),
 });
 

@@ -74,10 +74,40 @@ export function agentFor(config: WorkerConfig): Agent {
   });
 }
 
+/** The worker could not start for a reason the user can act on; the message says what to do. */
+export class WorkerStartError extends Error {
+  override readonly name = 'WorkerStartError';
+}
+
+function listenFailure(error: unknown, config: WorkerConfig): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') {
+    return new WorkerStartError(
+      `port ${config.port} on ${config.host} is already in use (another worker, or another program): stop it, or choose another port with CLAUDE_MEM_WORKER_PORT or --port`,
+    );
+  }
+  if (code === 'EACCES')
+    return new WorkerStartError(`not allowed to listen on ${where}: ports below 1024 need privileges; choose another port`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new WorkerStartError(`cannot listen on ${where}: ${config.host} is not an address of this machine (CLAUDE_MEM_WORKER_HOST)`);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 /** Opens the log, recovers every session in it, and serves the HTTP API. */
 export async function startWorker(config: WorkerConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
-  const store = openSqliteStore(eventLogPath(config.dataDir));
+  const version = options.version ?? reportedVersion();
+  // First of all, before the port: ownership of the log (a second worker on this data directory stops here).
+  const store = openSqliteStore(eventLogPath(config.dataDir), { owner: { port: config.port, host: config.host, version } });
+  const stale = store.ownership?.staleRecord;
+  if (stale) {
+    logger.warn(
+      { previousOwner: stale },
+      'the previous worker on this log did not stop cleanly (killed, or the machine went down); its sessions are recovered from the log',
+    );
+  }
   const metrics = createMetrics();
   const inspector = config.inspectUrl === undefined ? undefined : connectInspector(config.inspectUrl);
   const agent = options.agent ?? agentFor(config);
@@ -101,7 +131,6 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   metrics.observe(registry);
 
   let port = config.port;
-  const version = options.version ?? reportedVersion();
   const { app, markReady } = createWorkerApp({
     registry,
     store,
@@ -124,10 +153,11 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await stopEverything(0);
-    throw error;
+    throw listenFailure(error, config);
   }
   const address = app.server.address();
   if (address !== null && typeof address === 'object') port = address.port;
+  if (port !== config.port) store.ownership?.update({ port });
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info(
     { url, dataDir: config.dataDir, provider: agent.name, version, inspect: config.inspectUrl ?? false },

@@ -139,13 +139,14 @@ describe('worker routes, happy paths', () => {
     });
     const withId = { ...observation, tool_use_id: 'toolu_01' };
     expect((await worker.call('POST', '/api/sessions/observations', { body: withId })).json).toEqual({ status: 'queued' });
-    expect((await worker.call('POST', '/api/sessions/observations', { body: withId })).json).toEqual({
-      status: 'skipped',
-      reason: 'duplicate',
-    });
+    expect((await worker.call('POST', '/api/sessions/observations', { body: withId })).json).toEqual({ status: 'queued' });
     await settled(worker);
-    // The repeat reached the session (and the log, as an event it ignored) but queued nothing.
+    expect((await worker.call('POST', '/api/sessions/observations', { body: withId })).json).toEqual({ status: 'queued' });
+    await settled(worker);
+    // The repeats queued nothing, before and after the first was processed, and left nothing in the log.
     expect(worker.registry.get({ sessionDbId: 1 })!.counters).toMatchObject({ queued: 2, processed: 2 });
+    const queued = worker.store.readEvents(1).filter((event) => event.type === 'WORK_QUEUED');
+    expect(queued).toHaveLength(1);
   });
 
   it('completes and deletes', async () => {
