@@ -29,9 +29,9 @@ export function createEphemeralStore(): EventStore {
     },
     append(sessionDbId, event) {
       if (event.workKey === undefined) return 0;
-      let keys = workKeys.get(sessionDbId);
-      if (keys === undefined) workKeys.set(sessionDbId, (keys = new Set()));
+      const keys = workKeys.get(sessionDbId) ?? new Set<string>();
       keys.add(event.workKey);
+      workKeys.set(sessionDbId, keys);
       return 0;
     },
     saveSnapshot() {},
