@@ -4,6 +4,7 @@
  * May not: validate values (load.ts does, with the key table).
  */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConfigError } from './errors.js';
 import { SETTINGS, type SettingKey } from './settings.js';
 
@@ -12,7 +13,14 @@ export function readSettingsFile(path: string): Partial<Record<SettingKey, strin
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {};
+    if (code === 'ENOTDIR') {
+      throw new ConfigError(
+        'CLAUDE_MEM_DATA_DIR',
+        `${dirname(path)} is not a directory: point CLAUDE_MEM_DATA_DIR at a directory (it is created if missing)`,
+      );
+    }
     throw new ConfigError('settings.json', `cannot read ${path}: ${(error as Error).message}`);
   }
   let parsed: unknown;

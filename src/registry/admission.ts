@@ -130,7 +130,7 @@ export class Admission {
     let victimActivity = Infinity;
     for (const session of this.#options.sessions.values()) {
       const snapshot = session.state();
-      if (isEvictable(snapshot) && snapshot.context.lastActivityAt < victimActivity) {
+      if (!session.frozen && isEvictable(snapshot) && snapshot.context.lastActivityAt < victimActivity) {
         victim = session;
         victimActivity = snapshot.context.lastActivityAt;
       }
@@ -145,6 +145,7 @@ export class Admission {
 
   #shed(surplus: number, usage: number): void {
     const candidates = [...this.#options.sessions.values()]
+      .filter((session) => !session.frozen)
       .map((session) => ({ session, snapshot: session.state() }))
       .filter(({ snapshot }) => isEvictable(snapshot))
       .sort((a, b) => a.snapshot.context.lastActivityAt - b.snapshot.context.lastActivityAt)

@@ -46,7 +46,7 @@ export class Dormancy {
   #due(sessionDbId: number): void {
     const { sessions, clock, hibernateAfterMs, closing } = this.#options;
     const session = sessions.get(sessionDbId);
-    if (session === undefined || closing()) return;
+    if (session === undefined || session.frozen || closing()) return;
     const now = clock.now();
     const { context, value } = session.state();
     if (session.dormant) {

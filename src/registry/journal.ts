@@ -106,7 +106,9 @@ export class Journal {
       this.#waitingForWrites.push(run);
       return;
     }
-    this.#options.store.flush().then(run, () => this.#waitingForWrites.push(run));
+    // Asked from inside a transition (a slot request is an entry action), before the event that caused
+    // it is appended: look at what is pending only once that transition is over.
+    queueMicrotask(() => this.#options.store.flush().then(run, () => this.#waitingForWrites.push(run)));
   }
 
   /** Runs `announce` once everything logged so far is committed; dropped with that commit if it fails. */

@@ -26,6 +26,8 @@ export interface ActorFactory {
  * of its last snapshot: no actor, no timer (the registry's DeadlineTimer wakes it at its deadline), a
  * few hundred bytes instead of several kilobytes. Any event wakes it first; the wake is a logged
  * RECOVER, which re-enters `idle` so that its timer is armed again with what remains.
+ * Frozen (a commit of its events failed), it is the state the log holds, without an actor, until the
+ * log can be written again and it is restored from there; nothing may be sent to it meanwhile.
  */
 export class LiveSession {
   readonly sessionDbId: number;
@@ -39,6 +41,7 @@ export class LiveSession {
   readonly #factory: ActorFactory;
   #actor: SessionActor | undefined;
   #dormant: SessionContext | undefined;
+  #frozen: { readonly value: StateValue; readonly context: SessionContext } | undefined;
 
   constructor(sessionDbId: number, contentSessionId: string, snapshotSeq: number, factory: ActorFactory) {
     this.sessionDbId = sessionDbId;
@@ -63,12 +66,18 @@ export class LiveSession {
     return this.#dormant !== undefined;
   }
 
+  get frozen(): boolean {
+    return this.#frozen !== undefined;
+  }
+
   state(): SessionState {
+    if (this.#frozen !== undefined) return { status: 'active', ...this.#frozen };
     if (this.#dormant !== undefined) return { status: 'active', value: 'idle', context: this.#dormant };
     return this.#actor!.getSnapshot();
   }
 
   send(event: SessionEvent): void {
+    if (this.#frozen !== undefined) throw new Error(`session ${this.sessionDbId} is frozen until the log can be written`);
     if (this.#dormant !== undefined) this.wake(event.at);
     this.#actor!.send(event);
   }
@@ -101,6 +110,14 @@ export class LiveSession {
     this.#dormant = undefined;
     this.resume('idle', context);
     this.#actor!.send({ type: IDLE_DEADLINE_EVENT } as unknown as SessionEvent);
+  }
+
+  /** Holds the session at the state the log has for it, without an actor (see the class comment). */
+  freeze(value: StateValue, context: SessionContext): void {
+    this.#actor?.stop();
+    this.#actor = undefined;
+    this.#dormant = undefined;
+    this.#frozen = { value, context };
   }
 
   /** Stops the actor without disposing the session (shutdown): the log keeps it for the next start. */

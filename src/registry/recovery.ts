@@ -97,26 +97,43 @@ export class Recovery {
     return session;
   }
 
-  /** A commit failed: these sessions go back to what the log holds. Their actors stop (aborting any agent call). */
+  /**
+   * A commit failed: these sessions go back to what the log holds. An awake one's actor stops (which
+   * aborts its agent call); each is held frozen at the log's state, so it is still seen as it is, and
+   * nothing can change it until the log can be written again (see restoreRolledBack).
+   */
   rollBack(sessionDbIds: readonly number[]): void {
+    const { sessions, store, slots, forget, actors, logger } = this.#options;
     for (const sessionDbId of sessionDbIds) {
+      const live = sessions.get(sessionDbId);
+      live?.stop();
+      slots.cancel(sessionDbId);
+      slots.release(sessionDbId);
+      const stored = store.getSession(sessionDbId);
+      const rebuilt = stored?.status === 'live' && stored.incarnationSeq !== null ? rebuildSession(store, stored) : undefined;
+      if (stored === undefined || rebuilt === undefined || rebuilt.status === 'done') {
+        // The log never had it live (created by the failed commit), or has it disposed already.
+        if (live !== undefined) forget(sessionDbId, live.contentSessionId);
+        continue;
+      }
+      const session =
+        live ?? new LiveSession(sessionDbId, stored.contentSessionId, rebuilt.fromSnapshotSeq ?? stored.incarnationSeq ?? 0, actors);
+      session.freeze(rebuilt.value, rebuilt.context);
+      if (live === undefined) sessions.add(session);
       this.#rolledBack.add(sessionDbId);
-      const session = this.#options.sessions.get(sessionDbId);
-      if (session === undefined) continue;
-      session.stop();
-      this.#options.slots.cancel(sessionDbId);
-      this.#options.slots.release(sessionDbId);
-      this.#options.forget(sessionDbId, session.contentSessionId);
     }
-    this.#options.logger.warn({ sessions: sessionDbIds.length }, 'a commit failed: its sessions are back to what the log holds');
+    logger.warn({ sessions: sessionDbIds.length }, 'a commit failed: its sessions are back to what the log holds');
   }
 
-  /** The log can be written again: the rolled-back sessions resume from it, timers and queues as it has them. */
+  /** The log can be written again: the frozen sessions resume from it, timers and queues as it has them. */
   restoreRolledBack(): void {
+    const { sessions, store } = this.#options;
     for (const sessionDbId of this.#rolledBack) {
-      if (this.#options.sessions.has(sessionDbId)) continue;
-      const stored = this.#options.store.getSession(sessionDbId);
-      if (stored?.status === 'live' && stored.incarnationSeq !== null) this.restore(stored);
+      const frozen = sessions.get(sessionDbId);
+      if (frozen === undefined || !frozen.frozen) continue;
+      sessions.remove(sessionDbId, frozen.contentSessionId);
+      const stored = store.getSession(sessionDbId);
+      if (stored !== undefined) this.restore(stored);
     }
     this.#rolledBack.clear();
   }

@@ -306,7 +306,7 @@ class Registry implements SessionRegistry {
   #grantSlot(sessionDbId: number, waitedMs: number): boolean {
     if (this.#slotsFrozen) return false;
     const session = this.#sessions.get(sessionDbId);
-    if (session === undefined || session.dormant) return false;
+    if (session === undefined || session.dormant || session.frozen) return false;
     session.send({ type: 'SLOT_GRANTED', at: this.#clock.now() });
     const state = session.state();
     const took =

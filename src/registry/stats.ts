@@ -40,8 +40,10 @@ export class RegistryCounters {
     const byState: Record<string, number> = {};
     const totals = { ...this.#retired };
     let dormant = 0;
+    let frozen = 0;
     for (const session of sessions) {
       if (session.dormant) dormant++;
+      if (session.frozen) frozen++;
       const snapshot = session.state();
       const lifecycle = lifecycleOf(snapshot.value);
       if (lifecycle !== 'disposed') byLifecycle[lifecycle]++;
@@ -52,6 +54,7 @@ export class RegistryCounters {
     return {
       live,
       dormant,
+      frozen,
       byLifecycle,
       byState,
       slots,

@@ -89,6 +89,8 @@ export interface RegistryStats {
   readonly live: number;
   /** Live sessions idle long enough to be held without an actor (see `hibernateAfterMs`). */
   readonly dormant: number;
+  /** Live sessions held at the log's state after a failed commit, until the log can be written again. */
+  readonly frozen: number;
   readonly byLifecycle: Readonly<Record<Exclude<Lifecycle, 'disposed'>, number>>;
   readonly byState: Readonly<Record<string, number>>;
   readonly slots: SlotPoolStats;

@@ -5,7 +5,8 @@
  * else is refused at once, with a message that names the owner, and touches nothing.
  * May not: open the log itself (sqlite-file.ts does, once ownership is held).
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { EventStoreError } from './errors.js';
 
@@ -42,10 +43,15 @@ export function acquireOwnership(logPath: string, details: Partial<Pick<OwnerRec
     // No busy timeout: a second worker must be told at once, not after five seconds.
     lock = new Database(lockPath, { timeout: 0 });
   } catch (error) {
-    throw new EventStoreError('unwritable', logPath, `cannot create the lock file ${lockPath}: ${messageOf(error)}`, error);
+    throw new EventStoreError(
+      'unwritable',
+      logPath,
+      `cannot create the lock file ${lockPath}: ${whyNotWritable(dirname(lockPath)) ?? messageOf(error)}`,
+      error,
+    );
   }
   try {
-    lock.pragma('journal_mode = OFF');
+    lock.pragma('journal_mode = MEMORY'); // no -journal file beside it
     // In exclusive locking mode SQLite never releases a lock it took; the first write takes the exclusive one.
     lock.pragma('locking_mode = EXCLUSIVE');
     lock.exec('BEGIN EXCLUSIVE');
@@ -143,6 +149,19 @@ function readRecord(ownerPath: string): OwnerRecord | null {
     };
   } catch {
     return null;
+  }
+}
+
+/** Why a directory cannot be written to (read-only file system, permissions), if it cannot. */
+function whyNotWritable(directory: string): string | undefined {
+  try {
+    accessSync(directory, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return `${directory} is on a read-only file system`;
+    if (code === 'EACCES' || code === 'EPERM') return `${directory} is not writable by this user`;
+    return messageOf(error);
   }
 }
 

@@ -228,6 +228,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return () => failureListeners.delete(listener);
     },
     probeWrite() {
+      // A full disk is often a full write-ahead log: moving it into the file and truncating it gives the
+      // space of every superseded page back. It may fail for want of space too; the write below says.
+      try {
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // The probe write's own failure is the answer.
+      }
       direct(() => writable().probe.run(Date.now()));
     },
     readEvents(sessionDbId, page = {}) {

@@ -10,6 +10,7 @@ import {
   type SessionRegistryOptions,
 } from '../../src/index.js';
 import { controllableAgent, delayedAgent } from '../support/agents.js';
+import { advance } from '../support/time.js';
 import { useTempDir } from '../support/tmp.js';
 
 const MINUTE = 60_000;
@@ -108,21 +109,21 @@ describe('recovery', () => {
     await first.init(abc, { prompt: 'p1' });
     await first.enqueue(abc, { kind: 'observation', prompt: 'o1', toolUseId: 't1' });
     await first.enqueue(abc, { kind: 'observation', prompt: 'o2', toolUseId: 't2' });
-    await vi.advanceTimersByTimeAsync(0);
+    await advance(0);
     agent.pending()[0]!.resolve('r1');
-    await vi.advanceTimersByTimeAsync(0);
+    await advance(0);
     expect(agent.pending()[0]!.request.item.id).toBe('t1'); // in flight when the process dies
 
     const { registry, report, store: reopened } = await restart(first, store, { agent: agent.agent });
     expect(report.restored).toEqual({ 'active.processing': 1 });
-    await vi.advanceTimersByTimeAsync(0);
+    await advance(0);
     const retried = agent.pending();
     expect(retried.map((c) => c.request.item.id)).toEqual(['t1']);
     expect(retried[0]!.request.history.map((m) => m.content)).toEqual(['p1', 'r1', 'o1']);
     retried[0]!.resolve('r2');
-    await vi.advanceTimersByTimeAsync(0);
+    await advance(0);
     agent.pending()[0]!.resolve('r3');
-    await vi.advanceTimersByTimeAsync(0);
+    await advance(0);
     expect(registry.get(abc)).toMatchObject({ lifecycle: 'idle', queueLength: 0, historyLength: 6 });
     const replies = reopened.readEvents(1).filter((e) => e.type === 'xstate.done.actor.agent');
     expect(replies.map((e) => (e.payload as { output: { reply: string } }).output.reply)).toEqual(['r1', 'r2', 'r3']);
@@ -133,7 +134,7 @@ describe('recovery', () => {
     const first = start(store, { agent: delayedAgent(1), snapshotEvery: 5 });
     await first.init(abc, { prompt: 'p' });
     for (let i = 0; i < 12; i++) await first.enqueue(abc, { kind: 'observation', prompt: `o${i}` });
-    await vi.advanceTimersByTimeAsync(100);
+    await advance(100);
     const live = first.get(abc)!;
     const { registry, report } = await restart(first, store, { snapshotEvery: 5 });
     expect(report.fromSnapshots).toBe(1);
@@ -146,11 +147,11 @@ describe('recovery', () => {
     const first = start(store, { agent: delayedAgent(1) });
     await first.init(abc, { prompt: 'p' });
     for (let i = 0; i < 10; i++) await first.enqueue(abc, { kind: 'observation', prompt: `o${i}` });
-    await vi.advanceTimersByTimeAsync(100);
+    await advance(100);
     expect(first.get(abc)!.historyLength).toBe(22);
     const { registry } = await restart(first, store, { maxHistoryMessages: 5, idleTtlMs: 10 * MINUTE });
     expect(registry.get(abc)!.historyLength).toBeLessThanOrEqual(5);
-    await vi.advanceTimersByTimeAsync(10 * MINUTE);
+    await advance(10 * MINUTE, 1_000);
     expect(registry.get(abc)!.lifecycle).toBe('expiring');
   });
 
