@@ -58,8 +58,8 @@ export interface LogHealth {
   /** The failure that made it unwritable (names the cause and the file). */
   readonly error: string | null;
   readonly since: number | null;
-  /** Commits that failed since this process started. */
-  readonly failedCommits: number;
+  /** Writes that failed since this process started: commits, and probes while the log could not be written. */
+  readonly failedWrites: number;
 }
 
 export class Journal {
@@ -68,7 +68,7 @@ export class Journal {
   #compactionTimer: unknown;
   #probeTimer: unknown;
   #failure: { error: EventStoreError; since: number } | null = null;
-  #failedCommits = 0;
+  #failedWrites = 0;
   /** What waits for the log to be writable again (slot grants). */
   #waitingForWrites: (() => void)[] = [];
 
@@ -93,7 +93,7 @@ export class Journal {
       location: this.#options.store.location,
       error: this.#failure?.error.message ?? null,
       since: this.#failure?.since ?? null,
-      failedCommits: this.#failedCommits,
+      failedWrites: this.#failedWrites,
     };
   }
 
@@ -171,7 +171,7 @@ export class Journal {
 
   #failed(failure: CommitFailure): void {
     const { logger, clock } = this.#options;
-    this.#failedCommits++;
+    this.#failedWrites++;
     if (this.#failure === null) {
       this.#failure = { error: failure.error, since: clock.now() };
       logger.error(

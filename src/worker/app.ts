@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { SessionRegistry } from '../registry/index.js';
 import type { EventStore } from '../store/index.js';
 import { createRouteContext } from './context.js';
-import { answerError } from './errors.js';
+import { answerClientError, answerError } from './errors.js';
 import { registerHookRoutes } from './hook-routes.js';
 import type { WorkerMetrics } from './metrics.js';
 import { createSecurityHook } from './security.js';
@@ -42,6 +42,7 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
     logController: new LogController({ disableRequestLogging: true }),
     // The error handler answers every failure as {error, details}.
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
   });
   // JSON only: any other body is answered 415.
   app.removeContentTypeParser(['text/plain']);

@@ -4,6 +4,8 @@
  * bug answers 500, and it is logged.
  * May not: decide anything about sessions.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Refusal } from '../registry/index.js';
 import { EventStoreError } from '../store/index.js';
@@ -47,6 +49,27 @@ export function refusal(result: Refusal, what: string): HttpError {
 }
 
 /** A live session as the list and detail routes show it. */
+/**
+ * A request Node's parser refused before any route saw it (headers over 16 KB, malformed HTTP): the
+ * same `{error, details}` shape, then the connection closes.
+ */
+export function answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify({
+    error: status === 431 ? 'request headers too large' : 'malformed HTTP request',
+    details: status === 431 ? 'the request line and headers together must stay under 16 KB' : (error.code ?? error.message),
+  });
+  // An answer to HEAD has no body (its client would take one for a second response).
+  const head = Buffer.isBuffer(error.rawPacket) && error.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
+  );
+}
+
 /** The error handler of the worker's fastify instance. */
 export function answerError(bodyLimitBytes: number) {
   return (error: FastifyError | (Error & { code?: string; statusCode?: number }), request: FastifyRequest, reply: FastifyReply) => {

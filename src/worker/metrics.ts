@@ -147,6 +147,27 @@ function observeRegistry(registry: SessionRegistry, stats: () => RegistryStats, 
     },
   });
 
+  new Gauge({
+    name: `${PREFIX}log_writable`,
+    help: '1 while the event log can be written; 0 while commits fail (disk full, I/O error) and new work gets 507',
+    registers: [register],
+    collect() {
+      this.set(registry.health().writable ? 1 : 0);
+    },
+  });
+  const failedWrites = new Counter({
+    name: `${PREFIX}log_failed_writes_total`,
+    help: 'Writes to the event log that failed (commits, and probes while it could not be written)',
+    registers: [register],
+    collect() {
+      const failed = registry.health().failedWrites;
+      this.inc(Math.max(0, failed - seenFailedWrites));
+      seenFailedWrites = failed;
+    },
+  });
+  let seenFailedWrites = 0;
+  failedWrites.inc(0);
+
   const slotWait = new Histogram({
     name: `${PREFIX}agent_slot_wait_seconds`,
     help: 'Time a session waited for an agent slot',
