@@ -154,6 +154,27 @@ renderers.costs = {
   },
 };
 
+renderers.soakHttp = {
+  title: 'The soak through the real worker over HTTP',
+  render: (s) => [
+    `\`session-lifecycle serve\` in its own process (SQLite log, local provider, TTL ${s.ttlSeconds} s, grace ${s.graceSeconds} s) for ${s.minutes} minutes; ` +
+      `${s.clients} clients start sessions continuously, each a prompt, ${s.observationsPerSession} observations of ${n(s.observationBytes)} B and a summarize, ` +
+      `then leave it to its TTL. Sampled every ${s.sampleEverySeconds} s.`,
+    '',
+    '![worker RSS and live sessions over the run](soak-http.svg)',
+    '',
+    '| sessions | requests | requests/s | failed | disposed | live at the end (max) | RSS at mid-run → end (max) | RSS growth, second half |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${n(s.sessions)} | ${n(s.requests)} | ${n(s.requestsPerSecond)} | ${n(s.failed)} | ${n(s.disposals)} | ${n(s.finalLiveSessions)} (${n(s.maxLiveSessions)}) | ` +
+      `${n(s.rssMidMb)} → ${n(s.rssFinalMb)} MB (${n(s.rssMaxMb)}) | ${n(s.lastHalfGrowthPercent)} % |`,
+    '',
+    `Aim: no failed request, and RSS growth over the second half at most 5 %. ${met(s.met)}` +
+      (s.failed > 0 ? ` Failures by status: ${JSON.stringify(s.failures)}.` : ''),
+    '',
+    'The samples are in `bench/soak-http.csv`.',
+  ],
+};
+
 function render(): string {
   const results = readResults();
   const lines = [
@@ -172,6 +193,7 @@ function render(): string {
     'npm run soak           # the soak alone: 20,000 sessions per contender, leaky until 2 GB',
     'npm run bench:store    # the event log alone',
     'npm run bench:costs    # throughput, memory per idle session, HTTP',
+    'npm run soak:http      # the real worker over HTTP for 10 minutes',
     '```',
     '',
     'Each script writes its section of `bench/results.json` and re-renders this page; the soak also writes `bench/soak.csv` and',

@@ -1,0 +1,232 @@
+/**
+ * The soak through the real worker over HTTP: `session-lifecycle serve` in its own process (SQLite log,
+ * local provider, short TTL), and sessions arriving continuously from this one, each a prompt, 20
+ * observations of about 5 KB and a summarize, then silence until its TTL disposes it. Every 10 s: the
+ * requests that failed (anything but 2xx, or no answer), the live sessions, the worker's RSS.
+ *
+ *   npm run soak:http                  10 minutes (part of `npm run bench:full`)
+ *   npm run soak:http -- --minutes 1   shorter, to try it
+ *
+ * Writes bench/soak-http.csv, docs/soak-http.svg and the `soakHttp` section of bench/results.json.
+ * Aim: no failed request, and RSS growth over the second half of the run at most 5 %.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { freePort } from './lib/http.js';
+import { log, mib, round, writeSection } from './lib/results.js';
+
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '6' },
+  },
+});
+const MINUTES = Number(args.minutes);
+const CONCURRENCY = Number(args.concurrency);
+const SAMPLE_EVERY_MS = 10_000;
+const OBSERVATIONS = 20;
+const OBSERVATION_BYTES = 5_000;
+const TTL_SECONDS = 6;
+const GRACE_SECONDS = 2;
+
+interface Sample {
+  readonly elapsedSeconds: number;
+  readonly rssBytes: number;
+  readonly liveSessions: number;
+  readonly requests: number;
+  readonly failed: number;
+  readonly sessionsStarted: number;
+  readonly disposals: number;
+}
+
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+
+async function startWorker(dataDir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+    env: {
+      ...process.env,
+      CLAUDE_MEM_DATA_DIR: dataDir,
+      CLAUDE_MEM_WORKER_PORT: String(port),
+      CLAUDE_MEM_LOG_LEVEL: 'warn',
+      CLAUDE_MEM_SESSION_TTL_MINUTES: String(TTL_SECONDS / 60),
+      CLAUDE_MEM_SESSION_GRACE_SECONDS: String(GRACE_SECONDS),
+      CLAUDE_MEM_MAX_ACTIVE_SESSIONS: '10000',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 400; i++) {
+    if (child.exitCode !== null) throw new Error(`the worker exited with ${child.exitCode}`);
+    if (
+      await fetch(`http://127.0.0.1:${port}/api/readiness`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return child;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error('the worker was not ready in 20 s');
+}
+
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return Number(kb ?? 0) * 1024;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'soak-http-'));
+const port = await freePort();
+const worker = await startWorker(dataDir, port);
+const base = `http://127.0.0.1:${port}`;
+let requests = 0;
+let failed = 0;
+let sessionsStarted = 0;
+const failures = new Map<string, number>();
+
+async function post(path: string, body: unknown): Promise<void> {
+  requests++;
+  try {
+    const answer = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    await answer.arrayBuffer();
+    if (!answer.ok) {
+      failed++;
+      failures.set(String(answer.status), (failures.get(String(answer.status)) ?? 0) + 1);
+    }
+  } catch (error) {
+    failed++;
+    const code = (error as { cause?: { code?: string } }).cause?.code ?? 'network';
+    failures.set(code, (failures.get(code) ?? 0) + 1);
+  }
+}
+
+const response = 'x'.repeat(OBSERVATION_BYTES);
+async function oneSession(): Promise<void> {
+  const contentSessionId = `soak-${process.pid}-${++sessionsStarted}`;
+  await post('/api/sessions/init', { contentSessionId, project: 'soak', prompt: `Work on task ${sessionsStarted}` });
+  for (let n = 0; n < OBSERVATIONS; n++) {
+    await post('/api/sessions/observations', {
+      contentSessionId,
+      tool_name: 'Bash',
+      tool_input: { command: `step ${n}` },
+      tool_response: response,
+      cwd: '/soak',
+      tool_use_id: `${contentSessionId}-${n}`,
+    });
+  }
+  await post('/api/sessions/summarize', { contentSessionId, last_assistant_message: 'Done with this task.' });
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await fetch(`${base}/metrics`).then((r) => r.text());
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(name))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+const started = Date.now();
+const endAt = started + MINUTES * 60_000;
+const samples: Sample[] = [];
+async function sample(): Promise<void> {
+  const live = ((await fetch(`${base}/api/sessions`).then((r) => r.json())) as { sessions: unknown[] }).sessions.length;
+  const record: Sample = {
+    elapsedSeconds: round((Date.now() - started) / 1_000),
+    rssBytes: rssOf(worker.pid!),
+    liveSessions: live,
+    requests,
+    failed,
+    sessionsStarted,
+    disposals: await metric('session_lifecycle_disposals_total'),
+  };
+  samples.push(record);
+  log(
+    `  ${record.elapsedSeconds} s: rss ${mib(record.rssBytes)} MB, ${live} live, ${requests} requests, ${failed} failed, ${record.disposals} disposed`,
+  );
+}
+
+log(
+  `soak over HTTP: ${MINUTES} min, ${CONCURRENCY} clients, each session a prompt, ${OBSERVATIONS} observations of ${OBSERVATION_BYTES} B and a summarize; TTL ${TTL_SECONDS} s`,
+);
+await sample();
+const sampler = setInterval(() => void sample(), SAMPLE_EVERY_MS);
+await Promise.all(
+  Array.from({ length: CONCURRENCY }, async () => {
+    while (Date.now() < endAt) await oneSession();
+  }),
+);
+clearInterval(sampler);
+await sample();
+const exited = new Promise((resolve) => worker.once('exit', resolve));
+worker.kill('SIGTERM');
+await exited;
+rmSync(dataDir, { recursive: true, force: true });
+
+// The first 30 s are warm-up (the heap and SQLite's caches fill); growth is judged over the second half.
+const last = samples.at(-1)!;
+const mid = samples.reduce((best, s) =>
+  Math.abs(s.elapsedSeconds - last.elapsedSeconds / 2) < Math.abs(best.elapsedSeconds - last.elapsedSeconds / 2) ? s : best,
+);
+const lastHalfGrowthPercent = round(((last.rssBytes - mid.rssBytes) / mid.rssBytes) * 100, 2);
+const elapsedSeconds = round((Date.now() - started) / 1_000);
+
+writeFileSync(
+  new URL('./soak-http.csv', import.meta.url),
+  `${['elapsed_s,rss_mb,live_sessions,requests,failed,sessions_started,disposals', ...samples.map((s) => `${s.elapsedSeconds},${mib(s.rssBytes)},${s.liveSessions},${s.requests},${s.failed},${s.sessionsStarted},${s.disposals}`)].join('\n')}\n`,
+);
+const line = (field: string, title: string, color: string) => ({
+  width: 640,
+  height: 180,
+  mark: { type: 'line' as const, point: true, color },
+  encoding: {
+    x: { field: 'minutes', type: 'quantitative' as const, title: 'minutes' },
+    y: { field, type: 'quantitative' as const, title },
+  },
+});
+const spec: TopLevelSpec = {
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  title: `The worker over HTTP for ${MINUTES} minutes: ${last.sessionsStarted.toLocaleString('en')} sessions, ${last.requests.toLocaleString('en')} requests, ${last.failed} failed`,
+  background: 'white',
+  data: { values: samples.map((s) => ({ minutes: round(s.elapsedSeconds / 60, 2), rss: mib(s.rssBytes), live: s.liveSessions })) },
+  vconcat: [line('rss', 'worker RSS (MB)', '#1f77b4'), line('live', 'live sessions', '#2ca02c')],
+};
+const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+writeFileSync(new URL('../docs/soak-http.svg', import.meta.url), await view.toSVG());
+
+writeSection('soakHttp', `npm run soak:http${MINUTES === 10 ? '' : ` -- --minutes ${MINUTES}`}`, {
+  minutes: MINUTES,
+  elapsedSeconds,
+  clients: CONCURRENCY,
+  observationsPerSession: OBSERVATIONS,
+  observationBytes: OBSERVATION_BYTES,
+  ttlSeconds: TTL_SECONDS,
+  graceSeconds: GRACE_SECONDS,
+  sampleEverySeconds: SAMPLE_EVERY_MS / 1_000,
+  sessions: last.sessionsStarted,
+  requests: last.requests,
+  requestsPerSecond: round(last.requests / elapsedSeconds),
+  failed: last.failed,
+  failures: Object.fromEntries(failures),
+  disposals: last.disposals,
+  finalLiveSessions: last.liveSessions,
+  maxLiveSessions: Math.max(...samples.map((s) => s.liveSessions)),
+  rssMidMb: mib(mid.rssBytes),
+  rssFinalMb: mib(last.rssBytes),
+  rssMaxMb: mib(Math.max(...samples.map((s) => s.rssBytes))),
+  lastHalfGrowthPercent,
+  met: last.failed === 0 && lastHalfGrowthPercent <= 5,
+  samples: samples.map((s) => ({ ...s, rssMb: mib(s.rssBytes) })),
+});
+log(
+  `soak over HTTP: ${last.requests} requests, ${last.failed} failed, RSS ${mib(mid.rssBytes)} → ${mib(last.rssBytes)} MB over the second half (${lastHalfGrowthPercent} %)`,
+);
