@@ -1,7 +1,7 @@
 /**
  * The registry's public face: `createSessionRegistry` and the commands callers send (init, enqueue,
  * touch, complete, delete), each turned into one event to one session actor and acknowledged once the
- * log has it. It wires the parts beside it, each of which says what it owns:
+ * log has it; slot grants; shutdown. The parts beside it (wired in parts.ts) each say what they own:
  *   session-table  the live set               admission  who may be live; capacity and memory shedding
  *   dormancy       sleeping and waking        recovery   rebuilding sessions from the log
  *   journal        processed events → log     outcomes   what follows each processed event
@@ -9,22 +9,14 @@
  *   stats          counts, stats()            listeners  on() and delivery
  * May not: write the log itself (the actors' events reach it through outcomes and the journal).
  */
-import type { SessionEvent, SessionMachine } from '../../machines/session.machine.js';
+import type { SessionEvent } from '../../machines/session.machine.js';
 import type { Clock } from '../clock/index.js';
 import { describeSession, type SessionView } from '../session/index.js';
-import { type CompactionReport, createEphemeralStore, type EventStore, EventStoreError } from '../store/index.js';
-import { Admission } from './admission.js';
-import { Dormancy } from './dormancy.js';
-import { Journal, type LogHealth } from './journal.js';
-import { Listeners } from './listeners.js';
-import type { ActorFactory, LiveSession } from './live-session.js';
-import { provideSessionMachine, sessionActors } from './machine.js';
+import { type CompactionReport, type EventStore, EventStoreError } from '../store/index.js';
+import type { LogHealth } from './journal.js';
+import type { LiveSession } from './live-session.js';
 import { type ResolvedOptions, resolveOptions, type SessionRegistryOptions } from './options.js';
-import { Outcomes } from './outcomes.js';
-import { Recovery } from './recovery.js';
-import { SessionTable } from './session-table.js';
-import { SlotPool } from './slots.js';
-import { RegistryCounters } from './stats.js';
+import { assembleParts, type RegistryParts } from './parts.js';
 import type {
   CommandResult,
   EnqueueResult,
@@ -48,101 +40,24 @@ class Registry implements SessionRegistry {
   readonly #options: ResolvedOptions;
   readonly #clock: Clock;
   readonly #store: EventStore;
-  readonly #sessions = new SessionTable();
-  readonly #listeners: Listeners;
-  readonly #counters = new RegistryCounters();
-  readonly #slots: SlotPool;
-  readonly #actors: ActorFactory;
-  readonly #journal: Journal;
-  readonly #admission: Admission;
-  readonly #dormancy: Dormancy;
-  readonly #recovery: Recovery;
-  readonly #outcomes: Outcomes;
-  #slotsFrozen = false;
+  readonly #parts: RegistryParts;
   #closing: Promise<ShutdownReport> | undefined;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
-    const { clock, logger } = options;
-    this.#clock = clock;
-    this.#store = options.store ?? createEphemeralStore();
-    this.#listeners = new Listeners(logger);
-    this.#slots = new SlotPool({
-      capacity: options.maxConcurrentAgents,
-      clock,
-      grant: (sessionDbId, waitedMs) => this.#grantSlot(sessionDbId, waitedMs),
-      // No agent call starts on work that is not durable: slots are handed out after the commit.
-      schedule: (pump) => this.#journal.whenDurable(pump),
-    });
-    const machine: SessionMachine = provideSessionMachine({
-      agent: options.agent,
-      estimateTokens: options.estimateTokens,
-      clock,
-      slots: this.#slots,
-      expiring: (notice) => this.#listeners.emit('expiring', notice),
-      removed: (sessionDbId, contentSessionId) => this.#forget(sessionDbId, contentSessionId),
-    });
-    this.#actors = sessionActors(machine, clock, (session, event) => this.#outcomes.observe(session, event));
-    this.#journal = new Journal({
-      store: this.#store,
-      clock,
-      logger,
-      snapshotEvery: options.snapshotEvery,
-      retentionMs: options.retentionMs,
-      compactionIntervalMs: options.store === undefined ? false : options.compactionIntervalMs,
-      probeIntervalMs: options.writeProbeIntervalMs,
-      rollBack: (sessionDbIds) => this.#recovery.rollBack(sessionDbIds),
-      recovered: () => this.#recovery.restoreRolledBack(),
-    });
-    this.#dormancy = new Dormancy({
-      clock,
-      hibernateAfterMs: options.hibernateAfterMs,
-      sessions: this.#sessions,
-      journal: this.#journal,
+    this.#clock = options.clock;
+    this.#parts = assembleParts(options, {
+      grantSlot: (sessionDbId, waitedMs) => this.#grantSlot(sessionDbId, waitedMs),
       closing: () => this.#closing !== undefined,
     });
-    this.#outcomes = new Outcomes({
-      clock,
-      logger,
-      journal: this.#journal,
-      listeners: this.#listeners,
-      counters: this.#counters,
-      dormancy: () => this.#dormancy,
-      slots: this.#slots,
-      forget: (sessionDbId, contentSessionId) => this.#forget(sessionDbId, contentSessionId),
-      inspect: options.inspect,
-    });
-    this.#recovery = new Recovery({
-      store: this.#store,
-      sessions: this.#sessions,
-      actors: this.#actors,
-      clock,
-      settings: options.settings,
-      logger,
-      slots: this.#slots,
-      forget: (sessionDbId, contentSessionId) => this.#forget(sessionDbId, contentSessionId),
-      fitToCapacity: () => this.#admission.fitToCapacity(),
-    });
-    this.#admission = new Admission({
-      sessions: this.#sessions,
-      store: this.#store,
-      actors: this.#actors,
-      recovery: this.#recovery,
-      counters: this.#counters,
-      settings: options.settings,
-      maxActiveSessions: options.maxActiveSessions,
-      retryAfterMs: options.retryAfterMs,
-      clock,
-      logger,
-      memoryPressure: options.memoryPressure,
-    });
+    this.#store = this.#parts.store;
   }
 
   // ── commands ──────────────────────────────────────────────────────────────────────────────────
 
   init(target: SessionTarget, request: PromptRequest): Promise<InitResult> {
     return this.#durably((at) => {
-      const acquired = this.#admission.acquire(target, at);
+      const acquired = this.#parts.admission.acquire(target, at);
       if (!acquired.ok) return acquired;
       const { session, created } = acquired;
       const context = session.state().context;
@@ -164,13 +79,13 @@ class Registry implements SessionRegistry {
       // A retry of work the log already has (however long ago, across restarts) queues nothing, and
       // revives nothing: it is answered as the first time was.
       if (work.toolUseId !== undefined) {
-        const known = this.#sessions.find(target)?.sessionDbId ?? this.#storedSession(target)?.sessionDbId;
+        const known = this.#parts.sessions.find(target)?.sessionDbId ?? this.#storedSession(target)?.sessionDbId;
         if (known !== undefined && this.#store.hasWorkKey(known, work.toolUseId)) {
-          const queueLength = this.#sessions.get(known)?.state().context.queue.length ?? 0;
+          const queueLength = this.#parts.sessions.get(known)?.state().context.queue.length ?? 0;
           return { ok: true, status: 'duplicate', sessionDbId: known, queueLength };
         }
       }
-      const acquired = this.#admission.acquire(target, at);
+      const acquired = this.#parts.admission.acquire(target, at);
       if (!acquired.ok) return acquired;
       const { session } = acquired;
       const before = session.state().context;
@@ -213,38 +128,38 @@ class Registry implements SessionRegistry {
   // ── reading ───────────────────────────────────────────────────────────────────────────────────
 
   get(target: SessionTarget): SessionView | undefined {
-    const session = this.#sessions.find(target);
+    const session = this.#parts.sessions.find(target);
     return session === undefined ? undefined : viewOf(session);
   }
 
   list(): SessionView[] {
-    return [...this.#sessions.values()].map(viewOf);
+    return [...this.#parts.sessions.values()].map(viewOf);
   }
 
   stats(): RegistryStats {
-    return this.#counters.stats(this.#sessions.values(), this.#sessions.size, this.#slots.stats());
+    return this.#parts.counters.stats(this.#parts.sessions.values(), this.#parts.sessions.size, this.#parts.slots.stats());
   }
 
   on<K extends keyof RegistryEvents>(event: K, listener: (payload: RegistryEvents[K]) => void): () => void {
-    return this.#listeners.on(event, listener);
+    return this.#parts.listeners.on(event, listener);
   }
 
   // ── upkeep ────────────────────────────────────────────────────────────────────────────────────
 
   health(): LogHealth {
-    return this.#journal.health();
+    return this.#parts.journal.health();
   }
 
   checkMemoryPressure(): void {
-    this.#admission.checkMemoryPressure();
+    this.#parts.admission.checkMemoryPressure();
   }
 
   recover(): Promise<RecoveryReport> {
-    return this.#recovery.recoverAll();
+    return this.#parts.recovery.recoverAll();
   }
 
   compact(): CompactionReport {
-    return this.#journal.compact();
+    return this.#parts.journal.compact();
   }
 
   shutdown(options: { readonly drainMs?: number } = {}): Promise<ShutdownReport> {
@@ -256,7 +171,7 @@ class Registry implements SessionRegistry {
 
   #command(target: SessionTarget, event: (at: number) => SessionEvent): Promise<CommandResult> {
     return this.#durably((at): CommandResult => {
-      const session = this.#sessions.find(target);
+      const session = this.#parts.sessions.find(target);
       if (session === undefined) return { ok: false, error: 'not-found' };
       this.#send(session, event(at));
       return { ok: true, sessionDbId: session.sessionDbId };
@@ -270,7 +185,7 @@ class Registry implements SessionRegistry {
    */
   async #durably<T extends { readonly ok: true }>(act: (at: number) => T | Refusal): Promise<T | Refusal> {
     if (this.#closing) return { ok: false, error: 'shutting-down' };
-    const failure = this.#journal.failure;
+    const failure = this.#parts.journal.failure;
     if (failure !== null) return this.#unwritable(failure);
     let result: T | Refusal;
     try {
@@ -284,7 +199,7 @@ class Registry implements SessionRegistry {
   }
 
   #unwritable(error: EventStoreError): Refusal {
-    this.#counters.refused('log-unwritable');
+    this.#parts.counters.refused('log-unwritable');
     return { ok: false, error: 'log-unwritable', message: error.message, retryAfterMs: this.#options.writeProbeIntervalMs };
   }
 
@@ -294,46 +209,39 @@ class Registry implements SessionRegistry {
 
   /** Outside events mark recency: the table's order is what capacity eviction scans first. */
   #send(session: LiveSession, event: SessionEvent): void {
-    this.#sessions.markRecent(session);
+    this.#parts.sessions.markRecent(session);
     session.send(event);
   }
 
   #queueFull(): Refusal {
-    this.#counters.refused('queue-full');
+    this.#parts.counters.refused('queue-full');
     return { ok: false, error: 'queue-full', retryAfterMs: this.#options.retryAfterMs };
   }
 
   #grantSlot(sessionDbId: number, waitedMs: number): boolean {
-    if (this.#slotsFrozen) return false;
-    const session = this.#sessions.get(sessionDbId);
+    const session = this.#parts.sessions.get(sessionDbId);
     if (session === undefined || session.dormant || session.frozen) return false;
     session.send({ type: 'SLOT_GRANTED', at: this.#clock.now() });
     const state = session.state();
     const took =
       state.status === 'active' && typeof state.value === 'object' && (state.value as { active?: string }).active === 'processing';
-    if (took) this.#listeners.emit('slotGranted', { sessionDbId, waitedMs });
+    if (took) this.#parts.listeners.emit('slotGranted', { sessionDbId, waitedMs });
     return took;
-  }
-
-  #forget(sessionDbId: number, contentSessionId: string): void {
-    this.#sessions.remove(sessionDbId, contentSessionId);
-    // Entries of disposed sessions are only outlived; with nobody left, drop them all at once.
-    if (this.#sessions.size === 0) this.#dormancy.clear();
   }
 
   // ── shutdown ──────────────────────────────────────────────────────────────────────────────────
 
   async #shutdown(drainMs: number): Promise<ShutdownReport> {
-    this.#admission.stop();
-    this.#journal.stop();
-    this.#slotsFrozen = true;
-    if (drainMs > 0 && this.#slots.stats().inUse > 0) await this.#drain(drainMs);
-    const abortedAgentCalls = this.#slots.stats().inUse;
-    const stopped = this.#sessions.size;
-    for (const session of this.#sessions.values()) session.stop();
-    this.#dormancy.clear();
-    this.#sessions.clear();
-    this.#slots.clear();
+    this.#parts.admission.stop();
+    this.#parts.journal.stop();
+    this.#parts.slots.freeze();
+    if (drainMs > 0) await this.#parts.slots.drain(drainMs);
+    const abortedAgentCalls = this.#parts.slots.stats().inUse;
+    const stopped = this.#parts.sessions.size;
+    for (const session of this.#parts.sessions.values()) session.stop();
+    this.#parts.dormancy.clear();
+    this.#parts.sessions.clear();
+    this.#parts.slots.clear();
     try {
       await this.#store.flush();
     } catch (error) {
@@ -341,18 +249,6 @@ class Registry implements SessionRegistry {
       this.#options.logger.error({ err: error }, 'the last commit before shutdown failed');
     }
     return { stopped, abortedAgentCalls };
-  }
-
-  /** Resolves when no agent call is in flight, or when `drainMs` has passed. */
-  #drain(drainMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const deadline = this.#clock.now() + drainMs;
-      const poll = () => {
-        if (this.#slots.stats().inUse === 0 || this.#clock.now() >= deadline) resolve();
-        else this.#clock.setTimeout(poll, Math.min(20, Math.max(1, deadline - this.#clock.now())));
-      };
-      poll();
-    });
   }
 }
 

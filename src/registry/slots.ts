@@ -26,6 +26,7 @@ export class SlotPool {
   readonly #schedule: (pump: () => void) => void;
   #granted = 0;
   #pumpScheduled = false;
+  #frozen = false;
 
   constructor(options: {
     capacity: number;
@@ -55,6 +56,23 @@ export class SlotPool {
     if (this.#holders.delete(sessionDbId)) this.#schedulePump();
   }
 
+  /** No slot is granted any more (shutdown); holders keep theirs until they release them. */
+  freeze(): void {
+    this.#frozen = true;
+  }
+
+  /** Resolves when no slot is held, or when `drainMs` has passed. */
+  drain(drainMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const deadline = this.#clock.now() + drainMs;
+      const poll = () => {
+        if (this.#holders.size === 0 || this.#clock.now() >= deadline) resolve();
+        else this.#clock.setTimeout(poll, Math.min(20, Math.max(1, deadline - this.#clock.now())));
+      };
+      poll();
+    });
+  }
+
   /** Forgets every holder and waiter: the sessions were stopped without leaving their states. */
   clear(): void {
     this.#waiting.clear();
@@ -75,7 +93,7 @@ export class SlotPool {
   }
 
   #pump(): void {
-    while (this.#holders.size < this.#capacity) {
+    while (!this.#frozen && this.#holders.size < this.#capacity) {
       const next = this.#waiting.entries().next();
       if (next.done) return;
       const [sessionDbId, requestedAt] = next.value;
