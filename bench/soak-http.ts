@@ -47,6 +47,15 @@ interface Sample {
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
+function leastSquares(points: readonly (readonly [number, number])[]): { at(x: number): number } {
+  const mx = points.reduce((sum, [x]) => sum + x, 0) / points.length;
+  const my = points.reduce((sum, [, y]) => sum + y, 0) / points.length;
+  const num = points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0);
+  const den = points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
+  const slope = den === 0 ? 0 : num / den;
+  return { at: (x) => my + slope * (x - mx) };
+}
+
 async function startWorker(dataDir: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
     env: {
@@ -172,12 +181,15 @@ worker.kill('SIGTERM');
 await exited;
 rmSync(dataDir, { recursive: true, force: true });
 
-// The first 30 s are warm-up (the heap and SQLite's caches fill); growth is judged over the second half.
+// Growth is judged over the second half (the first fills the heap and SQLite's caches). RSS moves with
+// the live sessions and the collector from one sample to the next, so the line fitted through the
+// second half's samples says where it goes: its rise over the half, against its value at mid-run.
 const last = samples.at(-1)!;
-const mid = samples.reduce((best, s) =>
-  Math.abs(s.elapsedSeconds - last.elapsedSeconds / 2) < Math.abs(best.elapsedSeconds - last.elapsedSeconds / 2) ? s : best,
-);
-const lastHalfGrowthPercent = round(((last.rssBytes - mid.rssBytes) / mid.rssBytes) * 100, 2);
+const secondHalf = samples.filter((s) => s.elapsedSeconds >= last.elapsedSeconds / 2);
+const mid = secondHalf[0]!;
+const fit = leastSquares(secondHalf.map((s) => [s.elapsedSeconds, s.rssBytes]));
+const fittedAtMid = fit.at(mid.elapsedSeconds);
+const lastHalfGrowthPercent = round(((fit.at(last.elapsedSeconds) - fittedAtMid) / fittedAtMid) * 100, 2);
 const elapsedSeconds = round((Date.now() - started) / 1_000);
 
 writeFileSync(
@@ -221,6 +233,9 @@ writeSection('soakHttp', `npm run soak:http${MINUTES === 10 ? '' : ` -- --minute
   finalLiveSessions: last.liveSessions,
   maxLiveSessions: Math.max(...samples.map((s) => s.liveSessions)),
   rssMidMb: mib(mid.rssBytes),
+  rssFittedMidMb: mib(fittedAtMid),
+  rssFittedFinalMb: mib(fit.at(last.elapsedSeconds)),
+  rssMeanSecondHalfMb: mib(secondHalf.reduce((sum, s) => sum + s.rssBytes, 0) / secondHalf.length),
   rssFinalMb: mib(last.rssBytes),
   rssMaxMb: mib(Math.max(...samples.map((s) => s.rssBytes))),
   lastHalfGrowthPercent,
