@@ -158,8 +158,8 @@ renderers.soakHttp = {
   title: 'The soak through the real worker over HTTP',
   render: (s) => [
     `\`session-lifecycle serve\` in its own process (SQLite log, local provider, TTL ${s.ttlSeconds} s, grace ${s.graceSeconds} s) for ${s.minutes} minutes; ` +
-      `${s.clients} clients start sessions continuously, each a prompt, ${s.observationsPerSession} observations of ${n(s.observationBytes)} B and a summarize, ` +
-      `then leave it to its TTL. Sampled every ${s.sampleEverySeconds} s.`,
+      `${s.sessionsPerSecond} sessions arrive every second (a fixed rate, whatever else the machine does), each a prompt, ${s.observationsPerSession} observations of ${n(s.observationBytes)} B and a summarize, ` +
+      `a request every ${s.requestEveryMs} ms, then silence until its TTL. Sampled every ${s.sampleEverySeconds} s; heap used averaged ${n(s.heapFirstHalfMeanMb)} MB over the first half and ${n(s.heapSecondHalfMeanMb)} MB over the second.`,
     '',
     '![worker RSS and live sessions over the run](soak-http.svg)',
     '',

@@ -1,8 +1,10 @@
 /**
  * The soak through the real worker over HTTP: `session-lifecycle serve` in its own process (SQLite log,
- * local provider, short TTL), and sessions arriving continuously from this one, each a prompt, 20
- * observations of about 5 KB and a summarize, then silence until its TTL disposes it. Every 10 s: the
- * requests that failed (anything but 2xx, or no answer), the live sessions, the worker's RSS.
+ * local provider, short TTL), and sessions arriving continuously from this one at a steady rate, each a
+ * prompt, 20 observations of about 5 KB and a summarize (a request every 50 ms), then silence until its
+ * TTL disposes it. The arrival rate is fixed (an open loop), so that what the worker holds does not
+ * follow the machine's other load. Every 10 s: the requests that failed (anything but 2xx, or no
+ * answer), the live sessions, the worker's RSS and heap.
  *
  *   npm run soak:http                  10 minutes (part of `npm run bench:full`)
  *   npm run soak:http -- --minutes 1   shorter, to try it
@@ -24,11 +26,12 @@ import { log, mib, round, writeSection } from './lib/results.js';
 const { values: args } = parseArgs({
   options: {
     minutes: { type: 'string', default: '10' },
-    concurrency: { type: 'string', default: '6' },
+    'sessions-per-second': { type: 'string', default: '10' },
   },
 });
 const MINUTES = Number(args.minutes);
-const CONCURRENCY = Number(args.concurrency);
+const SESSIONS_PER_SECOND = Number(args['sessions-per-second']);
+const PACE_MS = 50;
 const SAMPLE_EVERY_MS = 10_000;
 const OBSERVATIONS = 20;
 const OBSERVATION_BYTES = 5_000;
@@ -38,6 +41,7 @@ const GRACE_SECONDS = 2;
 interface Sample {
   readonly elapsedSeconds: number;
   readonly rssBytes: number;
+  readonly heapUsedBytes: number;
   readonly liveSessions: number;
   readonly requests: number;
   readonly failed: number;
@@ -46,6 +50,8 @@ interface Sample {
 }
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+
+const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
 
 function leastSquares(points: readonly (readonly [number, number])[]): { at(x: number): number } {
   const mx = points.reduce((sum, [x]) => sum + x, 0) / points.length;
@@ -124,6 +130,7 @@ async function oneSession(): Promise<void> {
   const contentSessionId = `soak-${process.pid}-${++sessionsStarted}`;
   await post('/api/sessions/init', { contentSessionId, project: 'soak', prompt: `Work on task ${sessionsStarted}` });
   for (let n = 0; n < OBSERVATIONS; n++) {
+    await new Promise((resolve) => setTimeout(resolve, PACE_MS));
     await post('/api/sessions/observations', {
       contentSessionId,
       tool_name: 'Bash',
@@ -133,6 +140,7 @@ async function oneSession(): Promise<void> {
       tool_use_id: `${contentSessionId}-${n}`,
     });
   }
+  await new Promise((resolve) => setTimeout(resolve, PACE_MS));
   await post('/api/sessions/summarize', { contentSessionId, last_assistant_message: 'Done with this task.' });
 }
 
@@ -152,6 +160,7 @@ async function sample(): Promise<void> {
   const record: Sample = {
     elapsedSeconds: round((Date.now() - started) / 1_000),
     rssBytes: rssOf(worker.pid!),
+    heapUsedBytes: await metric('session_lifecycle_nodejs_heap_size_used_bytes'),
     liveSessions: live,
     requests,
     failed,
@@ -160,20 +169,24 @@ async function sample(): Promise<void> {
   };
   samples.push(record);
   log(
-    `  ${record.elapsedSeconds} s: rss ${mib(record.rssBytes)} MB, ${live} live, ${requests} requests, ${failed} failed, ${record.disposals} disposed`,
+    `  ${record.elapsedSeconds} s: rss ${mib(record.rssBytes)} MB, heap ${mib(record.heapUsedBytes)} MB, ${live} live, ${requests} requests, ${failed} failed, ${record.disposals} disposed`,
   );
 }
 
 log(
-  `soak over HTTP: ${MINUTES} min, ${CONCURRENCY} clients, each session a prompt, ${OBSERVATIONS} observations of ${OBSERVATION_BYTES} B and a summarize; TTL ${TTL_SECONDS} s`,
+  `soak over HTTP: ${MINUTES} min, ${SESSIONS_PER_SECOND} sessions/s, each a prompt, ${OBSERVATIONS} observations of ${OBSERVATION_BYTES} B and a summarize, a request every ${PACE_MS} ms; TTL ${TTL_SECONDS} s`,
 );
 await sample();
 const sampler = setInterval(() => void sample(), SAMPLE_EVERY_MS);
-await Promise.all(
-  Array.from({ length: CONCURRENCY }, async () => {
-    while (Date.now() < endAt) await oneSession();
-  }),
-);
+const running = new Set<Promise<void>>();
+const arrivals = setInterval(() => {
+  if (Date.now() >= endAt) return;
+  const session = oneSession().finally(() => running.delete(session));
+  running.add(session);
+}, 1_000 / SESSIONS_PER_SECOND);
+await new Promise((resolve) => setTimeout(resolve, endAt - Date.now()));
+clearInterval(arrivals);
+await Promise.all(running);
 clearInterval(sampler);
 await sample();
 const exited = new Promise((resolve) => worker.once('exit', resolve));
@@ -209,8 +222,19 @@ const spec: TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title: `The worker over HTTP for ${MINUTES} minutes: ${last.sessionsStarted.toLocaleString('en')} sessions, ${last.requests.toLocaleString('en')} requests, ${last.failed} failed`,
   background: 'white',
-  data: { values: samples.map((s) => ({ minutes: round(s.elapsedSeconds / 60, 2), rss: mib(s.rssBytes), live: s.liveSessions })) },
-  vconcat: [line('rss', 'worker RSS (MB)', '#1f77b4'), line('live', 'live sessions', '#2ca02c')],
+  data: {
+    values: samples.map((s) => ({
+      minutes: round(s.elapsedSeconds / 60, 2),
+      rss: mib(s.rssBytes),
+      heap: mib(s.heapUsedBytes),
+      live: s.liveSessions,
+    })),
+  },
+  vconcat: [
+    line('rss', 'worker RSS (MB)', '#1f77b4'),
+    line('heap', 'worker heap used (MB)', '#9467bd'),
+    line('live', 'live sessions', '#2ca02c'),
+  ],
 };
 const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
 writeFileSync(new URL('../docs/soak-http.svg', import.meta.url), await view.toSVG());
@@ -218,7 +242,8 @@ writeFileSync(new URL('../docs/soak-http.svg', import.meta.url), await view.toSV
 writeSection('soakHttp', `npm run soak:http${MINUTES === 10 ? '' : ` -- --minutes ${MINUTES}`}`, {
   minutes: MINUTES,
   elapsedSeconds,
-  clients: CONCURRENCY,
+  sessionsPerSecond: SESSIONS_PER_SECOND,
+  requestEveryMs: PACE_MS,
   observationsPerSession: OBSERVATIONS,
   observationBytes: OBSERVATION_BYTES,
   ttlSeconds: TTL_SECONDS,
@@ -235,13 +260,15 @@ writeSection('soakHttp', `npm run soak:http${MINUTES === 10 ? '' : ` -- --minute
   rssMidMb: mib(mid.rssBytes),
   rssFittedMidMb: mib(fittedAtMid),
   rssFittedFinalMb: mib(fit.at(last.elapsedSeconds)),
-  rssMeanSecondHalfMb: mib(secondHalf.reduce((sum, s) => sum + s.rssBytes, 0) / secondHalf.length),
+  rssMeanSecondHalfMb: mib(mean(secondHalf.map((s) => s.rssBytes))),
   rssFinalMb: mib(last.rssBytes),
   rssMaxMb: mib(Math.max(...samples.map((s) => s.rssBytes))),
   lastHalfGrowthPercent,
   met: last.failed === 0 && lastHalfGrowthPercent <= 5,
-  samples: samples.map((s) => ({ ...s, rssMb: mib(s.rssBytes) })),
+  heapFirstHalfMeanMb: mib(mean(samples.filter((s) => s.elapsedSeconds < last.elapsedSeconds / 2).map((s) => s.heapUsedBytes))),
+  heapSecondHalfMeanMb: mib(mean(secondHalf.map((s) => s.heapUsedBytes))),
+  samples: samples.map((s) => ({ ...s, rssMb: mib(s.rssBytes), heapUsedMb: mib(s.heapUsedBytes) })),
 });
 log(
-  `soak over HTTP: ${last.requests} requests, ${last.failed} failed, RSS ${mib(mid.rssBytes)} → ${mib(last.rssBytes)} MB over the second half (${lastHalfGrowthPercent} %)`,
+  `soak over HTTP: ${last.requests} requests, ${last.failed} failed; RSS over the second half, fitted: ${mib(fittedAtMid)} → ${mib(fit.at(last.elapsedSeconds))} MB (${lastHalfGrowthPercent} %)`,
 );
