@@ -52,8 +52,36 @@ export function parsePayload(text: string): unknown {
   }
 }
 
+type Statement<Parameters extends unknown[], Row = unknown> = Database.Statement<Parameters, Row>;
+
+export interface ReadStatements {
+  readonly sessionById: Statement<[number], SessionRow>;
+  readonly sessionByContentId: Statement<[string], SessionRow>;
+  readonly liveSessions: Statement<[], SessionRow>;
+  readonly events: Statement<[number, number, number], { seq: number; type: string; payload: string; at: number }>;
+  readonly maxSeq: Statement<[number], { seq: number | null }>;
+  readonly snapshot: Statement<[number], { seq: number; state: string; at: number }>;
+  readonly workKey: Statement<[number, string], { found: number }>;
+  readonly counts: Statement<[], { sessions: number; live: number }>;
+  readonly eventCount: Statement<[], { n: number }>;
+  readonly snapshotCount: Statement<[], { n: number }>;
+}
+
+export interface WriteStatements {
+  readonly insertSession: Statement<[string, string, number]>;
+  readonly insertEvent: Statement<EventRow>;
+  readonly upsertSnapshot: Statement<SnapshotRow>;
+  readonly updateSession: Statement<[Record<string, unknown>]>;
+  readonly disposedBefore: Statement<[number], SessionRow>;
+  readonly deleteEvents: Statement<[number]>;
+  readonly deleteSnapshot: Statement<[number]>;
+  readonly setLastSeq: Statement<[number, number]>;
+  readonly markCompacted: Statement<[string, number]>;
+  readonly probe: Statement<[number]>;
+}
+
 /** Statements that only read: all a read-only store prepares. */
-export function readStatements(db: Database.Database) {
+export function readStatements(db: Database.Database): ReadStatements {
   return {
     sessionById: db.prepare<[number], SessionRow>('SELECT * FROM sessions WHERE session_db_id = ?'),
     sessionByContentId: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE content_session_id = ?'),
@@ -76,7 +104,7 @@ export function readStatements(db: Database.Database) {
   };
 }
 
-export function writeStatements(db: Database.Database) {
+export function writeStatements(db: Database.Database): WriteStatements {
   return {
     insertSession: db.prepare<[string, string, number]>('INSERT INTO sessions (content_session_id, project, created_at) VALUES (?, ?, ?)'),
     insertEvent: db.prepare<EventRow>('INSERT INTO events (session_db_id, seq, type, payload, at, work_key) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -84,7 +112,7 @@ export function writeStatements(db: Database.Database) {
       `INSERT INTO snapshots (session_db_id, seq, state, at) VALUES (?, ?, ?, ?)
        ON CONFLICT (session_db_id) DO UPDATE SET seq = excluded.seq, state = excluded.state, at = excluded.at`,
     ),
-    updateSession: db.prepare(
+    updateSession: db.prepare<[Record<string, unknown>]>(
       `UPDATE sessions SET last_prompt_number = @lastPromptNumber, last_seq = @lastSeq,
          incarnation_seq = @incarnationSeq, status = @status, disposed_at = @disposedAt, disposal = @disposal,
          processed = @processed, failed = @failed
