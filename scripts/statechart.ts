@@ -5,7 +5,7 @@
 import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
 import { eventLabel } from '../src/session/index.js';
 
-interface Edge {
+export interface Edge {
   readonly source: AnyStateNode;
   readonly event: string;
   readonly guard: string | undefined;
@@ -37,7 +37,8 @@ function actionLabel(action: unknown): string {
   return 'action';
 }
 
-function edgesOf(machine: AnyStateMachine): Edge[] {
+/** Every transition branch of the machine, in definition order. */
+export function edgesOf(machine: AnyStateMachine): Edge[] {
   const edges: Edge[] = [];
   const visit = (node: AnyStateNode) => {
     // Branches are tried in order: an unguarded branch after guarded ones is their `else`.

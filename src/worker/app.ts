@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { DASHBOARD_PUBLIC_PATHS } from '../dashboard/index.js';
 import type { SessionRegistry } from '../registry/index.js';
 import type { EventStore } from '../store/index.js';
 import { createRouteContext } from './context.js';
@@ -29,8 +30,8 @@ export interface WorkerAppOptions {
   readonly now?: () => number;
 }
 
-/** Paths that answer without a token and before recovery: probes. */
-const PROBES = new Set(['/api/readiness', '/api/health']);
+/** Paths that answer without a token and before recovery: probes, and the dashboard's page (which holds no session data). */
+const PROBES = new Set(['/api/readiness', '/api/health', ...DASHBOARD_PUBLIC_PATHS]);
 
 export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstance; markReady(): void } {
   let ready = false;

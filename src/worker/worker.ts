@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { type Agent, createLocalAgent, createOpenAICompatibleAgent } from '../agents/index.js';
 import { eventLogPath, type WorkerConfig } from '../config/index.js';
+import { dashboardPlugin } from '../dashboard/index.js';
 import { connectInspector } from '../inspector/index.js';
 import { createSessionRegistry, type RecoveryReport, type SessionRegistry } from '../registry/index.js';
 import { type EventStore, openSqliteStore } from '../store/index.js';
@@ -144,6 +145,17 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     version,
   });
 
+  await app.register(dashboardPlugin, {
+    registry,
+    store,
+    version,
+    idleTtlMs: config.sessionTtlMs,
+    graceMs: config.graceMs,
+    maxActiveSessions: config.maxActiveSessions,
+    maxConcurrentAgents: config.maxConcurrentAgents,
+    memoryLimitPercent: config.memoryLimitPercent,
+  });
+
   const stopEverything = async (drainMs: number) => {
     await registry.shutdown({ drainMs });
     store.close();
@@ -166,14 +178,17 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
 
   const recovery = await registry.recover();
   markReady();
+  // A wildcard bind is reached on loopback too; the browser needs an address it can open.
+  const dashboard = `${['0.0.0.0', '::', '[::]'].includes(config.host) ? `http://127.0.0.1:${port}` : url}/`;
   logger.info(
     {
+      dashboard,
       sessions: recovery.sessions,
       restored: recovery.restored,
       eventsReplayed: recovery.eventsReplayed,
       ms: Math.round(recovery.durationMs),
     },
-    'worker ready',
+    `worker ready; dashboard at ${dashboard}`,
   );
 
   let stopping: Promise<void> | undefined;

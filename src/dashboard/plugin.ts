@@ -1,0 +1,158 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { readV8Heap, type SessionRegistry } from '../registry/index.js';
+import type { EventStore } from '../store/index.js';
+import { type Asset, defaultAssetsDir, loadAssets } from './assets.js';
+import type { WorkerFacts } from './protocol.js';
+import { DisposalRecorder, MemoryRecorder } from './recorder.js';
+import { DashboardStreams, DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream.js';
+import { sessionDetail } from './views.js';
+
+export interface DashboardOptions {
+  readonly registry: SessionRegistry;
+  readonly store: EventStore;
+  readonly version: string;
+  readonly idleTtlMs: number;
+  readonly graceMs: number;
+  readonly maxActiveSessions: number;
+  readonly maxConcurrentAgents: number;
+  /** CLAUDE_MEM_MEMORY_LIMIT_PERCENT: drawn as the line above which idle sessions are shed. */
+  readonly memoryLimitPercent: number;
+  /** Where the built page is; default `dist/web` in this package. */
+  readonly assetsDir?: string;
+  /** Heap and RSS are sampled this often (default 5 s) and kept for `memoryWindowMs` (default 1 h). */
+  readonly memorySampleMs?: number;
+  readonly memoryWindowMs?: number;
+  /** Disposals are counted per bucket of this length (default 1 min), for the last `memoryWindowMs`. */
+  readonly disposalBucketMs?: number;
+  readonly streamLimits?: Partial<StreamLimits>;
+  readonly now?: () => number;
+}
+
+/**
+ * Routes that answer without the worker's token: the page and its files, which hold no session data.
+ * (Host and Origin are checked on them like on every route.) The worker adds them to its public paths.
+ */
+export const DASHBOARD_PUBLIC_PATHS: readonly string[] = ['/', '/dashboard', '/dashboard/assets/:file'];
+
+/** The page runs only its own script and talks only to this worker. */
+const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+const SESSION_DB_ID = /^[1-9]\d{0,14}$/;
+
+function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: Asset) {
+  reply.headers({
+    ...PAGE_HEADERS,
+    'content-type': asset.contentType,
+    'cache-control': asset.cacheControl,
+    etag: asset.etag,
+    vary: 'accept-encoding',
+  });
+  if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+  const acceptsGzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
+  if (asset.gzip !== undefined && acceptsGzip) return reply.header('content-encoding', 'gzip').send(asset.gzip);
+  return reply.send(asset.body);
+}
+
+/**
+ * The dashboard (issue 10): the page at `/` and `/dashboard`, its files, its event stream and the
+ * session page's data. A fastify plugin; the worker registers it next to its API, behind the same
+ * Host, Origin and token checks. It reads the registry and the log through their public interfaces.
+ */
+export async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions): Promise<void> {
+  const now = options.now ?? Date.now;
+  const assets = loadAssets(options.assetsDir ?? defaultAssetsDir());
+  if (!assets.ok) app.log.warn({ reason: assets.reason }, 'dashboard unavailable');
+
+  const memorySampleMs = options.memorySampleMs ?? 5_000;
+  const windowMs = options.memoryWindowMs ?? 60 * 60_000;
+  const disposalBucketMs = options.disposalBucketMs ?? 60_000;
+  const heapLimitBytes = readV8Heap().limitBytes;
+  const facts: WorkerFacts = {
+    version: options.version,
+    pid: process.pid,
+    startedAt: now(),
+    idleTtlMs: options.idleTtlMs,
+    graceMs: options.graceMs,
+    maxActiveSessions: options.maxActiveSessions,
+    maxConcurrentAgents: options.maxConcurrentAgents,
+    memoryLimitBytes: Math.round((heapLimitBytes * options.memoryLimitPercent) / 100),
+    heapLimitBytes,
+    memorySampleMs,
+    disposalBucketMs,
+    windowMs,
+  };
+  const disposals = new DisposalRecorder({ bucketMs: disposalBucketMs, buckets: Math.ceil(windowMs / disposalBucketMs), recent: 100 });
+  const memory = new MemoryRecorder({
+    intervalMs: memorySampleMs,
+    capacity: Math.ceil(windowMs / memorySampleMs),
+    now,
+    onSample: (sample) => streams.memorySampled(sample),
+  });
+  const streams = new DashboardStreams(
+    { registry: options.registry, memory, disposals, facts, now },
+    { ...DEFAULT_STREAM_LIMITS, ...options.streamLimits },
+  );
+  memory.start();
+  const stopRecordingDisposals = options.registry.on('disposed', (disposed) => {
+    const bucket = disposals.record(disposed);
+    streams.disposed(bucket, disposals.recent.last()!);
+  });
+
+  // Streams never end on their own: end them before the server waits for open requests.
+  app.addHook('preClose', async () => streams.close());
+  app.addHook('onClose', async () => {
+    memory.stop();
+    stopRecordingDisposals();
+  });
+
+  const page = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!assets.ok) return reply.code(503).send({ error: 'dashboard not built', details: assets.reason });
+    return sendAsset(request, reply, assets.index);
+  };
+  app.get('/', page);
+  app.get('/dashboard', page);
+
+  app.get('/dashboard/assets/:file', async (request, reply) => {
+    const { file } = request.params as { file: string };
+    const asset = assets.ok ? assets.files.get(file) : undefined;
+    if (asset === undefined) return reply.code(404).send({ error: 'not found', details: `no dashboard file ${JSON.stringify(file)}` });
+    return sendAsset(request, reply, asset);
+  });
+
+  app.get('/dashboard/api/stream', async (_request, reply) => {
+    reply.hijack();
+    if (!streams.open(reply.raw)) {
+      const body = JSON.stringify({
+        error: 'too many dashboard streams',
+        details: `at most ${streams.status().maxStreams} dashboards may be open at once; close one and retry`,
+      });
+      reply.raw.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5' });
+      reply.raw.end(body);
+    }
+  });
+
+  app.get('/dashboard/api/status', async () => streams.status());
+
+  app.get('/dashboard/api/sessions/:sessionDbId', async (request, reply) => {
+    const { sessionDbId } = request.params as { sessionDbId: string };
+    if (!SESSION_DB_ID.test(sessionDbId)) {
+      return reply
+        .code(400)
+        .send({ error: 'invalid sessionDbId', details: `expected a positive integer, got ${JSON.stringify(sessionDbId)}` });
+    }
+    const detail = sessionDetail(Number(sessionDbId), {
+      registry: options.registry,
+      store: options.store,
+      idleTtlMs: options.idleTtlMs,
+      now: now(),
+    });
+    if (detail === undefined) return reply.code(404).send({ error: 'session not found', details: `no session ${sessionDbId} in the log` });
+    return reply.header('cache-control', 'no-store').send(detail);
+  });
+}

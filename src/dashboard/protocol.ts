@@ -1,0 +1,180 @@
+/**
+ * What the dashboard's routes and its event stream send, shared with the page (web/): plain types
+ * with no import, so that the browser build can read them too.
+ */
+
+export type DisposalReasonName = 'ttl' | 'completed' | 'deleted' | 'capacity' | 'memory-pressure';
+export const DISPOSAL_REASONS: readonly DisposalReasonName[] = ['ttl', 'completed', 'deleted', 'capacity', 'memory-pressure'];
+
+/** The next thing that happens to a session on its own, if nothing else does. */
+export interface NextDeadline {
+  /** `expiring`: idle until then, then expiring; `disposed`: expiring until then; `retry`: backoff or pause ends. */
+  readonly kind: 'expiring' | 'disposed' | 'retry';
+  readonly at: number;
+}
+
+/** One live session as the table shows it. */
+export interface SessionRow {
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  readonly project: string;
+  readonly lifecycle: 'active' | 'idle' | 'expiring';
+  /** Full state name, e.g. `active.processing`. */
+  readonly state: string;
+  readonly queueLength: number;
+  readonly historyLength: number;
+  readonly historyTokens: number;
+  readonly createdAt: number;
+  readonly lastActivityAt: number;
+  readonly next: NextDeadline | null;
+}
+
+export interface StatsSummary {
+  readonly live: number;
+  readonly dormant: number;
+  readonly byLifecycle: { readonly active: number; readonly idle: number; readonly expiring: number };
+  readonly byState: Readonly<Record<string, number>>;
+  readonly slots: { readonly capacity: number; readonly inUse: number; readonly waiting: number };
+  /** Since the worker started. */
+  readonly disposals: Readonly<Record<DisposalReasonName, number>>;
+}
+
+/** Heap and RSS at one moment, from the worker's ring buffer. */
+export interface MemorySample {
+  readonly at: number;
+  readonly heapUsedBytes: number;
+  readonly rssBytes: number;
+}
+
+/** Disposals that happened in [start, start + bucketMs), by reason. */
+export interface DisposalBucket {
+  readonly start: number;
+  readonly counts: Readonly<Record<DisposalReasonName, number>>;
+}
+
+export interface DisposalRecord {
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  readonly project: string;
+  readonly reason: DisposalReasonName;
+  readonly at: number;
+  readonly processed: number;
+  readonly droppedItems: number;
+}
+
+/** The worker's settings the page needs to draw its charts. */
+export interface WorkerFacts {
+  readonly version: string;
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly idleTtlMs: number;
+  readonly graceMs: number;
+  readonly maxActiveSessions: number;
+  readonly maxConcurrentAgents: number;
+  /** Used heap above which idle sessions are shed (CLAUDE_MEM_MEMORY_LIMIT_PERCENT of the heap limit). */
+  readonly memoryLimitBytes: number;
+  readonly heapLimitBytes: number;
+  readonly memorySampleMs: number;
+  readonly disposalBucketMs: number;
+  /** How far back the charts reach (the ring buffers' span). */
+  readonly windowMs: number;
+}
+
+/** The first message on a stream, and the one after a stream fell behind: everything. */
+export interface SnapshotMessage {
+  readonly type: 'snapshot';
+  readonly now: number;
+  readonly worker: WorkerFacts;
+  readonly sessions: readonly SessionRow[];
+  readonly stats: StatsSummary;
+  readonly memory: readonly MemorySample[];
+  readonly disposals: readonly DisposalBucket[];
+  readonly recentDisposals: readonly DisposalRecord[];
+}
+
+/** What changed since the previous message, coalesced over a short window. */
+export interface UpdateMessage {
+  readonly type: 'update';
+  readonly now: number;
+  readonly upserts: readonly SessionRow[];
+  /** Sessions that are no longer live. */
+  readonly removed: readonly number[];
+  readonly stats: StatsSummary;
+  readonly memory: readonly MemorySample[];
+  /** Buckets whose counts changed (the page replaces them by `start`). */
+  readonly disposals: readonly DisposalBucket[];
+  readonly recentDisposals: readonly DisposalRecord[];
+}
+
+export type StreamMessage = SnapshotMessage | UpdateMessage;
+
+/** One message of a session's conversation history, as the session page shows it. */
+export interface HistoryMessage {
+  readonly role: 'user' | 'assistant';
+  readonly tokens: number;
+  readonly pinned: boolean;
+  readonly content: string;
+  /** True when `content` was cut for the page (the full text is in the log). */
+  readonly clipped: boolean;
+}
+
+export interface TimelineRow {
+  readonly seq: number;
+  readonly at: number;
+  /** As people read it: `after idleDeadline`, `agent done`. */
+  readonly event: string;
+  readonly state: string;
+  readonly queueLength: number;
+  readonly historyLength: number;
+  readonly historyTokens: number;
+  readonly detail: string;
+}
+
+/** GET /dashboard/api/sessions/:sessionDbId: what the session page shows. */
+export interface SessionDetail {
+  readonly now: number;
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  readonly project: string;
+  /** `disposed` also for a session whose stream was compacted. */
+  readonly lifecycle: 'active' | 'idle' | 'expiring' | 'disposed';
+  readonly state: string;
+  readonly stream: { readonly status: 'live' | 'disposed' | 'compacted'; readonly lastSeq: number };
+  readonly live: {
+    readonly queueLength: number;
+    readonly promptNumber: number;
+    readonly createdAt: number;
+    readonly lastActivityAt: number;
+    readonly idleDeadline: number | null;
+    readonly graceDeadline: number | null;
+    readonly retryAt: number | null;
+    readonly attempt: number;
+    readonly completing: boolean;
+    readonly lastFailure: { readonly kind: string; readonly message: string; readonly at: number } | null;
+    readonly next: NextDeadline | null;
+    readonly counters: Readonly<Record<string, number>>;
+  } | null;
+  readonly disposal: { readonly reason: DisposalReasonName; readonly at: number; readonly droppedItems: number } | null;
+  readonly summary: { readonly events: number; readonly processed: number; readonly failed: number; readonly compactedAt: number } | null;
+  readonly history: {
+    readonly messages: readonly HistoryMessage[];
+    readonly tokens: number;
+    readonly maxMessages: number;
+    readonly maxTokens: number;
+  };
+  readonly timeline: { readonly total: number; readonly entries: readonly TimelineRow[]; readonly skipped: number };
+}
+
+/** GET /dashboard/api/status: the dashboard's own streams, for operators and tests. */
+export interface StreamStatus {
+  readonly streams: number;
+  readonly maxStreams: number;
+  readonly maxBufferedBytes: number;
+  /** Bytes written to each open stream that its client has not taken yet. */
+  readonly bufferedBytes: readonly number[];
+  /** Streams closed because their client stopped reading. */
+  readonly closedSlow: number;
+  /** Messages not sent to a client that was behind (it got a fresh snapshot once it caught up). */
+  readonly coalesced: number;
+  readonly refused: number;
+}

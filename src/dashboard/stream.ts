@@ -1,0 +1,251 @@
+import type { ServerResponse } from 'node:http';
+import type { SessionRegistry } from '../registry/index.js';
+import type {
+  DisposalBucket,
+  DisposalRecord,
+  MemorySample,
+  SnapshotMessage,
+  StreamStatus,
+  UpdateMessage,
+  WorkerFacts,
+} from './protocol.js';
+import type { DisposalRecorder, MemoryRecorder } from './recorder.js';
+import { sessionRow, statsSummary } from './views.js';
+
+export interface StreamLimits {
+  /** Changes are gathered for this long, then sent as one message. */
+  readonly coalesceMs: number;
+  /** Open streams at most (one per browser tab); more are refused with 503. */
+  readonly maxStreams: number;
+  /** A stream whose unsent bytes exceed this gets no further updates until it drains, then one snapshot. */
+  readonly maxBufferedBytes: number;
+  /** A stream that has not drained for this long is closed. */
+  readonly stallTimeoutMs: number;
+  /** A comment line this often, so a vanished client is noticed by a failed write. */
+  readonly heartbeatMs: number;
+}
+
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  coalesceMs: 500,
+  maxStreams: 16,
+  maxBufferedBytes: 256 * 1024,
+  stallTimeoutMs: 30_000,
+  heartbeatMs: 15_000,
+};
+
+interface Client {
+  readonly response: ServerResponse;
+  /** Behind: it missed a message and gets a snapshot once its buffer drains. */
+  stale: boolean;
+  stalledSince: number;
+}
+
+const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/**
+ * The dashboard's Server-Sent Events: one stream per browser tab, fed from one set of registry
+ * listeners, whatever the number of tabs. Changes are coalesced (the sessions that changed in the last
+ * `coalesceMs`, not every event), serialised once and written to every client. A client that stops
+ * reading costs at most `maxBufferedBytes` plus one message: past that it is skipped (and later sent
+ * one fresh snapshot instead of everything it missed), and closed if it does not catch up in
+ * `stallTimeoutMs`. With no client connected the dashboard does nothing per event.
+ */
+export class DashboardStreams {
+  readonly #clients = new Set<Client>();
+  readonly #dirty = new Set<number>();
+  #pendingMemory: MemorySample[] = [];
+  readonly #pendingBuckets = new Map<number, DisposalBucket>();
+  #pendingDisposals: DisposalRecord[] = [];
+  #unsubscribe: (() => void) | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+  #lastWrite = 0;
+  #closedSlow = 0;
+  #coalesced = 0;
+  #refused = 0;
+
+  constructor(
+    private readonly sources: {
+      readonly registry: SessionRegistry;
+      readonly memory: MemoryRecorder;
+      readonly disposals: DisposalRecorder;
+      readonly facts: WorkerFacts;
+      readonly now: () => number;
+    },
+    private readonly limits: StreamLimits = DEFAULT_STREAM_LIMITS,
+  ) {}
+
+  /** Takes over the response as an event stream; false (and nothing written) when the stream limit is reached. */
+  open(response: ServerResponse): boolean {
+    if (this.#clients.size >= this.limits.maxStreams) {
+      this.#refused++;
+      return false;
+    }
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      // Reverse proxies must not buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    const client: Client = { response, stale: false, stalledSince: 0 };
+    if (this.#clients.size === 0) this.#subscribe();
+    this.#clients.add(client);
+    response.on('close', () => this.#remove(client));
+    response.on('drain', () => {
+      if (client.stale && this.#clients.has(client)) {
+        client.stale = false;
+        response.write(frame('snapshot', this.snapshot()));
+      }
+    });
+    response.write(frame('snapshot', this.snapshot()));
+    return true;
+  }
+
+  /** Everything the page needs to draw itself from scratch. */
+  snapshot(): SnapshotMessage {
+    const { registry, facts, memory, disposals } = this.sources;
+    return {
+      type: 'snapshot',
+      now: this.sources.now(),
+      worker: facts,
+      sessions: registry.list().map((view) => sessionRow(view, facts.idleTtlMs)),
+      stats: statsSummary(registry.stats()),
+      memory: memory.samples.toArray(),
+      disposals: disposals.buckets(),
+      recentDisposals: disposals.recent.toArray(),
+    };
+  }
+
+  status(): StreamStatus {
+    return {
+      streams: this.#clients.size,
+      maxStreams: this.limits.maxStreams,
+      maxBufferedBytes: this.limits.maxBufferedBytes,
+      bufferedBytes: [...this.#clients].map((client) => client.response.writableLength),
+      closedSlow: this.#closedSlow,
+      coalesced: this.#coalesced,
+      refused: this.#refused,
+    };
+  }
+
+  memorySampled(sample: MemorySample): void {
+    if (this.#clients.size === 0) return;
+    this.#pendingMemory.push(sample);
+    this.#schedule();
+  }
+
+  disposed(bucket: DisposalBucket, record: DisposalRecord): void {
+    if (this.#clients.size === 0) return;
+    this.#pendingBuckets.set(bucket.start, bucket);
+    this.#pendingDisposals.push(record);
+    this.#dirty.add(record.sessionDbId);
+    this.#schedule();
+  }
+
+  /** Ends every stream (the worker is stopping). */
+  close(): void {
+    for (const client of this.#clients) client.response.end();
+    this.#clients.clear();
+    this.#idle();
+  }
+
+  #subscribe(): void {
+    this.#unsubscribe = this.sources.registry.on('processed', ({ sessionDbId }) => {
+      this.#dirty.add(sessionDbId);
+      this.#schedule();
+    });
+    this.#lastWrite = this.sources.now();
+    const tick = Math.max(100, Math.min(1_000, this.limits.stallTimeoutMs / 2, this.limits.heartbeatMs));
+    this.#watchdog = setInterval(() => this.#watch(), tick);
+    this.#watchdog.unref();
+  }
+
+  #remove(client: Client): void {
+    if (!this.#clients.delete(client)) return;
+    if (this.#clients.size === 0) this.#idle();
+  }
+
+  /** Nobody watches: no listener, no timer, nothing pending. */
+  #idle(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    clearTimeout(this.#flushTimer);
+    clearInterval(this.#watchdog);
+    this.#flushTimer = undefined;
+    this.#watchdog = undefined;
+    this.#dirty.clear();
+    this.#pendingMemory = [];
+    this.#pendingBuckets.clear();
+    this.#pendingDisposals = [];
+  }
+
+  #schedule(): void {
+    if (this.#flushTimer !== undefined) return;
+    this.#flushTimer = setTimeout(() => this.#flush(), this.limits.coalesceMs);
+    this.#flushTimer.unref();
+  }
+
+  #flush(): void {
+    this.#flushTimer = undefined;
+    if (this.#clients.size === 0) return;
+    const { registry, facts } = this.sources;
+    const upserts = [];
+    const removed = [];
+    for (const sessionDbId of this.#dirty) {
+      const view = registry.get({ sessionDbId });
+      if (view === undefined) removed.push(sessionDbId);
+      else upserts.push(sessionRow(view, facts.idleTtlMs));
+    }
+    const message: UpdateMessage = {
+      type: 'update',
+      now: this.sources.now(),
+      upserts,
+      removed,
+      stats: statsSummary(registry.stats()),
+      memory: this.#pendingMemory,
+      disposals: [...this.#pendingBuckets.values()],
+      recentDisposals: this.#pendingDisposals,
+    };
+    this.#dirty.clear();
+    this.#pendingMemory = [];
+    this.#pendingBuckets.clear();
+    this.#pendingDisposals = [];
+    this.#broadcast(frame('update', message));
+  }
+
+  #broadcast(chunk: string): void {
+    this.#lastWrite = this.sources.now();
+    for (const client of this.#clients) {
+      if (client.stale) {
+        this.#coalesced++;
+        continue;
+      }
+      if (client.response.writableLength > this.limits.maxBufferedBytes) {
+        // Behind: stop queueing for it. The drain handler sends one snapshot when it has caught up.
+        client.stale = true;
+        client.stalledSince = this.sources.now();
+        this.#coalesced++;
+        continue;
+      }
+      client.response.write(chunk);
+    }
+  }
+
+  /** Heartbeats, and closing the streams of clients that stopped reading. */
+  #watch(): void {
+    const now = this.sources.now();
+    for (const client of this.#clients) {
+      if (client.stale && now - client.stalledSince >= this.limits.stallTimeoutMs) {
+        this.#closedSlow++;
+        this.#clients.delete(client);
+        client.response.destroy();
+      }
+    }
+    if (this.#clients.size === 0) {
+      this.#idle();
+      return;
+    }
+    if (now - this.#lastWrite >= this.limits.heartbeatMs) this.#broadcast(': keep-alive\n\n');
+  }
+}

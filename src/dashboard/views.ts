@@ -1,0 +1,140 @@
+import type { RegistryStats, SessionRegistry } from '../registry/index.js';
+import { rebuildSession, sessionTimeline } from '../replay/index.js';
+import { eventLabel, type SessionView } from '../session/index.js';
+import type { EventStore } from '../store/index.js';
+import type { HistoryMessage, NextDeadline, SessionDetail, SessionRow, StatsSummary } from './protocol.js';
+
+/** Longest message text the session page receives; the log keeps it whole. */
+const MAX_MESSAGE_CHARS = 4_000;
+/** The session page shows the newest events of a long stream; `npm run replay` prints them all. */
+export const MAX_TIMELINE_ENTRIES = 1_000;
+
+/**
+ * What happens next to a session left alone. The idle deadline is lazy (activity in idle does not re-arm
+ * the timer; the timer re-arms for the remainder when it fires), so the true expiry is the later of the
+ * armed deadline and last activity + TTL.
+ */
+export function nextDeadline(view: SessionView, idleTtlMs: number): NextDeadline | null {
+  if (view.lifecycle === 'idle' && view.idleDeadline !== null) {
+    return { kind: 'expiring', at: Math.max(view.idleDeadline, view.lastActivityAt + idleTtlMs) };
+  }
+  if (view.lifecycle === 'expiring' && view.graceDeadline !== null) return { kind: 'disposed', at: view.graceDeadline };
+  if ((view.state === 'active.backoff' || view.state === 'active.paused') && view.retryAt !== null)
+    return { kind: 'retry', at: view.retryAt };
+  return null;
+}
+
+export function sessionRow(view: SessionView, idleTtlMs: number): SessionRow {
+  return {
+    sessionDbId: view.sessionDbId,
+    contentSessionId: view.contentSessionId,
+    project: view.project,
+    lifecycle: view.lifecycle === 'disposed' ? 'expiring' : view.lifecycle,
+    state: view.state,
+    queueLength: view.queueLength,
+    historyLength: view.historyLength,
+    historyTokens: view.historyTokens,
+    createdAt: view.createdAt,
+    lastActivityAt: view.lastActivityAt,
+    next: nextDeadline(view, idleTtlMs),
+  };
+}
+
+export function statsSummary(stats: RegistryStats): StatsSummary {
+  return {
+    live: stats.live,
+    dormant: stats.dormant,
+    byLifecycle: stats.byLifecycle,
+    byState: stats.byState,
+    slots: { capacity: stats.slots.capacity, inUse: stats.slots.inUse, waiting: stats.slots.waiting },
+    disposals: stats.disposals,
+  };
+}
+
+/**
+ * Everything the session page shows, from the registry (a live session's state and deadlines) and the
+ * log (its history, rebuilt from the latest snapshot and the tail; its timeline, replayed as
+ * `npm run replay` prints it). Undefined for a session the log does not know.
+ */
+export function sessionDetail(
+  sessionDbId: number,
+  sources: { registry: SessionRegistry; store: EventStore; idleTtlMs: number; now: number },
+): SessionDetail | undefined {
+  const { registry, store, idleTtlMs, now } = sources;
+  const stored = store.getSession(sessionDbId);
+  if (stored === undefined) return undefined;
+  const view = registry.get({ sessionDbId });
+  // A disposed session's history was cleared at disposal: nothing to rebuild.
+  const rebuilt = view === undefined || stored.incarnationSeq === null ? undefined : rebuildSession(store, stored);
+  const context = rebuilt?.context;
+  const timeline = sessionTimeline(store, sessionDbId);
+  const entries = timeline?.entries ?? [];
+  const messages: HistoryMessage[] = (context?.history ?? []).map((message) => ({
+    role: message.role,
+    tokens: message.tokens,
+    pinned: message.pinned === true,
+    content: message.content.length > MAX_MESSAGE_CHARS ? `${message.content.slice(0, MAX_MESSAGE_CHARS)}…` : message.content,
+    clipped: message.content.length > MAX_MESSAGE_CHARS,
+  }));
+  const disposal =
+    stored.disposal ??
+    (stored.summary ? { reason: stored.summary.reason, at: stored.summary.disposedAt, droppedItems: stored.summary.droppedItems } : null);
+  return {
+    now,
+    sessionDbId,
+    contentSessionId: stored.contentSessionId,
+    project: stored.project,
+    lifecycle: view?.lifecycle ?? 'disposed',
+    state: view?.state ?? 'disposed',
+    stream: { status: stored.status, lastSeq: stored.lastSeq },
+    live:
+      view === undefined
+        ? null
+        : {
+            queueLength: view.queueLength,
+            promptNumber: view.promptNumber,
+            createdAt: view.createdAt,
+            lastActivityAt: view.lastActivityAt,
+            idleDeadline: view.idleDeadline,
+            graceDeadline: view.graceDeadline,
+            retryAt: view.retryAt,
+            attempt: view.attempt,
+            completing: view.completing,
+            lastFailure:
+              view.lastFailure === null
+                ? null
+                : { kind: view.lastFailure.kind, message: view.lastFailure.message, at: view.lastFailure.at },
+            next: nextDeadline(view, idleTtlMs),
+            counters: { ...view.counters },
+          },
+    disposal: view === undefined ? disposal : null,
+    summary: stored.summary
+      ? {
+          events: stored.summary.events,
+          processed: stored.summary.processed,
+          failed: stored.summary.failed,
+          compactedAt: stored.summary.compactedAt,
+        }
+      : null,
+    history: {
+      messages,
+      tokens: messages.reduce((sum, m) => sum + m.tokens, 0),
+      maxMessages: context?.settings.maxHistoryMessages ?? 0,
+      maxTokens: context?.settings.maxHistoryTokens ?? 0,
+    },
+    timeline: {
+      total: entries.length,
+      skipped: timeline?.skipped.length ?? 0,
+      entries: entries.slice(-MAX_TIMELINE_ENTRIES).map((entry) => ({
+        seq: entry.seq,
+        at: entry.at,
+        event: eventLabel(entry.type),
+        state: entry.state,
+        queueLength: entry.queueLength,
+        historyLength: entry.historyLength,
+        historyTokens: entry.historyTokens,
+        detail: entry.detail,
+      })),
+    },
+  };
+}
