@@ -8,6 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // The workers the tests start serve the dashboard's page from dist/web.
+    globalSetup: ['test/setup/build-dashboard.ts'],
     pool: 'forks',
     // The leak tests measure the heap after a full collection.
     execArgv: ['--expose-gc'],

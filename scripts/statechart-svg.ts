@@ -203,7 +203,7 @@ export async function renderStatechartSvg(machine: AnyStateMachine): Promise<str
   const height = Math.ceil(laid.height ?? 0);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" class="statechart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="Statechart of the ${escapeXml(machine.id)} machine">`,
-    '<defs><marker id="statechart-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z"/></marker></defs>',
+    '<defs><marker id="statechart-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#94a3b8"/></marker></defs>',
     ...compounds,
     ...arrows,
     ...leaves,
