@@ -64,7 +64,7 @@ describe('the dashboard in Chromium', () => {
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(ready!.dashboard!);
     await page.waitForSelector('#connection[data-state="live"]');
-    await page.evaluate(() => Object.assign(window, { sameDocument: true }));
+    await page.evaluate(() => Object.assign(globalThis, { sameDocument: true }));
 
     const init = (contentSessionId: string, project: string) =>
       worker!.call('POST', '/api/sessions/init', { body: { contentSessionId, project, prompt: `work on ${contentSessionId}` } });
@@ -143,7 +143,7 @@ describe('the dashboard in Chromium', () => {
     await page.waitForSelector('#session-view[data-state="disposed"] [data-part="statechart"] [data-state="disposed"].current');
     expect(await page.textContent('#session-view [data-part="deadlines"]')).toMatch(/^Disposed: deleted at /);
 
-    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(true);
     expect(errors).toEqual([]);
     expect(nonLoopback(browser!.requested)).toEqual([]);
     for (const name of ['dashboard-overview.png', 'dashboard-session.png'])
@@ -168,7 +168,13 @@ describe('the dashboard in Chromium', () => {
       await page.click('#token-form button');
       await page.waitForSelector('#connection[data-state="live"]');
       expect(await page.isHidden('#token-panel')).toBe(true);
-      expect(await page.evaluate(() => sessionStorage.getItem('session-lifecycle.token'))).toBe(token);
+      // (This file is type-checked without the DOM library: the page's globals are reached through globalThis.)
+      const stored = await page.evaluate(() =>
+        (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem(
+          'session-lifecycle.token',
+        ),
+      );
+      expect(stored).toBe(token);
 
       await tokenWorker.call('POST', '/api/sessions/init', {
         body: { contentSessionId: 'secret-session', project: 'vault', prompt: 'hello' },
