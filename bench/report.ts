@@ -175,6 +175,40 @@ renderers.soakHttp = {
   ],
 };
 
+renderers.dashboard = {
+  title: 'The dashboard: transfer size and CPU',
+  render: (s) => {
+    const quiet = s.cpuSecondsPerMinute.quiet;
+    const busy = s.cpuSecondsPerMinute.busy;
+    const percent = (cpuSecondsPerMinute: number) => `${n(Math.round((cpuSecondsPerMinute / 60) * 1000) / 10)} % of a core`;
+    return [
+      `One worker process with ${n(s.sessions)} live sessions; a fresh headless Chromium opens the dashboard (docs/dashboard.md).`,
+      '',
+      `**Transfer size**: ${n(s.page.bytes)} bytes over ${s.page.requests} requests for the page and all its files, headers included, as sent (gzip):`,
+      '',
+      '| file | bytes on the wire | encoding |',
+      '|---|---:|---|',
+      // biome-ignore lint/suspicious/noExplicitAny: a free-form results.json section (see Renderer)
+      ...s.page.files.map((f: any) => `| \`${f.url.replace(/-[0-9a-f]{10}\./, '-<hash>.')}\` | ${n(f.bytes)} | ${f.encoding} |`),
+      '',
+      `Then the event stream: its first message (every session, the memory samples, the disposals) is ${n(s.firstMessageBytes)} bytes for ${n(s.sessions)} sessions; ` +
+        'after that, only what changed, at most every 500 ms.',
+      '',
+      `**Worker CPU**, in CPU seconds per minute of the worker process (user + system, from /proc): phases of ${s.phaseSeconds} s alternating without and with ` +
+        `an open dashboard, ${s.rounds} of each per traffic level, in one run once every session had gone dormant; the means. Chromium's own CPU is not counted:`,
+      '',
+      '| hook traffic | without a dashboard | with one open | added by the dashboard |',
+      '|---|---:|---:|---:|',
+      `| quiet (no hook call) | ${n(quiet.without)} | ${n(quiet.with)} | ${n(quiet.added)} (${percent(Math.max(0, quiet.added))}) |`,
+      `| busy (${s.busyObservationsPerSecond} observations/s over the sessions) | ${n(busy.without)} | ${n(busy.with)} | ${n(busy.added)} (${percent(Math.max(0, busy.added))}) |`,
+      '',
+      'With nobody watching, the dashboard costs one heap sample every 5 s and a counter per disposal: it listens to the ' +
+        'registry only while a stream is open. With one open, each message is built once for all tabs, from the sessions ' +
+        'that changed since the previous one.',
+    ];
+  },
+};
+
 function render(): string {
   const results = readResults();
   const lines = [
@@ -194,6 +228,7 @@ function render(): string {
     'npm run bench:store    # the event log alone',
     'npm run bench:costs    # throughput, memory per idle session, HTTP',
     'npm run soak:http      # the real worker over HTTP for 10 minutes',
+    'npm run bench:dashboard  # the dashboard: transfer size, worker CPU with and without it open (needs Chromium)',
     '```',
     '',
     'Each script writes its section of `bench/results.json` and re-renders this page; the soak also writes `bench/soak.csv` and',

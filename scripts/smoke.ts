@@ -1,7 +1,7 @@
 /**
  * `npm run smoke`: the README's `npm start`, for real. Builds, runs `node dist/src/cli.js serve` (what
- * `npm start` runs) on a spare port with a throw-away data directory, checks that it answers a hook,
- * stops it with SIGTERM and expects exit code 0. CI runs it after the tests.
+ * `npm start` runs) on a spare port with a throw-away data directory, checks that it answers a hook and
+ * serves the dashboard its ready line names, stops it with SIGTERM and expects exit code 0. CI runs it after the tests.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,11 +48,18 @@ try {
     body: JSON.stringify({ contentSessionId: 'smoke', project: 'smoke', prompt: 'hello' }),
   }).then((r) => r.json() as Promise<{ sessionDbId?: number; skipped?: boolean }>);
   if (init.sessionDbId !== 1 || init.skipped !== false) fail(`unexpected init answer ${JSON.stringify(init)}`);
+  for (let i = 0; i < 40 && !output.includes(`dashboard at ${base}/`); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (!output.includes(`dashboard at ${base}/`)) fail(`the ready line does not print the dashboard's address:\n${output}`);
+  const page = await fetch(`${base}/`);
+  if (!page.ok || !page.headers.get('content-type')?.startsWith('text/html'))
+    fail(`the dashboard answered ${page.status} ${page.headers.get('content-type')}`);
+  const script = /\/dashboard\/assets\/app-[0-9a-f]+\.js/.exec(await page.text())?.[0];
+  if (script === undefined || !(await fetch(`${base}${script}`)).ok) fail(`the dashboard's script is not served (${script})`);
   worker.kill('SIGTERM');
   const code = await exited;
   if (code !== 0) fail(`exit code ${code} after SIGTERM:\n${output}`);
   if (!output.includes('worker stopped')) fail(`no orderly stop in the log:\n${output}`);
-  console.log(`smoke: npm start served ${base}, answered a hook, stopped cleanly`);
+  console.log(`smoke: npm start served ${base} and its dashboard, answered a hook, stopped cleanly`);
 } finally {
   worker.kill('SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });

@@ -51,6 +51,14 @@ export type { Clock } from './clock/index.js';
 export { systemClock } from './clock/index.js';
 export type { LoadConfigOptions, SettingKey, WorkerConfig } from './config/index.js';
 export { ConfigError, eventLogPath, loadConfig, SETTING_KEYS, SETTINGS } from './config/index.js';
+export type {
+  DashboardOptions,
+  SessionDetail,
+  SessionRow,
+  StreamLimits,
+  StreamMessage,
+} from './dashboard/index.js';
+export { DASHBOARD_PUBLIC_PATHS, DEFAULT_STREAM_LIMITS, dashboardPlugin } from './dashboard/index.js';
 export type { ConversationMessage, HistoryLimits, TokenEstimator, TrimResult } from './history/index.js';
 export { DEFAULT_HISTORY_LIMITS, estimateTokens, historyTokens, trimHistory } from './history/index.js';
 export type { InspectorRelay } from './inspector/index.js';

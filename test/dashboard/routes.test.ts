@@ -151,6 +151,40 @@ describe("the session page's data", () => {
   });
 });
 
+describe('the stream and the worker', () => {
+  it('sends a snapshot, then updates as sessions change; ends its streams when the worker stops', async () => {
+    worker = await startTestWorker(tempDir());
+    const stream = await openStream(worker.port);
+    const snapshot = await stream.next((m) => m.event === 'snapshot');
+    expect(snapshot.data.worker).toMatchObject({
+      maxActiveSessions: 100,
+      maxConcurrentAgents: 2,
+      memorySampleMs: 5_000,
+      windowMs: 3_600_000,
+    });
+    expect(snapshot.data.worker.memoryLimitBytes).toBe(Math.round(snapshot.data.worker.heapLimitBytes * 0.8));
+    expect(snapshot.data.memory.length).toBeGreaterThan(0);
+    await init(worker, 'streamed');
+    const update = await stream.next(
+      (m) => m.event === 'update' && m.data.upserts.some((r: { lifecycle: string }) => r.lifecycle === 'idle'),
+    );
+    expect(update.data.upserts[0]).toMatchObject({
+      sessionDbId: 1,
+      contentSessionId: 'streamed',
+      state: 'idle',
+      next: { kind: 'expiring' },
+    });
+    await worker.call('DELETE', '/sessions/1');
+    const removed = await stream.next((m) => m.event === 'update' && m.data.removed.includes(1));
+    expect(removed.data.recentDisposals).toMatchObject([{ sessionDbId: 1, reason: 'deleted' }]);
+    expect(removed.data.disposals[0].counts.deleted).toBe(1);
+    // An open stream does not hold the worker up.
+    await worker.stop({ drainMs: 0 });
+    await stream.closed;
+    worker = undefined;
+  });
+});
+
 describe('the same security as the API', () => {
   it('403 for a foreign Host (DNS rebinding) on the page and the stream; 403 for a cross-origin stream', async () => {
     worker = await startTestWorker(tempDir());
