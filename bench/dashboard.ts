@@ -159,7 +159,8 @@ try {
     }, 1_000 / perSecond);
     return () => clearInterval(timer);
   };
-  const phase = async (perSecond: number, dashboard: boolean): Promise<number> => {
+  const dashboardWorkMs = async () => ((await (await fetch(`${base}/dashboard/api/status`)).json()) as { workMs: number }).workMs;
+  const phase = async (perSecond: number, dashboard: boolean): Promise<{ cpu: number; workMs: number }> => {
     const stopTraffic = traffic(perSecond);
     const page = dashboard ? await browser.context.newPage() : undefined;
     try {
@@ -168,10 +169,12 @@ try {
         await page.waitForSelector('#connection[data-state="live"]');
       }
       await sleep(2_000); // settle
+      const workBefore = await dashboardWorkMs();
       const before = cpuSeconds(worker.pid!);
       await sleep(PHASE_SECONDS * 1_000);
       const used = cpuSeconds(worker.pid!) - before;
-      return round((used * 60) / PHASE_SECONDS, 2);
+      const work = (await dashboardWorkMs()) - workBefore;
+      return { cpu: round((used * 60) / PHASE_SECONDS, 2), workMs: round((work * 60) / PHASE_SECONDS, 1) };
     } finally {
       stopTraffic();
       await page?.close();
@@ -179,21 +182,29 @@ try {
     }
   };
   const mean = (values: number[]) => round(values.reduce((a, b) => a + b, 0) / values.length, 2);
-  const cpu: Record<string, { without: number; with: number; added: number; rounds: { without: number; with: number }[] }> = {};
+  const cpu: Record<
+    string,
+    { without: number; with: number; added: number; dashboardWorkMsPerMinute: number; rounds: { without: number; with: number }[] }
+  > = {};
   for (const [name, perSecond] of [
     ['quiet', 0],
     ['busy', BUSY_PER_SECOND],
   ] as const) {
     const rounds: { without: number; with: number }[] = [];
+    const work: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const without = await phase(perSecond, false);
       const withDashboard = await phase(perSecond, true);
-      rounds.push({ without, with: withDashboard });
-      log(`${name}, round ${r + 1}: ${without} CPU s/min without a dashboard, ${withDashboard} with one open`);
+      rounds.push({ without: without.cpu, with: withDashboard.cpu });
+      work.push(withDashboard.workMs);
+      log(
+        `${name}, round ${r + 1}: ${without.cpu} CPU s/min without a dashboard, ${withDashboard.cpu} with one open ` +
+          `(the dashboard's own work: ${withDashboard.workMs} ms/min)`,
+      );
     }
     const without = mean(rounds.map((x) => x.without));
     const withDashboard = mean(rounds.map((x) => x.with));
-    cpu[name] = { without, with: withDashboard, added: round(withDashboard - without, 2), rounds };
+    cpu[name] = { without, with: withDashboard, added: round(withDashboard - without, 2), dashboardWorkMsPerMinute: mean(work), rounds };
     log(`${name}: ${without} CPU s/min without a dashboard, ${withDashboard} with one open (${round(withDashboard - without, 2)} added)`);
   }
 

@@ -177,4 +177,6 @@ export interface StreamStatus {
   /** Messages not sent to a client that was behind (it got a fresh snapshot once it caught up). */
   readonly coalesced: number;
   readonly refused: number;
+  /** Time spent building and writing messages since the worker started (synchronous work: CPU time). */
+  readonly workMs: number;
 }

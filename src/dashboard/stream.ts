@@ -63,6 +63,7 @@ export class DashboardStreams {
   #closedSlow = 0;
   #coalesced = 0;
   #refused = 0;
+  #workMs = 0;
 
   constructor(
     private readonly sources: {
@@ -88,17 +89,21 @@ export class DashboardStreams {
       // Reverse proxies must not buffer the stream.
       'x-accel-buffering': 'no',
     });
+    const started = performance.now();
     const client: Client = { response, stale: false, stalledSince: 0 };
     if (this.#clients.size === 0) this.#subscribe();
     this.#clients.add(client);
     response.on('close', () => this.#remove(client));
     response.on('drain', () => {
       if (client.stale && this.#clients.has(client)) {
+        const drained = performance.now();
         client.stale = false;
         response.write(frame('snapshot', this.snapshot()));
+        this.#workMs += performance.now() - drained;
       }
     });
     response.write(frame('snapshot', this.snapshot()));
+    this.#workMs += performance.now() - started;
     return true;
   }
 
@@ -126,6 +131,7 @@ export class DashboardStreams {
       closedSlow: this.#closedSlow,
       coalesced: this.#coalesced,
       refused: this.#refused,
+      workMs: Math.round(this.#workMs * 1000) / 1000,
     };
   }
 
@@ -189,6 +195,7 @@ export class DashboardStreams {
   #flush(): void {
     this.#flushTimer = undefined;
     if (this.#clients.size === 0) return;
+    const started = performance.now();
     const { registry, facts } = this.sources;
     const upserts = [];
     const removed = [];
@@ -212,6 +219,7 @@ export class DashboardStreams {
     this.#pendingBuckets.clear();
     this.#pendingDisposals = [];
     this.#broadcast(frame('update', message));
+    this.#workMs += performance.now() - started;
   }
 
   #broadcast(chunk: string): void {

@@ -154,6 +154,6 @@ export function drawMemory(
     legend,
     last === undefined
       ? 'no sample yet'
-      : `heap used ${bytes(last.heapUsedBytes)} · RSS ${bytes(last.rssBytes)} · limit ${bytes(options.limitBytes)} · ${visible.length} samples`,
+      : `heap used ${bytes(last.heapUsedBytes)} · RSS ${bytes(last.rssBytes)} · limit ${bytes(options.limitBytes)} · ${visible.length} sample${visible.length === 1 ? '' : 's'}`,
   );
 }
