@@ -29,7 +29,8 @@ export function sessionRow(view: SessionView, idleTtlMs: number): SessionRow {
     sessionDbId: view.sessionDbId,
     contentSessionId: view.contentSessionId,
     project: view.project,
-    lifecycle: view.lifecycle === 'disposed' ? 'expiring' : view.lifecycle,
+    // The registry lists live sessions only: never `disposed`.
+    lifecycle: view.lifecycle as SessionRow['lifecycle'],
     state: view.state,
     queueLength: view.queueLength,
     historyLength: view.historyLength,
