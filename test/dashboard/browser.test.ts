@@ -48,9 +48,9 @@ const nonLoopback = (urls: readonly string[]) =>
 describe('the dashboard in Chromium', () => {
   it('shows sessions live, from idle through expiring to disposed, and why each one went away', async () => {
     const port = await freePort();
-    // TTL 3 s, grace 2 s: the whole lifecycle within seconds.
+    // TTL 4.8 s, grace 2 s: the whole lifecycle within seconds, with room for a slow machine.
     worker = await startWorkerProcess(
-      { CLAUDE_MEM_DATA_DIR: dataDir(), CLAUDE_MEM_SESSION_TTL_MINUTES: '0.05', CLAUDE_MEM_SESSION_GRACE_SECONDS: '2' },
+      { CLAUDE_MEM_DATA_DIR: dataDir(), CLAUDE_MEM_SESSION_TTL_MINUTES: '0.08', CLAUDE_MEM_SESSION_GRACE_SECONDS: '2' },
       port,
     );
     const ready = worker.lines
@@ -101,12 +101,12 @@ describe('the dashboard in Chromium', () => {
     expect(await page.$('#sessions-table tr[data-session-id="2"]')).toBeNull();
 
     // Session 1 is left alone: idle → expiring → disposed (ttl), on screen.
-    await page.waitForSelector('#sessions-table tr[data-session-id="1"][data-lifecycle="expiring"]', { timeout: 10_000 });
+    await page.waitForSelector('#sessions-table tr[data-session-id="1"][data-lifecycle="expiring"]', { timeout: 15_000 });
     expect(await page.textContent('#sessions-table tr[data-session-id="1"] td.next')).toMatch(/^disposed in \ds$/);
     await init('claude-beta-4', 'beta');
     await page.waitForSelector('#sessions-table tr[data-session-id="4"][data-lifecycle="idle"]');
     await page.screenshot({ path: join(shots, 'dashboard-overview.png'), fullPage: true });
-    await page.waitForSelector('#recent-table tr[data-session-id="1"][data-reason="ttl"]', { timeout: 10_000 });
+    await page.waitForSelector('#recent-table tr[data-session-id="1"][data-reason="ttl"]', { timeout: 15_000 });
     expect(await page.$('#sessions-table tr[data-session-id="1"]')).toBeNull();
 
     // The disposal chart counts each one under its reason.
@@ -130,14 +130,14 @@ describe('the dashboard in Chromium', () => {
     // A new session's page: its current state lit, moving with it.
     await init('claude-gamma-5', 'gamma');
     await page.click('#sessions-table tr[data-session-id="5"] td.id a');
-    await page.waitForSelector('#session-view [data-part="statechart"] [data-state="idle"].current');
+    await page.waitForSelector('#session-view[data-session-id="5"] [data-part="statechart"] [data-state="idle"].current');
     expect(await page.$$('#session-view [data-part="statechart"] .current')).toHaveLength(1);
     expect(await page.textContent('#session-view [data-part="title"]')).toBe('Session #5 · claude-gamma-5');
     expect(await page.textContent('#session-view [data-part="deadlines"]')).toContain('becomes expiring (idle TTL)');
     expect(await page.$$eval('#session-view ol.history li', (items) => items.length)).toBe(2);
-    await page.waitForSelector('#session-view [data-part="statechart"] [data-state="expiring"].current', { timeout: 10_000 });
+    await page.waitForSelector('#session-view [data-part="statechart"] [data-state="expiring"].current', { timeout: 15_000 });
     await page.screenshot({ path: join(shots, 'dashboard-session.png'), fullPage: true });
-    await page.waitForSelector('#session-view [data-part="statechart"] [data-state="disposed"].current', { timeout: 10_000 });
+    await page.waitForSelector('#session-view [data-part="statechart"] [data-state="disposed"].current', { timeout: 15_000 });
     const events = await page.$$eval('#session-view table.timeline tbody tr td:nth-child(3)', (cells) => cells.map((c) => c.textContent));
     expect(events).toEqual(['created', 'INIT', 'SLOT_GRANTED', 'agent done', 'after idleDeadline', 'after graceDeadline']);
     expect(await page.textContent('#session-view [data-part="deadlines"]')).toMatch(/^Disposed: ttl at /);
@@ -146,7 +146,9 @@ describe('the dashboard in Chromium', () => {
     await page.click('#session-view a[href="#/"]');
     await page.fill('#lookup-input', '2');
     await page.click('#lookup-form button');
-    await page.waitForSelector('#session-view[data-state="disposed"] [data-part="statechart"] [data-state="disposed"].current');
+    await page.waitForSelector(
+      '#session-view[data-session-id="2"][data-state="disposed"] [data-part="statechart"] [data-state="disposed"].current',
+    );
     expect(await page.textContent('#session-view [data-part="deadlines"]')).toMatch(/^Disposed: deleted at /);
 
     expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(true);

@@ -26,8 +26,12 @@ export class SessionPage {
   async show(sessionDbId: number): Promise<void> {
     this.#current = sessionDbId;
     this.#detail = undefined;
+    // Nothing of the previous session stays on screen while this one loads.
+    for (const key of ['sessionId', 'state', 'lifecycle']) delete this.root.dataset[key];
+    for (const name of ['state', 'error', 'deadlines', 'history', 'timeline'])
+      this.root.querySelector(`[data-part="${name}"]`)!.replaceChildren();
     this.root.querySelector('[data-part="title"]')!.textContent = `Session #${sessionDbId}`;
-    this.root.querySelector('[data-part="error"]')!.textContent = '';
+    this.#highlight('');
     await Promise.all([this.#mountStatechart(), this.#load()]);
   }
 
@@ -89,7 +93,7 @@ export class SessionPage {
   #highlight(state: string): void {
     const holder = this.root.querySelector<HTMLElement>('[data-part="statechart"]')!;
     for (const node of holder.querySelectorAll('.current, .current-parent')) node.classList.remove('current', 'current-parent');
-    const parts = state.split('.');
+    const parts = state === '' ? [] : state.split('.');
     parts.forEach((_, i) => {
       const path = parts.slice(0, i + 1).join('.');
       holder.querySelector(`[data-state="${CSS.escape(path)}"]`)?.classList.add(i === parts.length - 1 ? 'current' : 'current-parent');
@@ -98,6 +102,7 @@ export class SessionPage {
 
   #render(detail: SessionDetail): void {
     const part = (name: string) => this.root.querySelector<HTMLElement>(`[data-part="${name}"]`)!;
+    this.root.dataset.sessionId = String(detail.sessionDbId);
     this.root.dataset.state = detail.state;
     this.root.dataset.lifecycle = detail.lifecycle;
     setText(part('title'), `Session #${detail.sessionDbId} · ${detail.contentSessionId}`);
