@@ -8,7 +8,6 @@
  *
  *   npm run bench:dashboard [-- --quick]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildDashboard } from '../scripts/build-dashboard.js';
 import { launchBrowser } from '../test/support/browser.js';
-import { freePort } from './lib/http.js';
+import { freePort, startServer } from './lib/http.js';
 import { log, round, writeSection } from './lib/results.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
@@ -47,32 +46,6 @@ async function post(base: string, path: string, body: unknown): Promise<void> {
   await response.arrayBuffer();
 }
 
-async function startWorker(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
-    env: {
-      ...process.env,
-      CLAUDE_MEM_DATA_DIR: dataDir,
-      CLAUDE_MEM_WORKER_PORT: String(port),
-      CLAUDE_MEM_MAX_ACTIVE_SESSIONS: String(SESSIONS * 2),
-      CLAUDE_MEM_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (let i = 0; i < 400; i++) {
-    if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}`);
-    if (
-      await fetch(`http://127.0.0.1:${port}/api/readiness`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return child;
-    await sleep(50);
-  }
-  child.kill('SIGKILL');
-  throw new Error('worker not ready in 20 s');
-}
-
 /** The stream's first message (a snapshot of everything), and its size on the wire. */
 async function firstMessage(base: string): Promise<{ bytes: number; data: { stats: { dormant: number } } }> {
   const response = await fetch(`${base}/dashboard/api/stream`);
@@ -89,7 +62,17 @@ await buildDashboard();
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-dashboard-'));
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const worker = await startWorker(dataDir, port);
+const worker = await startServer(
+  process.execPath,
+  ['--import', 'tsx', cli, 'serve'],
+  {
+    CLAUDE_MEM_DATA_DIR: dataDir,
+    CLAUDE_MEM_WORKER_PORT: String(port),
+    CLAUDE_MEM_MAX_ACTIVE_SESSIONS: String(SESSIONS * 2),
+    CLAUDE_MEM_LOG_LEVEL: 'warn',
+  },
+  port,
+);
 const browser = await launchBrowser({ viewport: { width: 1400, height: 900 } });
 try {
   // ── 1,000 live sessions ─────────────────────────────────────────────────────────────────────────

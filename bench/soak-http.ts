@@ -12,7 +12,6 @@
  * Writes bench/soak-http.csv, docs/soak-http.svg and the `soakHttp` section of bench/results.json.
  * Aim: no failed request, and RSS growth over the second half of the run at most 5 %.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { freePort } from './lib/http.js';
+import { freePort, startServer, stopServer } from './lib/http.js';
 import { log, mib, round, writeSection } from './lib/results.js';
 
 const { values: args } = parseArgs({
@@ -62,34 +61,6 @@ function leastSquares(points: readonly (readonly [number, number])[]): { at(x: n
   return { at: (x) => my + slope * (x - mx) };
 }
 
-async function startWorker(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
-    env: {
-      ...process.env,
-      CLAUDE_MEM_DATA_DIR: dataDir,
-      CLAUDE_MEM_WORKER_PORT: String(port),
-      CLAUDE_MEM_LOG_LEVEL: 'warn',
-      CLAUDE_MEM_SESSION_TTL_MINUTES: String(TTL_SECONDS / 60),
-      CLAUDE_MEM_SESSION_GRACE_SECONDS: String(GRACE_SECONDS),
-      CLAUDE_MEM_MAX_ACTIVE_SESSIONS: '10000',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (let i = 0; i < 400; i++) {
-    if (child.exitCode !== null) throw new Error(`the worker exited with ${child.exitCode}`);
-    if (
-      await fetch(`http://127.0.0.1:${port}/api/readiness`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return child;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the worker was not ready in 20 s');
-}
-
 function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
@@ -98,7 +69,19 @@ function rssOf(pid: number): number {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'soak-http-'));
 const port = await freePort();
-const worker = await startWorker(dataDir, port);
+const worker = await startServer(
+  process.execPath,
+  ['--import', 'tsx', cli, 'serve'],
+  {
+    CLAUDE_MEM_DATA_DIR: dataDir,
+    CLAUDE_MEM_WORKER_PORT: String(port),
+    CLAUDE_MEM_LOG_LEVEL: 'warn',
+    CLAUDE_MEM_SESSION_TTL_MINUTES: String(TTL_SECONDS / 60),
+    CLAUDE_MEM_SESSION_GRACE_SECONDS: String(GRACE_SECONDS),
+    CLAUDE_MEM_MAX_ACTIVE_SESSIONS: '10000',
+  },
+  port,
+);
 const base = `http://127.0.0.1:${port}`;
 let requests = 0;
 let failed = 0;
@@ -189,9 +172,7 @@ clearInterval(arrivals);
 await Promise.all(running);
 clearInterval(sampler);
 await sample();
-const exited = new Promise((resolve) => worker.once('exit', resolve));
-worker.kill('SIGTERM');
-await exited;
+await stopServer(worker);
 rmSync(dataDir, { recursive: true, force: true });
 
 // Growth is judged over the second half (the first fills the heap and SQLite's caches). RSS moves with

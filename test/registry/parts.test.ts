@@ -6,7 +6,7 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { InspectionEvent } from 'xstate';
-import { DEFAULT_SESSION_SETTINGS } from '../../machines/session.machine.js';
+import { DEFAULT_SESSION_SETTINGS, ZERO_COUNTERS } from '../../machines/session.machine.js';
 import { systemClock } from '../../src/clock/index.js';
 import { Admission } from '../../src/registry/admission.js';
 import { Dormancy } from '../../src/registry/dormancy.js';
@@ -117,7 +117,7 @@ describe('Listeners', () => {
 describe('RegistryCounters', () => {
   it('counts disposals by reason, refusals, and the counters of sessions gone', () => {
     const counters = new RegistryCounters();
-    const gone = { ...DEFAULT_COUNTERS, processed: 3 };
+    const gone = { ...ZERO_COUNTERS, processed: 3 };
     counters.disposed('ttl', gone);
     counters.disposed('ttl', gone);
     counters.disposed('capacity', gone);
@@ -129,20 +129,6 @@ describe('RegistryCounters', () => {
     expect(stats.totals.processed).toBe(9);
   });
 });
-
-const DEFAULT_COUNTERS = {
-  queued: 0,
-  processed: 0,
-  failed: 0,
-  retries: 0,
-  pauses: 0,
-  revivals: 0,
-  messagesAppended: 0,
-  trimmedMessages: 0,
-  trimmedTokens: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-};
 
 describe('Admission', () => {
   it('creates sessions within capacity, evicts the least recently active idle one for a new one, and refuses when none is idle', async () => {
