@@ -5,7 +5,7 @@
  */
 import type { AnyEventObject } from 'xstate';
 import { type ConversationMessage, trimHistory } from '../src/history/index.js';
-import type { AgentFailure, AgentOutput, SessionContext, SessionCounters, SessionSettings, WorkItem } from './session.types.js';
+import type { AgentFailure, AgentInput, AgentOutput, SessionContext, SessionCounters, SessionSettings, WorkItem } from './session.types.js';
 
 /** Exponential backoff for the `attempt`-th failure (1-based), capped. */
 export function backoffDelayMs(attempt: number, settings: SessionSettings): number {
@@ -70,6 +70,67 @@ export function headOf(context: SessionContext): WorkItem {
   const head = context.queue[0];
   if (head === undefined) throw new Error(`session ${context.sessionDbId}: no work item at the head of the queue`);
   return head;
+}
+
+/**
+ * How many head items the next batch takes: a run of consecutive observations, at most `maxBatchItems`
+ * of them and, past the first, within `maxBatchTokens`. A prompt or a summarize goes alone: a prompt
+ * opens a user turn, and a summary must follow the replies to what came before it.
+ */
+export function nextBatchSize(context: SessionContext): number {
+  const { queue, settings } = context;
+  const head = headOf(context);
+  // Logs written before batching carry settings without a batch size: they were batches of one.
+  const maxItems = context.singlesLeft > 0 ? 1 : (settings.maxBatchItems ?? 1);
+  if (head.kind !== 'observation' || maxItems <= 1) return 1;
+  let size = 1;
+  let tokens = head.promptTokens;
+  while (size < maxItems && size < queue.length) {
+    const next = queue[size]!;
+    if (next.kind !== 'observation' || tokens + next.promptTokens > settings.maxBatchTokens) break;
+    tokens += next.promptTokens;
+    size++;
+  }
+  return size;
+}
+
+/** Joins a batch's prompts into one user message: a blank line between items, tokens summed. */
+export const BATCH_SEPARATOR = '\n\n';
+
+/** The batch at the head of the queue as one item: the item itself when alone. */
+export function batchItemOf(context: SessionContext): WorkItem {
+  const head = headOf(context);
+  const size = Math.max(1, context.batchSize);
+  if (size === 1) return head;
+  let prompt = head.prompt;
+  let promptTokens = head.promptTokens;
+  for (let i = 1; i < size; i++) {
+    const item = context.queue[i]!;
+    prompt += BATCH_SEPARATOR + item.prompt;
+    promptTokens += item.promptTokens;
+  }
+  return { id: head.id, kind: head.kind, prompt, promptTokens, queuedAt: head.queuedAt };
+}
+
+/** What the agent is given for the batch at the head of the queue. */
+export function agentInputOf(context: SessionContext): AgentInput {
+  return {
+    sessionDbId: context.sessionDbId,
+    item: batchItemOf(context),
+    items: context.queue.slice(0, Math.max(1, context.batchSize)),
+    history: context.history,
+    attempt: context.attempt + 1,
+  };
+}
+
+/**
+ * A context read from a snapshot that an older version logged: before batches, the item whose prompt
+ * was in history (`promptInHistoryFor`) was a batch of one.
+ */
+export function upgradedContext(context: SessionContext): SessionContext {
+  if (typeof context.batchSize === 'number' && typeof context.singlesLeft === 'number') return context;
+  const { promptInHistoryFor, ...rest } = context as SessionContext & { promptInHistoryFor?: string | null };
+  return { ...rest, batchSize: promptInHistoryFor == null ? 0 : 1, singlesLeft: 0 };
 }
 
 /** When the agent's attempt timed out: the agent timer starts when the slot is granted. */

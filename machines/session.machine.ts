@@ -3,38 +3,45 @@
  *
  * Pure by construction: no I/O, no clock, no registry. Time comes in on events (`at`) or is derived
  * from deadlines already in context, so replaying the log reproduces every state and every context.
- * What touches the world (agent slots, the registry, listeners, the agent itself, and the clock-aware
+ * What touches the world (agent slots, the registry, listeners, the agent call, and the clock-aware
  * delays) is declared here with inert defaults and supplied by `src/registry` through `.provide()`.
+ *
+ * The agent works on a batch: the run of queued observations at the head of the queue (or a prompt or
+ * a summarize alone), formed when a slot is granted and kept, unchanged, until it is answered or given up.
  */
-import { and, assign, fromPromise, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import type { ConversationMessage } from '../src/history/index.js';
-import { appendMessage, backoffDelayMs, eventTime, failureOf, headOf, outputOf, trimmedToBound, ZERO_COUNTERS } from './session.context.js';
-import type {
-  AgentFailure,
-  AgentInput,
-  AgentOutput,
-  DisposalReason,
-  SessionContext,
-  SessionEvent,
-  SessionInput,
-  WorkItem,
-} from './session.types.js';
+import {
+  AGENT_DONE,
+  AGENT_ERROR,
+  agentInputOf,
+  appendMessage,
+  backoffDelayMs,
+  batchItemOf,
+  eventTime,
+  failureOf,
+  nextBatchSize,
+  outputOf,
+  trimmedToBound,
+  ZERO_COUNTERS,
+} from './session.context.js';
+import type { AgentInput, DisposalReason, SessionContext, SessionEvent, SessionInput, WorkItem } from './session.types.js';
 
-export { asAgentFailure, backoffDelayMs, ZERO_COUNTERS } from './session.context.js';
+export { agentInputOf, asAgentFailure, backoffDelayMs, nextBatchSize, upgradedContext, ZERO_COUNTERS } from './session.context.js';
 export * from './session.types.js';
 
 /**
- * Where a failed attempt leads (a rejection or the agent timer): the item is given up when spent
- * (then the next item, idle, or disposal when completing), or retried after a backoff.
+ * Where a failed attempt leads (a rejection or the agent timer): the batch is given up when spent
+ * (then the next batch, idle, or disposal when completing), or retried, the same batch, after a backoff.
  */
 const afterFailedAttempt = [
   {
-    guard: and(['itemIsSpent', 'isLastItem', 'isCompleting']),
+    guard: and(['batchIsSpent', 'isLastBatch', 'isCompleting']),
     target: '#session.disposed',
-    actions: ['dropFailedItem', { type: 'recordDisposal', params: { reason: 'completed' } }],
+    actions: ['dropFailedBatch', { type: 'recordDisposal', params: { reason: 'completed' } }],
   },
-  { guard: and(['itemIsSpent', 'isLastItem']), target: '#session.idle', actions: 'dropFailedItem' },
-  { guard: 'itemIsSpent', target: 'waiting', actions: 'dropFailedItem' },
+  { guard: and(['batchIsSpent', 'isLastBatch']), target: '#session.idle', actions: 'dropFailedBatch' },
+  { guard: 'batchIsSpent', target: 'waiting', actions: 'dropFailedBatch' },
   { target: 'backoff', actions: 'scheduleRetry' },
 ] as const;
 
@@ -43,12 +50,6 @@ export const sessionMachine = setup({
     context: {} as SessionContext,
     events: {} as SessionEvent,
     input: {} as SessionInput,
-  },
-  actors: {
-    /** Supplied by src/agents through the registry: the LLM call for the head item. */
-    agent: fromPromise<AgentOutput, AgentInput>(async () => {
-      throw { kind: 'fatal', message: 'no agent was provided to the session machine', at: 0 } satisfies AgentFailure;
-    }),
   },
   delays: {
     // Durations from entry. The registry supplies versions that count down to the deadline in
@@ -71,15 +72,17 @@ export const sessionMachine = setup({
     },
     isNewPrompt: ({ context, event }) => event.type === 'INIT' && event.promptNumber > context.promptNumber,
     hasQueuedWork: ({ context }) => context.queue.length > 0,
-    /** The head item is the only one: once it leaves, nothing is queued. */
-    isLastItem: ({ context }) => context.queue.length <= 1,
+    /** The batch being answered is all that is queued: once it leaves, nothing is. */
+    isLastBatch: ({ context }) => context.queue.length <= Math.max(1, context.batchSize),
     isCompleting: ({ context }) => context.completing,
     /** Lazy deadline: only activity since the timer was armed can push the deadline out. */
     idleDeadlineReached: ({ context }) =>
       context.idleDeadline !== null && context.lastActivityAt + context.settings.idleTtlMs <= context.idleDeadline,
     failureIsPause: ({ context, event }) => failureOf(context, event).kind === 'paused',
-    /** No further attempt for this item: the provider said it is hopeless, or attempts ran out. */
-    itemIsSpent: ({ context, event }) => failureOf(context, event).kind === 'fatal' || context.attempt + 1 >= context.settings.maxAttempts,
+    /** The provider refused a batch of several for its content: its items are tried alone, so one bad item does not sink the rest. */
+    batchIsSplittable: ({ context, event }) => context.batchSize > 1 && failureOf(context, event).kind === 'fatal',
+    /** No further attempt for this batch: the provider said it is hopeless, or attempts ran out. */
+    batchIsSpent: ({ context, event }) => failureOf(context, event).kind === 'fatal' || context.attempt + 1 >= context.settings.maxAttempts,
   },
   actions: {
     // Effects on the world, supplied by src/registry.
@@ -88,6 +91,10 @@ export const sessionMachine = setup({
     releaseSlot: () => {},
     notifyExpiring: () => {},
     removeFromRegistry: () => {},
+    /** Starts the agent call for the batch; its outcome comes back as the agent's done or error event. */
+    callAgent: (_, _input: AgentInput) => {},
+    /** Aborts the call in flight, if any: the session left `processing` (answered, failed, deleted, evicted, timed out). */
+    abortAgentCall: () => {},
 
     recordActivity: assign(({ context, event }) => ({
       lastActivityAt: Math.max(context.lastActivityAt, eventTime(context, event)),
@@ -125,38 +132,41 @@ export const sessionMachine = setup({
       return { settings: event.settings, ...trimmedToBound({ ...context, settings: event.settings }) };
     }),
 
-    /** The head item's prompt enters history once per item: a retry finds it already there. */
-    startProcessing: assign(({ context, event }) => {
-      const head = headOf(context);
+    /** Forms the batch on its first attempt; its user message enters history then, once: a retry finds it there. */
+    startBatch: assign(({ context, event }) => {
       const processingSince = eventTime(context, event);
-      if (context.promptInHistoryFor === head.id) return { processingSince };
-      const prompt: ConversationMessage =
+      if (context.batchSize > 0) return { processingSince };
+      const batched = { ...context, batchSize: nextBatchSize(context) };
+      const { prompt, promptTokens } = batchItemOf(batched);
+      const message: ConversationMessage =
         context.counters.messagesAppended === 0
-          ? { role: 'user', content: head.prompt, tokens: head.promptTokens, pinned: true }
-          : { role: 'user', content: head.prompt, tokens: head.promptTokens };
-      return { ...appendMessage(context, prompt), promptInHistoryFor: head.id, processingSince };
+          ? { role: 'user', content: prompt, tokens: promptTokens, pinned: true }
+          : { role: 'user', content: prompt, tokens: promptTokens };
+      return { ...appendMessage(batched, message), batchSize: batched.batchSize, processingSince };
     }),
-    /** The one place a reply enters history. */
-    finishItem: assign(({ context, event }) => {
+    /** The one place a reply enters history: once per batch, however many items it answers. */
+    finishBatch: assign(({ context, event }) => {
       const output = outputOf(event);
+      const size = Math.max(1, context.batchSize);
       const appended = appendMessage(context, { role: 'assistant', content: output.reply, tokens: output.replyTokens });
       return {
         history: appended.history,
-        queue: context.queue.slice(1),
+        queue: context.queue.slice(size),
+        batchSize: 0,
+        singlesLeft: Math.max(0, context.singlesLeft - size),
         attempt: 0,
-        promptInHistoryFor: null,
         processingSince: null,
         lastFailure: null,
         lastActivityAt: Math.max(context.lastActivityAt, output.at),
         counters: {
           ...appended.counters,
-          processed: appended.counters.processed + 1,
+          processed: appended.counters.processed + size,
           inputTokens: appended.counters.inputTokens + (output.usage?.inputTokens ?? 0),
           outputTokens: appended.counters.outputTokens + (output.usage?.outputTokens ?? 0),
         },
       };
     }),
-    /** Exponential backoff, or the provider's Retry-After when it asks for longer. */
+    /** Exponential backoff, or the provider's Retry-After when it asks for longer. The batch stays as it is. */
     scheduleRetry: assign(({ context, event }) => {
       const failure = failureOf(context, event);
       const attempt = context.attempt + 1;
@@ -178,17 +188,27 @@ export const sessionMachine = setup({
         counters: { ...context.counters, pauses: context.counters.pauses + 1 },
       };
     }),
-    /** The head item failed for good: it leaves the queue, counted and logged, never retried. */
-    dropFailedItem: assign(({ context, event }) => {
+    /** A batch of several refused for its content: its items go again, one at a time, each with its own attempts. */
+    splitBatch: assign(({ context, event }) => ({
+      singlesLeft: context.batchSize,
+      batchSize: 0,
+      attempt: 0,
+      processingSince: null,
+      lastFailure: failureOf(context, event),
+    })),
+    /** The batch failed for good: its items leave the queue, counted and logged, never retried. */
+    dropFailedBatch: assign(({ context, event }) => {
       const failure = failureOf(context, event);
+      const size = Math.max(1, context.batchSize);
       return {
-        queue: context.queue.slice(1),
+        queue: context.queue.slice(size),
+        batchSize: 0,
+        singlesLeft: Math.max(0, context.singlesLeft - size),
         attempt: 0,
-        promptInHistoryFor: null,
         processingSince: null,
         lastFailure: failure,
         lastActivityAt: Math.max(context.lastActivityAt, failure.at),
-        counters: { ...context.counters, failed: context.counters.failed + 1 },
+        counters: { ...context.counters, failed: context.counters.failed + size },
       };
     }),
 
@@ -208,6 +228,8 @@ export const sessionMachine = setup({
     /** Nothing of the conversation outlives the session. */
     releaseEverything: assign({
       queue: [],
+      batchSize: 0,
+      singlesLeft: 0,
       history: [],
       idleDeadline: null,
       graceDeadline: null,
@@ -232,7 +254,8 @@ export const sessionMachine = setup({
     promptNumber: input.promptNumber ?? 0,
     queue: [],
     attempt: 0,
-    promptInHistoryFor: null,
+    batchSize: 0,
+    singlesLeft: 0,
     history: [],
     completing: false,
     lastFailure: null,
@@ -268,35 +291,29 @@ export const sessionMachine = setup({
           },
         },
         processing: {
-          entry: 'startProcessing',
-          exit: 'releaseSlot',
-          invoke: {
-            id: 'agent',
-            src: 'agent',
-            input: ({ context }) => ({
-              sessionDbId: context.sessionDbId,
-              item: headOf(context),
-              history: context.history,
-              attempt: context.attempt + 1,
-            }),
-            onDone: [
+          entry: ['startBatch', { type: 'callAgent', params: ({ context }) => agentInputOf(context) }],
+          exit: ['abortAgentCall', 'releaseSlot'],
+          on: {
+            [AGENT_DONE]: [
               {
-                guard: and(['isLastItem', 'isCompleting']),
+                guard: and(['isLastBatch', 'isCompleting']),
                 target: '#session.disposed',
-                actions: ['finishItem', { type: 'recordDisposal', params: { reason: 'completed' } }],
+                actions: ['finishBatch', { type: 'recordDisposal', params: { reason: 'completed' } }],
               },
-              { guard: 'isLastItem', target: '#session.idle', actions: 'finishItem' },
-              { target: 'waiting', actions: 'finishItem' },
+              { guard: 'isLastBatch', target: '#session.idle', actions: 'finishBatch' },
+              { target: 'waiting', actions: 'finishBatch' },
             ],
-            onError: [{ guard: 'failureIsPause', target: 'paused', actions: 'pauseProcessing' }, ...afterFailedAttempt],
+            [AGENT_ERROR]: [
+              { guard: 'failureIsPause', target: 'paused', actions: 'pauseProcessing' },
+              { guard: 'batchIsSplittable', target: 'waiting', actions: 'splitBatch' },
+              ...afterFailedAttempt,
+            ],
+            // The call in flight died with the process that made it: ask for a slot again; the same batch goes.
+            RECOVER: { target: 'waiting', actions: 'applySettings' },
           },
           after: {
             // A timeout is a retryable failure; it routes exactly like a rejection (failureOf).
             agentTimeout: afterFailedAttempt,
-          },
-          on: {
-            // The call in flight died with the process that made it: ask for a slot again.
-            RECOVER: { target: 'waiting', actions: 'applySettings' },
           },
         },
         backoff: {

@@ -3,7 +3,10 @@ import type { ConversationMessage } from '../src/history/index.js';
 /** What a unit of queued work is for; it decides only how the prompt was built, not how it is processed. */
 export type WorkKind = 'prompt' | 'observation' | 'summarize';
 
-/** One unit of work for the session's agent, processed in order, one at a time. */
+/**
+ * One unit of work for the session's agent, processed in order. Consecutive observations at the head of
+ * the queue are answered together, as one batch (see `SessionSettings.maxBatchItems`).
+ */
 export interface WorkItem {
   /** Unique within the session; a hook's `tool_use_id` when it sent one. */
   readonly id: string;
@@ -32,7 +35,17 @@ export interface SessionSettings {
   /** How long processing rests after the provider refused for auth or quota. */
   readonly pauseMs: number;
   readonly agentTimeoutMs: number;
+  /**
+   * Most items one agent call answers. A batch is a run of consecutive observations at the head of the
+   * queue; a prompt or a summarize is always a batch of its own. 1 sends every item alone.
+   */
+  readonly maxBatchItems: number;
+  /** Most estimated prompt tokens a batch of several items holds; a larger single item still goes, alone. */
+  readonly maxBatchTokens: number;
 }
+
+/** Chosen from the bursty benchmark (docs/benchmarks.md): see docs/architecture.md, "Batches". */
+export const DEFAULT_MAX_BATCH_ITEMS = 20;
 
 export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   idleTtlMs: 60 * 60_000,
@@ -44,19 +57,27 @@ export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   backoffMaxMs: 60_000,
   pauseMs: 5 * 60_000,
   agentTimeoutMs: 120_000,
+  maxBatchItems: DEFAULT_MAX_BATCH_ITEMS,
+  maxBatchTokens: 25_000,
 };
 
-/** What the invoked agent actor receives. `signal` aborts when the session leaves `processing`. */
+/** What one agent call is given: a batch of work items, with the session's bounded history. */
 export interface AgentInput {
   readonly sessionDbId: number;
+  /**
+   * The batch as one item: for a batch of one, that item; for several, their prompts joined by a blank
+   * line (the user message the history holds for them), under the first item's id and time.
+   */
   readonly item: WorkItem;
+  /** The queued items this call answers, oldest first: one reply answers them all. */
+  readonly items: readonly WorkItem[];
   /** The bounded history; its last message is normally `item.prompt`. */
   readonly history: readonly ConversationMessage[];
-  /** 1 for the first try of this item. */
+  /** 1 for the first try of this batch. */
   readonly attempt: number;
 }
 
-/** What the agent actor resolves with. `at` is the clock's time when the reply arrived. */
+/** What an agent call produced. `at` is the clock's time when the reply arrived. */
 export interface AgentOutput {
   readonly reply: string;
   readonly replyTokens: number;
@@ -65,8 +86,8 @@ export interface AgentOutput {
 }
 
 /**
- * How an agent call failed, as the agent actor rejects. `retryable` and `timeout` go to backoff,
- * `paused` (auth, quota) rests the whole queue, `fatal` drops the item at once.
+ * How an agent call failed. `retryable` and `timeout` go to backoff, `paused` (auth, quota) rests the
+ * whole queue, `fatal` drops the item at once (a batch of several is split and its items sent alone).
  */
 export interface AgentFailure {
   readonly kind: 'retryable' | 'timeout' | 'paused' | 'fatal';
@@ -114,10 +135,16 @@ export interface SessionContext {
   readonly processingSince: number | null;
   readonly promptNumber: number;
   readonly queue: readonly WorkItem[];
-  /** Failed attempts of the head item. */
+  /** Failed attempts of the batch at the head of the queue. */
   readonly attempt: number;
-  /** The item whose prompt is already in history, so a retry does not append it again. */
-  readonly promptInHistoryFor: string | null;
+  /**
+   * How many items at the head of the queue form the batch being answered; 0 until the next one is
+   * formed. Fixed from its first attempt until it is answered or given up (a retry is the same batch),
+   * and its user message is in history from then on, once.
+   */
+  readonly batchSize: number;
+  /** Head items still to be sent one at a time: what is left of a batch the provider refused as `fatal`. */
+  readonly singlesLeft: number;
   readonly history: readonly ConversationMessage[];
   readonly completing: boolean;
   readonly lastFailure: AgentFailure | null;
@@ -148,7 +175,11 @@ export type SessionEvent =
    * Sent once to an actor resumed from a state it had (after a restart, or waking from dormancy):
    * re-enters that state so its timers count down again from the deadlines in context.
    */
-  | { readonly type: 'RECOVER'; readonly at: number; readonly reason?: 'restart' | 'wake'; readonly settings?: SessionSettings };
+  | { readonly type: 'RECOVER'; readonly at: number; readonly reason?: 'restart' | 'wake'; readonly settings?: SessionSettings }
+  /** The agent answered the batch (the name is the one xstate gives an invoked actor's output, which the log has always used). */
+  | { readonly type: 'xstate.done.actor.agent'; readonly output: AgentOutput }
+  /** The agent call failed. */
+  | { readonly type: 'xstate.error.actor.agent'; readonly error: AgentFailure };
 
 /** Top-level phase of a session, as the HTTP API reports it. */
 export type Lifecycle = 'active' | 'idle' | 'expiring' | 'disposed';

@@ -2,15 +2,17 @@
  * session-lifecycle: long-lived AI-agent sessions in memory, without leaks.
  *
  * Each session is an xstate v5 actor (active → idle → expiring → disposed). Its idle TTL is a delayed
- * transition, its history is bounded after every append, its agent call is an invoked actor aborted
- * when the session moves on, and the registry evicts idle sessions under capacity or memory pressure.
+ * transition, its history is bounded after every append, its agent call (one per batch of queued
+ * observations, answered by one reply) is aborted when the session moves on, and the registry evicts
+ * idle sessions under capacity or memory pressure.
  *
  * @example
  * ```ts
  * import { createSessionRegistry } from 'session-lifecycle';
  *
  * const registry = createSessionRegistry({
- *   agent: { name: 'echo', run: async (request) => ({ text: `seen: ${request.item.prompt}` }) },
+ *   // `request.item.prompt` is the batch's user message; `request.items` lists the items it answers.
+ *   agent: { name: 'echo', run: async (request) => ({ text: `seen ${request.items.length}: ${request.item.prompt}` }) },
  *   idleTtlMs: 60 * 60_000,
  * });
  * registry.on('disposed', ({ sessionDbId, reason }) => console.log(sessionDbId, 'gone:', reason));
@@ -36,7 +38,13 @@ export type {
   WorkItem,
   WorkKind,
 } from '../machines/session.machine.js';
-export { backoffDelayMs, DEFAULT_SESSION_SETTINGS, sessionMachine } from '../machines/session.machine.js';
+export {
+  backoffDelayMs,
+  DEFAULT_MAX_BATCH_ITEMS,
+  DEFAULT_SESSION_SETTINGS,
+  nextBatchSize,
+  sessionMachine,
+} from '../machines/session.machine.js';
 export type { Agent, AgentErrorKind, AgentReply, AgentRequest, OpenAICompatibleOptions, ToolUse } from './agents/index.js';
 export {
   AgentError,

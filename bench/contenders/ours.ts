@@ -6,7 +6,7 @@ export function createOurs(
   options: ContenderOptions & { readonly store?: EventStore; readonly name?: string; readonly registry?: Partial<SessionRegistryOptions> },
 ): Contender {
   const registry = createSessionRegistry({
-    agent: { name: 'bench', run: async (request) => ({ text: await options.reply(request.item.prompt) }) },
+    agent: { name: 'bench', run: async (request) => ({ text: await options.reply(request.item.prompt, request.history) }) },
     clock: options.clock,
     idleTtlMs: options.idleTtlMs,
     // Like the baselines, no cap on live sessions: the TTL alone decides how many stay.

@@ -4,12 +4,9 @@
  * sessions whose conversationHistory the agent appends to. `leaky` is this as it is; `seed-fix` is this
  * with the fix the analysis proposes, through the hooks below.
  */
-import type { Contender, ContenderOptions } from './types.js';
+import type { Contender, ContenderOptions, HistoryMessage } from './types.js';
 
-export interface Message {
-  readonly role: 'user' | 'assistant';
-  readonly content: string;
-}
+export type Message = HistoryMessage;
 
 export interface ActiveSession {
   readonly sessionDbId: number;
@@ -74,7 +71,7 @@ export class SessionManager {
   process(session: ActiveSession, prompt: string): Promise<void> {
     this.#pending = this.#pending.then(async () => {
       this.#append(session, { role: 'user', content: prompt });
-      const reply = await this.options.reply(prompt);
+      const reply = await this.options.reply(prompt, session.conversationHistory);
       for (let i = 0; i < this.hooks.replyAppends; i++) this.#append(session, { role: 'assistant', content: reply });
       this.hooks.afterItem?.(session);
     });

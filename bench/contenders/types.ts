@@ -1,7 +1,16 @@
 import type { Clock } from '../../src/clock/index.js';
 
-/** The agent every contender calls: the same replies, at the same cost, for all. */
-export type ReplyFn = (prompt: string) => Promise<string>;
+/** One message of a baseline's conversation history. */
+export interface HistoryMessage {
+  readonly role: 'user' | 'assistant';
+  readonly content: string;
+}
+
+/**
+ * The agent every contender calls: the same replies, at the same cost, for all. It is given the
+ * session's history (the prompt is its last message), which is what a real model is sent.
+ */
+export type ReplyFn = (prompt: string, history: readonly HistoryMessage[]) => Promise<string>;
 
 export interface ContenderOptions {
   readonly clock: Clock;

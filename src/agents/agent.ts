@@ -1,6 +1,13 @@
 import type { AgentInput } from '../../machines/session.machine.js';
 
-/** What an agent is asked: the head work item of one session, with its bounded history. */
+/**
+ * What an agent is asked: a batch of one session's work, with its bounded history, answered by ONE
+ * reply. `items` are the queued items the reply answers, oldest first (one, or a run of observations,
+ * up to `maxBatchItems`); `item` is the batch as one item, its user message: the item itself for a batch
+ * of one, the items' prompts joined by a blank line for more. An agent that reads only `item.prompt`
+ * (as before batches) therefore answers the whole batch in one call; one that wants structure reads
+ * `items`. A prompt (user turn) or a summarize is always a batch of its own.
+ */
 export type AgentRequest = AgentInput;
 
 export interface AgentReply {
@@ -11,7 +18,8 @@ export interface AgentReply {
 /**
  * A provider of replies. `signal` aborts when the session leaves `processing` (done elsewhere,
  * deleted, evicted, timed out, shut down): an agent must stop its work and settle promptly.
- * Reject with an {@link AgentError} to say whether the failure is worth retrying.
+ * Reject with an {@link AgentError} to say whether the failure is worth retrying; a `fatal` rejection
+ * of a batch of several sends its items again, one per call, so that one bad item does not sink the rest.
  */
 export interface Agent {
   readonly name: string;

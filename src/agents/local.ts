@@ -1,3 +1,4 @@
+import type { WorkItem } from '../../machines/session.machine.js';
 import type { Agent, AgentRequest } from './agent.js';
 import { sectionOf } from './prompts.js';
 
@@ -42,8 +43,8 @@ function subjectOf(toolInput: string | undefined): string {
   return firstLine(toolInput, 80);
 }
 
-function reply(request: AgentRequest): string {
-  const { prompt, kind } = request.item;
+function reply(item: WorkItem, history: AgentRequest['history']): string {
+  const { prompt, kind } = item;
   switch (kind) {
     case 'prompt': {
       const userRequest = firstLine(sectionOf(prompt, 'user_request'));
@@ -63,7 +64,7 @@ function reply(request: AgentRequest): string {
     }
     case 'summarize': {
       const message = sectionOf(prompt, 'last_assistant_message') ?? '';
-      const observations = request.history.filter((m) => m.role === 'assistant' && m.content.startsWith('<observation>')).length;
+      const observations = history.filter((m) => m.role === 'assistant' && m.content.startsWith('<observation>')).length;
       return [
         '<summary>',
         `<completed>${firstLine(message, 200)}</completed>`,
@@ -76,15 +77,18 @@ function reply(request: AgentRequest): string {
 
 /**
  * The offline provider: deterministic replies built from the prompt alone (the tool's name, input and
- * response for an observation; the last assistant message for a summary). No network, no model, no
- * cost: the default, so that `npm start` works anywhere, and what the tests and benchmarks run.
+ * response for an observation; the last assistant message for a summary), one per item of the batch,
+ * in order. No network, no model, no cost: the default, so that `npm start` works anywhere, and what
+ * the tests and benchmarks run.
  */
 export function createLocalAgent(): Agent {
   return {
     name: 'local',
     run: async (request, signal) => {
       signal.throwIfAborted();
-      return { text: reply(request) };
+      const { items, history } = request;
+      if (items.length <= 1) return { text: reply(request.item, history) };
+      return { text: items.map((item) => reply(item, history)).join('\n') };
     },
   };
 }

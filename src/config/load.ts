@@ -23,6 +23,7 @@ export interface WorkerConfig {
   readonly maxActiveSessions: number;
   readonly maxConcurrentAgents: number;
   readonly maxQueuedItems: number;
+  readonly maxBatchItems: number;
   readonly memoryLimitPercent: number;
   readonly memoryTargetPercent: number;
   readonly provider: ProviderName;
@@ -120,6 +121,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     maxActiveSessions: value('CLAUDE_MEM_MAX_ACTIVE_SESSIONS'),
     maxConcurrentAgents: value('CLAUDE_MEM_MAX_CONCURRENT_AGENTS'),
     maxQueuedItems: value('CLAUDE_MEM_MAX_QUEUED_ITEMS'),
+    maxBatchItems: value('CLAUDE_MEM_MAX_BATCH_ITEMS'),
     memoryLimitPercent: value('CLAUDE_MEM_MEMORY_LIMIT_PERCENT'),
     memoryTargetPercent: value('CLAUDE_MEM_MEMORY_TARGET_PERCENT'),
     provider: value('CLAUDE_MEM_PROVIDER'),

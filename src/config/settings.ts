@@ -5,6 +5,7 @@
  * May not: read files or the environment (see load.ts).
  */
 import { z } from 'zod';
+import { DEFAULT_MAX_BATCH_ITEMS } from '../../machines/session.machine.js';
 
 /** setTimeout's ceiling, in ms: durations beyond it would fire after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -135,6 +136,14 @@ export const SETTINGS = {
     max: 1_000,
     description: 'Agent calls in flight at once, across all sessions.',
     inSpec: true,
+  }),
+  CLAUDE_MEM_MAX_BATCH_ITEMS: integer({
+    default: String(DEFAULT_MAX_BATCH_ITEMS),
+    min: 1,
+    max: 1_000,
+    note: '1 sends every item alone',
+    description:
+      'Most queued observations one agent call answers: a session’s queued observations go to its agent together, in one call, answered by one reply (a prompt or a summarize always goes alone). A batch also stays within a quarter of CLAUDE_MEM_MAX_CONVERSATION_TOKENS.',
   }),
   CLAUDE_MEM_MAX_QUEUED_ITEMS: integer({
     default: '1000',

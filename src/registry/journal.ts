@@ -71,6 +71,9 @@ export class Journal {
   #failedWrites = 0;
   /** What waits for the log to be writable again (slot grants). */
   #waitingForWrites: (() => void)[] = [];
+  /** Events recorded so far, and how many of them are known to be committed (a safe under-estimate). */
+  #recorded = 0;
+  #durableThrough = 0;
 
   constructor(options: JournalOptions) {
     this.#options = options;
@@ -108,7 +111,20 @@ export class Journal {
     }
     // Asked from inside a transition (a slot request is an entry action), before the event that caused
     // it is appended: look at what is pending only once that transition is over.
-    queueMicrotask(() => this.#options.store.flush().then(run, () => this.#waitingForWrites.push(run)));
+    queueMicrotask(() => this.flush().then(run, () => this.#waitingForWrites.push(run)));
+  }
+
+  /** Commits what is buffered; settles once everything recorded before the call is durable (or rejects). */
+  flush(): Promise<void> {
+    const through = this.#recorded;
+    return this.#options.store.flush().then(() => {
+      if (through > this.#durableThrough) this.#durableThrough = through;
+    });
+  }
+
+  /** Whether the work this session has queued so far is known to be committed. */
+  workIsDurable(session: LiveSession): boolean {
+    return session.workMark <= this.#durableThrough;
   }
 
   /** Runs `announce` once everything logged so far is committed; dropped with that commit if it fails. */
@@ -120,6 +136,8 @@ export class Journal {
   record(session: LiveSession, { event, snapshot }: ProcessedEvent): number {
     const { store, clock, snapshotEvery } = this.#options;
     const at = clock.now();
+    this.#recorded++;
+    if (event.type === 'WORK_QUEUED' || event.type === 'INIT') session.workMark = this.#recorded;
     const workKey = event.type === 'WORK_QUEUED' ? (event.item as { toolUseId?: string } | undefined)?.toolUseId : undefined;
     const seq = store.append(session.sessionDbId, {
       type: event.type,

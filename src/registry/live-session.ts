@@ -3,6 +3,9 @@ import type { SessionContext, SessionEvent, SessionInput, SessionMachine } from 
 
 export type SessionActor = Actor<SessionMachine>;
 
+/** What callers send a session: every event stamped with the registry clock's `at`. */
+export type OutsideEvent = Extract<SessionEvent, { readonly at: number }>;
+
 /** What xstate names the event of `idle`'s `after: { idleDeadline }` timer in the `session` machine. */
 export const IDLE_DEADLINE_EVENT = 'xstate.after.idleDeadline.session.idle';
 
@@ -38,6 +41,8 @@ export class LiveSession {
   snapshotSeq: number;
   /** A check for whether it has been idle long enough to go dormant is pending (one at a time). */
   sleepCheckPending = false;
+  /** Where in the journal's count of recorded events its latest work (an item, a prompt) was logged. */
+  workMark = 0;
   readonly #factory: ActorFactory;
   #actor: SessionActor | undefined;
   #dormant: SessionContext | undefined;
@@ -76,10 +81,15 @@ export class LiveSession {
     return this.#actor!.getSnapshot();
   }
 
-  send(event: SessionEvent): void {
+  send(event: OutsideEvent): void {
     if (this.#frozen !== undefined) throw new Error(`session ${this.sessionDbId} is frozen until the log can be written`);
     if (this.#dormant !== undefined) this.wake(event.at);
     this.#actor!.send(event);
+  }
+
+  /** The agent's outcome. Only an awake session has a call in flight. */
+  deliver(event: SessionEvent): void {
+    this.#actor?.send(event);
   }
 
   /** Lets go of the actor of an idle session; false if the session is not idle (anymore). */

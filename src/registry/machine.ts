@@ -1,28 +1,19 @@
 /**
- * Owns what the session machine asks of the world: the agent call as an invoked actor, slot requests,
- * the clock-aware delays, and the notices that a session is expiring or gone. Everything here is a
- * `.provide()` implementation; the machine itself stays pure.
+ * Owns what the session machine asks of the world: the agent call (started and aborted through
+ * `AgentCalls`), slot requests, the clock-aware delays, and the notices that a session is expiring or
+ * gone. Everything here is a `.provide()` implementation; the machine itself stays pure.
  * May not: keep state of its own (it forwards to the hooks it is given).
  */
-import { createActor, fromPromise, type InspectionEvent } from 'xstate';
-import {
-  type AgentFailure,
-  type AgentInput,
-  type AgentOutput,
-  asAgentFailure,
-  type SessionMachine,
-  sessionMachine,
-} from '../../machines/session.machine.js';
-import { type Agent, AgentError } from '../agents/index.js';
+import { createActor, type InspectionEvent } from 'xstate';
+import { type SessionMachine, sessionMachine } from '../../machines/session.machine.js';
 import type { Clock } from '../clock/index.js';
-import type { TokenEstimator } from '../history/index.js';
+import type { AgentCalls } from './agent-calls.js';
 import type { ActorFactory, LiveSession } from './live-session.js';
 import type { SlotPool } from './slots.js';
 import type { SessionExpiring } from './types.js';
 
 export interface MachineWorld {
-  readonly agent: Agent;
-  readonly estimateTokens: TokenEstimator;
+  readonly calls: Pick<AgentCalls, 'start' | 'abort'>;
   readonly clock: Clock;
   readonly slots: Pick<SlotPool, 'request' | 'cancel' | 'release'>;
   expiring(notice: SessionExpiring): void;
@@ -32,7 +23,7 @@ export interface MachineWorld {
 
 /** The session machine with the world's effects supplied. */
 export function provideSessionMachine(world: MachineWorld): SessionMachine {
-  const { agent, estimateTokens, clock, slots } = world;
+  const { calls, clock, slots } = world;
   // A delay counts down to the deadline in context, so a re-armed or recovered timer waits only for what remains.
   const untilDeadline = (deadline: number | null) => Math.max(0, (deadline ?? clock.now()) - clock.now());
   return sessionMachine.provide({
@@ -47,27 +38,13 @@ export function provideSessionMachine(world: MachineWorld): SessionMachine {
           graceDeadline: context.graceDeadline ?? clock.now(),
         }),
       removeFromRegistry: ({ context }) => world.removed(context.sessionDbId, context.contentSessionId),
+      callAgent: (_, input) => calls.start(input),
+      abortAgentCall: ({ context }) => calls.abort(context.sessionDbId),
     },
     delays: {
       idleDeadline: ({ context }) => untilDeadline(context.idleDeadline),
       graceDeadline: ({ context }) => untilDeadline(context.graceDeadline),
       retryAt: ({ context }) => untilDeadline(context.retryAt),
-    },
-    actors: {
-      agent: fromPromise<AgentOutput, AgentInput>(async ({ input, signal }) => {
-        let reply: Awaited<ReturnType<typeof agent.run>>;
-        try {
-          reply = await agent.run(input, signal);
-        } catch (error) {
-          throw toAgentFailure(error, clock.now());
-        }
-        return {
-          reply: reply.text,
-          replyTokens: estimateTokens(reply.text),
-          at: clock.now(),
-          ...(reply.usage === undefined ? {} : { usage: reply.usage }),
-        };
-      }),
     },
   });
 }
@@ -88,17 +65,4 @@ export function sessionActors(
         inspect: (event) => observe(session, event),
       }),
   };
-}
-
-/** Turns whatever the agent threw into the failure the machine routes on. */
-function toAgentFailure(error: unknown, at: number): AgentFailure {
-  if (error instanceof AgentError) {
-    return {
-      kind: error.kind,
-      message: error.message,
-      at,
-      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
-    };
-  }
-  return asAgentFailure(error, at);
 }

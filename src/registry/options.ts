@@ -15,9 +15,14 @@ export interface RegistryLogger {
   error(details: object, message: string): void;
 }
 
-export interface SessionRegistryOptions extends Partial<SessionSettings> {
-  /** Produces the replies. Called for at most `maxConcurrentAgents` items at once. */
+export interface SessionRegistryOptions extends Partial<Omit<SessionSettings, 'maxBatchTokens'>> {
+  /** Produces the replies. Called for at most `maxConcurrentAgents` batches at once. */
   readonly agent: Agent;
+  /**
+   * Most estimated prompt tokens in a batch of several items (a larger single item still goes, alone).
+   * Default: a quarter of `maxHistoryTokens`, so a batch's message and its reply stay in the history.
+   */
+  readonly maxBatchTokens?: number;
   /** Live sessions; beyond it the least recently active idle one is evicted. Default 100. */
   readonly maxActiveSessions?: number;
   /** Agent calls in flight at once, across all sessions. Default 2. */
@@ -93,6 +98,8 @@ const numericOptions = z.object({
   backoffMaxMs: positiveMs,
   pauseMs: positiveMs,
   agentTimeoutMs: positiveMs,
+  maxBatchItems: count,
+  maxBatchTokens: count,
   maxActiveSessions: count,
   maxConcurrentAgents: count,
   maxQueuedItems: count,
@@ -121,8 +128,10 @@ export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions
   if (typeof options?.agent?.run !== 'function') {
     throw new TypeError('createSessionRegistry: `agent` must be an object with a run(request, signal) method');
   }
+  const historyTokens = options.maxHistoryTokens ?? DEFAULT_SESSION_SETTINGS.maxHistoryTokens;
   const numbers = numericOptions.safeParse({
     ...DEFAULT_SESSION_SETTINGS,
+    maxBatchTokens: Number.isFinite(historyTokens) ? Math.max(1, Math.floor(historyTokens / 4)) : DEFAULT_SESSION_SETTINGS.maxBatchTokens,
     maxActiveSessions: 100,
     maxConcurrentAgents: 2,
     maxQueuedItems: 1_000,
@@ -161,6 +170,8 @@ export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions
       backoffMaxMs: Math.max(n.backoffMaxMs, n.backoffBaseMs),
       pauseMs: n.pauseMs,
       agentTimeoutMs: n.agentTimeoutMs,
+      maxBatchItems: n.maxBatchItems,
+      maxBatchTokens: n.maxBatchTokens,
     },
     maxActiveSessions: n.maxActiveSessions,
     maxConcurrentAgents: n.maxConcurrentAgents,

@@ -8,6 +8,7 @@ import type { InspectionEvent } from 'xstate';
 import type { Disposal, SessionContext } from '../../machines/session.machine.js';
 import type { Clock } from '../clock/index.js';
 import { stateNameOf } from '../session/index.js';
+import type { AgentCalls } from './agent-calls.js';
 import type { Dormancy } from './dormancy.js';
 import { type Journal, processedEvent } from './journal.js';
 import type { Listeners } from './listeners.js';
@@ -24,6 +25,7 @@ export interface OutcomesOptions {
   readonly counters: Pick<RegistryCounters, 'disposed'>;
   readonly dormancy: () => Pick<Dormancy, 'noticeIdle'>;
   readonly slots: Pick<SlotPool, 'cancel' | 'release'>;
+  readonly calls: Pick<AgentCalls, 'abort'>;
   /** Takes a session out of the live set. */
   readonly forget: (sessionDbId: number, contentSessionId: string) => void;
   /** Receives every inspection event first (for @statelyai/inspect, or tests). */
@@ -41,7 +43,11 @@ export class Outcomes {
     const { inspect, journal, listeners, dormancy } = this.#options;
     inspect?.(inspection);
     const processed = processedEvent(session, inspection);
-    if (processed === undefined) return;
+    if (processed === undefined) {
+      // An actor stopped without leaving its state (shutdown, a rolled-back commit): its call goes with it.
+      if (isStop(inspection)) this.#options.calls.abort(session.sessionDbId);
+      return;
+    }
     const at = journal.record(session, processed);
     const { event, snapshot } = processed;
     if (listeners.has('processed')) {
@@ -77,10 +83,20 @@ export class Outcomes {
 
   /** A bug in an action: the actor is dead. Drop it rather than keep a zombie in the live set. */
   #crashed(session: LiveSession, error: unknown): void {
-    const { logger, forget, slots } = this.#options;
+    const { logger, forget, slots, calls } = this.#options;
     logger.error({ sessionDbId: session.sessionDbId, err: error }, 'session actor crashed');
+    calls.abort(session.sessionDbId);
     forget(session.sessionDbId, session.contentSessionId);
     slots.cancel(session.sessionDbId);
     slots.release(session.sessionDbId);
   }
+}
+
+/** The session's own actor was stopped (not a child's stop, not a processed event). */
+function isStop(inspection: InspectionEvent): boolean {
+  return (
+    inspection.type === '@xstate.snapshot' &&
+    inspection.actorRef.sessionId === inspection.rootId &&
+    (inspection.snapshot as { status: string }).status === 'stopped'
+  );
 }

@@ -6,6 +6,7 @@
 import type { SessionMachine } from '../../machines/session.machine.js';
 import { createEphemeralStore, type EventStore } from '../store/index.js';
 import { Admission } from './admission.js';
+import { AgentCalls } from './agent-calls.js';
 import { Dormancy } from './dormancy.js';
 import { Journal } from './journal.js';
 import { Listeners } from './listeners.js';
@@ -24,6 +25,7 @@ export interface RegistryParts {
   readonly listeners: Listeners;
   readonly counters: RegistryCounters;
   readonly slots: SlotPool;
+  readonly calls: AgentCalls;
   readonly actors: ActorFactory;
   readonly journal: Journal;
   readonly admission: Admission;
@@ -65,9 +67,20 @@ export function assembleParts(options: ResolvedOptions, hooks: RegistryHooks): R
     // No agent call starts on work that is not durable: slots are handed out after the commit.
     schedule: (pump) => journal!.whenDurable(pump),
   });
-  const machine: SessionMachine = provideSessionMachine({
+  const calls = new AgentCalls({
     agent: options.agent,
+    clock,
     estimateTokens: options.estimateTokens,
+    deliver: (sessionDbId, event) => sessions.get(sessionDbId)?.deliver(event),
+    // A batch may hold work queued after its slot was asked for: the call waits until all of it is durable.
+    whenDurable: (sessionDbId, start) => {
+      const session = sessions.get(sessionDbId);
+      if (session === undefined || journal!.workIsDurable(session)) start();
+      else journal!.whenDurable(start);
+    },
+  });
+  const machine: SessionMachine = provideSessionMachine({
+    calls,
     clock,
     slots,
     expiring: (notice) => listeners.emit('expiring', notice),
@@ -94,6 +107,7 @@ export function assembleParts(options: ResolvedOptions, hooks: RegistryHooks): R
     counters,
     dormancy: () => dormancy!,
     slots,
+    calls,
     forget,
     inspect: options.inspect,
   });
@@ -121,5 +135,5 @@ export function assembleParts(options: ResolvedOptions, hooks: RegistryHooks): R
     logger,
     memoryPressure: options.memoryPressure,
   });
-  return { store, sessions, listeners, counters, slots, actors, journal, admission, dormancy, recovery, outcomes };
+  return { store, sessions, listeners, counters, slots, calls, actors, journal, admission, dormancy, recovery, outcomes };
 }

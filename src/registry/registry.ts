@@ -5,16 +5,16 @@
  *   session-table  the live set               admission  who may be live; capacity and memory shedding
  *   dormancy       sleeping and waking        recovery   rebuilding sessions from the log
  *   journal        processed events → log     outcomes   what follows each processed event
- *   machine        what the statechart asks of the world (agent, slots, delays)
+ *   machine        what the statechart asks of the world (agent call, slots, delays)
+ *   agent-calls    the agent calls in flight
  *   stats          counts, stats()            listeners  on() and delivery
  * May not: write the log itself (the actors' events reach it through outcomes and the journal).
  */
-import type { SessionEvent } from '../../machines/session.machine.js';
 import type { Clock } from '../clock/index.js';
 import { describeSession, type SessionView } from '../session/index.js';
 import { type CompactionReport, type EventStore, EventStoreError } from '../store/index.js';
 import type { LogHealth } from './journal.js';
-import type { LiveSession } from './live-session.js';
+import type { LiveSession, OutsideEvent } from './live-session.js';
 import { type ResolvedOptions, resolveOptions, type SessionRegistryOptions } from './options.js';
 import { assembleParts, type RegistryParts } from './parts.js';
 import type {
@@ -169,7 +169,7 @@ class Registry implements SessionRegistry {
 
   // ── routing ───────────────────────────────────────────────────────────────────────────────────
 
-  #command(target: SessionTarget, event: (at: number) => SessionEvent): Promise<CommandResult> {
+  #command(target: SessionTarget, event: (at: number) => OutsideEvent): Promise<CommandResult> {
     return this.#durably((at): CommandResult => {
       const session = this.#parts.sessions.find(target);
       if (session === undefined) return { ok: false, error: 'not-found' };
@@ -190,7 +190,7 @@ class Registry implements SessionRegistry {
     let result: T | Refusal;
     try {
       result = act(this.#clock.now());
-      await this.#store.flush();
+      await this.#parts.journal.flush();
     } catch (error) {
       if (error instanceof EventStoreError && error.code === 'write-failed') return this.#unwritable(error);
       throw error;
@@ -208,7 +208,7 @@ class Registry implements SessionRegistry {
   }
 
   /** Outside events mark recency: the table's order is what capacity eviction scans first. */
-  #send(session: LiveSession, event: SessionEvent): void {
+  #send(session: LiveSession, event: OutsideEvent): void {
     this.#parts.sessions.markRecent(session);
     session.send(event);
   }
@@ -239,6 +239,7 @@ class Registry implements SessionRegistry {
     const abortedAgentCalls = this.#parts.slots.stats().inUse;
     const stopped = this.#parts.sessions.size;
     for (const session of this.#parts.sessions.values()) session.stop();
+    this.#parts.calls.abortAll();
     this.#parts.dormancy.clear();
     this.#parts.sessions.clear();
     this.#parts.slots.clear();

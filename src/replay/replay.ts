@@ -1,24 +1,20 @@
-import { type Actor, type AnyStateNode, createActor, fromCallback, type PromiseActorLogic, type StateValue } from 'xstate';
+import { type Actor, type AnyStateNode, createActor, type StateValue } from 'xstate';
 import {
-  type AgentInput,
-  type AgentOutput,
   type SessionContext,
   type SessionInput,
   type SessionMachine,
   sessionMachine,
+  upgradedContext,
 } from '../../machines/session.machine.js';
 import { historyTokens } from '../history/index.js';
 import { stateNameOf } from '../session/index.js';
 import { type EventStore, type LoggedEvent, type StoredSession, UNPARSEABLE } from '../store/index.js';
 
 /**
- * The machine as replay runs it: every effect inert (the machine's own defaults), and an agent that
- * does nothing, since its answer is in the log as an event of its own. (A callback actor, not a
- * promise: no AbortController to make and abort for every item replayed.)
+ * The machine as replay runs it: every effect inert (the machine's own defaults). No agent is called:
+ * its answer is in the log as an event of its own.
  */
-const replayMachine: SessionMachine = sessionMachine.provide({
-  actors: { agent: fromCallback(() => {}) as unknown as PromiseActorLogic<AgentOutput, AgentInput> },
-});
+const replayMachine: SessionMachine = sessionMachine;
 
 /** Replay arms no timer: the log holds every timer event that fired. */
 const noTimers = { setTimeout: () => 0, clearTimeout: () => {} };
@@ -61,7 +57,7 @@ class Replayer {
     this.#actor?.stop();
     this.#actor = createActor(replayMachine, {
       input: undefined as unknown as SessionInput,
-      snapshot: replayMachine.resolveState({ value, context }),
+      snapshot: replayMachine.resolveState({ value, context: upgradedContext(context) }),
       clock: noTimers,
     }).start();
   }
@@ -233,6 +229,8 @@ function describeEvent(event: LoggedEvent, context: SessionContext): string {
       return `prompt #${payload.promptNumber}: ${clip(payload.prompt)}`;
     case 'WORK_QUEUED':
       return `${payload.item?.kind} ${payload.item?.id}: ${clip(payload.item?.prompt)}`;
+    case 'SLOT_GRANTED':
+      return context.batchSize > 1 ? `${context.batchSize} items in one call` : '';
     case 'xstate.done.actor.agent':
       return `reply (${payload.output?.replyTokens} tokens): ${clip(payload.output?.reply)}`;
     case 'xstate.error.actor.agent':

@@ -122,6 +122,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     maxActiveSessions: config.maxActiveSessions,
     maxConcurrentAgents: config.maxConcurrentAgents,
     maxQueuedItems: config.maxQueuedItems,
+    maxBatchItems: config.maxBatchItems,
     agentTimeoutMs: config.agentTimeoutMs,
     memoryPressure: { limitPercent: config.memoryLimitPercent, targetPercent: config.memoryTargetPercent },
     snapshotEvery: config.snapshotEvery,

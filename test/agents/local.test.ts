@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { type AgentRequest, createLocalAgent, initPrompt, observationPrompt, summaryPrompt, type WorkKind } from '../../src/index.js';
 
 const agent = createLocalAgent();
-const ask = (kind: WorkKind, prompt: string, history: AgentRequest['history'] = []) =>
-  agent.run(
-    { sessionDbId: 1, attempt: 1, history, item: { id: 'x', kind, prompt, promptTokens: 1, queuedAt: 0 } },
-    new AbortController().signal,
-  );
+const ask = (kind: WorkKind, prompt: string, history: AgentRequest['history'] = []) => {
+  const item = { id: 'x', kind, prompt, promptTokens: 1, queuedAt: 0 };
+  return agent.run({ sessionDbId: 1, attempt: 1, history, item, items: [item] }, new AbortController().signal);
+};
 
 describe('the local provider', () => {
   it('acknowledges a prompt', async () => {
@@ -46,6 +45,22 @@ describe('the local provider', () => {
     );
   });
 
+  it('answers a batch with one observation per item, in order, in one reply', async () => {
+    const use = (command: string) =>
+      observationPrompt({ toolName: 'Bash', toolInput: { command }, toolResponse: 'ok', cwd: '/repo', at: 0 });
+    const items = ['npm test', 'npm run lint'].map((command, i) => ({
+      id: `t${i}`,
+      kind: 'observation' as const,
+      prompt: use(command),
+      promptTokens: 10,
+      queuedAt: 0,
+    }));
+    const item = { ...items[0]!, prompt: items.map((i) => i.prompt).join('\n\n'), promptTokens: 20 };
+    const reply = (await agent.run({ sessionDbId: 1, attempt: 1, history: [], item, items }, new AbortController().signal)).text;
+    expect(reply.match(/<observation>/g)).toHaveLength(2);
+    expect(reply.indexOf('Bash npm test')).toBeLessThan(reply.indexOf('Bash npm run lint'));
+  });
+
   it('summarizes from the last assistant message', async () => {
     const history = [{ role: 'assistant' as const, content: '<observation>x</observation>', tokens: 5 }];
     expect((await ask('summarize', summaryPrompt('Fixed the login.\nAll green.'), history)).text).toBe(
@@ -58,7 +73,13 @@ describe('the local provider', () => {
     controller.abort();
     await expect(
       agent.run(
-        { sessionDbId: 1, attempt: 1, history: [], item: { id: 'x', kind: 'prompt', prompt: 'p', promptTokens: 1, queuedAt: 0 } },
+        {
+          sessionDbId: 1,
+          attempt: 1,
+          history: [],
+          item: { id: 'x', kind: 'prompt', prompt: 'p', promptTokens: 1, queuedAt: 0 },
+          items: [{ id: 'x', kind: 'prompt', prompt: 'p', promptTokens: 1, queuedAt: 0 }],
+        },
         controller.signal,
       ),
     ).rejects.toThrow();

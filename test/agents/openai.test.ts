@@ -8,10 +8,12 @@ afterEach(async () => {
   server = undefined;
 });
 
+const item = { id: 't1', kind: 'observation' as const, prompt: '<tool_use>Edit</tool_use>', promptTokens: 6, queuedAt: 0 };
 const request: AgentRequest = {
   sessionDbId: 1,
   attempt: 1,
-  item: { id: 't1', kind: 'observation', prompt: '<tool_use>Edit</tool_use>', promptTokens: 6, queuedAt: 0 },
+  item,
+  items: [item],
   history: [
     { role: 'user', content: 'You observe a session. <user_request>fix it</user_request>', tokens: 14, pinned: true },
     { role: 'assistant', content: '<ack/>', tokens: 2 },
@@ -55,6 +57,20 @@ describe('openai-compatible agent', () => {
       new AbortController().signal,
     );
     expect(server.requests[0]!.body.messages).toEqual([{ role: 'user', content: 'the init prompt' }]);
+  });
+
+  it('sends a batch as its one user message, as the history holds it', async () => {
+    server = await startChatServer([{ reply: 'ok' }]);
+    const agent = createOpenAICompatibleAgent({ baseUrl: server.baseUrl, model: 'm' });
+    const second = { ...item, id: 't2', prompt: '<tool_use>Read</tool_use>' };
+    const batch = { ...item, prompt: `${item.prompt}\n\n${second.prompt}`, promptTokens: 12 };
+    const history = [...request.history.slice(0, 2), { role: 'user' as const, content: batch.prompt, tokens: 12 }];
+    await agent.run({ ...request, item: batch, items: [item, second], history }, new AbortController().signal);
+    expect(server.requests[0]!.body.messages.map((m) => m.content)).toEqual([
+      request.history[0]!.content,
+      '<ack/>',
+      '<tool_use>Edit</tool_use>\n\n<tool_use>Read</tool_use>',
+    ]);
   });
 
   it('sends the item prompt even when the history bound has cut it', async () => {

@@ -9,7 +9,7 @@ import { sessionMachine } from '../../machines/session.machine.js';
 import { AgentError, createMemoryStore, createSessionRegistry, type SessionDisposed, type SessionRegistry } from '../../src/index.js';
 import { controllableAgent } from '../support/agents.js';
 import { CoverageRecorder } from './coverage.js';
-import { MODEL_MAX_ATTEMPTS, type ModelContext, type ModelEvent, sessionModel } from './session.model.js';
+import { MODEL_MAX_ATTEMPTS, MODEL_MAX_BATCH, type ModelContext, type ModelEvent, sessionModel } from './session.model.js';
 
 const TTL = 10_000;
 const GRACE = 1_000;
@@ -56,6 +56,7 @@ class Harness {
       idleTtlMs: TTL,
       graceMs: GRACE,
       maxAttempts: MODEL_MAX_ATTEMPTS,
+      maxBatchItems: MODEL_MAX_BATCH,
       backoffBaseMs: 100,
       pauseMs: 500,
       agentTimeoutMs: AGENT_TIMEOUT,
@@ -151,9 +152,18 @@ type ModelSnapshot = { value: unknown; context: ModelContext; matches(value: str
 function expectLive(model: ModelSnapshot, state: string) {
   const view = harness.view;
   expect(view?.state, 'state of our session').toBe(state);
-  expect(view!.queueLength, 'queue length').toBe(model.context.queue);
+  expect(view!.queueLength, 'queue length').toBe(model.context.queue.length);
   expect(view!.completing, 'completing').toBe(model.context.completing);
-  expect(harness.callsOf(ours), 'agent calls in flight').toHaveLength(state === 'active.processing' ? 1 : 0);
+  const calls = harness.callsOf(ours);
+  expect(calls, 'agent calls in flight').toHaveLength(state === 'active.processing' ? 1 : 0);
+  if (state === 'active.processing') {
+    const { context } = model;
+    expect(
+      calls[0]!.request.items.map((item) => item.kind),
+      'the batch the agent answers',
+    ).toEqual(context.queue.slice(0, context.batch));
+    expect(calls[0]!.request.attempt, 'attempt of the batch').toBe(context.attempt + 1);
+  }
 }
 
 function expectDisposed(reason: SessionDisposed['reason']) {

@@ -2,7 +2,12 @@
  * What a user of the registry should observe of one session, as a statechart in which time passes
  * only through explicit events (TTL_ELAPSED, GRACE_ELAPSED, RETRY_ELAPSED, AGENT_TIMEOUT), so that
  * `createTestModel` can traverse it. The harness in session.model.test.ts makes each event happen to
- * a real registry under fake timers and checks that the session is where the model says.
+ * a real registry under fake timers and checks that the session is where the model says, and that the
+ * agent call in flight answers the batch the model expects.
+ *
+ * Batches: when the slot comes, the run of queued observations at the head (at most MODEL_MAX_BATCH)
+ * goes in one call, a prompt alone; the batch stays as it is through retries; a fatal refusal of a
+ * batch of several sends its items again one at a time.
  *
  * The registry runs with one agent slot and a second session ("other") that can hold it, which is
  * what makes `waiting` a state one can stand in rather than a microtask. "other" is created first, so
@@ -12,10 +17,17 @@ import { and, assign, not, setup } from 'xstate';
 
 export const MODEL_MAX_ATTEMPTS = 2;
 export const MODEL_MAX_QUEUE = 2;
+export const MODEL_MAX_BATCH = 2;
+
+export type ModelItem = 'prompt' | 'observation';
 
 export interface ModelContext {
-  /** Items queued for our session, the one being processed included. */
-  readonly queue: number;
+  /** Items queued for our session, oldest first, the batch being answered included. */
+  readonly queue: readonly ModelItem[];
+  /** How many head items form the batch the agent is given; 0 until it is formed. */
+  readonly batch: number;
+  /** Head items still to go one per call, after a batch of several was refused as fatal. */
+  readonly singles: number;
   readonly attempt: number;
   readonly completing: boolean;
   readonly otherHoldsSlot: boolean;
@@ -46,19 +58,28 @@ export type ModelEvent =
   /** The worker process stops and a new one recovers every session from the log. Nothing changes. */
   | { type: 'RESTART' };
 
-/** After the head item leaves the queue (answered or given up): next item, idle, or done. */
-const itemLeaves = [
-  { guard: and(['lastItem', 'completing']), target: '#model.disposed.completed', actions: 'dequeue' },
-  { guard: 'lastItem', target: '#model.idle', actions: 'dequeue' },
+/** After the batch leaves the queue (answered or given up): the next batch, idle, or done. */
+const batchLeaves = [
+  { guard: and(['lastBatch', 'completing']), target: '#model.disposed.completed', actions: 'dequeue' },
+  { guard: 'lastBatch', target: '#model.idle', actions: 'dequeue' },
   { target: '#model.active.waiting', actions: 'dequeue' },
 ] as const;
 
 const retryOrGiveUp = [
-  { guard: and(['lastAttempt', 'lastItem', 'completing']), target: '#model.disposed.completed', actions: 'dequeue' },
-  { guard: and(['lastAttempt', 'lastItem']), target: '#model.idle', actions: 'dequeue' },
+  { guard: and(['lastAttempt', 'lastBatch', 'completing']), target: '#model.disposed.completed', actions: 'dequeue' },
+  { guard: and(['lastAttempt', 'lastBatch']), target: '#model.idle', actions: 'dequeue' },
   { guard: 'lastAttempt', target: '#model.active.waiting', actions: 'dequeue' },
   { target: '#model.active.backoff', actions: 'countAttempt' },
 ] as const;
+
+/** The batch the slot's grant forms: kept if one is formed; else the run of observations at the head. */
+function batchFor(context: ModelContext): number {
+  if (context.batch > 0) return context.batch;
+  if (context.singles > 0 || context.queue[0] !== 'observation') return 1;
+  let size = 1;
+  while (size < MODEL_MAX_BATCH && context.queue[size] === 'observation') size++;
+  return size;
+}
 
 const otherSlot = {
   OTHER_TAKES_SLOT: { guard: not('otherHoldsSlot'), actions: 'otherTakesSlot' },
@@ -73,15 +94,24 @@ const evictions = {
 export const sessionModel = setup({
   types: { context: {} as ModelContext, events: {} as ModelEvent },
   guards: {
-    roomInQueue: ({ context }) => context.queue < MODEL_MAX_QUEUE,
-    lastItem: ({ context }) => context.queue <= 1,
+    roomInQueue: ({ context }) => context.queue.length < MODEL_MAX_QUEUE,
+    lastBatch: ({ context }) => context.queue.length <= context.batch,
+    batchOfSeveral: ({ context }) => context.batch > 1,
     lastAttempt: ({ context }) => context.attempt + 1 >= MODEL_MAX_ATTEMPTS,
     completing: ({ context }) => context.completing,
     otherHoldsSlot: ({ context }) => context.otherHoldsSlot,
   },
   actions: {
-    enqueue: assign({ queue: ({ context }) => context.queue + 1 }),
-    dequeue: assign({ queue: ({ context }) => context.queue - 1, attempt: 0 }),
+    enqueueWork: assign({ queue: ({ context }) => [...context.queue, 'observation' as const] }),
+    enqueuePrompt: assign({ queue: ({ context }) => [...context.queue, 'prompt' as const] }),
+    formBatch: assign({ batch: ({ context }) => batchFor(context) }),
+    dequeue: assign(({ context }) => ({
+      queue: context.queue.slice(context.batch),
+      batch: 0,
+      singles: Math.max(0, context.singles - context.batch),
+      attempt: 0,
+    })),
+    split: assign(({ context }) => ({ singles: context.batch, batch: 0, attempt: 0 })),
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     markCompleting: assign({ completing: true }),
     // Activity moves the session's idle deadline; the model has no clock, so it only marks the event.
@@ -94,15 +124,15 @@ export const sessionModel = setup({
   },
 }).createMachine({
   id: 'model',
-  context: { queue: 0, attempt: 0, completing: false, otherHoldsSlot: false, activitySinceIdle: false },
+  context: { queue: [], batch: 0, singles: 0, attempt: 0, completing: false, otherHoldsSlot: false, activitySinceIdle: false },
   initial: 'new',
   states: {
-    new: { on: { INIT: { target: 'active', actions: 'enqueue' } } },
+    new: { on: { INIT: { target: 'active', actions: 'enqueuePrompt' } } },
     active: {
       initial: 'waiting',
       on: {
-        WORK: { guard: 'roomInQueue', actions: 'enqueue' },
-        INIT: { guard: 'roomInQueue', actions: 'enqueue' },
+        WORK: { guard: 'roomInQueue', actions: 'enqueueWork' },
+        INIT: { guard: 'roomInQueue', actions: 'enqueuePrompt' },
         PROMPT_REPEATED: { actions: 'recordActivity' },
         TOUCH: { actions: 'recordActivity' },
         COMPLETE: { actions: 'markCompleting' },
@@ -111,13 +141,13 @@ export const sessionModel = setup({
       },
       states: {
         waiting: {
-          always: { guard: not('otherHoldsSlot'), target: 'processing' },
+          always: { guard: not('otherHoldsSlot'), target: 'processing', actions: 'formBatch' },
           on: { OTHER_RELEASES_SLOT: { actions: 'otherReleasesSlot' } },
         },
         processing: {
           on: {
-            AGENT_REPLY: itemLeaves,
-            AGENT_FATAL: itemLeaves,
+            AGENT_REPLY: batchLeaves,
+            AGENT_FATAL: [{ guard: 'batchOfSeveral', target: 'waiting', actions: 'split' }, ...batchLeaves],
             AGENT_FAILS: retryOrGiveUp,
             AGENT_TIMEOUT: retryOrGiveUp,
             AGENT_REFUSES: 'paused',
@@ -130,8 +160,8 @@ export const sessionModel = setup({
     idle: {
       entry: 'armIdle',
       on: {
-        WORK: { target: 'active', actions: 'enqueue' },
-        INIT: { target: 'active', actions: 'enqueue' },
+        WORK: { target: 'active', actions: 'enqueueWork' },
+        INIT: { target: 'active', actions: 'enqueuePrompt' },
         PROMPT_REPEATED: { actions: 'noteActivityInIdle' },
         TOUCH: { actions: 'noteActivityInIdle' },
         COMPLETE: 'disposed.completed',
@@ -144,8 +174,8 @@ export const sessionModel = setup({
     },
     expiring: {
       on: {
-        WORK: { target: 'active', actions: 'enqueue' },
-        INIT: { target: 'active', actions: 'enqueue' },
+        WORK: { target: 'active', actions: 'enqueueWork' },
+        INIT: { target: 'active', actions: 'enqueuePrompt' },
         PROMPT_REPEATED: 'idle',
         TOUCH: 'idle',
         COMPLETE: 'disposed.completed',

@@ -198,7 +198,7 @@ describe('history', () => {
 
   it('holds the message bound after every append, through the agent', async () => {
     const maxHistoryMessages = 7;
-    start({ agent: delayedAgent(1), maxHistoryMessages });
+    start({ agent: delayedAgent(1), maxHistoryMessages, maxBatchItems: 1 });
     await registry.init(abc, { prompt: 'init' });
     const lengths: number[] = [];
     registry.on('processed', () => {

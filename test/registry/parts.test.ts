@@ -9,6 +9,7 @@ import type { InspectionEvent } from 'xstate';
 import { DEFAULT_SESSION_SETTINGS, ZERO_COUNTERS } from '../../machines/session.machine.js';
 import { systemClock } from '../../src/clock/index.js';
 import { Admission } from '../../src/registry/admission.js';
+import { AgentCalls } from '../../src/registry/agent-calls.js';
 import { Dormancy } from '../../src/registry/dormancy.js';
 import { Journal, processedEvent } from '../../src/registry/journal.js';
 import { Listeners } from '../../src/registry/listeners.js';
@@ -40,9 +41,14 @@ function world(observe: (session: LiveSession, inspection: InspectionEvent) => v
     recovered: () => {},
   });
   const slots = new SlotPool({ capacity: 2, clock: systemClock, grant: () => false });
-  const machine = provideSessionMachine({
+  const calls = new AgentCalls({
     agent: delayedAgent(1),
     estimateTokens: (text) => Math.ceil(text.length / 4),
+    clock: systemClock,
+    deliver: (sessionDbId, event) => sessions.get(sessionDbId)?.deliver(event),
+  });
+  const machine = provideSessionMachine({
+    calls,
     clock: systemClock,
     slots,
     expiring: () => {},

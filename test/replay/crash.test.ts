@@ -53,32 +53,39 @@ describe('crash', () => {
     const store = openSqliteStore(dbPath);
     const registry = createSessionRegistry({
       store,
-      agent: { name: 'quick', run: async (request) => ({ text: `reply:${request.item.id}` }) },
+      agent: { name: 'quick', run: async (request) => ({ text: `reply:${request.items.map((item) => item.id).join(',')}` }) },
       memoryPressure: false,
     });
     const report = await registry.recover();
     for (let waited = 0; registry.stats().byLifecycle.active > 0 && waited < 10_000; waited += 10) await sleep(10);
     expect(registry.stats().byLifecycle.active).toBe(0);
 
+    // Each reply names the items of its batch: every acknowledged item must be in exactly one.
     const replies = new Map<string, number>();
+    let batches = 0;
+    let largestBatch = 0;
     for (const session of SESSIONS) {
       const stored = store.findSession(session);
       if (!stored) continue;
       for (const event of store.readEvents(stored.sessionDbId)) {
         if (event.type !== 'xstate.done.actor.agent') continue;
         const reply = (event.payload as { output: { reply: string } }).output.reply;
-        const id = reply.replace(/^reply:/, '');
-        replies.set(id, (replies.get(id) ?? 0) + 1);
+        const ids = reply.replace(/^reply:/, '').split(',');
+        batches++;
+        largestBatch = Math.max(largestBatch, ids.length);
+        for (const id of ids) replies.set(id, (replies.get(id) ?? 0) + 1);
       }
     }
     const lost = [...acknowledged].filter((id) => !replies.has(id));
     const twice = [...replies].filter(([, count]) => count > 1);
     console.log(
-      `crash: ${TRIALS} kills, ${sent} items sent, ${acknowledged.size} acknowledged, ${replies.size} replied, ` +
+      `crash: ${TRIALS} kills, ${sent} items sent, ${acknowledged.size} acknowledged, ${replies.size} replied in ${batches} batches ` +
+        `(the largest of ${largestBatch}), ` +
         `${report.sessions} sessions recovered at the end (${report.eventsReplayed} events replayed)`,
     );
     expect(lost).toEqual([]);
     expect(twice).toEqual([]);
+    expect(largestBatch, 'batches of several items were answered').toBeGreaterThan(1);
     await registry.shutdown();
     store.close();
   }, 120_000);

@@ -58,6 +58,8 @@ describe('replay is deterministic (property)', () => {
             maxActiveSessions: 3,
             maxConcurrentAgents: 2,
             maxAttempts: 2,
+            // Batches of up to three: calls held by the test collect work, and a fatal refusal splits them.
+            maxBatchItems: 3,
             backoffBaseMs: 500,
             pauseMs: 5_000,
             agentTimeoutMs: 60_000,

@@ -105,7 +105,7 @@ describe('recovery', () => {
   it('resumes queued work, and retries the agent call the crash interrupted, without appending its prompt twice', async () => {
     const agent = controllableAgent();
     const store = sqlite();
-    const first = start(store, { agent: agent.agent });
+    const first = start(store, { agent: agent.agent, maxBatchItems: 1 });
     await first.init(abc, { prompt: 'p1' });
     await first.enqueue(abc, { kind: 'observation', prompt: 'o1', toolUseId: 't1' });
     await first.enqueue(abc, { kind: 'observation', prompt: 'o2', toolUseId: 't2' });
@@ -114,7 +114,7 @@ describe('recovery', () => {
     await advance(0);
     expect(agent.pending()[0]!.request.item.id).toBe('t1'); // in flight when the process dies
 
-    const { registry, report, store: reopened } = await restart(first, store, { agent: agent.agent });
+    const { registry, report, store: reopened } = await restart(first, store, { agent: agent.agent, maxBatchItems: 1 });
     expect(report.restored).toEqual({ 'active.processing': 1 });
     await advance(0);
     const retried = agent.pending();
@@ -144,7 +144,7 @@ describe('recovery', () => {
 
   it('adopts the settings of the process that restores it', async () => {
     const store = sqlite();
-    const first = start(store, { agent: delayedAgent(1) });
+    const first = start(store, { agent: delayedAgent(1), maxBatchItems: 1 });
     await first.init(abc, { prompt: 'p' });
     for (let i = 0; i < 10; i++) await first.enqueue(abc, { kind: 'observation', prompt: `o${i}` });
     await advance(100);

@@ -9,7 +9,12 @@ export interface ChatRequest {
 }
 
 export type ChatBehaviour =
-  | { readonly reply: string; readonly usage?: { prompt_tokens: number; completion_tokens: number } }
+  | {
+      readonly reply: string;
+      readonly usage?: { prompt_tokens: number; completion_tokens: number };
+      /** Answers after this long (a model that takes its time). */
+      readonly delayMs?: number;
+    }
   | { readonly status: number; readonly body?: string; readonly headers?: Record<string, string> }
   | { readonly hang: true }
   | { readonly raw: string };
@@ -49,17 +54,23 @@ export async function startChatServer(script: ChatBehaviour[]) {
           .end(behaviour.body ?? '{"error":{"message":"refused"}}');
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          id: `chatcmpl-${requests.length}`,
-          object: 'chat.completion',
-          model: request.body.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: behaviour.reply }, finish_reason: 'stop' }],
-          ...(behaviour.usage
-            ? { usage: { ...behaviour.usage, total_tokens: behaviour.usage.prompt_tokens + behaviour.usage.completion_tokens } }
-            : {}),
-        }),
-      );
+      const answer = () =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            id: `chatcmpl-${requests.length}`,
+            object: 'chat.completion',
+            model: request.body.model,
+            choices: [{ index: 0, message: { role: 'assistant', content: behaviour.reply }, finish_reason: 'stop' }],
+            ...(behaviour.usage
+              ? { usage: { ...behaviour.usage, total_tokens: behaviour.usage.prompt_tokens + behaviour.usage.completion_tokens } }
+              : {}),
+          }),
+        );
+      if (behaviour.delayMs === undefined) answer();
+      else {
+        const timer = setTimeout(answer, behaviour.delayMs);
+        res.on('close', () => clearTimeout(timer));
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,7 +1,7 @@
 /**
- * A worker-like process for the crash test: a registry on a SQLite file with a slow agent. The parent
- * sends work over IPC and records which items were acknowledged; then it kills this process with
- * SIGKILL at a moment of its choosing.
+ * A worker-like process for the crash test: a registry on a SQLite file with a slow agent that answers
+ * batches (its reply names every item it answers). The parent sends work over IPC and records which
+ * items were acknowledged; then it kills this process with SIGKILL at a moment of its choosing.
  */
 import { createSessionRegistry, openSqliteStore } from '../../src/index.js';
 
@@ -15,7 +15,8 @@ const registry = createSessionRegistry({
     name: 'slow',
     run: (request, signal) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => resolve({ text: `reply:${request.item.id}` }), 5 + Math.random() * 25);
+        const reply = `reply:${request.items.map((item) => item.id).join(',')}`;
+        const timer = setTimeout(() => resolve({ text: reply }), 5 + Math.random() * 25);
         signal.addEventListener('abort', () => {
           clearTimeout(timer);
           reject(signal.reason);
@@ -23,6 +24,7 @@ const registry = createSessionRegistry({
       }),
   },
   maxConcurrentAgents: 2,
+  maxBatchItems: 5,
   snapshotEvery: 7,
   memoryPressure: false,
 });

@@ -29,12 +29,13 @@ async function until(check: () => boolean, what: string, ms = 5_000) {
   }
 }
 
-async function workerOn(baseUrl: string) {
+async function workerOn(baseUrl: string, env: Record<string, string> = {}) {
   return startTestWorker(tempDir(), {
     CLAUDE_MEM_PROVIDER: 'openai-compatible',
     CLAUDE_MEM_OPENAI_BASE_URL: baseUrl,
     CLAUDE_MEM_MODEL: 'test-model',
     CLAUDE_MEM_OPENAI_API_KEY: 'sk-local-test',
+    ...env,
   });
 }
 
@@ -57,6 +58,30 @@ describe('the openai-compatible provider, driven through the worker', () => {
       '<ack/>',
       '<observation>ran the tests</observation>',
     ]);
+  });
+
+  it('sends the observations queued meanwhile in one call, up to CLAUDE_MEM_MAX_BATCH_ITEMS, and logs each reply once', async () => {
+    server = await startChatServer([
+      { reply: '<ack/>', delayMs: 300 },
+      { reply: '<observation>1</observation><observation>2</observation>' },
+    ]);
+    worker = await workerOn(server.baseUrl, { CLAUDE_MEM_MAX_BATCH_ITEMS: '2' });
+    await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
+    await until(() => server!.requests.length === 1, 'the provider to be called');
+    for (const command of ['npm test', 'npm run lint', 'git status']) {
+      expect((await worker.call('POST', '/api/sessions/observations', { body: { ...use, tool_input: { command } } })).json).toEqual({
+        status: 'queued',
+      });
+    }
+    await until(() => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', 'the session to go idle');
+    const lastUserMessages = server.requests.map((r) => r.body.messages.at(-1)!.content);
+    expect(server.requests).toHaveLength(3);
+    expect(lastUserMessages[1]).toMatch(/npm test[\s\S]*<\/tool_use>\n\n<tool_use>[\s\S]*npm run lint/);
+    expect(lastUserMessages[2]).toContain('git status');
+    expect(lastUserMessages[2]).not.toContain('npm run lint');
+    const replies = worker.store.readEvents(1).filter((e) => e.type === 'xstate.done.actor.agent');
+    expect(replies).toHaveLength(3);
+    expect(worker.registry.get({ sessionDbId: 1 })!.counters).toMatchObject({ processed: 4, messagesAppended: 6 });
   });
 
   it('aborts a slow reply when the session is deleted', async () => {
