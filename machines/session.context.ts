@@ -5,7 +5,16 @@
  */
 import type { AnyEventObject } from 'xstate';
 import { type ConversationMessage, trimHistory } from '../src/history/index.js';
-import type { AgentFailure, AgentInput, AgentOutput, SessionContext, SessionCounters, SessionSettings, WorkItem } from './session.types.js';
+import type {
+  AgentFailure,
+  AgentInput,
+  AgentOutput,
+  SessionContext,
+  SessionCounters,
+  SessionInput,
+  SessionSettings,
+  WorkItem,
+} from './session.types.js';
 
 /** Exponential backoff for the `attempt`-th failure (1-based), capped. */
 export function backoffDelayMs(attempt: number, settings: SessionSettings): number {
@@ -39,29 +48,82 @@ export const ZERO_COUNTERS: SessionCounters = {
   outputTokens: 0,
 };
 
+/**
+ * A new session's context. Built as a copy of a literal on purpose: xstate updates context with
+ * `Object.assign({}, context, update)`, and V8 puts an object that gets this many properties copied onto
+ * `{}` into dictionary mode (slow to read, slow to copy again: every transition about 40 % slower),
+ * unless a copy made by spread has laid out the same properties, in the same order, before. This one does.
+ */
+export function initialContext(input: SessionInput): SessionContext {
+  const context: SessionContext = {
+    sessionDbId: input.sessionDbId,
+    contentSessionId: input.contentSessionId,
+    project: input.project,
+    settings: input.settings,
+    createdAt: input.at,
+    lastActivityAt: input.at,
+    idleDeadline: null,
+    graceDeadline: null,
+    retryAt: null,
+    processingSince: null,
+    promptNumber: input.promptNumber ?? 0,
+    queue: [],
+    attempt: 0,
+    batchSize: 0,
+    singlesLeft: 0,
+    history: [],
+    completing: false,
+    lastFailure: null,
+    counters: ZERO_COUNTERS,
+    disposal: null,
+  };
+  return { ...context };
+}
+
 /** Appends one message and trims at once, so the bound holds after every single append. */
 export function appendMessage(context: SessionContext, message: ConversationMessage): Pick<SessionContext, 'history' | 'counters'> {
-  return trimmedToBound({
-    ...context,
-    history: [...context.history, message],
-    counters: { ...context.counters, messagesAppended: context.counters.messagesAppended + 1 },
-  });
+  const { counters } = context;
+  return appendCounted(context, message, { ...counters, messagesAppended: counters.messagesAppended + 1 });
+}
+
+/**
+ * `appendMessage` for a step that changes other counters too: `counters` are the step's new counters,
+ * the append already counted in them (one copy of the counters per step, not one per change).
+ */
+export function appendCounted(
+  context: SessionContext,
+  message: ConversationMessage,
+  counters: SessionCounters,
+): Pick<SessionContext, 'history' | 'counters'> {
+  return bounded([...context.history, message], counters, context.settings);
 }
 
 /** The history cut to the session's current bound, with the trim counted. */
-export function trimmedToBound(context: SessionContext): Pick<SessionContext, 'history' | 'counters'> {
+export function trimmedToBound(
+  context: SessionContext,
+  settings: SessionSettings = context.settings,
+): Pick<SessionContext, 'history' | 'counters'> {
+  return bounded(context.history, context.counters, settings);
+}
+
+/** Trims `history` to `settings`' bound; `counters` is returned as given when nothing was cut (and is then not copied). */
+function bounded(
+  history: readonly ConversationMessage[],
+  counters: SessionCounters,
+  settings: SessionSettings,
+): Pick<SessionContext, 'history' | 'counters'> {
   const trimmed = trimHistory(
-    context.history,
-    { maxMessages: context.settings.maxHistoryMessages, maxTokens: context.settings.maxHistoryTokens },
-    { trimmedBefore: context.counters.trimmedMessages > 0 },
+    history,
+    { maxMessages: settings.maxHistoryMessages, maxTokens: settings.maxHistoryTokens },
+    { trimmedBefore: counters.trimmedMessages > 0 },
   );
-  if (trimmed.trimmedMessages === 0) return { history: context.history, counters: context.counters };
+  if (trimmed.trimmedMessages === 0) return { history, counters };
   return {
     history: trimmed.history,
     counters: {
-      ...context.counters,
-      trimmedMessages: context.counters.trimmedMessages + trimmed.trimmedMessages,
-      trimmedTokens: context.counters.trimmedTokens + trimmed.trimmedTokens,
+      ...counters,
+      trimmedMessages: counters.trimmedMessages + trimmed.trimmedMessages,
+      trimmedTokens: counters.trimmedTokens + trimmed.trimmedTokens,
     },
   };
 }
@@ -98,9 +160,8 @@ export function nextBatchSize(context: SessionContext): number {
 export const BATCH_SEPARATOR = '\n\n';
 
 /** The batch at the head of the queue as one item: the item itself when alone. */
-export function batchItemOf(context: SessionContext): WorkItem {
+export function batchItemOf(context: SessionContext, size = Math.max(1, context.batchSize)): WorkItem {
   const head = headOf(context);
-  const size = Math.max(1, context.batchSize);
   if (size === 1) return head;
   let prompt = head.prompt;
   let promptTokens = head.promptTokens;
@@ -124,11 +185,12 @@ export function agentInputOf(context: SessionContext): AgentInput {
 }
 
 /**
- * A context read from a snapshot that an older version logged: before batches, the item whose prompt
+ * A context read from a snapshot, made ready to resume from: a copy (by spread, like `initialContext`,
+ * and for the same reason), upgraded if an older version logged it: before batches, the item whose prompt
  * was in history (`promptInHistoryFor`) was a batch of one.
  */
 export function upgradedContext(context: SessionContext): SessionContext {
-  if (typeof context.batchSize === 'number' && typeof context.singlesLeft === 'number') return context;
+  if (typeof context.batchSize === 'number' && typeof context.singlesLeft === 'number') return { ...context };
   const { promptInHistoryFor, ...rest } = context as SessionContext & { promptInHistoryFor?: string | null };
   return { ...rest, batchSize: promptInHistoryFor == null ? 0 : 1, singlesLeft: 0 };
 }

@@ -15,15 +15,16 @@ import {
   AGENT_DONE,
   AGENT_ERROR,
   agentInputOf,
+  appendCounted,
   appendMessage,
   backoffDelayMs,
   batchItemOf,
   eventTime,
   failureOf,
+  initialContext,
   nextBatchSize,
   outputOf,
   trimmedToBound,
-  ZERO_COUNTERS,
 } from './session.context.js';
 import type { AgentInput, DisposalReason, SessionContext, SessionEvent, SessionInput, WorkItem } from './session.types.js';
 
@@ -105,6 +106,9 @@ export const sessionMachine = setup({
       return {
         queue: [...context.queue, item],
         lastActivityAt: Math.max(context.lastActivityAt, event.at),
+        // Queued work ends any idle or grace period (in `active` they are already null).
+        idleDeadline: null,
+        graceDeadline: null,
         counters: { ...context.counters, queued: context.counters.queued + 1 },
       };
     }),
@@ -121,6 +125,8 @@ export const sessionMachine = setup({
         queue: [...context.queue, item],
         promptNumber: event.promptNumber,
         lastActivityAt: Math.max(context.lastActivityAt, event.at),
+        idleDeadline: null,
+        graceDeadline: null,
         counters: { ...context.counters, queued: context.counters.queued + 1 },
       };
     }),
@@ -129,28 +135,41 @@ export const sessionMachine = setup({
     /** A restored session adopts the settings of the process that restored it. */
     applySettings: assign(({ context, event }) => {
       if (event.type !== 'RECOVER' || event.settings === undefined) return {};
-      return { settings: event.settings, ...trimmedToBound({ ...context, settings: event.settings }) };
+      return { settings: event.settings, ...trimmedToBound(context, event.settings) };
     }),
 
     /** Forms the batch on its first attempt; its user message enters history then, once: a retry finds it there. */
     startBatch: assign(({ context, event }) => {
       const processingSince = eventTime(context, event);
       if (context.batchSize > 0) return { processingSince };
-      const batched = { ...context, batchSize: nextBatchSize(context) };
-      const { prompt, promptTokens } = batchItemOf(batched);
+      const batchSize = nextBatchSize(context);
+      const { prompt, promptTokens } = batchItemOf(context, batchSize);
       const message: ConversationMessage =
         context.counters.messagesAppended === 0
           ? { role: 'user', content: prompt, tokens: promptTokens, pinned: true }
           : { role: 'user', content: prompt, tokens: promptTokens };
-      return { ...appendMessage(batched, message), batchSize: batched.batchSize, processingSince };
+      const appended = appendMessage(context, message);
+      return { history: appended.history, counters: appended.counters, batchSize, processingSince };
     }),
     /** The one place a reply enters history: once per batch, however many items it answers. */
     finishBatch: assign(({ context, event }) => {
       const output = outputOf(event);
       const size = Math.max(1, context.batchSize);
-      const appended = appendMessage(context, { role: 'assistant', content: output.reply, tokens: output.replyTokens });
+      const { counters } = context;
+      const appended = appendCounted(
+        context,
+        { role: 'assistant', content: output.reply, tokens: output.replyTokens },
+        {
+          ...counters,
+          messagesAppended: counters.messagesAppended + 1,
+          processed: counters.processed + size,
+          inputTokens: counters.inputTokens + (output.usage?.inputTokens ?? 0),
+          outputTokens: counters.outputTokens + (output.usage?.outputTokens ?? 0),
+        },
+      );
       return {
         history: appended.history,
+        counters: appended.counters,
         queue: context.queue.slice(size),
         batchSize: 0,
         singlesLeft: Math.max(0, context.singlesLeft - size),
@@ -158,12 +177,6 @@ export const sessionMachine = setup({
         processingSince: null,
         lastFailure: null,
         lastActivityAt: Math.max(context.lastActivityAt, output.at),
-        counters: {
-          ...appended.counters,
-          processed: appended.counters.processed + size,
-          inputTokens: appended.counters.inputTokens + (output.usage?.inputTokens ?? 0),
-          outputTokens: appended.counters.outputTokens + (output.usage?.outputTokens ?? 0),
-        },
       };
     }),
     /** Exponential backoff, or the provider's Retry-After when it asks for longer. The batch stays as it is. */
@@ -212,8 +225,8 @@ export const sessionMachine = setup({
       };
     }),
 
+    // No trim here: the history is within its bound after every append and every change of settings.
     armIdleDeadline: assign(({ context }) => ({
-      ...trimmedToBound(context),
       idleDeadline: context.lastActivityAt + context.settings.idleTtlMs,
       graceDeadline: null,
       retryAt: null,
@@ -221,7 +234,6 @@ export const sessionMachine = setup({
     armGraceDeadline: assign(({ context }) => ({
       graceDeadline: (context.idleDeadline ?? context.lastActivityAt) + context.settings.graceMs,
     })),
-    clearDeadlines: assign({ idleDeadline: null, graceDeadline: null }),
     recordDisposal: assign(({ context, event }, { reason }: { reason: DisposalReason }) => ({
       disposal: { reason, at: eventTime(context, event), droppedItems: context.queue.length },
     })),
@@ -240,28 +252,7 @@ export const sessionMachine = setup({
   },
 }).createMachine({
   id: 'session',
-  context: ({ input }) => ({
-    sessionDbId: input.sessionDbId,
-    contentSessionId: input.contentSessionId,
-    project: input.project,
-    settings: input.settings,
-    createdAt: input.at,
-    lastActivityAt: input.at,
-    idleDeadline: null,
-    graceDeadline: null,
-    retryAt: null,
-    processingSince: null,
-    promptNumber: input.promptNumber ?? 0,
-    queue: [],
-    attempt: 0,
-    batchSize: 0,
-    singlesLeft: 0,
-    history: [],
-    completing: false,
-    lastFailure: null,
-    counters: ZERO_COUNTERS,
-    disposal: null,
-  }),
+  context: ({ input }) => initialContext(input),
   initial: 'idle',
   on: {
     WORK_QUEUED: { guard: 'isNewWork', actions: 'enqueueWork' },
@@ -280,7 +271,6 @@ export const sessionMachine = setup({
   states: {
     active: {
       initial: 'waiting',
-      entry: 'clearDeadlines',
       states: {
         waiting: {
           entry: 'requestSlot',
