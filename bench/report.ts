@@ -219,6 +219,61 @@ renderers.dashboard = {
   },
 };
 
+renderers.bursts = {
+  title: 'What users pay: bursts of observations',
+  render: (s) => {
+    const c = s.contenders;
+    const label: Record<string, string> = {
+      'seed-fix': 'seed-fix (one call per observation)',
+      'ours-unbatched': 'ours, `CLAUDE_MEM_MAX_BATCH_ITEMS=1`',
+      ours: `ours (default: batches of up to ${s.defaultMaxBatchItems})`,
+    };
+    const row = (name: string, size: number) => {
+      const r = c[name]?.[size];
+      if (r === undefined) return undefined;
+      return `| ${label[name] ?? name} | ${size} | ${n(r.callsPer100Observations)} | ${n(r.promptTokensPerObservation)} | ${n(r.medianDrainSeconds)} | ${r.drainSeconds.join(' / ')} | ${r.callSizes.join(', ')} |`;
+    };
+    const a = s.at20;
+    const lines = [
+      `A session gets a prompt, then ${s.burstsPerSize} bursts of observations (${s.sizes.join(', ')} per burst; each a \`Read\` tool use with a ${n(s.responseBytes)}-byte response, ` +
+        `${s.gapMs} ms apart), each burst drained before the next, through each contender's real HTTP server. Every agent calls a fake OpenAI-compatible LLM on loopback ` +
+        `(\`bench/lib/fake-llm.ts\`) that takes ${n(s.latencyMs)} ms per call and counts the prompt's tokens (characters / 4): what a user pays grows with them. ` +
+        "seed-fix is the baseline session manager behind claude-mem's two hook routes (`bench/server-seed-fix.ts`), sending its whole history (bounded at 50 messages) " +
+        'with every observation; ours is the worker (`session-lifecycle serve`) with the OpenAI-compatible provider. All contenders run side by side, each in its own process ' +
+        "with its own fake LLM. Drain: from the acknowledgement of a burst's last observation to the answer to its last observation.",
+      '',
+      '| contender | burst | LLM calls per 100 observations | prompt tokens per observation | drain, median (s) | drain per burst (s) | observations per call |',
+      '|---|---:|---:|---:|---:|---:|---|',
+      ...s.sizes.flatMap((size: number) => ['seed-fix', 'ours-unbatched', 'ours'].map((name) => row(name, size)).filter(Boolean)),
+      '',
+      `On bursts of 20, ours makes ${x(a.fewerCallsThanSeedFix)} fewer LLM calls than seed-fix (aim ${a.aimFewerCalls}×: ${met(a.fewerCallsThanSeedFix >= a.aimFewerCalls)}), ` +
+        `drains ${x(a.fasterDrainThanSeedFix)} faster (aim ${a.aimFasterDrain}×: ${met(a.fasterDrainThanSeedFix >= a.aimFasterDrain)}), ` +
+        `and sends ${x(a.promptTokensVsSeedFix)} the prompt tokens per observation (aim: no more: ${met(a.promptTokensVsSeedFix <= 1)}). ` +
+        'Every call sends the bounded history once, however many observations it answers; without batches, ours pays what seed-fix pays.',
+    ];
+    if (s.sweep.length > 0) {
+      const w = s.sweepWorkload;
+      lines.push(
+        '',
+        `How the default was chosen: bursts of ${w.sizes.join(', ')} arriving ${w.gapMs} ms apart (${s.burstsPerSize} bursts), where the cap rather than the arrival rate decides ` +
+          'how large a batch gets, with each value of `CLAUDE_MEM_MAX_BATCH_ITEMS`:',
+        '',
+        '| `CLAUDE_MEM_MAX_BATCH_ITEMS` | LLM calls per 100 observations | prompt tokens per observation | completion tokens per call | drain, median (s) | observations per call |',
+        '|---:|---:|---:|---:|---:|---|',
+        ...s.sweep.flatMap((limit: number) =>
+          w.sizes.map((size: number) => {
+            const r = c[`sweep-${limit}`]?.[size];
+            if (r === undefined) return `| ${limit} | — | — | — | — | |`;
+            const perCall = Math.round((r.completionTokensPerObservation * r.observations) / r.calls);
+            return `| ${limit}${limit === s.defaultMaxBatchItems ? ' (default)' : ''} | ${n(r.callsPer100Observations)} | ${n(r.promptTokensPerObservation)} | ${n(perCall)} | ${n(r.medianDrainSeconds)} | ${r.callSizes.join(', ')} |`;
+          }),
+        ),
+      );
+    }
+    return lines;
+  },
+};
+
 function render(): string {
   const results = readResults();
   const lines = [
@@ -239,6 +294,7 @@ function render(): string {
     'npm run bench:costs    # throughput, memory per idle session, HTTP',
     'npm run soak:http      # the real worker over HTTP for 10 minutes',
     'npm run bench:dashboard  # the dashboard: transfer size, worker CPU with and without it open (needs Chromium)',
+    'npm run bench:bursts   # what users pay: LLM calls, prompt tokens and drain time on bursts of observations',
     '```',
     '',
     'Each script writes its section of `bench/results.json` and re-renders this page; the soak also writes `bench/soak.csv` and',

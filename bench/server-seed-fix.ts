@@ -1,0 +1,75 @@
+/**
+ * seed-fix behind claude-mem's two hook routes, for the bursty benchmark: the v8.5.7 session manager with
+ * the analysis's fix (bench/contenders/seed-fix.ts: one call per observation, history bounded at 50
+ * messages), whose agent sends the session's history to an OpenAI-compatible endpoint, as claude-mem's
+ * does. A route answers once the item is queued, as claude-mem's do; the agent works behind it.
+ *
+ *   node --import tsx bench/server-seed-fix.ts <port> <chat completions base URL>
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import { systemClock } from '../src/clock/index.js';
+import { initPrompt, observationPrompt } from '../src/index.js';
+import { createSeedFix } from './contenders/index.js';
+import type { HistoryMessage } from './contenders/types.js';
+
+const [portArg, baseUrl] = process.argv.slice(2);
+if (portArg === undefined || baseUrl === undefined) throw new Error('usage: server-seed-fix <port> <base URL>');
+
+async function chat(history: readonly HistoryMessage[]): Promise<string> {
+  const response = await fetch(`${baseUrl}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'fake', messages: history.map(({ role, content }) => ({ role, content })) }),
+  });
+  const body = (await response.json()) as { choices: { message: { content: string } }[] };
+  return body.choices[0]!.message.content;
+}
+
+const contender = createSeedFix({ clock: systemClock, idleTtlMs: 3_600_000, reply: (_prompt, history) => chat(history) });
+
+function bodyOf(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+const server = createServer((req, res) => {
+  const answer = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  if (req.method === 'GET' && req.url === '/api/readiness') return answer(200, { status: 'ready' });
+  if (req.method !== 'POST') return answer(404, { error: 'not found' });
+  bodyOf(req).then(
+    (body) => {
+      const id = String(body.contentSessionId);
+      if (req.url === '/api/sessions/init') {
+        void contender.init(id, String(body.project), initPrompt(String(body.project), String(body.prompt), 1));
+        return answer(200, { status: 'queued' });
+      }
+      if (req.url === '/api/sessions/observations') {
+        const prompt = observationPrompt({
+          toolName: String(body.tool_name),
+          toolInput: body.tool_input,
+          toolResponse: body.tool_response,
+          cwd: String(body.cwd),
+          at: Date.now(),
+        });
+        void contender.observe(id, prompt);
+        return answer(200, { status: 'queued' });
+      }
+      return answer(404, { error: 'not found' });
+    },
+    () => answer(400, { error: 'not JSON' }),
+  );
+});
+server.listen(Number(portArg), '127.0.0.1');
+process.once('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});
