@@ -17,7 +17,8 @@ const dir = mkdtempSync(join(tmpdir(), 'throughput-'));
 function contenderFor(name: string, store?: EventStore): Contender {
   const options = { clock: systemClock, reply, idleTtlMs: 3_600_000 };
   if (name === 'seed-fix') return createSeedFix(options);
-  return createOurs({ ...options, ...(store ? { store } : {}) });
+  // The per-item cost: one call per item, as seed-fix makes (`-batched` keeps the default batches).
+  return createOurs({ ...options, ...(store ? { store } : {}), registry: { maxBatchItems: name.endsWith('-batched') ? undefined : 1 } });
 }
 
 async function run(contender: Contender, from: number, sessions: number): Promise<number> {
@@ -33,7 +34,11 @@ async function run(contender: Contender, from: number, sessions: number): Promis
 }
 
 const name = values.contender!;
-const store = name === 'ours-memory' ? createMemoryStore() : name === 'ours-sqlite' ? openSqliteStore(join(dir, 'log.db')) : undefined;
+const store = name.startsWith('ours-memory')
+  ? createMemoryStore()
+  : name.startsWith('ours-sqlite')
+    ? openSqliteStore(join(dir, 'log.db'))
+    : undefined;
 const contender = contenderFor(name, store);
 await run(contender, 0, 20); // warm-up: JIT, caches
 const eventsPerSecond = await run(contender, 1_000, Number(values.sessions));
