@@ -53,7 +53,8 @@ export class SlotPool {
   }
 
   release(sessionDbId: number): void {
-    if (this.#holders.delete(sessionDbId)) this.#schedulePump();
+    // Nobody waiting: nothing to hand out (a later request schedules its own hand-out).
+    if (this.#holders.delete(sessionDbId) && this.#waiting.size > 0) this.#schedulePump();
   }
 
   /** No slot is granted any more (shutdown); holders keep theirs until they release them. */
