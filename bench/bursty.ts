@@ -173,7 +173,7 @@ async function run(contender: Contender): Promise<Record<string, SizeResult>> {
         largestCall: Math.max(...calls.map((call) => call.markers.length)),
         callSizes: calls.map((call) => call.markers.length),
         drainSeconds: drains,
-        medianDrainSeconds: median(drains),
+        medianDrainSeconds: round(median(drains), 2),
       };
       log(
         `bursts: ${contender.name}, bursts of ${size}: ${calls.length} calls for ${observations} observations, ` +

@@ -247,6 +247,18 @@ renderers.dashboard = {
   },
 };
 
+/** `1, 1, 1, 9` as `1 (×3), 9`: a run of equal call sizes once. */
+const runs = (values: readonly number[]) => {
+  const out: string[] = [];
+  for (let i = 0; i < values.length; ) {
+    let j = i;
+    while (j < values.length && values[j] === values[i]) j++;
+    out.push(j - i > 2 ? `${values[i]} (×${j - i})` : values.slice(i, j).join(', '));
+    i = j;
+  }
+  return out.join(', ');
+};
+
 renderers.bursts = {
   title: 'What users pay: bursts of observations',
   render: (s) => {
@@ -259,7 +271,7 @@ renderers.bursts = {
     const row = (name: string, size: number) => {
       const r = c[name]?.[size];
       if (r === undefined) return undefined;
-      return `| ${label[name] ?? name} | ${size} | ${n(r.callsPer100Observations)} | ${n(r.promptTokensPerObservation)} | ${n(r.medianDrainSeconds)} | ${r.drainSeconds.join(' / ')} | ${r.callSizes.join(', ')} |`;
+      return `| ${label[name] ?? name} | ${size} | ${n(r.callsPer100Observations)} | ${n(r.promptTokensPerObservation)} | ${n(r.medianDrainSeconds)} | ${r.drainSeconds.join(' / ')} | ${runs(r.callSizes)} |`;
     };
     const a = s.at20;
     const lines = [
@@ -293,7 +305,7 @@ renderers.bursts = {
             const r = c[`sweep-${limit}`]?.[size];
             if (r === undefined) return `| ${limit} | — | — | — | — | |`;
             const perCall = Math.round((r.completionTokensPerObservation * r.observations) / r.calls);
-            return `| ${limit}${limit === s.defaultMaxBatchItems ? ' (default)' : ''} | ${n(r.callsPer100Observations)} | ${n(r.promptTokensPerObservation)} | ${n(perCall)} | ${n(r.medianDrainSeconds)} | ${r.callSizes.join(', ')} |`;
+            return `| ${limit}${limit === s.defaultMaxBatchItems ? ' (default)' : ''} | ${n(r.callsPer100Observations)} | ${n(r.promptTokensPerObservation)} | ${n(perCall)} | ${n(r.medianDrainSeconds)} | ${runs(r.callSizes)} |`;
           }),
         ),
       );
