@@ -10,23 +10,34 @@ function observationType(toolName: string): string {
   return 'action';
 }
 
+/** The first line that is not blank, cut to `max` characters (without splitting the whole text). */
 function firstLine(text: string | undefined, max = 120): string {
-  const line =
-    (text ?? '')
-      .split('\n')
-      .find((l) => l.trim() !== '')
-      ?.trim() ?? '';
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  if (text === undefined) return '';
+  for (let start = 0; start < text.length; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline === -1 ? text.length : newline;
+    const line = text.slice(start, end).trim();
+    if (line !== '') return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+    start = end + 1;
+  }
+  return '';
 }
 
-/** A tool's response in one line: compact JSON, or its first line of text. */
+/**
+ * A tool's response in one line: compact JSON, or its first line of text. The prompt holds an object
+ * response as compact JSON already (one line); only pretty-printed JSON is parsed to be compacted.
+ */
 function outcomeOf(response: string | undefined): string {
   if (response === undefined) return '';
-  try {
-    return firstLine(JSON.stringify(JSON.parse(response)));
-  } catch {
-    return firstLine(response);
+  const text = response.trimStart();
+  if ((text.startsWith('{') || text.startsWith('[')) && text.includes('\n')) {
+    try {
+      return firstLine(JSON.stringify(JSON.parse(text)));
+    } catch {
+      // Not JSON after all (or cut short in the prompt): its first line.
+    }
   }
+  return firstLine(text);
 }
 
 /** The most telling field of a tool's input: the file, the command, the pattern. */
