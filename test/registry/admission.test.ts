@@ -255,6 +255,8 @@ describe('options', () => {
     [{ maxConcurrentAgents: 0 }, /maxConcurrentAgents/],
     [{ maxHistoryMessages: -1 }, /maxHistoryMessages/],
     [{ graceMs: -5 }, /graceMs/],
+    [{ maxBatchItems: 0 }, /maxBatchItems/],
+    [{ maxBatchTokens: 1.5 }, /maxBatchTokens/],
     [{ idleTtlMs: 30 * 24 * 3_600_000 }, /idleTtlMs: must be at most 2147483647/],
     [{ memoryPressure: { intervalMs: 1e12 } }, /intervalMs/],
     [{ memoryPressure: { limitPercent: 70, targetPercent: 75 } }, /targetPercent/],

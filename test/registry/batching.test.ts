@@ -101,6 +101,14 @@ describe('batches', () => {
     expect(batches().map((items) => items.length)).toEqual([1, 1, 2, 1]);
   });
 
+  it('takes a quarter of maxHistoryTokens as the token budget by default, so a batch and its reply stay in the history', async () => {
+    start({ maxBatchItems: 10, maxHistoryTokens: 400 });
+    await busyWithPrompt();
+    for (let i = 0; i < 5; i++) await observe(`${i}`.repeat(160)); // 40 tokens each: two fit in 100
+    await answerAll();
+    expect(batches().map((items) => items.length)).toEqual([1, 2, 2, 1]);
+  });
+
   it('puts the batch in history as one user message and its reply once; the agent is given both the items and the message', async () => {
     start();
     await busyWithPrompt();
