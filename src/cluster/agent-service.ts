@@ -1,0 +1,83 @@
+import * as restate from '@restatedev/restate-sdk';
+import { type AgentFailure, type AgentInput, type AgentOutput, asAgentFailure } from '../../machines/session.machine.js';
+import { type Agent, AgentError } from '../agents/index.js';
+import type { TokenEstimator } from '../history/index.js';
+import type { SessionObject } from './session-object.js';
+import { SLOT_POOL_KEY, type SlotPoolObject } from './slots.js';
+
+/** What a session asks the agent service to do: one attempt at its head item, holding `lease`. */
+export interface AgentCall {
+  readonly session: string;
+  readonly callId: string;
+  readonly lease: string;
+  readonly input: AgentInput;
+}
+
+/** The journaled outcome of one attempt: a reply, or the failure the machine routes on. */
+export type AgentOutcome = { readonly ok: true; readonly output: AgentOutput } | { readonly ok: false; readonly failure: AgentFailure };
+
+const sessionApi: SessionObject = { name: 'session' };
+const slotsApi: SlotPoolObject = { name: 'agentSlots' };
+
+function failureOf(error: unknown, at: number): AgentFailure {
+  if (error instanceof AgentError) {
+    return {
+      kind: error.kind,
+      message: error.message,
+      at,
+      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    };
+  }
+  return asAgentFailure(error, at);
+}
+
+function isCancellation(error: unknown): boolean {
+  return error instanceof restate.CancelledError || (error instanceof restate.TerminalError && error.code === 409);
+}
+
+/**
+ * The agent call of one attempt, as its own invocation: a long model call must not hold the session
+ * object's lock (DELETE and new work go on meanwhile). The call runs inside `ctx.run`, so its outcome
+ * is journaled: a crash after the model answered replays the answer instead of asking again. The
+ * session aborts it by cancelling this invocation (DELETE, EVICT, agent timeout): the cancellation
+ * reaches the awaiting `ctx.run`, the AbortSignal the agent was given fires, and no outcome is sent.
+ * Whatever happens, the lease goes back to the slot pool exactly once, when this invocation ends.
+ */
+export function createAgentService(options: { readonly agent: Agent; readonly estimateTokens: TokenEstimator }) {
+  const { agent, estimateTokens } = options;
+  return restate.service({
+    name: 'sessionAgent',
+    handlers: {
+      run: async (ctx: restate.Context, call: AgentCall): Promise<void> => {
+        const controller = new AbortController();
+        // The attempt ended (cancelled, connection lost, process stopping): the model call goes with it.
+        ctx.request().attemptCompletedSignal.addEventListener('abort', () => controller.abort(), { once: true });
+        let outcome: AgentOutcome | undefined;
+        try {
+          outcome = await ctx.run('agent', async (): Promise<AgentOutcome> => {
+            try {
+              const reply = await agent.run(call.input, controller.signal);
+              const output: AgentOutput = {
+                reply: reply.text,
+                replyTokens: estimateTokens(reply.text),
+                at: Date.now(),
+                ...(reply.usage === undefined ? {} : { usage: reply.usage }),
+              };
+              return { ok: true, output };
+            } catch (error) {
+              // A failure is an outcome for the machine to route (backoff, pause, drop), not for Restate to retry.
+              return { ok: false, failure: failureOf(error, Date.now()) };
+            }
+          });
+        } catch (error) {
+          if (!isCancellation(error)) throw error;
+          controller.abort(new Error('the session left processing (deleted, evicted or timed out)'));
+        }
+        if (outcome !== undefined) ctx.objectSendClient(sessionApi, call.session).agentResult({ callId: call.callId, outcome });
+        ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).release({ lease: call.lease });
+      },
+    },
+  });
+}
+
+export type AgentService = ReturnType<typeof createAgentService>;

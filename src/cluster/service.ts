@@ -1,0 +1,101 @@
+import { createServer, type Http2Server, type ServerHttp2Session } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import * as restate from '@restatedev/restate-sdk';
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../../machines/session.machine.js';
+import type { Agent } from '../agents/index.js';
+import { estimateTokens as defaultEstimate, type TokenEstimator } from '../history/index.js';
+import { createAgentService } from './agent-service.js';
+import { sessionDirectory, sessionIds } from './directory.js';
+import { createSessionObject } from './session-object.js';
+import { slotPool } from './slots.js';
+import { createTimelineObject } from './timeline.js';
+
+export interface SessionServiceOptions extends Partial<SessionSettings> {
+  /** Produces the replies; called inside `ctx.run`, at most `maxConcurrentAgents` at once across the cluster. */
+  readonly agent: Agent;
+  /** Agent calls in flight at once across every service process of the cluster. Default 2. */
+  readonly maxConcurrentAgents?: number;
+  /** Unprocessed items one session may hold. Default 1,000. */
+  readonly maxQueuedItems?: number;
+  readonly estimateTokens?: TokenEstimator;
+  /** Timeline entries kept per session. Default 1,000. */
+  readonly timelineEntries?: number;
+  /** How long a disposed session's timeline and reason stay queryable. Default 24 h. */
+  readonly retentionMs?: number;
+}
+
+function positive(name: string, value: number, integer = false): number {
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new RangeError(`session service: ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** The Restate services of the session engine, to bind into an endpoint of your own or to `startSessionService`. */
+export function createSessionServices(options: SessionServiceOptions) {
+  if (typeof options?.agent?.run !== 'function') {
+    throw new TypeError('session service: `agent` must be an object with a run(request, signal) method');
+  }
+  const settings: SessionSettings = { ...DEFAULT_SESSION_SETTINGS };
+  for (const key of Object.keys(DEFAULT_SESSION_SETTINGS) as (keyof SessionSettings)[]) {
+    const value = options[key];
+    if (value !== undefined)
+      (settings as Record<keyof SessionSettings, number>)[key] = key === 'graceMs' && value === 0 ? 0 : positive(key, value);
+  }
+  const estimateTokens = options.estimateTokens ?? defaultEstimate;
+  const maxConcurrentAgents = positive('maxConcurrentAgents', options.maxConcurrentAgents ?? 2, true);
+  const maxQueuedItems = positive('maxQueuedItems', options.maxQueuedItems ?? 1_000, true);
+  return [
+    createSessionObject({ settings, maxConcurrentAgents, maxQueuedItems, estimateTokens }),
+    createAgentService({ agent: options.agent, estimateTokens }),
+    slotPool,
+    createTimelineObject({
+      maxEntries: positive('timelineEntries', options.timelineEntries ?? 1_000, true),
+      retentionMs: positive('retentionMs', options.retentionMs ?? 24 * 3_600_000),
+    }),
+    sessionDirectory,
+    sessionIds,
+  ];
+}
+
+export interface RunningSessionService {
+  readonly port: number;
+  /** What to register with Restate's admin API. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serves the session services over HTTP/2 (what Restate speaks to its deployments), on loopback by default. */
+export async function startSessionService(
+  options: SessionServiceOptions & { readonly port?: number; readonly host?: string; readonly logger?: restate.LoggerTransport },
+): Promise<RunningSessionService> {
+  const services = createSessionServices(options);
+  const host = options.host ?? '127.0.0.1';
+  const logger: restate.LoggerTransport =
+    options.logger ??
+    ((meta, message, ...rest) => {
+      // Restate logs every invocation's start and end at info; only trouble is worth a line here.
+      if (!meta.replaying && (meta.level === 'warn' || meta.level === 'error')) console.error(`[restate ${meta.level}]`, message, ...rest);
+    });
+  const server: Http2Server = createServer(restate.createEndpointHandler({ services, logger }));
+  const sessions = new Set<ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Restate keeps its HTTP/2 connections open; close() alone would wait for them forever.
+        for (const session of sessions) session.destroy();
+      }),
+  };
+}
