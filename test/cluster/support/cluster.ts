@@ -1,0 +1,67 @@
+import type { InspectionEvent } from 'xstate';
+import type { SessionContext } from '../../../machines/session.machine.js';
+import {
+  connectSessionCluster,
+  type RunningSessionService,
+  registerSessionService,
+  type SessionClusterClient,
+  type SessionServiceOptions,
+  startSessionService,
+} from '../../../src/cluster/index.js';
+import { startRestate, until } from './restate-server.js';
+
+export { until };
+
+/** A real single-node restate-server and this process's session service registered with it. */
+export async function startEngine(options: SessionServiceOptions) {
+  const restate = await startRestate();
+  let service: RunningSessionService | undefined;
+  try {
+    service = await startSessionService(options);
+    await registerSessionService(restate.node().adminUrl, service.url);
+  } catch (error) {
+    await service?.close();
+    await restate.stop();
+    throw error;
+  }
+  const client: SessionClusterClient = connectSessionCluster({ ingressUrl: restate.node().ingressUrl });
+  return {
+    restate,
+    service,
+    client,
+    async stop() {
+      try {
+        await service!.close();
+      } finally {
+        await restate.stop();
+      }
+    },
+  };
+}
+
+/** Waits for a session's state name (or `disposed` once it is gone); returns the time it was first seen. */
+export async function waitForState(client: SessionClusterClient, sessionDbId: number, state: string, timeoutMs = 10_000): Promise<number> {
+  let seen = '';
+  await until(
+    async () => {
+      seen = (await client.get(sessionDbId))?.state ?? 'disposed';
+      return seen === state;
+    },
+    timeoutMs,
+    () => `session ${sessionDbId} in ${state} (last seen ${seen})`,
+  );
+  return Date.now();
+}
+
+/** The last context each embedded session actor had, by sessionDbId (from xstate inspection). */
+export function contextRecorder() {
+  const contexts = new Map<number, SessionContext>();
+  return {
+    contexts,
+    inspect(event: InspectionEvent) {
+      if (event.type !== '@xstate.snapshot') return;
+      const context = (event.snapshot as { context?: SessionContext }).context;
+      if (context?.sessionDbId !== undefined) contexts.set(context.sessionDbId, context);
+    },
+  };
+}
