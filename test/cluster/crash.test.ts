@@ -1,0 +1,135 @@
+/**
+ * Crashes: `kill -9` of the session service process during an agent call, and of restate-server
+ * itself (restarted on the same data directory). The service runs as its own process with the
+ * openai-compatible provider pointed at a loopback model server, which counts every model call.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionContext } from '../../machines/session.machine.js';
+import { connectSessionCluster, registerSessionService, type SessionClusterClient } from '../../src/cluster/index.js';
+import { freePort } from '../support/process.js';
+import { waitForState } from './support/cluster.js';
+import { startModelServer } from './support/model-server.js';
+import { startRestate, until } from './support/restate-server.js';
+import { type ServiceProcess, startServiceProcess } from './support/service-process.js';
+
+const TTL_MS = 5_000;
+
+/** Each acknowledged item's prompt entered history once, and so did one reply to it. */
+function expectAnsweredOnce(context: SessionContext, prompts: readonly string[]) {
+  for (const prompt of prompts) {
+    expect(
+      context.history.filter((message) => message.role === 'user' && message.content === prompt),
+      prompt,
+    ).toHaveLength(1);
+    expect(context.history.filter((message) => message.role === 'assistant' && message.content === `reply to: ${prompt}`)).toHaveLength(1);
+  }
+  expect(context.counters.processed).toBe(prompts.length);
+  expect(context.counters.messagesAppended).toBe(prompts.length * 2);
+}
+
+describe('crashes on Restate', () => {
+  let restate: Awaited<ReturnType<typeof startRestate>>;
+  let model: Awaited<ReturnType<typeof startModelServer>>;
+  let service: ServiceProcess | undefined;
+  let servicePort: number;
+  let env: Record<string, string>;
+  let client: SessionClusterClient;
+
+  beforeAll(async () => {
+    model = await startModelServer();
+    restate = await startRestate();
+    servicePort = await freePort();
+    env = {
+      CLAUDE_MEM_PROVIDER: 'openai-compatible',
+      CLAUDE_MEM_OPENAI_BASE_URL: model.baseUrl,
+      CLAUDE_MEM_MODEL: 'loopback-model',
+      CLAUDE_MEM_SESSION_TTL_MINUTES: String(TTL_MS / 60_000),
+      CLAUDE_MEM_SESSION_GRACE_SECONDS: '1',
+      CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '2',
+    };
+    service = await startServiceProcess(servicePort, env);
+    await registerSessionService(restate.node().adminUrl, service.url);
+    client = connectSessionCluster({ ingressUrl: restate.node().ingressUrl });
+  });
+  afterAll(async () => {
+    try {
+      await service?.kill();
+    } finally {
+      await restate?.stop();
+      await model?.close();
+    }
+  });
+
+  it('kill -9 of the service process during an agent call: the call is retried, every item answered once', async () => {
+    model.hold();
+    const target = { contentSessionId: 'crash-service', project: 'p' };
+    const prompts = ['HOLD the first prompt', 'observation one', 'observation two'];
+    const init = await client.init(target, { prompt: prompts[0]! });
+    const sessionDbId = init.ok ? init.sessionDbId : -1;
+    for (const prompt of prompts.slice(1))
+      expect(await client.enqueue(target, { kind: 'observation', prompt })).toMatchObject({ ok: true });
+    await until(
+      () => model.held().length === 1,
+      10_000,
+      () => 'the model call in flight',
+    );
+
+    await service!.kill();
+    await until(
+      () => model.requests[0]!.aborted,
+      5_000,
+      () => 'the dead process dropped its model call',
+    );
+    service = await startServiceProcess(servicePort, env);
+    // Restate retries the agent invocation on the new process: the model is asked again, and answers.
+    await until(
+      () => model.count(prompts[0]!) === 2,
+      20_000,
+      () => 'the agent call retried',
+    );
+    model.release();
+    await waitForState(client, sessionDbId, 'idle', 20_000);
+
+    expectAnsweredOnce((await client.state(sessionDbId))!.context, prompts);
+    expect(prompts.map((prompt) => model.count(prompt))).toEqual([2, 1, 1]);
+    await until(
+      async () => (await client.slots()).inUse === 0,
+      10_000,
+      () => 'every slot released',
+    );
+  });
+
+  it('kill -9 of restate-server: after a restart on the same data every item is answered once and deadlines keep their time', async () => {
+    model.hold();
+    const idleOne = await client.init({ contentSessionId: 'crash-server-idle', project: 'p' }, { prompt: 'quick one' });
+    const idleId = idleOne.ok ? idleOne.sessionDbId : -1;
+    await waitForState(client, idleId, 'idle');
+    const { idleDeadline } = (await client.get(idleId))!;
+
+    const target = { contentSessionId: 'crash-server-busy', project: 'p' };
+    const prompts = ['HOLD across the crash', 'observation after it'];
+    const busy = await client.init(target, { prompt: prompts[0]! });
+    const busyId = busy.ok ? busy.sessionDbId : -1;
+    expect(await client.enqueue(target, { kind: 'observation', prompt: prompts[1]! })).toMatchObject({ ok: true });
+    await until(
+      () => model.held().length === 1,
+      10_000,
+      () => 'the model call in flight',
+    );
+
+    await restate.node().kill();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await restate.restart();
+    model.release();
+    await waitForState(client, busyId, 'idle', 30_000);
+    expectAnsweredOnce((await client.state(busyId))!.context, prompts);
+    expect(model.count(prompts[1]!)).toBe(1);
+
+    // The idle session's timer survived the crash: it fires at its original deadline, not TTL after the restart.
+    const expiringSeenAt = await waitForState(client, idleId, 'expiring', TTL_MS + 10_000);
+    expect(expiringSeenAt).toBeGreaterThanOrEqual(idleDeadline!);
+    expect(expiringSeenAt).toBeLessThan(idleDeadline! + 2_500);
+    const timeline = await client.timeline(idleId);
+    expect(timeline.entries.find((entry) => entry.type === 'xstate.after.idleDeadline.session.idle')?.at).toBe(idleDeadline);
+  });
+});
