@@ -26,6 +26,8 @@ export interface SessionClusterClient {
   touch(target: ClusterTarget): Promise<ClusterResult<object>>;
   complete(target: ClusterTarget): Promise<ClusterResult<object>>;
   delete(target: ClusterTarget): Promise<ClusterResult<object>>;
+  /** The sessionDbId a content session was given, or null if it was never seen. */
+  lookup(contentSessionId: string): Promise<number | null>;
   /** The live session, or null once it is disposed (or never was). */
   get(sessionDbId: number): Promise<SessionView | null>;
   /** The live machine's state value and full context (history included). */
@@ -84,6 +86,7 @@ export function connectSessionCluster(options: {
     touch: (target) => command(target, 'touch'),
     complete: (target) => command(target, 'complete'),
     delete: (target) => command(target, 'delete'),
+    lookup: async (contentSessionId) => ingress.objectClient(directoryApi, contentSessionId).lookup(),
     get: async (sessionDbId) => session(sessionDbId).get(),
     state: async (sessionDbId) => session(sessionDbId).state(),
     timeline: async (sessionDbId) => ingress.objectClient(timelineApi, String(sessionDbId)).get(),

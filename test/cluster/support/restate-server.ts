@@ -181,3 +181,38 @@ export async function startRestate(): Promise<{
     },
   };
 }
+
+/**
+ * Three (or `size`) restate-server nodes on loopback forming one cluster: every node runs every role
+ * (ingress, admin, worker, log-server, metadata-server), the metadata store is replicated by Raft
+ * across all of them, and logs and partitions are replicated on `replication` nodes. Node 1 provisions
+ * the cluster; the others join it.
+ */
+export async function startRestateCluster(size = 3, replication = 2) {
+  const baseDir = mkdtempSync(join(tmpdir(), 'restate-cluster-'));
+  const ports: RestateNodePorts[] = [];
+  for (let i = 0; i < size; i++) ports.push(await freeRestatePorts());
+  const metadataPeers = ports.map((port) => `http://127.0.0.1:${port.fabric}`);
+  const nodes: RestateNode[] = [];
+  const stop = async () => {
+    for (const node of nodes) await node.kill();
+    rmSync(baseDir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < size; i++) {
+      nodes.push(
+        spawnRestateNode({
+          baseDir,
+          nodeName: `n${i + 1}`,
+          ports: ports[i]!,
+          cluster: { name: 'session-lifecycle-test', metadataPeers, replication, autoProvision: i === 0 },
+        }),
+      );
+    }
+    for (const node of nodes) await waitHealthy(node, 60_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, baseDir, stop };
+}

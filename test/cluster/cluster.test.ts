@@ -1,0 +1,119 @@
+/**
+ * A cluster on one machine: three restate-server nodes on loopback (replicated metadata, logs and
+ * partitions) and two session service processes behind one HTTP/2 balancer. Under load, one server
+ * node and one service process are killed with SIGKILL; sessions go on, nothing acknowledged is lost.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectSessionCluster, registerSessionService, type SessionClusterClient } from '../../src/cluster/index.js';
+import { freePort } from '../support/process.js';
+import { startBalancer } from './support/balancer.js';
+import { type RestateNode, startRestateCluster, until } from './support/restate-server.js';
+import { type ServiceProcess, startServiceProcess } from './support/service-process.js';
+
+const SESSIONS = 12;
+const OBSERVATIONS = 4;
+
+describe('three restate-server nodes, two service processes', () => {
+  let cluster: Awaited<ReturnType<typeof startRestateCluster>>;
+  const services: ServiceProcess[] = [];
+  let balancer: Awaited<ReturnType<typeof startBalancer>>;
+  const dead = new Set<RestateNode>();
+
+  beforeAll(async () => {
+    cluster = await startRestateCluster(3, 2);
+    const env = { CLAUDE_MEM_PROVIDER: 'local', CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '4' };
+    for (let i = 0; i < 2; i++) services.push(await startServiceProcess(await freePort(), env));
+    balancer = await startBalancer(services.map((service) => service.url));
+    await registerSessionService(cluster.nodes[0]!.adminUrl, balancer.url);
+  }, 90_000);
+  afterAll(async () => {
+    try {
+      for (const service of services) await service.kill();
+      await balancer?.close();
+    } finally {
+      await cluster?.stop();
+    }
+  });
+
+  /** One hook call through any live node's ingress, retried on another when a node is down or failing over. */
+  async function call<T extends { ok: boolean }>(send: (client: SessionClusterClient) => Promise<T>): Promise<T> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const live = cluster.nodes.filter((node) => !dead.has(node));
+      const node = live[attempt % live.length]!;
+      try {
+        return await send(connectSessionCluster({ ingressUrl: node.ingressUrl }));
+      } catch (error) {
+        lastError = error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    throw lastError;
+  }
+
+  it('keeps every acknowledged item when a server node and a service process die under load', async () => {
+    const acknowledged = new Map<string, string[]>();
+    let acks = 0;
+    const total = SESSIONS * (OBSERVATIONS + 1);
+    let killed = false;
+    const killSome = async () => {
+      if (killed || acks < total / 3) return;
+      killed = true;
+      const victim = cluster.nodes[2]!;
+      dead.add(victim);
+      await Promise.all([victim.kill(), services[0]!.kill()]);
+    };
+
+    const runSession = async (index: number) => {
+      const contentSessionId = `cluster-${index}`;
+      const prompts: string[] = [];
+      acknowledged.set(contentSessionId, prompts);
+      const init = await call((client) =>
+        client.init({ contentSessionId, project: 'cluster' }, { prompt: `prompt of ${contentSessionId}`, promptNumber: 1 }),
+      );
+      expect(init.ok).toBe(true);
+      prompts.push(`prompt of ${contentSessionId}`);
+      acks++;
+      for (let k = 0; k < OBSERVATIONS; k++) {
+        const prompt = `observation ${k} of ${contentSessionId}`;
+        // The tool_use_id makes a retried hook call idempotent: the machine queues it once.
+        const queued = await call((client) =>
+          client.enqueue({ contentSessionId }, { kind: 'observation', prompt, toolUseId: `${index}-${k}` }),
+        );
+        expect(queued.ok).toBe(true);
+        prompts.push(prompt);
+        acks++;
+        await killSome();
+      }
+    };
+    await Promise.all(Array.from({ length: SESSIONS }, (_, index) => runSession(index)));
+    expect(killed).toBe(true);
+    expect(acks).toBe(total);
+
+    const survivor = connectSessionCluster({ ingressUrl: cluster.nodes[0]!.ingressUrl });
+    for (const [contentSessionId, prompts] of acknowledged) {
+      const sessionDbId = (await survivor.lookup(contentSessionId))!;
+      await until(
+        async () => (await survivor.get(sessionDbId))?.state === 'idle',
+        60_000,
+        () => `${contentSessionId} (session ${sessionDbId}) idle`,
+      );
+      const { context } = (await survivor.state(sessionDbId))!;
+      for (const prompt of prompts) {
+        expect(
+          context.history.filter((message) => message.role === 'user' && message.content.includes(prompt)),
+          prompt,
+        ).toHaveLength(1);
+      }
+      expect(context.counters.processed).toBe(prompts.length);
+      expect(context.counters.messagesAppended).toBe(prompts.length * 2);
+    }
+    // Both processes served before the kill; the survivor served the rest.
+    expect([...balancer.served.values()].every((count) => count > 0)).toBe(true);
+    await until(
+      async () => (await survivor.slots()).inUse === 0,
+      30_000,
+      () => 'every slot released',
+    );
+  }, 150_000);
+});
