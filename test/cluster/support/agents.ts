@@ -6,6 +6,7 @@ export interface HeldCall {
   readonly signal: AbortSignal;
   outcome: 'pending' | 'answered' | 'aborted';
   answer(text?: string): void;
+  fail(error: unknown): void;
 }
 
 /**
@@ -30,6 +31,11 @@ export function holdingAgent() {
         }
         return await new Promise<AgentReply>((resolve, reject) => {
           const call: HeldCall = {
+            fail(error) {
+              if (call.outcome !== 'pending') return;
+              call.outcome = 'answered';
+              reject(error);
+            },
             request,
             signal,
             outcome: 'pending',
