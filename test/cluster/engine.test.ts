@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionRegistry, initPrompt, observationPrompt, summaryPrompt } from '../../src/index.js';
 import { holdingAgent } from './support/agents.js';
-import { contextRecorder, startEngine, until, waitForState } from './support/cluster.js';
+import { contextRecorder, disposedTimeline, startEngine, until, waitForState } from './support/cluster.js';
 
 const PROJECT = 'demo';
 const hooks = {
@@ -99,7 +99,7 @@ describe('session engine on Restate', () => {
     expect(await client.complete(target)).toEqual({ ok: true, sessionDbId });
     await waitForState(client, sessionDbId, 'disposed');
     expect(await client.state(sessionDbId)).toBeNull();
-    const timeline = await client.timeline(sessionDbId);
+    const timeline = await disposedTimeline(client, sessionDbId);
     expect(timeline.tombstone).toMatchObject({
       sessionDbId,
       contentSessionId: 'hooks-1',
@@ -132,7 +132,7 @@ describe('session engine on Restate', () => {
     expect(call.outcome).toBe('aborted');
     call.answer('too late'); // no effect: the call has already settled as aborted
     expect(await client.get(sessionDbId)).toBeNull();
-    const timeline = await client.timeline(sessionDbId);
+    const timeline = await disposedTimeline(client, sessionDbId);
     expect(timeline.tombstone?.disposal).toMatchObject({ reason: 'deleted', droppedItems: 2 });
     expect(timeline.entries.some((entry) => entry.type.startsWith('xstate.done.actor'))).toBe(false);
     await until(
@@ -204,7 +204,7 @@ describe('idle TTL on Restate', () => {
     expect(expiring.graceDeadline).toBe(idle.idleDeadline! + GRACE);
     await waitForState(client, sessionDbId, 'disposed', GRACE + 5_000);
 
-    const timeline = await client.timeline(sessionDbId);
+    const timeline = await disposedTimeline(client, sessionDbId);
     expect(timeline.tombstone?.disposal).toEqual({ reason: 'ttl', at: idle.idleDeadline! + GRACE, droppedItems: 0 });
     const timers = timeline.entries.filter((entry) => entry.type.startsWith('xstate.after.'));
     expect(timers.map((entry) => [entry.type, entry.at, entry.state])).toEqual([

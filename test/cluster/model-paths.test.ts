@@ -10,7 +10,7 @@ import { createTestModel } from 'xstate/graph';
 import { AgentError, createSessionRegistry, type SessionRegistry } from '../../src/index.js';
 import { MODEL_MAX_ATTEMPTS, MODEL_MAX_QUEUE, sessionModel } from '../model/session.model.js';
 import { holdingAgent } from './support/agents.js';
-import { startEngine, until } from './support/cluster.js';
+import { disposedTimeline, startEngine, until } from './support/cluster.js';
 
 const SETTINGS = {
   idleTtlMs: 1_500,
@@ -160,7 +160,7 @@ describe('model paths through Restate and the embedded registry', () => {
           10_000,
           () => `${describeStep(i)}: both disposed`,
         );
-        expect((await engine.client.timeline(restateId)).tombstone?.disposal.reason, describeStep(i)).toBe(reason);
+        expect((await disposedTimeline(engine.client, restateId)).tombstone?.disposal.reason, describeStep(i)).toBe(reason);
         expect(disposals.get(contentSessionId), describeStep(i)).toBe(reason);
         return;
       }

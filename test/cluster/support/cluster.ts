@@ -65,3 +65,20 @@ export function contextRecorder() {
     },
   };
 }
+
+/**
+ * The timeline of a disposed session once its tombstone is written: the session object clears itself and
+ * sends the tombstone in the same commit, but the timeline object applies it a moment later.
+ */
+export async function disposedTimeline(client: SessionClusterClient, sessionDbId: number) {
+  let view = await client.timeline(sessionDbId);
+  await until(
+    async () => {
+      view = await client.timeline(sessionDbId);
+      return view.tombstone !== null;
+    },
+    10_000,
+    () => `tombstone of session ${sessionDbId}`,
+  );
+  return view;
+}
