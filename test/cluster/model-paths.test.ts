@@ -16,8 +16,9 @@ const SETTINGS = {
   idleTtlMs: 1_500,
   graceMs: 700,
   maxAttempts: MODEL_MAX_ATTEMPTS,
-  backoffBaseMs: 300,
-  pauseMs: 400,
+  // Long enough that a poll sees `backoff` and `paused` even on a loaded 2-core CI machine.
+  backoffBaseMs: 1_500,
+  pauseMs: 1_500,
   agentTimeoutMs: 60_000,
   maxQueuedItems: MODEL_MAX_QUEUE,
   maxConcurrentAgents: 64,
