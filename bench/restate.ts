@@ -90,6 +90,45 @@ function rssBytes(pid: number): number {
   return Number(line.replace(/\D+/g, '')) * 1024;
 }
 
+/** Invocations of each handler between two readings of the balancer's counts, per hook event. */
+function perEvent(after: Map<string, number>, before: Map<string, number>, events: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [handler, count] of after) {
+    const grown = count - (before.get(handler) ?? 0);
+    if (grown > 0) out[handler] = round(grown / events, 2);
+  }
+  return out;
+}
+
+/** Invocations Restate holds for later (delayed messages: timers armed and not yet fired), by handler. */
+async function scheduled(adminUrl: string): Promise<Record<string, number>> {
+  const response = await fetch(`${adminUrl}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({
+      query:
+        "SELECT target_service_name AS service, target_handler_name AS handler, count(*) AS n FROM sys_invocation WHERE status = 'scheduled' GROUP BY target_service_name, target_handler_name",
+    }),
+  });
+  if (!response.ok) return { error: response.status };
+  const rows = ((await response.json()) as { rows: { service: string; handler: string; n: number }[] }).rows;
+  return Object.fromEntries(rows.map((row) => [`${row.service}/${row.handler}`, Number(row.n)]));
+}
+
+/** Every agent slot free and nobody waiting, five readings in a row: the work is processed. */
+async function drained(client: SessionClusterClient): Promise<void> {
+  let quiet = 0;
+  await until(
+    async () => {
+      const slots = await client.slots();
+      quiet = slots.inUse === 0 && slots.waiting === 0 ? quiet + 1 : 0;
+      return quiet >= 5;
+    },
+    300_000,
+    () => 'every item processed',
+  );
+}
+
 async function restateRound(processes: number) {
   const restate = await startRestate();
   const services: ServiceProcess[] = [];
@@ -102,11 +141,24 @@ async function restateRound(processes: number) {
     await workload(clusterCalls(client), `warmup-${processes}`);
     const serverCpu = cpuSeconds(restate.node().pid);
     const serviceCpu = services.reduce((sum, service) => sum + cpuSeconds(service.pid), 0);
+    const invocationsBefore = new Map(balancer.invocations);
+    const scheduledBefore = await scheduled(restate.node().adminUrl);
+    const runStarted = performance.now();
     const figures = await workload(clusterCalls(client), `run-${processes}`);
     const events = SESSIONS * (OBSERVATIONS + 1);
     const perThousand = (seconds: number) => round((seconds / events) * 1_000, 2);
+    // Agent calls go on after the last answer: wait until every item is answered, so that each event's
+    // whole fan-out is counted, and the rate at which work is processed (not only accepted) is known.
+    await drained(client);
+    const processedPerSecond = round(events / ((performance.now() - runStarted) / 1_000));
+    const scheduledAfter = await scheduled(restate.node().adminUrl);
     return {
       ...figures,
+      processedEventsPerSecond: processedPerSecond,
+      invocationsPerEvent: perEvent(balancer.invocations, invocationsBefore, events),
+      delayedMessagesPerEvent: Object.fromEntries(
+        Object.entries(scheduledAfter).map(([handler, n]) => [handler, round((n - (scheduledBefore[handler] ?? 0)) / events, 2)]),
+      ),
       restateServerCpuSecondsPer1000Events: perThousand(cpuSeconds(restate.node().pid) - serverCpu),
       serviceCpuSecondsPer1000Events: perThousand(services.reduce((sum, service) => sum + cpuSeconds(service.pid), 0) - serviceCpu),
     };
@@ -154,7 +206,7 @@ async function idleMemory() {
   }
 }
 
-async function embeddedRound(): Promise<Figures> {
+async function embeddedRound(): Promise<Figures & { processedEventsPerSecond: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-embedded-'));
   const store = openSqliteStore(join(dir, 'session-events.db'));
   const registry = createSessionRegistry({ agent: createLocalAgent(), store, maxActiveSessions: 100_000, memoryPressure: false });
@@ -165,7 +217,14 @@ async function embeddedRound(): Promise<Figures> {
         registry.enqueue({ contentSessionId: id }, { kind: 'observation', prompt: `observation ${k} of ${id}`, toolUseId: `${id}-${k}` }),
     };
     await workload(calls, 'warmup');
-    return await workload(calls, 'run');
+    const started = performance.now();
+    const figures = await workload(calls, 'run');
+    await until(
+      () => registry.stats().byLifecycle.active === 0,
+      300_000,
+      () => 'every item processed',
+    );
+    return { ...figures, processedEventsPerSecond: round((SESSIONS * (OBSERVATIONS + 1)) / ((performance.now() - started) / 1_000)) };
   } finally {
     await registry.shutdown();
     store.close();

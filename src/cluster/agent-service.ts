@@ -41,7 +41,9 @@ function isCancellation(error: unknown): boolean {
  * is journaled: a crash after the model answered replays the answer instead of asking again. The
  * session aborts it by cancelling this invocation (DELETE, EVICT, agent timeout): the cancellation
  * reaches the awaiting `ctx.run`, the AbortSignal the agent was given fires, and no outcome is sent.
- * Whatever happens, the lease goes back to the slot pool exactly once, when this invocation ends.
+ * The lease goes back to the slot pool exactly once, after the model call ended: with the outcome (the
+ * session's `agentResult` gives it back, together with its next request when it has more work: one
+ * invocation of the pool instead of two), or by this invocation itself when there is no outcome.
  */
 export function createAgentService(options: { readonly agent: Agent; readonly estimateTokens: TokenEstimator }) {
   const { agent, estimateTokens } = options;
@@ -73,8 +75,11 @@ export function createAgentService(options: { readonly agent: Agent; readonly es
           if (!isCancellation(error)) throw error;
           controller.abort(new Error('the session left processing (deleted, evicted or timed out)'));
         }
-        if (outcome !== undefined) ctx.objectSendClient(sessionApi, call.session).agentResult({ callId: call.callId, outcome });
-        ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).release({ lease: call.lease });
+        if (outcome !== undefined) {
+          ctx.objectSendClient(sessionApi, call.session).agentResult({ callId: call.callId, outcome, lease: call.lease });
+        } else {
+          ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).release({ lease: call.lease });
+        }
       },
     },
   });

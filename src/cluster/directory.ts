@@ -1,4 +1,5 @@
 import * as restate from '@restatedev/restate-sdk';
+import type { SessionObject } from './session-object.js';
 
 const ID_KEY = 'ids';
 
@@ -15,18 +16,24 @@ export const sessionIds = restate.object({
 });
 
 const idsApi: typeof sessionIds = { name: 'sessionIds' };
+const sessionApi: SessionObject = { name: 'session' };
 
 /**
  * The content session id the hooks know a session by → its sessionDbId, one object per content session.
- * The counter is asked only the first time a content session is seen; a revived session keeps its id.
+ * The first `open` takes the next id from the counter and gives the session object its identity
+ * (content session, project, creation time) before it answers, so whoever learns the id can address
+ * the session by it at once. A revived session keeps its id; the mapping never changes, which is what
+ * lets a worker cache it.
  */
 export const sessionDirectory = restate.object({
   name: 'sessionDirectory',
   handlers: {
-    open: async (ctx: restate.ObjectContext): Promise<{ sessionDbId: number; opened: boolean }> => {
+    open: async (ctx: restate.ObjectContext, request: { project: string }): Promise<{ sessionDbId: number; opened: boolean }> => {
       const known = await ctx.get<number>('sessionDbId');
       if (known !== null) return { sessionDbId: known, opened: false };
       const sessionDbId = await ctx.objectClient(idsApi, ID_KEY).next();
+      const at = await ctx.date.now();
+      await ctx.objectClient(sessionApi, String(sessionDbId)).identify({ contentSessionId: ctx.key, project: request.project, at });
       ctx.set('sessionDbId', sessionDbId);
       return { sessionDbId, opened: true };
     },

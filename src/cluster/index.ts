@@ -6,12 +6,20 @@
 import './polyfill.js';
 
 export type { AgentCall, AgentOutcome } from './agent-service.js';
-export type { ClusterResult, ClusterTarget, SessionClusterClient } from './client.js';
+export type { ClusterResult, ClusterTarget, CommandOptions, ConnectOptions, SessionClusterClient } from './client.js';
 export { connectSessionCluster, registerSessionService } from './client.js';
 export type { DeliveredEvent, Effect, MachineState, Step } from './machine.js';
 export { clusterSessionMachine, startMachine, stepMachine } from './machine.js';
 export type { RunningSessionService, SessionServiceOptions } from './service.js';
-export { createSessionServices, startSessionService } from './service.js';
-export type { ClusterCommandResult, ClusterEnqueueResult, ClusterInitResult, ClusterRefusal, SessionIdentity } from './session-object.js';
+export { createSessionServices, serviceOptionsFromConfig, startSessionService } from './service.js';
+export type { IndexedDisposal, IndexSummary } from './session-index.js';
+export type {
+  ClusterCommandResult,
+  ClusterEnqueueResult,
+  ClusterInitResult,
+  ClusterRefusal,
+  IdentityRecord,
+  WorkRequest as ClusterWorkRequest,
+} from './session-object.js';
 export type { SlotPoolView } from './slots.js';
-export type { TimelineEntry, TimelineView, Tombstone } from './timeline.js';
+export type { TimelineEntry, TimelinePage } from './timeline.js';

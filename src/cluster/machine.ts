@@ -15,8 +15,11 @@ import {
  * the event's own time, never from a clock. Named actions stay the machine's inert defaults; their
  * names come back in the action list and are carried out as effects by the Restate layer.
  */
-const untilDeadline = (deadline: number | null, event: AnyEventObject): number =>
-  deadline === null ? 0 : Math.max(0, deadline - (event as unknown as { at: number }).at);
+const untilDeadline = (deadline: number | null, event: AnyEventObject): number => {
+  // `xstate.init` carries its time in its input; every other event the cluster delivers carries `at`.
+  const at = (event as { at?: number }).at ?? (event as { input?: { at?: number } }).input?.at ?? 0;
+  return deadline === null ? 0 : Math.max(0, deadline - at);
+};
 
 export const clusterSessionMachine = sessionMachine.provide({
   delays: {

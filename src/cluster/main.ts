@@ -1,6 +1,7 @@
 /**
  * A session service process for a Restate cluster: `node --import tsx src/cluster/main.ts` (or
- * dist/src/cluster/main.js). Settings come from the worker's own (settings.json and CLAUDE_MEM_*), plus:
+ * dist/src/cluster/main.js). Its settings are the worker's own (settings.json and CLAUDE_MEM_*, see
+ * docs/configuration.md), among them:
  *   CLAUDE_MEM_RESTATE_SERVICE_PORT  port to serve Restate on (default 9080; 0 picks a free one)
  *   CLAUDE_MEM_RESTATE_SERVICE_HOST  address to bind (default 127.0.0.1)
  *   CLAUDE_MEM_RESTATE_ADMIN_URL     when set, the process registers itself there once listening
@@ -9,11 +10,17 @@
  */
 import './polyfill.js';
 import { createLocalAgent, createOpenAICompatibleAgent } from '../agents/index.js';
-import { loadConfig } from '../config/index.js';
-import { registerSessionService, startSessionService } from './index.js';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { registerSessionService, serviceOptionsFromConfig, startSessionService } from './index.js';
 
-const env = process.env;
-const config = loadConfig({ env });
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig({ env: process.env });
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(2);
+}
 const agent =
   config.provider === 'local'
     ? createLocalAgent()
@@ -23,27 +30,13 @@ const agent =
         ...(config.openaiApiKey === undefined ? {} : { apiKey: config.openaiApiKey }),
         timeoutMs: config.agentTimeoutMs,
       });
-const port = Number(env.CLAUDE_MEM_RESTATE_SERVICE_PORT ?? 9080);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-  process.stderr.write(`CLAUDE_MEM_RESTATE_SERVICE_PORT must be a port number, got ${env.CLAUDE_MEM_RESTATE_SERVICE_PORT}\n`);
-  process.exit(2);
-}
+const { restate } = config;
 const service = await startSessionService({
-  agent,
-  port,
-  host: env.CLAUDE_MEM_RESTATE_SERVICE_HOST ?? '127.0.0.1',
-  idleTtlMs: config.sessionTtlMs,
-  graceMs: config.graceMs,
-  maxHistoryMessages: config.maxConversationHistory,
-  maxHistoryTokens: config.maxConversationTokens,
-  agentTimeoutMs: config.agentTimeoutMs,
-  maxConcurrentAgents: config.maxConcurrentAgents,
-  maxQueuedItems: config.maxQueuedItems,
-  retentionMs: config.eventRetentionMs,
+  ...serviceOptionsFromConfig(config, agent),
+  port: restate.servicePort,
+  host: restate.serviceHost,
 });
-if (env.CLAUDE_MEM_RESTATE_ADMIN_URL) {
-  await registerSessionService(env.CLAUDE_MEM_RESTATE_ADMIN_URL, env.CLAUDE_MEM_RESTATE_ADVERTISED_URL ?? service.url);
-}
+if (restate.adminUrl !== undefined) await registerSessionService(restate.adminUrl, restate.advertisedUrl ?? service.url);
 process.stdout.write(`${JSON.stringify({ listening: service.port, pid: process.pid })}\n`);
 const stop = () => {
   service.close().then(() => process.exit(0));

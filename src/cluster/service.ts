@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import * as restate from '@restatedev/restate-sdk';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../../machines/session.machine.js';
 import type { Agent } from '../agents/index.js';
+import type { WorkerConfig } from '../config/index.js';
 import { estimateTokens as defaultEstimate, type TokenEstimator } from '../history/index.js';
 import { createAgentService } from './agent-service.js';
 import { sessionDirectory, sessionIds } from './directory.js';
+import { sessionIndex } from './session-index.js';
 import { createSessionObject } from './session-object.js';
 import { slotPool } from './slots.js';
 import { createTimelineObject } from './timeline.js';
@@ -20,7 +22,7 @@ export interface SessionServiceOptions extends Partial<SessionSettings> {
   readonly estimateTokens?: TokenEstimator;
   /** Timeline entries kept per session. Default 1,000. */
   readonly timelineEntries?: number;
-  /** How long a disposed session's timeline and reason stay queryable. Default 24 h. */
+  /** How long a disposed session's events and work keys are kept (its identity and reason stay). Default 24 h. */
   readonly retentionMs?: number;
 }
 
@@ -45,17 +47,31 @@ export function createSessionServices(options: SessionServiceOptions) {
   const estimateTokens = options.estimateTokens ?? defaultEstimate;
   const maxConcurrentAgents = positive('maxConcurrentAgents', options.maxConcurrentAgents ?? 2, true);
   const maxQueuedItems = positive('maxQueuedItems', options.maxQueuedItems ?? 1_000, true);
+  const retentionMs = options.retentionMs === 0 ? 0 : positive('retentionMs', options.retentionMs ?? 24 * 3_600_000);
   return [
-    createSessionObject({ settings, maxConcurrentAgents, maxQueuedItems, estimateTokens }),
+    createSessionObject({ settings, maxConcurrentAgents, maxQueuedItems, estimateTokens, retentionMs }),
     createAgentService({ agent: options.agent, estimateTokens }),
     slotPool,
-    createTimelineObject({
-      maxEntries: positive('timelineEntries', options.timelineEntries ?? 1_000, true),
-      retentionMs: positive('retentionMs', options.retentionMs ?? 24 * 3_600_000),
-    }),
+    createTimelineObject({ maxEntries: positive('timelineEntries', options.timelineEntries ?? 1_000, true) }),
     sessionDirectory,
     sessionIds,
+    sessionIndex,
   ];
+}
+
+/** The session services' options from the worker's configuration (settings.json and CLAUDE_MEM_*). */
+export function serviceOptionsFromConfig(config: WorkerConfig, agent: Agent): SessionServiceOptions {
+  return {
+    agent,
+    idleTtlMs: config.sessionTtlMs,
+    graceMs: config.graceMs,
+    maxHistoryMessages: config.maxConversationHistory,
+    maxHistoryTokens: config.maxConversationTokens,
+    agentTimeoutMs: config.agentTimeoutMs,
+    maxConcurrentAgents: config.maxConcurrentAgents,
+    maxQueuedItems: config.maxQueuedItems,
+    retentionMs: config.eventRetentionMs,
+  };
 }
 
 export interface RunningSessionService {

@@ -1,27 +1,28 @@
 import * as restate from '@restatedev/restate-sdk';
-import type { SessionEvent, SessionSettings, WorkKind } from '../../machines/session.machine.js';
-import type { TokenEstimator } from '../history/index.js';
+import type { WorkKind } from '../../machines/session.machine.js';
 import { describeSession, type SessionView, stateNameOf } from '../session/index.js';
-import type { AgentOutcome, AgentService } from './agent-service.js';
-import { type DeliveredEvent, type Effect, type MachineState, type Step, startMachine, stepMachine } from './machine.js';
+import type { AgentOutcome } from './agent-service.js';
+import type { MachineState } from './machine.js';
+import {
+  IDENTITY,
+  type IdentityRecord,
+  pendingKey,
+  RECORD,
+  readAll,
+  type SessionRecord,
+  type SessionServiceSettings,
+  SessionTurn,
+  workKey,
+} from './session-turn.js';
 import { SLOT_POOL_KEY, type SlotPoolObject } from './slots.js';
 import type { TimelineEntry, TimelineObject } from './timeline.js';
 
-export interface SessionServiceSettings {
-  readonly settings: SessionSettings;
-  readonly maxConcurrentAgents: number;
-  readonly maxQueuedItems: number;
-  readonly estimateTokens: TokenEstimator;
-}
+export type { IdentityRecord, SessionServiceSettings } from './session-turn.js';
 
-/** Who a session is; needed only when the object has no live machine (creation or revival). */
-export interface SessionIdentity {
-  readonly sessionDbId: number;
-  readonly contentSessionId: string;
-  readonly project: string;
-}
-
-export type ClusterRefusal = { readonly ok: false; readonly error: 'not-found' } | { readonly ok: false; readonly error: 'queue-full' };
+export type ClusterRefusal =
+  | { readonly ok: false; readonly error: 'not-found' }
+  | { readonly ok: false; readonly error: 'queue-full' }
+  | { readonly ok: false; readonly error: 'not-prompted' };
 
 export type ClusterInitResult = { readonly ok: true; readonly promptNumber: number; readonly created: boolean } | ClusterRefusal;
 export type ClusterEnqueueResult =
@@ -29,217 +30,118 @@ export type ClusterEnqueueResult =
   | ClusterRefusal;
 export type ClusterCommandResult = { readonly ok: true } | ClusterRefusal;
 
-/** Everything the object keeps for a live session, under one state key (one read, one write per event). */
-interface SessionRecord extends MachineState {
-  /** Armed timers by xstate's send id; a firing whose token is not here was cancelled or replaced. */
-  readonly timers: Record<string, { readonly token: string; readonly eventType: string; readonly dueAt: number }>;
-  /** The slot lease asked for and not yet handed to an agent call. */
-  slot: { readonly lease: string; granted: boolean } | null;
-  /** The agent call of the current attempt; it owns the lease from here on. */
-  agent: { readonly callId: string; readonly invocationId: string; settled: boolean } | null;
-  seq: number;
+export interface WorkRequest {
+  readonly kind: Exclude<WorkKind, 'prompt'>;
+  readonly prompt: string;
+  readonly toolUseId?: string;
+  /** Refuse (`not-prompted`) unless the session has had a public prompt (claude-mem's privacy rule). */
+  readonly requirePrompt?: boolean;
 }
 
-const RECORD = 'session';
+const slotsApi: SlotPoolObject = { name: 'agentSlots' };
+const timelineApi: TimelineObject = { name: 'sessionTimeline' };
+const selfApi = { name: 'session' } as SessionObject;
+const notFound = { ok: false, error: 'not-found' } as const;
 
 /**
  * The session service: one virtual object per session, keyed by its sessionDbId, running the
- * project's `sessionMachine` through xstate's pure transition. Restate makes it single-writer and
- * durable: the machine's state and context, its timers (delayed self-messages), the slot lease and the
- * agent call all live in Restate, and every handler's effects commit together with the new state.
- * Disposal clears the object entirely; the reason and the events stay in the session's timeline object.
+ * project's `sessionMachine` through xstate's pure transition (session-turn.ts). Restate makes it
+ * single-writer and durable: the machine's state and context, its timers (delayed self-messages), the
+ * slot lease and the agent call all live in Restate, and every handler's effects commit together with
+ * the new state. Disposal clears the live record; what stays is the session's identity and the keys of
+ * the work it was given (like the embedded log's session row and work-key index), until `forget`.
+ * Lazy state: a handler reads the identity and the record, never the timeline keys or work keys it
+ * does not ask for.
  */
 export function createSessionObject(service: SessionServiceSettings) {
-  const timelineApi: TimelineObject = { name: 'sessionTimeline' };
-  const slotsApi: SlotPoolObject = { name: 'agentSlots' };
-  const agentApi: AgentService = { name: 'sessionAgent' };
-
-  /** `now` is Restate's journaled clock for this handler: only what a Restate timer waits is counted from it. */
-  async function apply(
-    ctx: restate.ObjectContext,
-    record: SessionRecord,
-    step: Step,
-    event: DeliveredEvent,
-    log: TimelineEntry[],
-    now: number,
-  ) {
-    const next: SessionRecord = { ...record, ...step.state, timers: { ...record.timers } };
-    next.seq++;
-    log.push({ seq: next.seq, type: event.type, at: event.at, state: stateNameOf(step.state.value), payload: event });
-    for (const effect of step.effects) await carryOut(ctx, next, effect, event, now);
-    return next;
-  }
-
-  async function carryOut(
-    ctx: restate.ObjectContext,
-    record: SessionRecord,
-    effect: Effect,
-    event: DeliveredEvent,
-    now: number,
-  ): Promise<void> {
-    switch (effect.type) {
-      case 'armTimer': {
-        const token = ctx.rand.uuidv4();
-        record.timers[effect.id] = { token, eventType: effect.eventType, dueAt: effect.dueAt };
-        // Restate's timer is absolute once sent: a server restart keeps the original due time.
-        const delay = Math.max(0, effect.dueAt - now);
-        ctx.objectSendClient(sessionApi, ctx.key).timer({ id: effect.id, token }, restate.rpc.sendOpts({ delay: { milliseconds: delay } }));
-        return;
-      }
-      case 'disarmTimer':
-        delete record.timers[effect.id];
-        return;
-      case 'requestSlot': {
-        const lease = `${ctx.key}/${ctx.rand.uuidv4()}`;
-        record.slot = { lease, granted: false };
-        ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).acquire({ lease, session: ctx.key, capacity: service.maxConcurrentAgents });
-        return;
-      }
-      case 'cancelSlotRequest':
-        // Leaving `waiting` because the slot came keeps the lease for the agent call; any other way gives it back.
-        if (record.slot !== null && !(event.type === 'SLOT_GRANTED' && record.slot.granted)) {
-          ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).release({ lease: record.slot.lease });
-          record.slot = null;
-        }
-        return;
-      case 'startAgent': {
-        const lease = record.slot?.lease ?? `${ctx.key}/unleased`;
-        const callId = ctx.rand.uuidv4();
-        const handle = ctx.serviceSendClient(agentApi).run({ session: ctx.key, callId, lease, input: effect.input });
-        record.slot = null;
-        record.agent = { callId, invocationId: await handle.invocationId, settled: false };
-        return;
-      }
-      case 'releaseSlot':
-        // The agent call releases its lease when it ends; leaving `processing` before it answered cancels it.
-        if (record.agent !== null && !record.agent.settled) ctx.cancel(record.agent.invocationId as restate.InvocationId);
-        record.agent = null;
-        return;
-      case 'notifyExpiring':
-      case 'removeFromRegistry':
-        return; // the timeline records both (state `expiring`, `disposed`), and disposal is handled in `finish`
-    }
-  }
-
-  /** Persists the new record, or clears everything of a disposed session, and writes its timeline. */
-  function finish(ctx: restate.ObjectContext, record: SessionRecord, done: boolean, log: TimelineEntry[]): void {
-    if (log.length > 0) ctx.objectSendClient(timelineApi, ctx.key).append({ entries: log });
-    if (!done) {
-      ctx.set(RECORD, record);
-      return;
-    }
-    ctx.clearAll();
-    const { context } = record;
-    ctx.objectSendClient(timelineApi, ctx.key).disposed({
-      sessionDbId: context.sessionDbId,
-      contentSessionId: context.contentSessionId,
-      project: context.project,
-      disposal: context.disposal ?? { reason: 'deleted', at: record.context.lastActivityAt, droppedItems: 0 },
-      promptNumber: context.promptNumber,
-      counters: context.counters,
-    });
-  }
-
-  /** The live record, or a new machine for `identity` (continuing a disposed incarnation's prompt numbers). */
-  async function liveOrNew(
-    ctx: restate.ObjectContext,
-    identity: SessionIdentity | undefined,
-    at: number,
-    log: TimelineEntry[],
-  ): Promise<{ record: SessionRecord; created: boolean } | undefined> {
-    const live = await ctx.get<SessionRecord>(RECORD);
-    if (live !== null) return { record: live, created: false };
-    const tombstone = await ctx.objectClient(timelineApi, ctx.key).tombstone();
-    const who = identity ?? tombstone ?? undefined;
-    if (who === undefined) return undefined;
-    const sessionDbId = Number(ctx.key);
-    const input = { sessionDbId, contentSessionId: who.contentSessionId, project: who.project, settings: service.settings, at };
-    const step = startMachine(tombstone === null ? input : { ...input, promptNumber: tombstone.promptNumber });
-    const empty: SessionRecord = { ...step.state, timers: {}, slot: null, agent: null, seq: 0 };
-    const record = await apply(ctx, empty, step, { type: 'xstate.init', at, input } as DeliveredEvent, log, at);
-    return { record, created: true };
-  }
-
-  /** One outside event for a session that may have to be created first. */
-  async function deliverOutside(
-    ctx: restate.ObjectContext,
-    identity: SessionIdentity | undefined,
-    build: (record: SessionRecord, at: number) => SessionEvent | ClusterRefusal | null,
-  ): Promise<{ record: SessionRecord; created: boolean } | ClusterRefusal> {
-    const at = await ctx.date.now();
-    const log: TimelineEntry[] = [];
-    const found = await liveOrNew(ctx, identity, at, log);
-    if (found === undefined) return { ok: false, error: 'not-found' };
-    let { record } = found;
-    const event = build(record, at);
-    if (event !== null && 'ok' in event) {
-      finish(ctx, record, false, log);
-      return event;
-    }
-    let done = false;
-    if (event !== null) {
-      const step = stepMachine(record, event);
-      record = await apply(ctx, record, step, event, log, at);
-      done = step.done;
-    }
-    finish(ctx, record, done, log);
-    return { record, created: found.created };
-  }
-
-  /** An internal event (timer, grant, agent outcome) for a live session; ignored once it is gone. */
-  async function deliverInternal(ctx: restate.ObjectContext, build: (record: SessionRecord, at: number) => DeliveredEvent | null) {
-    const live = await ctx.get<SessionRecord>(RECORD);
-    if (live === null) return false;
-    const now = await ctx.date.now();
-    const event = build(live, now);
-    if (event === null) return false;
-    const log: TimelineEntry[] = [];
-    const step = stepMachine(live, event);
-    finish(ctx, await apply(ctx, live, step, event, log, now), step.done, log);
-    return true;
-  }
-
   const queueFull = (record: SessionRecord) => record.context.queue.length >= service.maxQueuedItems;
+  const load = async (ctx: restate.ObjectContext) => SessionTurn.load(ctx, service);
 
-  const sessionObject = restate.object({
+  /** A command for a live session only. */
+  async function command(
+    ctx: restate.ObjectContext,
+    build: (at: number) => Parameters<SessionTurn['step']>[0],
+  ): Promise<ClusterCommandResult> {
+    const turn = await load(ctx);
+    if (turn?.record == null) return notFound;
+    await turn.step(build(turn.now));
+    await turn.finish();
+    return { ok: true };
+  }
+
+  return restate.object({
     name: 'session',
     handlers: {
-      init: async (
+      /** Gives a new session its identity (from the directory, once); answers the identity it has. */
+      identify: async (
         ctx: restate.ObjectContext,
-        request: { identity?: SessionIdentity; prompt: string; promptNumber?: number },
-      ): Promise<ClusterInitResult> => {
-        let promptNumber = 0;
-        const result = await deliverOutside(ctx, request.identity, (record, at) => {
-          promptNumber = request.promptNumber ?? record.context.promptNumber + 1;
-          if (promptNumber > record.context.promptNumber && queueFull(record)) return { ok: false, error: 'queue-full' };
-          const promptTokens = service.estimateTokens(request.prompt);
-          return { type: 'INIT', prompt: request.prompt, promptTokens, promptNumber, at };
-        });
-        return 'ok' in result ? result : { ok: true, promptNumber, created: result.created };
+        request: { contentSessionId: string; project: string; at: number },
+      ): Promise<IdentityRecord> => {
+        const known = await ctx.get<IdentityRecord>(IDENTITY);
+        if (known !== null) return known;
+        const identity: IdentityRecord = {
+          sessionDbId: Number(ctx.key),
+          contentSessionId: request.contentSessionId,
+          project: request.project,
+          createdAt: request.at,
+          lastPromptNumber: 0,
+          lastSeq: 0,
+          status: 'live',
+          disposal: null,
+          counters: null,
+          summary: null,
+          forgetToken: null,
+        };
+        ctx.set(IDENTITY, identity);
+        return identity;
       },
-      enqueue: async (
-        ctx: restate.ObjectContext,
-        request: { identity?: SessionIdentity; kind: Exclude<WorkKind, 'prompt'>; prompt: string; toolUseId?: string },
-      ): Promise<ClusterEnqueueResult> => {
-        let queuedBefore = 0;
-        const result = await deliverOutside(ctx, request.identity, (record, at) => {
-          if (queueFull(record)) return { ok: false, error: 'queue-full' };
-          queuedBefore = record.context.counters.queued;
-          const id = request.toolUseId ?? `${request.kind}-${queuedBefore + 1}-${at}`;
-          const item = {
-            id,
-            kind: request.kind,
-            prompt: request.prompt,
-            promptTokens: service.estimateTokens(request.prompt),
-            ...(request.toolUseId === undefined ? {} : { toolUseId: request.toolUseId }),
-            queuedAt: at,
-          };
-          return { type: 'WORK_QUEUED', item, at };
-        });
-        if ('ok' in result) return result;
-        const { context } = result.record;
-        const status = context.counters.queued > queuedBefore ? 'queued' : 'duplicate';
-        return { ok: true, status, queueLength: context.queue.length, created: result.created };
+      init: async (ctx: restate.ObjectContext, request: { prompt: string; promptNumber?: number }): Promise<ClusterInitResult> => {
+        const turn = await load(ctx);
+        if (turn === null) return notFound;
+        if (turn.record === null) await turn.create();
+        const { context } = turn.live;
+        const promptNumber = request.promptNumber ?? context.promptNumber + 1;
+        if (promptNumber > context.promptNumber && queueFull(turn.live)) {
+          await turn.finish();
+          return { ok: false, error: 'queue-full' };
+        }
+        const promptTokens = service.estimateTokens(request.prompt);
+        await turn.step({ type: 'INIT', prompt: request.prompt, promptTokens, promptNumber, at: turn.now });
+        await turn.finish();
+        return { ok: true, promptNumber, created: turn.created };
+      },
+      enqueue: async (ctx: restate.ObjectContext, request: WorkRequest): Promise<ClusterEnqueueResult> => {
+        const turn = await load(ctx);
+        if (turn === null) return notFound;
+        const prompted = Math.max(turn.identity.lastPromptNumber, turn.record?.context.promptNumber ?? 0) > 0;
+        if (request.requirePrompt === true && !prompted) return { ok: false, error: 'not-prompted' };
+        // A retry of work this session was given (however long ago, disposed since or not) queues and revives nothing.
+        if (request.toolUseId !== undefined && (await ctx.get<number>(workKey(request.toolUseId))) !== null) {
+          return { ok: true, status: 'duplicate', queueLength: turn.record?.context.queue.length ?? 0, created: false };
+        }
+        if (turn.record === null) await turn.create();
+        const before = turn.live.context;
+        if (queueFull(turn.live)) {
+          await turn.finish();
+          return { ok: false, error: 'queue-full' };
+        }
+        const at = turn.now;
+        const item = {
+          id: request.toolUseId ?? `${request.kind}-${before.counters.queued + 1}-${at}`,
+          kind: request.kind,
+          prompt: request.prompt,
+          promptTokens: service.estimateTokens(request.prompt),
+          ...(request.toolUseId === undefined ? {} : { toolUseId: request.toolUseId }),
+          queuedAt: at,
+        };
+        const queuedBefore = before.counters.queued;
+        await turn.step({ type: 'WORK_QUEUED', item, at });
+        // Counted once the machine took it (a retry of an item still queued is not new work).
+        const queued = turn.live === null ? false : turn.live.context.counters.queued > queuedBefore;
+        if (queued && request.toolUseId !== undefined) ctx.set(workKey(request.toolUseId), 1);
+        const queueLength = turn.live.context.queue.length;
+        await turn.finish();
+        return { ok: true, status: queued ? 'queued' : 'duplicate', queueLength, created: turn.created };
       },
       touch: async (ctx: restate.ObjectContext): Promise<ClusterCommandResult> => command(ctx, (at) => ({ type: 'TOUCH', at })),
       complete: async (ctx: restate.ObjectContext): Promise<ClusterCommandResult> => command(ctx, (at) => ({ type: 'COMPLETE', at })),
@@ -256,55 +158,121 @@ export function createSessionObject(service: SessionServiceSettings) {
         const record = await ctx.get<SessionRecord>(RECORD);
         return record === null ? null : { value: record.value, context: record.context };
       }),
+      /** Who the session is and how its stream stands (live: with its current seq and prompt number); null if never opened. */
+      identity: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<IdentityRecord | null> => {
+        const [identity, record] = (await readAll(ctx, [IDENTITY, RECORD])) as [IdentityRecord | null, SessionRecord | null];
+        if (identity === null || record === null) return identity;
+        return {
+          ...identity,
+          status: 'live',
+          lastSeq: record.seq,
+          lastPromptNumber: Math.max(identity.lastPromptNumber, record.context.promptNumber),
+        };
+      }),
+      /** Timeline entries not yet sent to the timeline object (the newest, fewer than a batch). */
+      pending: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<TimelineEntry[]> => {
+        const record = await ctx.get<SessionRecord>(RECORD);
+        if (record === null) return [];
+        const seqs: number[] = [];
+        for (let seq = record.flushedSeq + 1; seq <= record.seq; seq++) seqs.push(seq);
+        const entries = (await readAll(ctx, seqs.map(pendingKey))) as (TimelineEntry | null)[];
+        return entries.filter((entry): entry is TimelineEntry => entry !== null);
+      }),
 
       timer: restate.handlers.object.exclusive(
         { ingressPrivate: true },
         async (ctx: restate.ObjectContext, request: { id: string; token: string }): Promise<void> => {
-          await deliverInternal(ctx, (record) => {
-            const timer = record.timers[request.id];
-            if (timer === undefined || timer.token !== request.token) return null; // cancelled or re-armed since
-            return { type: timer.eventType, at: timer.dueAt };
-          });
+          const turn = await load(ctx);
+          const record = turn?.record;
+          const sent = record?.sent[request.id];
+          if (turn == null || record == null || sent?.token !== request.token) return; // superseded, or the session is gone
+          const timers = { ...record.timers };
+          const sentNow = { ...record.sent };
+          delete sentNow[request.id];
+          const armed = timers[request.id];
+          if (armed === undefined || armed.dueAt > sent.dueAt) {
+            // Disarmed since (nothing to do), or re-armed for later: on for the remainder, still one message.
+            turn.record = { ...record, sent: sentNow };
+            if (armed !== undefined) {
+              const token = ctx.rand.uuidv4();
+              turn.record.sent[request.id] = { token, dueAt: armed.dueAt };
+              const delay = { milliseconds: Math.max(0, armed.dueAt - turn.now) };
+              ctx.objectSendClient(selfApi, ctx.key).timer({ id: request.id, token }, restate.rpc.sendOpts({ delay }));
+            }
+            await turn.finish();
+            return;
+          }
+          delete timers[request.id];
+          turn.record = { ...record, timers, sent: sentNow };
+          await turn.step({ type: armed.eventType, at: armed.dueAt });
+          await turn.finish();
         },
       ),
       slotGranted: restate.handlers.object.exclusive(
         { ingressPrivate: true },
         async (ctx: restate.ObjectContext, grant: { lease: string }): Promise<void> => {
-          const applied = await deliverInternal(ctx, (record, at) => {
-            if (record.slot?.lease !== grant.lease) return null;
-            record.slot.granted = true;
-            return { type: 'SLOT_GRANTED', at };
-          });
-          // A grant for a request withdrawn meanwhile (deleted, disposed): the slot goes to the next in line.
-          if (!applied) ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).release({ lease: grant.lease });
+          const turn = await load(ctx);
+          const record = turn?.record;
+          if (turn == null || record == null || record.slot?.lease !== grant.lease || stateNameOf(record.value) !== 'active.waiting') {
+            // A grant for a request withdrawn meanwhile (deleted, disposed): the slot goes to the next in line.
+            ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).release({ lease: grant.lease });
+            return;
+          }
+          record.slot.granted = true;
+          await turn.step({ type: 'SLOT_GRANTED', at: turn.now });
+          await turn.finish();
         },
       ),
       agentResult: restate.handlers.object.exclusive(
         { ingressPrivate: true },
-        async (ctx: restate.ObjectContext, result: { callId: string; outcome: AgentOutcome }): Promise<void> => {
-          await deliverInternal(ctx, (record) => {
-            // An answer of an attempt the session has left (timed out, cancelled) is never applied.
-            if (record.agent?.callId !== result.callId) return null;
-            record.agent.settled = true;
-            const { outcome } = result;
-            return outcome.ok
+        async (ctx: restate.ObjectContext, result: { callId: string; outcome: AgentOutcome; lease: string }): Promise<void> => {
+          const turn = await load(ctx);
+          const record = turn?.record;
+          // An answer of an attempt the session has left (timed out, cancelled) is never applied; its lease goes back.
+          if (turn == null || record == null || record.agent?.callId !== result.callId) {
+            ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).release({ lease: result.lease });
+            return;
+          }
+          record.agent.settled = true;
+          turn.releaseLease = result.lease;
+          const { outcome } = result;
+          await turn.step(
+            outcome.ok
               ? { type: 'xstate.done.actor.agent', output: outcome.output, at: outcome.output.at }
-              : { type: 'xstate.error.actor.agent', error: outcome.failure, at: outcome.failure.at };
-          });
+              : { type: 'xstate.error.actor.agent', error: outcome.failure, at: outcome.failure.at },
+          );
+          await turn.finish();
+        },
+      ),
+      /** The retention period of a disposal is over: its events and work keys go; the identity keeps a summary. */
+      forget: restate.handlers.object.exclusive(
+        { ingressPrivate: true },
+        async (ctx: restate.ObjectContext, request: { token: string }): Promise<void> => {
+          const identity = await ctx.get<IdentityRecord>(IDENTITY);
+          if (identity === null || identity.forgetToken !== request.token || identity.disposal === null) return;
+          for (const key of await ctx.stateKeys()) if (key.startsWith('w:') || key.startsWith('t:')) ctx.clear(key);
+          const counters = identity.counters;
+          ctx.set(IDENTITY, {
+            ...identity,
+            status: 'compacted',
+            forgetToken: null,
+            summary: {
+              createdAt: identity.createdAt,
+              disposedAt: identity.disposal.at,
+              reason: identity.disposal.reason,
+              droppedItems: identity.disposal.droppedItems,
+              events: identity.lastSeq,
+              processed: counters?.processed ?? 0,
+              failed: counters?.failed ?? 0,
+              compactedAt: await ctx.date.now(),
+            },
+          } satisfies IdentityRecord);
+          ctx.objectSendClient(timelineApi, ctx.key).forget();
         },
       ),
     },
+    options: { enableLazyState: true },
   });
-
-  async function command(ctx: restate.ObjectContext, build: (at: number) => SessionEvent): Promise<ClusterCommandResult> {
-    const live = await ctx.get<SessionRecord>(RECORD);
-    if (live === null) return { ok: false, error: 'not-found' };
-    const result = await deliverOutside(ctx, undefined, (_record, at) => build(at));
-    return 'ok' in result ? result : { ok: true };
-  }
-
-  const sessionApi: typeof sessionObject = { name: 'session' };
-  return sessionObject;
 }
 
 export type SessionObject = ReturnType<typeof createSessionObject>;

@@ -26,6 +26,15 @@ export interface SlotPoolView {
   readonly holders: readonly string[];
 }
 
+/** A lease to take (and, in an exchange, one to give back first). */
+export interface SlotRequest {
+  readonly lease: string;
+  readonly session: string;
+  readonly capacity: number;
+  /** Given back before the new lease queues: the session's previous agent call ended. */
+  readonly release?: string;
+}
+
 const sessionApi: SessionObject = { name: 'session' };
 
 const POOL = 'pool';
@@ -34,7 +43,12 @@ async function load(ctx: restate.ObjectContext | restate.ObjectSharedContext): P
   return (await ctx.get<PoolState>(POOL)) ?? { capacity: 1, holders: [], waiting: [], granted: 0 };
 }
 
-/** Grants what capacity allows, first come first served; each grant is a one-way message to the session. */
+function release(pool: PoolState, lease: string): void {
+  pool.holders = pool.holders.filter((held) => held.lease !== lease);
+  pool.waiting = pool.waiting.filter((queued) => queued.lease !== lease);
+}
+
+/** Grants what capacity allows to those waiting, first come first served; each grant is a one-way message to its session. */
 function pump(ctx: restate.ObjectContext, pool: PoolState): void {
   while (pool.holders.length < pool.capacity && pool.waiting.length > 0) {
     const next = pool.waiting.shift()!;
@@ -42,32 +56,44 @@ function pump(ctx: restate.ObjectContext, pool: PoolState): void {
     pool.granted++;
     ctx.objectSendClient(sessionApi, next.session).slotGranted({ lease: next.lease });
   }
-  ctx.set(POOL, pool);
 }
 
 /**
  * Agent slots across the whole cluster: a FIFO semaphore as one virtual object. Restate runs its
- * exclusive handlers one at a time, so acquire and release never race. A lease is held by whoever
- * runs the agent call (see agent-service.ts), which releases it on every way out: reply, failure,
- * cancellation (DELETE, timeout) and, after a crash, once Restate has retried the call to its end.
- * A release of a lease that is only waiting withdraws it; of an unknown lease, does nothing.
+ * exclusive handlers one at a time, so acquire and release never race. `acquire` answers at once: a
+ * free slot (nobody waiting before it) is granted in the answer, so the session starts its agent call
+ * in the same handler, with no grant message; otherwise the lease queues and its grant is a message
+ * later. A lease is held by whoever runs the agent call; it goes back on every way out (see
+ * agent-service.ts and the session's `agentResult`). A release of a lease that is only waiting
+ * withdraws it; of an unknown lease (released already), does nothing.
  */
 export const slotPool = restate.object({
   name: 'agentSlots',
   handlers: {
-    acquire: async (ctx: restate.ObjectContext, request: { lease: string; session: string; capacity: number }) => {
+    acquire: async (ctx: restate.ObjectContext, request: SlotRequest): Promise<{ granted: boolean }> => {
       const pool = await load(ctx);
       pool.capacity = request.capacity;
-      if (!pool.holders.some((held) => held.lease === request.lease) && !pool.waiting.some((queued) => queued.lease === request.lease)) {
-        pool.waiting.push({ lease: request.lease, session: request.session });
-      }
+      if (request.release !== undefined) release(pool, request.release);
       pump(ctx, pool);
+      const held = pool.holders.some((holder) => holder.lease === request.lease);
+      let granted = held;
+      if (!held && !pool.waiting.some((queued) => queued.lease === request.lease)) {
+        if (pool.waiting.length === 0 && pool.holders.length < pool.capacity) {
+          pool.holders.push({ lease: request.lease, session: request.session });
+          pool.granted++;
+          granted = true;
+        } else {
+          pool.waiting.push({ lease: request.lease, session: request.session });
+        }
+      }
+      ctx.set(POOL, pool);
+      return { granted };
     },
     release: async (ctx: restate.ObjectContext, request: { lease: string }) => {
       const pool = await load(ctx);
-      pool.holders = pool.holders.filter((held) => held.lease !== request.lease);
-      pool.waiting = pool.waiting.filter((queued) => queued.lease !== request.lease);
+      release(pool, request.lease);
       pump(ctx, pool);
+      ctx.set(POOL, pool);
     },
     stats: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<SlotPoolView> => {
       const pool = await load(ctx);

@@ -1,94 +1,81 @@
 import * as restate from '@restatedev/restate-sdk';
-import type { Disposal, SessionCounters } from '../../machines/session.machine.js';
+import type { TimelineEntry as ReplayTimelineEntry } from '../replay/index.js';
 
-/** One event a session's machine processed, as its timeline keeps it. */
-export interface TimelineEntry {
-  readonly seq: number;
-  readonly type: string;
-  readonly at: number;
-  /** The state the event led to, e.g. `active.processing`. */
-  readonly state: string;
+/** One event a session's machine processed, as its timeline keeps it: the dashboard's line and the event as recorded. */
+export interface TimelineEntry extends ReplayTimelineEntry {
   readonly payload: unknown;
 }
 
-/** What stays of a disposed session: why and when it went, and enough to revive it under the same id. */
-export interface Tombstone {
-  readonly sessionDbId: number;
-  readonly contentSessionId: string;
-  readonly project: string;
-  readonly disposal: Disposal;
-  readonly promptNumber: number;
-  readonly counters: SessionCounters;
-}
-
-export interface TimelineView {
+export interface TimelinePage {
   readonly entries: readonly TimelineEntry[];
-  /** Entries dropped from the front to keep the timeline bounded. */
+  /** Entries dropped from the front to keep the timeline bounded (they are no longer readable). */
   readonly dropped: number;
-  readonly tombstone: Tombstone | null;
 }
 
 export interface TimelineLimits {
-  /** Entries kept per session (the newest). */
+  /** Entries kept per session (the newest, in whole batches). */
   readonly maxEntries: number;
-  /** How long a disposed session's timeline and tombstone are kept. */
-  readonly retentionMs: number;
 }
 
-const ENTRIES = 'entries';
-const DROPPED = 'dropped';
-const TOMBSTONE = 'tombstone';
-/** Which disposal the pending `forget` belongs to: a revived session's timeline is not forgotten. */
-const FORGET_TOKEN = 'forgetToken';
+/** The batches a timeline holds: the first seq of each and how many entries it has, oldest first. */
+interface ChunkIndex {
+  chunks: { readonly first: number; readonly count: number }[];
+  dropped: number;
+}
+
+const INDEX = 'index';
+const chunkKey = (first: number) => `c:${first}`;
 
 /**
- * A session's timeline and, once it is disposed, its tombstone: a virtual object of its own, keyed like
- * the session, so that the session object itself keeps nothing after disposal while the reason and the
- * events stay queryable. Bounded in entries, and forgotten `retentionMs` after the disposal (the
- * cluster's version of the embedded log's compaction).
+ * A session's timeline: a virtual object of its own, keyed like the session, so that the session object
+ * keeps nothing of it after disposal and its hot path stays small. The session sends its entries in
+ * batches (see session-turn.ts); each batch is one state key here, so an append writes one batch and a
+ * small index, however long the timeline is (lazy state: nothing else is loaded). Bounded to the newest
+ * `maxEntries`, and forgotten when the session object says its retention period is over.
  */
 export function createTimelineObject(limits: TimelineLimits) {
-  const timelineObject = restate.object({
+  return restate.object({
     name: 'sessionTimeline',
     handlers: {
       append: async (ctx: restate.ObjectContext, request: { entries: TimelineEntry[] }) => {
-        let entries = (await ctx.get<TimelineEntry[]>(ENTRIES)) ?? [];
-        if (request.entries.some((entry) => entry.type === 'xstate.init')) {
-          // A new incarnation: the previous disposal no longer describes this session.
-          ctx.clear(TOMBSTONE);
-          ctx.clear(FORGET_TOKEN);
+        if (request.entries.length === 0) return;
+        const index = (await ctx.get<ChunkIndex>(INDEX)) ?? { chunks: [], dropped: 0 };
+        const first = request.entries[0]!.seq;
+        // A retried append (the same batch) is written once.
+        if (index.chunks.some((chunk) => chunk.first === first)) return;
+        ctx.set(chunkKey(first), request.entries);
+        index.chunks.push({ first, count: request.entries.length });
+        let total = index.chunks.reduce((sum, chunk) => sum + chunk.count, 0);
+        while (total > limits.maxEntries && index.chunks.length > 1) {
+          const oldest = index.chunks.shift()!;
+          ctx.clear(chunkKey(oldest.first));
+          index.dropped += oldest.count;
+          total -= oldest.count;
         }
-        entries = entries.concat(request.entries);
-        const surplus = entries.length - limits.maxEntries;
-        if (surplus > 0) {
-          entries = entries.slice(surplus);
-          ctx.set(DROPPED, ((await ctx.get<number>(DROPPED)) ?? 0) + surplus);
-        }
-        ctx.set(ENTRIES, entries);
+        ctx.set(INDEX, index);
       },
-      disposed: async (ctx: restate.ObjectContext, tombstone: Tombstone) => {
-        const token = ctx.rand.uuidv4();
-        ctx.set(TOMBSTONE, tombstone);
-        ctx.set(FORGET_TOKEN, token);
-        ctx.objectSendClient(timelineApi, ctx.key).forget({ token }, restate.rpc.sendOpts({ delay: { milliseconds: limits.retentionMs } }));
+      forget: async (ctx: restate.ObjectContext) => {
+        ctx.clearAll();
       },
-      forget: async (ctx: restate.ObjectContext, request: { token: string }) => {
-        if ((await ctx.get<string>(FORGET_TOKEN)) === request.token) ctx.clearAll();
-      },
-      get: restate.handlers.object.shared(
-        async (ctx: restate.ObjectSharedContext): Promise<TimelineView> => ({
-          entries: (await ctx.get<TimelineEntry[]>(ENTRIES)) ?? [],
-          dropped: (await ctx.get<number>(DROPPED)) ?? 0,
-          tombstone: (await ctx.get<Tombstone>(TOMBSTONE)) ?? null,
-        }),
-      ),
-      tombstone: restate.handlers.object.shared(
-        async (ctx: restate.ObjectSharedContext): Promise<Tombstone | null> => (await ctx.get<Tombstone>(TOMBSTONE)) ?? null,
+      /** Entries with seq > `after`, oldest first, at most `limit`. */
+      page: restate.handlers.object.shared(
+        async (ctx: restate.ObjectSharedContext, request: { after?: number; limit?: number }): Promise<TimelinePage> => {
+          const index = (await ctx.get<ChunkIndex>(INDEX)) ?? { chunks: [], dropped: 0 };
+          const after = request.after ?? 0;
+          const limit = request.limit ?? Number.POSITIVE_INFINITY;
+          const wanted = index.chunks.filter((chunk) => chunk.first + chunk.count - 1 > after);
+          const entries: TimelineEntry[] = [];
+          for (const chunk of wanted) {
+            if (entries.length >= limit) break;
+            const batch = (await ctx.get<TimelineEntry[]>(chunkKey(chunk.first))) ?? [];
+            for (const entry of batch) if (entry.seq > after && entries.length < limit) entries.push(entry);
+          }
+          return { entries, dropped: index.dropped };
+        },
       ),
     },
+    options: { enableLazyState: true },
   });
-  const timelineApi: typeof timelineObject = { name: 'sessionTimeline' };
-  return timelineObject;
 }
 
 export type TimelineObject = ReturnType<typeof createTimelineObject>;

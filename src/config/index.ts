@@ -1,6 +1,7 @@
 /** The worker's configuration: $CLAUDE_MEM_DATA_DIR/settings.json, overridden by the environment. */
 export { ConfigError } from './errors.js';
 export {
+  type EngineName,
   eventLogPath,
   expandHome,
   isLoopback,
@@ -8,6 +9,7 @@ export {
   type LogLevel,
   loadConfig,
   type ProviderName,
+  type RestateSettings,
   resolveDataDir,
   type WorkerConfig,
 } from './load.js';

@@ -10,6 +10,19 @@ import { SETTINGS, type SettingKey, type SettingValue } from './settings.js';
 import { readSettingsFile } from './settings-file.js';
 
 export type ProviderName = 'local' | 'openai-compatible';
+export type EngineName = 'embedded' | 'restate';
+
+/** How a worker reaches a Restate cluster (`engine: 'restate'`), and whether it serves the session services too. */
+export interface RestateSettings {
+  /** Required with the Restate engine. */
+  readonly ingressUrl: string | undefined;
+  /** When set, the worker also serves the session services and registers them here. */
+  readonly adminUrl: string | undefined;
+  readonly servicePort: number;
+  readonly serviceHost: string;
+  /** What is registered with the admin API; default `http://<serviceHost>:<servicePort>`. */
+  readonly advertisedUrl: string | undefined;
+}
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** The worker's configuration, resolved from defaults, settings.json and the environment. */
@@ -41,6 +54,9 @@ export interface WorkerConfig {
   /** A websocket relay to stream every session actor to (@statelyai/inspect), or undefined. */
   readonly inspectUrl: string | undefined;
   readonly logLevel: LogLevel;
+  /** What runs the sessions: this process (`embedded`, the default) or a Restate cluster. */
+  readonly engine: EngineName;
+  readonly restate: RestateSettings;
   /** Where each value came from, by key: `default`, the settings file, or `environment`. */
   readonly sources: Readonly<Record<SettingKey, string>>;
   readonly settingsFile: string;
@@ -138,6 +154,14 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     snapshotEvery: value('CLAUDE_MEM_SNAPSHOT_EVERY'),
     inspectUrl: value('CLAUDE_MEM_INSPECT'),
     logLevel: value('CLAUDE_MEM_LOG_LEVEL'),
+    engine: value('CLAUDE_MEM_ENGINE'),
+    restate: {
+      ingressUrl: value('CLAUDE_MEM_RESTATE_INGRESS_URL'),
+      adminUrl: value('CLAUDE_MEM_RESTATE_ADMIN_URL'),
+      servicePort: value('CLAUDE_MEM_RESTATE_SERVICE_PORT'),
+      serviceHost: value('CLAUDE_MEM_RESTATE_SERVICE_HOST'),
+      advertisedUrl: value('CLAUDE_MEM_RESTATE_ADVERTISED_URL'),
+    },
     sources,
     settingsFile,
   } satisfies WorkerConfig;
@@ -155,6 +179,12 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
         throw new ConfigError(key, `${key} is required when CLAUDE_MEM_PROVIDER=openai-compatible: expected ${SETTINGS[key].allowed}`);
       }
     }
+  }
+  if (config.engine === 'restate' && config.restate.ingressUrl === undefined) {
+    throw new ConfigError(
+      'CLAUDE_MEM_RESTATE_INGRESS_URL',
+      `CLAUDE_MEM_RESTATE_INGRESS_URL is required when CLAUDE_MEM_ENGINE=restate: expected ${SETTINGS.CLAUDE_MEM_RESTATE_INGRESS_URL.allowed}`,
+    );
   }
   if (!isLoopback(config.host) && config.token === undefined) {
     throw new ConfigError(

@@ -70,6 +70,15 @@ function custom<T>(spec: Common & { readonly allowed: string; readonly schema: z
   return { default: spec.default, allowed: spec.allowed, schema: spec.schema, description: spec.description, inSpec: spec.inSpec ?? false };
 }
 
+/** An optional http(s) URL, without its trailing slashes. */
+const httpUrl = (allowed: string) =>
+  optionalText.pipe(
+    z
+      .url({ protocol: /^https?$/, error: allowed })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
+  );
+
 /** Optional text without whitespace (keys, model names). */
 const noSpaces = (allowed: string) => optionalText.pipe(z.string().regex(/^\S+$/, allowed).optional());
 
@@ -289,6 +298,46 @@ export const SETTINGS = {
         .optional(),
     ),
     description: 'Streams every session actor to a @statelyai/inspect relay (see docs/operations.md).',
+  }),
+  CLAUDE_MEM_ENGINE: custom({
+    default: 'embedded',
+    allowed: '`embedded` or `restate`',
+    schema: z.enum(['embedded', 'restate'], '`embedded` or `restate`'),
+    description:
+      'What runs the sessions. `embedded`: this process, with its SQLite log (one worker per data directory). `restate`: a Restate cluster reached at CLAUDE_MEM_RESTATE_INGRESS_URL; several workers may front it (see docs/scale-out.md).',
+  }),
+  CLAUDE_MEM_RESTATE_INGRESS_URL: custom({
+    default: '',
+    allowed: 'an http(s) URL of a Restate ingress, such as http://127.0.0.1:8080',
+    schema: httpUrl('an http(s) URL of a Restate ingress, such as http://127.0.0.1:8080'),
+    description: 'With `CLAUDE_MEM_ENGINE=restate`: the ingress of any node of the Restate cluster (required).',
+  }),
+  CLAUDE_MEM_RESTATE_ADMIN_URL: custom({
+    default: '',
+    allowed: 'an http(s) URL of a Restate admin API, such as http://127.0.0.1:9070, or nothing',
+    schema: httpUrl('an http(s) URL of a Restate admin API, such as http://127.0.0.1:9070, or nothing'),
+    description:
+      'With `CLAUDE_MEM_ENGINE=restate`: when set, the worker also serves the session services (the agent calls run in it) and registers them with this admin API. Unset: it only fronts the cluster, and service processes run elsewhere.',
+  }),
+  CLAUDE_MEM_RESTATE_SERVICE_PORT: integer({
+    default: '9080',
+    min: 0,
+    max: 65_535,
+    note: '0 picks a free port',
+    description: 'With CLAUDE_MEM_RESTATE_ADMIN_URL: port on which the worker serves the session services to Restate (HTTP/2).',
+  }),
+  CLAUDE_MEM_RESTATE_SERVICE_HOST: custom({
+    default: '127.0.0.1',
+    allowed: 'a host name or IP address to bind, such as 127.0.0.1',
+    schema: trimmed.regex(/^[A-Za-z0-9.:\-[\]]+$/, 'a host name or IP address to bind, such as 127.0.0.1'),
+    description: 'With CLAUDE_MEM_RESTATE_ADMIN_URL: address the session services bind (Restate must reach it).',
+  }),
+  CLAUDE_MEM_RESTATE_ADVERTISED_URL: custom({
+    default: '',
+    allowed: 'an http(s) URL at which Restate reaches the session services, or nothing',
+    schema: httpUrl('an http(s) URL at which Restate reaches the session services, or nothing'),
+    description:
+      'With CLAUDE_MEM_RESTATE_ADMIN_URL: the URL registered with Restate (a load balancer in front of several workers); default `http://<service host>:<service port>`.',
   }),
   CLAUDE_MEM_LOG_LEVEL: custom({
     default: 'info',

@@ -2,4 +2,4 @@
 
 export { formatTimeline } from './format.js';
 export type { RebuiltSession, ReplayObserver, SessionTimeline, SkippedEvent, TimelineEntry } from './replay.js';
-export { KNOWN_EVENT_TYPES, rebuildSession, sessionTimeline } from './replay.js';
+export { describeEvent, KNOWN_EVENT_TYPES, rebuildSession, sessionTimeline } from './replay.js';

@@ -219,7 +219,8 @@ export function sessionTimeline(store: EventStore, sessionDbId: number): Session
   return { session, entries, skipped: replayer.skipped };
 }
 
-function describeEvent(event: LoggedEvent, context: SessionContext): string {
+/** What an event carried that explains it (the item, the failure, the disposal reason), in a line. */
+export function describeEvent(event: Pick<LoggedEvent, 'type' | 'payload'>, context: SessionContext): string {
   // biome-ignore lint/suspicious/noExplicitAny: a logged payload is JSON of any past version; every read below tolerates absence
   const payload = event.payload as Record<string, any>;
   switch (event.type) {

@@ -100,7 +100,7 @@ describe('session engine on Restate', () => {
     await waitForState(client, sessionDbId, 'disposed');
     expect(await client.state(sessionDbId)).toBeNull();
     const timeline = await disposedTimeline(client, sessionDbId);
-    expect(timeline.tombstone).toMatchObject({
+    expect(timeline.identity).toMatchObject({
       sessionDbId,
       contentSessionId: 'hooks-1',
       disposal: { reason: 'completed', droppedItems: 0 },
@@ -133,7 +133,7 @@ describe('session engine on Restate', () => {
     call.answer('too late'); // no effect: the call has already settled as aborted
     expect(await client.get(sessionDbId)).toBeNull();
     const timeline = await disposedTimeline(client, sessionDbId);
-    expect(timeline.tombstone?.disposal).toMatchObject({ reason: 'deleted', droppedItems: 2 });
+    expect(timeline.identity.disposal).toMatchObject({ reason: 'deleted', droppedItems: 2 });
     expect(timeline.entries.some((entry) => entry.type.startsWith('xstate.done.actor'))).toBe(false);
     await until(
       async () => (await client.slots()).inUse === 0,
@@ -205,7 +205,7 @@ describe('idle TTL on Restate', () => {
     await waitForState(client, sessionDbId, 'disposed', GRACE + 5_000);
 
     const timeline = await disposedTimeline(client, sessionDbId);
-    expect(timeline.tombstone?.disposal).toEqual({ reason: 'ttl', at: idle.idleDeadline! + GRACE, droppedItems: 0 });
+    expect(timeline.identity.disposal).toEqual({ reason: 'ttl', at: idle.idleDeadline! + GRACE, droppedItems: 0 });
     const timers = timeline.entries.filter((entry) => entry.type.startsWith('xstate.after.'));
     expect(timers.map((entry) => [entry.type, entry.at, entry.state])).toEqual([
       ['xstate.after.idleDeadline.session.idle', idle.idleDeadline, 'expiring'],

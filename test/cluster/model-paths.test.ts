@@ -14,7 +14,8 @@ import { disposedTimeline, startEngine, until } from './support/cluster.js';
 
 const SETTINGS = {
   idleTtlMs: 1_500,
-  graceMs: 700,
+  // Long enough that a step after TTL_ELAPSED reaches both engines before the grace ends, even on a loaded machine.
+  graceMs: 2_000,
   maxAttempts: MODEL_MAX_ATTEMPTS,
   // Long enough that a poll sees `backoff` and `paused` even on a loaded 2-core CI machine.
   backoffBaseMs: 1_500,
@@ -161,7 +162,7 @@ describe('model paths through Restate and the embedded registry', () => {
           10_000,
           () => `${describeStep(i)}: both disposed`,
         );
-        expect((await disposedTimeline(engine.client, restateId)).tombstone?.disposal.reason, describeStep(i)).toBe(reason);
+        expect((await disposedTimeline(engine.client, restateId)).identity.disposal?.reason, describeStep(i)).toBe(reason);
         expect(disposals.get(contentSessionId), describeStep(i)).toBe(reason);
         return;
       }

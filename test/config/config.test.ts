@@ -104,6 +104,12 @@ describe('configuration', () => {
     CLAUDE_MEM_EVENT_RETENTION_HOURS: '-2',
     CLAUDE_MEM_SNAPSHOT_EVERY: '0',
     CLAUDE_MEM_INSPECT: 'yes please',
+    CLAUDE_MEM_ENGINE: 'cluster',
+    CLAUDE_MEM_RESTATE_INGRESS_URL: 'localhost:8080',
+    CLAUDE_MEM_RESTATE_ADMIN_URL: 'ftp://127.0.0.1:9070',
+    CLAUDE_MEM_RESTATE_SERVICE_PORT: '65536',
+    CLAUDE_MEM_RESTATE_SERVICE_HOST: 'two hosts',
+    CLAUDE_MEM_RESTATE_ADVERTISED_URL: 'http://',
     CLAUDE_MEM_LOG_LEVEL: 'loud',
   };
   it.each(SETTING_KEYS)('rejects a wrong %s, naming it', (key) => {
@@ -119,6 +125,23 @@ describe('configuration', () => {
     expect((error as Error).message).toContain(
       `${key}=${JSON.stringify(value)} (from the environment) is not allowed: expected ${SETTINGS[key].allowed}`,
     );
+  });
+
+  it('runs the embedded engine unless told otherwise, and needs an ingress for Restate', () => {
+    expect(load({})).toMatchObject({ engine: 'embedded', restate: { ingressUrl: undefined, adminUrl: undefined, servicePort: 9080 } });
+    expect(() => load({ CLAUDE_MEM_ENGINE: 'restate' })).toThrow(
+      /CLAUDE_MEM_RESTATE_INGRESS_URL is required when CLAUDE_MEM_ENGINE=restate/,
+    );
+    const config = load({
+      CLAUDE_MEM_ENGINE: 'restate',
+      CLAUDE_MEM_RESTATE_INGRESS_URL: 'http://10.0.0.5:8080/',
+      CLAUDE_MEM_RESTATE_ADMIN_URL: 'http://10.0.0.5:9070',
+      CLAUDE_MEM_RESTATE_SERVICE_PORT: '0',
+    });
+    expect(config).toMatchObject({
+      engine: 'restate',
+      restate: { ingressUrl: 'http://10.0.0.5:8080', adminUrl: 'http://10.0.0.5:9070', servicePort: 0, serviceHost: '127.0.0.1' },
+    });
   });
 
   it('requires a base URL and a model for the OpenAI-compatible provider', () => {

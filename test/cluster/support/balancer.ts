@@ -20,6 +20,7 @@ export async function startBalancer(backends: readonly string[]) {
   const sessions = new Map<string, ClientHttp2Session>();
   const downUntil = new Map<string, number>();
   const served = new Map<string, number>();
+  const invocations = new Map<string, number>();
   const inbound = new Set<ServerHttp2Session>();
   let next = 0;
 
@@ -62,6 +63,10 @@ export async function startBalancer(backends: readonly string[]) {
       return;
     }
     served.set(backend, (served.get(backend) ?? 0) + 1);
+    // Restate calls a deployment at /invoke/<service>/<handler>, one stream per invocation attempt.
+    const path = String(headers[':path'] ?? '');
+    if (path.startsWith('/invoke/'))
+      invocations.set(path.slice('/invoke/'.length), (invocations.get(path.slice('/invoke/'.length)) ?? 0) + 1);
     upstream.on('response', (response) => {
       if (!stream.destroyed && !stream.headersSent) stream.respond(response);
       upstream.pipe(stream);
@@ -82,6 +87,8 @@ export async function startBalancer(backends: readonly string[]) {
     url: `http://127.0.0.1:${port}`,
     /** Streams sent to each backend so far. */
     served,
+    /** Invocation attempts by `<service>/<handler>` so far (what each hook event costs in Restate invocations). */
+    invocations,
     async close() {
       for (const session of sessions.values()) session.destroy();
       for (const session of inbound) session.destroy();

@@ -67,18 +67,20 @@ export function contextRecorder() {
 }
 
 /**
- * The timeline of a disposed session once its tombstone is written: the session object clears itself and
- * sends the tombstone in the same commit, but the timeline object applies it a moment later.
+ * The timeline and identity of a disposed session, once both say so: the session object records its
+ * disposal in its identity and sends its last entries to the timeline object in the same commit, and
+ * the timeline object applies them a moment later.
  */
 export async function disposedTimeline(client: SessionClusterClient, sessionDbId: number) {
-  let view = await client.timeline(sessionDbId);
+  const read = async () => ({ ...(await client.timeline(sessionDbId)), identity: (await client.identity(sessionDbId))! });
+  let view = await read();
   await until(
     async () => {
-      view = await client.timeline(sessionDbId);
-      return view.tombstone !== null;
+      view = await read();
+      return view.identity?.status === 'disposed' && view.entries.at(-1)?.state === 'disposed';
     },
     10_000,
-    () => `tombstone of session ${sessionDbId}`,
+    () => `disposal of session ${sessionDbId} recorded`,
   );
   return view;
 }

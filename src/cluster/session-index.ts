@@ -1,0 +1,90 @@
+import * as restate from '@restatedev/restate-sdk';
+import type { DisposalReason, SessionCounters } from '../../machines/session.machine.js';
+
+/** The one key of the index: every live session of the cluster. */
+export const INDEX_KEY = 'all';
+
+/** A disposal as the index remembers it (the dashboard's "recent disposals"), numbered in the order the index heard of them. */
+export interface IndexedDisposal {
+  readonly seq: number;
+  readonly sessionDbId: number;
+  readonly contentSessionId: string;
+  readonly project: string;
+  readonly reason: DisposalReason;
+  readonly at: number;
+  readonly droppedItems: number;
+  readonly counters: SessionCounters;
+}
+
+export interface IndexSummary {
+  /** Disposals since the cluster began, by reason. */
+  readonly disposals: Readonly<Record<DisposalReason, number>>;
+  /** The counters of every disposed session, summed. */
+  readonly disposedTotals: SessionCounters;
+  /** The newest disposals (at most `RECENT`), oldest first. */
+  readonly recent: readonly IndexedDisposal[];
+}
+
+const RECENT = 100;
+const SUMMARY = 'summary';
+const liveKey = (sessionDbId: number) => `s:${sessionDbId}`;
+
+export const zeroCounters = (): SessionCounters => ({
+  queued: 0,
+  processed: 0,
+  failed: 0,
+  retries: 0,
+  pauses: 0,
+  revivals: 0,
+  messagesAppended: 0,
+  trimmedMessages: 0,
+  trimmedTokens: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+});
+
+const emptySummary = (): IndexSummary => ({
+  disposals: { ttl: 0, completed: 0, deleted: 0, capacity: 0, 'memory-pressure': 0 },
+  disposedTotals: zeroCounters(),
+  recent: [],
+});
+
+/**
+ * The cluster's live sessions, so that a worker can list them: one key per live session (added when a
+ * session object starts an incarnation, removed when it is disposed, both one-way messages from it),
+ * and a summary of disposals. Lazy state: adding or removing reads nothing but the summary, whatever the
+ * number of sessions. Two invocations per session's life, none per event.
+ */
+export const sessionIndex = restate.object({
+  name: 'sessionIndex',
+  handlers: {
+    add: async (ctx: restate.ObjectContext, request: { sessionDbId: number }) => {
+      ctx.set(liveKey(request.sessionDbId), 1);
+    },
+    remove: async (ctx: restate.ObjectContext, disposal: Omit<IndexedDisposal, 'seq'>) => {
+      ctx.clear(liveKey(disposal.sessionDbId));
+      const summary: IndexSummary & { seq?: number } = (await ctx.get<IndexSummary & { seq?: number }>(SUMMARY)) ?? emptySummary();
+      const seq = (summary.seq ?? 0) + 1;
+      const totals = { ...summary.disposedTotals };
+      for (const key of Object.keys(totals) as (keyof SessionCounters)[]) totals[key] += disposal.counters[key] ?? 0;
+      ctx.set(SUMMARY, {
+        seq,
+        disposals: { ...summary.disposals, [disposal.reason]: (summary.disposals[disposal.reason] ?? 0) + 1 },
+        disposedTotals: totals,
+        recent: [...summary.recent, { ...disposal, seq }].slice(-RECENT),
+      });
+    },
+    /** The sessionDbIds of every live session. */
+    live: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<number[]> => {
+      const keys = await ctx.stateKeys();
+      return keys.filter((key) => key.startsWith('s:')).map((key) => Number(key.slice(2)));
+    }),
+    summary: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<IndexSummary> => {
+      const summary = (await ctx.get<IndexSummary & { seq?: number }>(SUMMARY)) ?? emptySummary();
+      return { disposals: summary.disposals, disposedTotals: summary.disposedTotals, recent: summary.recent };
+    }),
+  },
+  options: { enableLazyState: true },
+});
+
+export type SessionIndexObject = typeof sessionIndex;
