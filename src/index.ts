@@ -19,6 +19,10 @@
  * const started = await registry.init({ contentSessionId: 'abc', project: 'demo' }, { prompt: 'Fix the login bug' });
  * await registry.enqueue({ contentSessionId: 'abc' }, { kind: 'observation', prompt: 'Edited auth.ts' });
  * ```
+ *
+ * The same sessions can run in a Restate cluster instead (docs/scale-out.md). Code that should not
+ * care which takes a {@link SessionEngine}: `createEmbeddedEngine({ registry, store })` over the
+ * registry above, or `connectRestateEngine({ ingressUrl })`; the worker's routes and dashboard do so.
  */
 
 export type {
@@ -57,7 +61,7 @@ export {
 } from './agents/index.js';
 export type { Clock } from './clock/index.js';
 export { systemClock } from './clock/index.js';
-export type { LoadConfigOptions, SettingKey, WorkerConfig } from './config/index.js';
+export type { EngineName, LoadConfigOptions, RestateSettings, SettingKey, WorkerConfig } from './config/index.js';
 export { ConfigError, eventLogPath, loadConfig, SETTING_KEYS, SETTINGS } from './config/index.js';
 export type {
   DashboardOptions,
@@ -67,6 +71,24 @@ export type {
   StreamMessage,
 } from './dashboard/index.js';
 export { DASHBOARD_PUBLIC_PATHS, DEFAULT_STREAM_LIMITS, dashboardPlugin } from './dashboard/index.js';
+export type {
+  DurableIdentity,
+  EmbeddedEngineOptions,
+  EngineDescription,
+  EngineEvents,
+  EngineHealth,
+  EngineKind,
+  EngineNotifications,
+  EngineRefusal,
+  EngineStartReport,
+  EngineStats,
+  EngineWorkRequest,
+  RecordedEvent,
+  RestateEngineOptions,
+  SessionEngine,
+  SessionInspection,
+} from './engine/index.js';
+export { connectRestateEngine, createEmbeddedEngine, EngineUnavailableError } from './engine/index.js';
 export type { ConversationMessage, HistoryLimits, TokenEstimator, TrimResult } from './history/index.js';
 export { DEFAULT_HISTORY_LIMITS, estimateTokens, historyTokens, trimHistory } from './history/index.js';
 export type { InspectorRelay } from './inspector/index.js';

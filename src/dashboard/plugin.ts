@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { readV8Heap, type SessionRegistry } from '../registry/index.js';
-import type { EventStore } from '../store/index.js';
+import type { SessionEngine } from '../engine/index.js';
+import { readV8Heap } from '../registry/index.js';
 import { type Asset, defaultAssetsDir, loadAssets } from './assets.js';
 import type { WorkerFacts } from './protocol.js';
 import { DisposalRecorder, MemoryRecorder } from './recorder.js';
@@ -8,14 +8,14 @@ import { DashboardStreams, DEFAULT_STREAM_LIMITS, type StreamLimits } from './st
 import { sessionDetail } from './views.js';
 
 export interface DashboardOptions {
-  readonly registry: SessionRegistry;
-  readonly store: EventStore;
+  /** Whatever runs the sessions; the dashboard reads it only through the engine interface. */
+  readonly engine: SessionEngine;
   readonly version: string;
   readonly idleTtlMs: number;
   readonly graceMs: number;
   readonly maxActiveSessions: number;
   readonly maxConcurrentAgents: number;
-  /** CLAUDE_MEM_MEMORY_LIMIT_PERCENT: drawn as the line above which idle sessions are shed. */
+  /** CLAUDE_MEM_MEMORY_LIMIT_PERCENT: drawn as the line above which idle sessions are shed (embedded engine only). */
   readonly memoryLimitPercent: number;
   /** Where the built page is; default `dist/web` in this package. */
   readonly assetsDir?: string;
@@ -62,7 +62,8 @@ function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: Asset) {
 /**
  * The dashboard (issue 10): the page at `/` and `/dashboard`, its files, its event stream and the
  * session page's data. A fastify plugin; the worker registers it next to its API, behind the same
- * Host, Origin and token checks. It reads the registry and the log through their public interfaces.
+ * Host, Origin and token checks. It reads the sessions only through the engine interface, so it shows
+ * the embedded registry and a Restate cluster alike (docs/dashboard.md says what differs).
  */
 export async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions): Promise<void> {
   const now = options.now ?? Date.now;
@@ -73,7 +74,14 @@ export async function dashboardPlugin(app: FastifyInstance, options: DashboardOp
   const windowMs = options.memoryWindowMs ?? 60 * 60_000;
   const disposalBucketMs = options.disposalBucketMs ?? 60_000;
   const heapLimitBytes = readV8Heap().limitBytes;
+  const { engine } = options;
   const facts: WorkerFacts = {
+    engine: {
+      kind: engine.description.kind,
+      location: engine.description.location,
+      updates: engine.notifications.processed === 'live' ? 'live' : 'polled',
+      pollMs: engine.notifications.pollMs,
+    },
     version: options.version,
     pid: process.pid,
     startedAt: now(),
@@ -81,7 +89,8 @@ export async function dashboardPlugin(app: FastifyInstance, options: DashboardOp
     graceMs: options.graceMs,
     maxActiveSessions: options.maxActiveSessions,
     maxConcurrentAgents: options.maxConcurrentAgents,
-    memoryLimitBytes: Math.round((heapLimitBytes * options.memoryLimitPercent) / 100),
+    // Only the embedded engine sheds sessions under memory pressure; on Restate this process holds none.
+    memoryLimitBytes: engine.description.kind === 'embedded' ? Math.round((heapLimitBytes * options.memoryLimitPercent) / 100) : null,
     heapLimitBytes,
     memorySampleMs,
     disposalBucketMs,
@@ -94,12 +103,9 @@ export async function dashboardPlugin(app: FastifyInstance, options: DashboardOp
     now,
     onSample: (sample) => streams.memorySampled(sample),
   });
-  const streams = new DashboardStreams(
-    { registry: options.registry, memory, disposals, facts, now },
-    { ...DEFAULT_STREAM_LIMITS, ...options.streamLimits },
-  );
+  const streams = new DashboardStreams({ engine, memory, disposals, facts, now }, { ...DEFAULT_STREAM_LIMITS, ...options.streamLimits });
   memory.start();
-  const stopRecordingDisposals = options.registry.on('disposed', (disposed) => {
+  const stopRecordingDisposals = engine.on('disposed', (disposed) => {
     const bucket = disposals.record(disposed);
     streams.disposed(bucket, disposals.recent.last()!);
   });
@@ -146,13 +152,9 @@ export async function dashboardPlugin(app: FastifyInstance, options: DashboardOp
         .code(400)
         .send({ error: 'invalid sessionDbId', details: `expected a positive integer, got ${JSON.stringify(sessionDbId)}` });
     }
-    const detail = sessionDetail(Number(sessionDbId), {
-      registry: options.registry,
-      store: options.store,
-      idleTtlMs: options.idleTtlMs,
-      now: now(),
-    });
-    if (detail === undefined) return reply.code(404).send({ error: 'session not found', details: `no session ${sessionDbId} in the log` });
-    return reply.header('cache-control', 'no-store').send(detail);
+    const inspection = await engine.inspect(Number(sessionDbId));
+    if (inspection === undefined)
+      return reply.code(404).send({ error: 'session not found', details: `no session ${sessionDbId} in the log` });
+    return reply.header('cache-control', 'no-store').send(sessionDetail(inspection, options.idleTtlMs, now()));
   });
 }

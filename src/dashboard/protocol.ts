@@ -31,11 +31,12 @@ export interface SessionRow {
 
 export interface StatsSummary {
   readonly live: number;
-  readonly dormant: number;
+  /** Null where the engine has no dormancy (Restate keeps every session on disk). */
+  readonly dormant: number | null;
   readonly byLifecycle: { readonly active: number; readonly idle: number; readonly expiring: number };
   readonly byState: Readonly<Record<string, number>>;
   readonly slots: { readonly capacity: number; readonly inUse: number; readonly waiting: number };
-  /** Since the worker started. */
+  /** Since the worker started (embedded), or since the Restate cluster began. */
   readonly disposals: Readonly<Record<DisposalReasonName, number>>;
 }
 
@@ -64,6 +65,13 @@ export interface DisposalRecord {
 
 /** The worker's settings the page needs to draw its charts. */
 export interface WorkerFacts {
+  /** What runs the sessions, and how the page hears of changes: `live` per event, or `polled` every `pollMs`. */
+  readonly engine: {
+    readonly kind: 'embedded' | 'restate';
+    readonly location: string;
+    readonly updates: 'live' | 'polled';
+    readonly pollMs: number | null;
+  };
   readonly version: string;
   readonly pid: number;
   readonly startedAt: number;
@@ -71,8 +79,8 @@ export interface WorkerFacts {
   readonly graceMs: number;
   readonly maxActiveSessions: number;
   readonly maxConcurrentAgents: number;
-  /** Used heap above which idle sessions are shed (CLAUDE_MEM_MEMORY_LIMIT_PERCENT of the heap limit). */
-  readonly memoryLimitBytes: number;
+  /** Used heap above which idle sessions are shed (CLAUDE_MEM_MEMORY_LIMIT_PERCENT of the heap limit); null where nothing is shed (Restate). */
+  readonly memoryLimitBytes: number | null;
   readonly heapLimitBytes: number;
   readonly memorySampleMs: number;
   readonly disposalBucketMs: number;

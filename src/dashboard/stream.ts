@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { SessionRegistry } from '../registry/index.js';
+import type { SessionEngine } from '../engine/index.js';
 import type {
   DisposalBucket,
   DisposalRecord,
@@ -35,6 +35,8 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
 
 interface Client {
   readonly response: ServerResponse;
+  /** Its first snapshot is being read from the engine: no update goes before it. */
+  opening: boolean;
   /** Behind: it missed a message and gets a snapshot once its buffer drains. */
   stale: boolean;
   stalledSince: number;
@@ -43,12 +45,16 @@ interface Client {
 const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 /**
- * The dashboard's Server-Sent Events: one stream per browser tab, fed from one set of registry
+ * The dashboard's Server-Sent Events: one stream per browser tab, fed from one set of engine
  * listeners, whatever the number of tabs. Changes are coalesced (the sessions that changed in the last
  * `coalesceMs`, not every event), serialised once and written to every client. A client that stops
  * reading costs at most `maxBufferedBytes` plus one message: past that it is skipped (and later sent
  * one fresh snapshot instead of everything it missed), and closed if it does not catch up in
  * `stallTimeoutMs`. With no client connected the dashboard does nothing per event.
+ *
+ * An engine that does not announce each processed event (Restate: the sessions live in the cluster,
+ * not in this process) is polled instead: while a client is connected, every `pollMs` the whole list
+ * is read and sent as one update (rows that changed or appeared, ids that went away).
  */
 export class DashboardStreams {
   readonly #clients = new Set<Client>();
@@ -64,10 +70,14 @@ export class DashboardStreams {
   #coalesced = 0;
   #refused = 0;
   #workMs = 0;
+  #flushing = false;
+  /** Polling engines: the ids the last full reading had, so the next one can say which went away. */
+  #known = new Set<number>();
+  #pollDue = false;
 
   constructor(
     private readonly sources: {
-      readonly registry: SessionRegistry;
+      readonly engine: SessionEngine;
       readonly memory: MemoryRecorder;
       readonly disposals: DisposalRecorder;
       readonly facts: WorkerFacts;
@@ -89,37 +99,53 @@ export class DashboardStreams {
       // Reverse proxies must not buffer the stream.
       'x-accel-buffering': 'no',
     });
-    const started = performance.now();
-    const client: Client = { response, stale: false, stalledSince: 0 };
+    const client: Client = { response, opening: true, stale: false, stalledSince: 0 };
     if (this.#clients.size === 0) this.#subscribe();
     this.#clients.add(client);
     response.on('close', () => this.#remove(client));
     response.on('drain', () => {
-      if (client.stale && this.#clients.has(client)) {
-        const drained = performance.now();
+      if (client.stale && !client.opening && this.#clients.has(client)) {
         client.stale = false;
-        response.write(frame('snapshot', this.snapshot()));
-        this.#workMs += performance.now() - drained;
+        this.#sendSnapshot(client);
       }
     });
-    response.write(frame('snapshot', this.snapshot()));
-    this.#workMs += performance.now() - started;
+    this.#sendSnapshot(client);
     return true;
   }
 
   /** Everything the page needs to draw itself from scratch. */
-  snapshot(): SnapshotMessage {
-    const { registry, facts, memory, disposals } = this.sources;
+  async snapshot(): Promise<SnapshotMessage> {
+    const { engine, facts, memory, disposals } = this.sources;
+    const [views, stats] = await Promise.all([engine.list(), engine.stats()]);
     return {
       type: 'snapshot',
       now: this.sources.now(),
       worker: facts,
-      sessions: registry.list().map((view) => sessionRow(view, facts.idleTtlMs)),
-      stats: statsSummary(registry.stats()),
+      sessions: views.map((view) => sessionRow(view, facts.idleTtlMs)),
+      stats: statsSummary(stats),
       memory: memory.samples.toArray(),
       disposals: disposals.buckets(),
       recentDisposals: disposals.recent.toArray(),
     };
+  }
+
+  /** Reads a snapshot and writes it to `client` if it is still connected; an engine that fails to answer closes the stream (the page reconnects). */
+  #sendSnapshot(client: Client): void {
+    client.opening = true;
+    this.snapshot().then(
+      (message) => {
+        client.opening = false;
+        if (!this.#clients.has(client)) return;
+        const started = performance.now();
+        client.response.write(frame('snapshot', message));
+        this.#workMs += performance.now() - started;
+      },
+      () => {
+        this.#clients.delete(client);
+        client.response.destroy();
+        if (this.#clients.size === 0) this.#idle();
+      },
+    );
   }
 
   status(): StreamStatus {
@@ -157,10 +183,20 @@ export class DashboardStreams {
   }
 
   #subscribe(): void {
-    this.#unsubscribe = this.sources.registry.on('processed', ({ sessionDbId }) => {
-      this.#dirty.add(sessionDbId);
-      this.#schedule();
-    });
+    const { engine } = this.sources;
+    if (engine.notifications.processed === 'live') {
+      this.#unsubscribe = engine.on('processed', ({ sessionDbId }) => {
+        this.#dirty.add(sessionDbId);
+        this.#schedule();
+      });
+    } else {
+      const poll = setInterval(() => {
+        this.#pollDue = true;
+        this.#schedule();
+      }, engine.notifications.pollMs ?? 2_000);
+      poll.unref();
+      this.#unsubscribe = () => clearInterval(poll);
+    }
     this.#lastWrite = this.sources.now();
     const tick = Math.max(100, Math.min(1_000, this.limits.stallTimeoutMs / 2, this.limits.heartbeatMs));
     this.#watchdog = setInterval(() => this.#watch(), tick);
@@ -181,6 +217,8 @@ export class DashboardStreams {
     this.#flushTimer = undefined;
     this.#watchdog = undefined;
     this.#dirty.clear();
+    this.#known.clear();
+    this.#pollDue = false;
     this.#pendingMemory = [];
     this.#pendingBuckets.clear();
     this.#pendingDisposals = [];
@@ -195,36 +233,74 @@ export class DashboardStreams {
   #flush(): void {
     this.#flushTimer = undefined;
     if (this.#clients.size === 0) return;
-    const started = performance.now();
-    const { registry, facts } = this.sources;
-    const upserts = [];
-    const removed = [];
-    for (const sessionDbId of this.#dirty) {
-      const view = registry.get({ sessionDbId });
-      if (view === undefined) removed.push(sessionDbId);
-      else upserts.push(sessionRow(view, facts.idleTtlMs));
+    if (this.#flushing) {
+      // The engine is still answering the previous reading: this one goes after it.
+      this.#schedule();
+      return;
     }
+    this.#flushing = true;
+    this.#update().then(
+      (message) => {
+        this.#flushing = false;
+        if (message === undefined || this.#clients.size === 0) return;
+        const started = performance.now();
+        this.#broadcast(frame('update', message));
+        this.#workMs += performance.now() - started;
+      },
+      () => {
+        // The engine did not answer (Restate unreachable): the changes wait for the next reading.
+        this.#flushing = false;
+      },
+    );
+  }
+
+  /** The rows that changed (or, for a polled engine, the whole list) and what else is pending. */
+  async #update(): Promise<UpdateMessage | undefined> {
+    const { engine, facts } = this.sources;
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
+    const poll = this.#pollDue;
+    this.#pollDue = false;
+    const upserts = [];
+    const removed: number[] = [];
+    if (poll) {
+      const views = await engine.list();
+      const seen = new Set<number>();
+      for (const view of views) {
+        seen.add(view.sessionDbId);
+        upserts.push(sessionRow(view, facts.idleTtlMs));
+      }
+      for (const sessionDbId of new Set([...this.#known, ...dirty])) if (!seen.has(sessionDbId)) removed.push(sessionDbId);
+      this.#known = seen;
+    } else {
+      const views = await Promise.all(dirty.map((sessionDbId) => engine.get({ sessionDbId })));
+      dirty.forEach((sessionDbId, index) => {
+        const view = views[index];
+        if (view === undefined) removed.push(sessionDbId);
+        else upserts.push(sessionRow(view, facts.idleTtlMs));
+      });
+    }
+    const stats = await engine.stats();
     const message: UpdateMessage = {
       type: 'update',
       now: this.sources.now(),
       upserts,
       removed,
-      stats: statsSummary(registry.stats()),
+      stats: statsSummary(stats),
       memory: this.#pendingMemory,
       disposals: [...this.#pendingBuckets.values()],
       recentDisposals: this.#pendingDisposals,
     };
-    this.#dirty.clear();
     this.#pendingMemory = [];
     this.#pendingBuckets.clear();
     this.#pendingDisposals = [];
-    this.#broadcast(frame('update', message));
-    this.#workMs += performance.now() - started;
+    return message;
   }
 
   #broadcast(chunk: string): void {
     this.#lastWrite = this.sources.now();
     for (const client of this.#clients) {
+      if (client.opening) continue; // its snapshot, being read, will include this
       if (client.stale) {
         this.#coalesced++;
         continue;

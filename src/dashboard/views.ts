@@ -1,7 +1,5 @@
-import type { RegistryStats, SessionRegistry } from '../registry/index.js';
-import { rebuildSession, sessionTimeline } from '../replay/index.js';
+import type { EngineStats, SessionInspection } from '../engine/index.js';
 import { eventLabel, type SessionView } from '../session/index.js';
-import type { EventStore } from '../store/index.js';
 import type { HistoryMessage, NextDeadline, SessionDetail, SessionRow, StatsSummary } from './protocol.js';
 
 /** Longest message text the session page receives; the log keeps it whole. */
@@ -29,7 +27,7 @@ export function sessionRow(view: SessionView, idleTtlMs: number): SessionRow {
     sessionDbId: view.sessionDbId,
     contentSessionId: view.contentSessionId,
     project: view.project,
-    // The registry lists live sessions only: never `disposed`.
+    // The engine lists live sessions only: never `disposed`.
     lifecycle: view.lifecycle as SessionRow['lifecycle'],
     state: view.state,
     queueLength: view.queueLength,
@@ -41,7 +39,7 @@ export function sessionRow(view: SessionView, idleTtlMs: number): SessionRow {
   };
 }
 
-export function statsSummary(stats: RegistryStats): StatsSummary {
+export function statsSummary(stats: EngineStats): StatsSummary {
   return {
     live: stats.live,
     dormant: stats.dormant,
@@ -53,23 +51,12 @@ export function statsSummary(stats: RegistryStats): StatsSummary {
 }
 
 /**
- * Everything the session page shows, from the registry (a live session's state and deadlines) and the
- * log (its history, rebuilt from the latest snapshot and the tail; its timeline, replayed as
- * `npm run replay` prints it). Undefined for a session the log does not know.
+ * Everything the session page shows, from what the engine reports of the session: its state and
+ * deadlines while live, its history (the live machine's context), its timeline and, once disposed,
+ * why it went.
  */
-export function sessionDetail(
-  sessionDbId: number,
-  sources: { registry: SessionRegistry; store: EventStore; idleTtlMs: number; now: number },
-): SessionDetail | undefined {
-  const { registry, store, idleTtlMs, now } = sources;
-  const stored = store.getSession(sessionDbId);
-  if (stored === undefined) return undefined;
-  const view = registry.get({ sessionDbId });
-  // A disposed session's history was cleared at disposal: nothing to rebuild.
-  const rebuilt = view === undefined || stored.incarnationSeq === null ? undefined : rebuildSession(store, stored);
-  const context = rebuilt?.context;
-  const timeline = sessionTimeline(store, sessionDbId);
-  const entries = timeline?.entries ?? [];
+export function sessionDetail(inspection: SessionInspection, idleTtlMs: number, now: number): SessionDetail {
+  const { identity, view, context, timeline } = inspection;
   const messages: HistoryMessage[] = (context?.history ?? []).map((message) => ({
     role: message.role,
     tokens: message.tokens,
@@ -77,19 +64,20 @@ export function sessionDetail(
     content: message.content.length > MAX_MESSAGE_CHARS ? `${message.content.slice(0, MAX_MESSAGE_CHARS)}…` : message.content,
     clipped: message.content.length > MAX_MESSAGE_CHARS,
   }));
+  const { stream } = identity;
   const disposal =
-    stored.disposal ??
-    (stored.summary ? { reason: stored.summary.reason, at: stored.summary.disposedAt, droppedItems: stored.summary.droppedItems } : null);
+    stream.disposal ??
+    (stream.summary ? { reason: stream.summary.reason, at: stream.summary.disposedAt, droppedItems: stream.summary.droppedItems } : null);
   return {
     now,
-    sessionDbId,
-    contentSessionId: stored.contentSessionId,
-    project: stored.project,
+    sessionDbId: identity.sessionDbId,
+    contentSessionId: identity.contentSessionId,
+    project: identity.project,
     lifecycle: view?.lifecycle ?? 'disposed',
     state: view?.state ?? 'disposed',
-    stream: { status: stored.status, lastSeq: stored.lastSeq },
+    stream: { status: stream.status, lastSeq: stream.lastSeq },
     live:
-      view === undefined
+      view === null
         ? null
         : {
             queueLength: view.queueLength,
@@ -108,13 +96,13 @@ export function sessionDetail(
             next: nextDeadline(view, idleTtlMs),
             counters: { ...view.counters },
           },
-    disposal: view === undefined ? disposal : null,
-    summary: stored.summary
+    disposal: view === null ? disposal : null,
+    summary: stream.summary
       ? {
-          events: stored.summary.events,
-          processed: stored.summary.processed,
-          failed: stored.summary.failed,
-          compactedAt: stored.summary.compactedAt,
+          events: stream.summary.events,
+          processed: stream.summary.processed,
+          failed: stream.summary.failed,
+          compactedAt: stream.summary.compactedAt,
         }
       : null,
     history: {
@@ -124,9 +112,9 @@ export function sessionDetail(
       maxTokens: context?.settings.maxHistoryTokens ?? 0,
     },
     timeline: {
-      total: entries.length,
-      skipped: timeline?.skipped.length ?? 0,
-      entries: entries.slice(-MAX_TIMELINE_ENTRIES).map((entry) => ({
+      total: timeline.total,
+      skipped: timeline.skipped,
+      entries: timeline.entries.slice(-MAX_TIMELINE_ENTRIES).map((entry) => ({
         seq: entry.seq,
         at: entry.at,
         event: eventLabel(entry.type),

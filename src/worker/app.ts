@@ -5,8 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { DASHBOARD_PUBLIC_PATHS } from '../dashboard/index.js';
-import type { SessionRegistry } from '../registry/index.js';
-import type { EventStore } from '../store/index.js';
+import type { SessionEngine } from '../engine/index.js';
 import { createRouteContext } from './context.js';
 import { answerClientError, answerError } from './errors.js';
 import { registerHookRoutes } from './hook-routes.js';
@@ -15,8 +14,8 @@ import { createSecurityHook } from './security.js';
 import { registerSessionRoutes } from './session-routes.js';
 
 export interface WorkerAppOptions {
-  readonly registry: SessionRegistry;
-  readonly store: EventStore;
+  /** Whatever runs the sessions: the embedded registry and its log, or a Restate cluster. */
+  readonly engine: SessionEngine;
   readonly metrics: WorkerMetrics;
   readonly logger: Logger;
   readonly host: string;
@@ -58,10 +57,11 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
         .header('retry-after', '1')
         .send({ status: 'initializing', message: 'Worker is still initializing, please retry' });
     }
-    const log = options.registry.health();
+    const log = await options.engine.health();
     if (!log.writable) {
       // Hooks that check readiness hold their work instead of sending what would be refused.
-      return reply.code(503).header('retry-after', '1').send({ status: 'log-unwritable', message: log.error, since: log.since });
+      const status = options.engine.description.kind === 'embedded' ? 'log-unwritable' : 'engine-unavailable';
+      return reply.code(503).header('retry-after', '1').send({ status, message: log.error, since: log.since });
     }
     return { status: 'ready' };
   });
@@ -71,14 +71,14 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
     pid: process.pid,
     initialized: ready,
     uptimeSeconds: Math.round(process.uptime()),
-    log: options.registry.health(),
+    engine: options.engine.description.kind,
+    log: await options.engine.health(),
   }));
   app.get('/api/version', async () => ({ version: options.version }));
 
   const context = createRouteContext(
     {
-      registry: options.registry,
-      store: options.store,
+      engine: options.engine,
       metrics: options.metrics,
       skipTools: options.skipTools,
       port: options.port,

@@ -7,6 +7,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { EngineRefusal } from '../engine/index.js';
 import type { Refusal } from '../registry/index.js';
 import { EventStoreError } from '../store/index.js';
 import { InvalidRequest } from './schemas.js';
@@ -22,7 +23,7 @@ export class HttpError extends Error {
   }
 }
 
-export function refusal(result: Refusal, what: string): HttpError {
+export function refusal(result: Refusal | EngineRefusal, what: string): HttpError {
   switch (result.error) {
     case 'not-found':
       return new HttpError(404, 'session not found', what);
@@ -45,10 +46,15 @@ export function refusal(result: Refusal, what: string): HttpError {
       });
     case 'shutting-down':
       return new HttpError(503, 'shutting down', 'the worker is stopping; retry once it is back', { 'retry-after': '5' });
+    case 'engine-unavailable':
+      return new HttpError(503, 'session engine unavailable', `${result.message}; the request was not acknowledged, retry later`, {
+        'retry-after': String(Math.max(1, Math.ceil(result.retryAfterMs / 1_000))),
+      });
+    case 'not-prompted':
+      return new HttpError(409, 'no public prompt', `${what} has had no public prompt; nothing was recorded`);
   }
 }
 
-/** A live session as the list and detail routes show it. */
 /**
  * A request Node's parser refused before any route saw it (headers over 16 KB, malformed HTTP): the
  * same `{error, details}` shape, then the connection closes.

@@ -1,9 +1,10 @@
 /**
  * claude-mem 8.5.x's hook routes, with the same bodies and answers, so its hooks work unchanged: each
- * validates its body, becomes one registry call (one event), and answers once that event is durable.
+ * validates its body, becomes one engine command (one event), and answers once that event is durable.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { initPrompt, observationPrompt, summaryPrompt } from '../agents/index.js';
+import type { EngineRefusal } from '../engine/index.js';
 import type { Refusal, SessionTarget } from '../registry/index.js';
 import type { RouteContext } from './context.js';
 import { HttpError, refusal } from './errors.js';
@@ -13,18 +14,22 @@ import { completeBody, observationBody, parse, promptInitBody, sessionInitBody, 
 const SESSION_MEMORY_TOOLS = new Set(['Edit', 'Write', 'Read', 'NotebookEdit']);
 
 export function registerHookRoutes(app: FastifyInstance, context: RouteContext): void {
-  const { registry, store, metrics, whenReady, sessionDbIdOf, knownSession, hasPublicPrompt, now } = context;
+  const { engine, metrics, whenReady, sessionDbIdOf, knownSession, now } = context;
+  const skippedPrivate = () => {
+    metrics.countWork('skipped');
+    return { status: 'skipped', reason: 'private' };
+  };
   app.post('/api/sessions/init', { preHandler: whenReady }, async (request) => {
     const body = parse(sessionInitBody, request.body, 'session init');
     const target = { contentSessionId: body.contentSessionId, project: body.project };
     const userPrompt = stripPrivate(body.prompt);
-    const previous = registry.get(target)?.promptNumber ?? store.findSession(body.contentSessionId)?.lastPromptNumber ?? 0;
     if (userPrompt === '') {
-      const { sessionDbId } = store.openSession(body.contentSessionId, body.project, now());
-      return { sessionDbId, promptNumber: previous + 1, skipped: true, reason: 'private' };
+      const opened = await engine.openIdentity(body.contentSessionId, body.project);
+      if ('ok' in opened) throw refusal(opened, body.contentSessionId);
+      return { sessionDbId: opened.sessionDbId, promptNumber: opened.lastPromptNumber + 1, skipped: true, reason: 'private' };
     }
-    const promptNumber = previous + 1;
-    const result = await registry.init(target, { prompt: initPrompt(body.project, userPrompt, promptNumber), promptNumber });
+    const promptNumber = ((await engine.identity(target))?.lastPromptNumber ?? 0) + 1;
+    const result = await engine.init(target, { prompt: initPrompt(body.project, userPrompt, promptNumber), promptNumber });
     if (!result.ok) throw refusal(result, body.contentSessionId);
     return { sessionDbId: result.sessionDbId, promptNumber: result.promptNumber, skipped: false };
   });
@@ -32,10 +37,10 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
   app.post('/sessions/:sessionDbId/init', { preHandler: whenReady }, async (request) => {
     const sessionDbId = sessionDbIdOf(request);
     const body = parse(promptInitBody, request.body, 'prompt init');
-    const stored = knownSession(sessionDbId);
+    const stored = await knownSession(sessionDbId);
     const userPrompt = stripPrivate(body.userPrompt);
     if (userPrompt !== '') {
-      const result = await registry.init(
+      const result = await engine.init(
         { sessionDbId },
         { prompt: initPrompt(stored.project, userPrompt, body.promptNumber), promptNumber: body.promptNumber },
       );
@@ -56,10 +61,6 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
       metrics.countWork('skipped');
       return { status: 'skipped', reason: 'session_memory_meta' };
     }
-    if (!hasPublicPrompt(body.contentSessionId)) {
-      metrics.countWork('skipped');
-      return { status: 'skipped', reason: 'private' };
-    }
     const prompt = observationPrompt({
       toolName: body.tool_name,
       toolInput: body.tool_input,
@@ -67,10 +68,12 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
       cwd: body.cwd ?? '',
       at: now(),
     });
-    const result = await registry.enqueue(
+    // Privacy as claude-mem has it: a content session none of whose prompts were public records nothing.
+    const result = await engine.enqueue(
       { contentSessionId: body.contentSessionId },
-      { kind: 'observation', prompt, ...(body.tool_use_id === undefined ? {} : { toolUseId: body.tool_use_id }) },
+      { kind: 'observation', prompt, requirePrompt: true, ...(body.tool_use_id === undefined ? {} : { toolUseId: body.tool_use_id }) },
     );
+    if (!result.ok && result.error === 'not-prompted') return skippedPrivate();
     if (!result.ok) throw refusal(result, body.contentSessionId);
     // A retry of an observation the log already has is answered as the first one was: it queues nothing.
     if (result.status === 'duplicate') metrics.countWork('duplicate');
@@ -79,23 +82,20 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
 
   app.post('/api/sessions/summarize', { preHandler: whenReady }, async (request) => {
     const body = parse(summarizeBody, request.body, 'summarize');
-    if (!hasPublicPrompt(body.contentSessionId)) {
-      metrics.countWork('skipped');
-      return { status: 'skipped', reason: 'private' };
-    }
-    const result = await registry.enqueue(
+    const result = await engine.enqueue(
       { contentSessionId: body.contentSessionId },
-      { kind: 'summarize', prompt: summaryPrompt(body.last_assistant_message) },
+      { kind: 'summarize', prompt: summaryPrompt(body.last_assistant_message), requirePrompt: true },
     );
+    if (!result.ok && result.error === 'not-prompted') return skippedPrivate();
     if (!result.ok) throw refusal(result, body.contentSessionId);
     return { status: 'queued' };
   });
 
   app.post('/api/sessions/complete', { preHandler: whenReady }, async (request) => {
     const body = parse(completeBody, request.body, 'complete');
-    const stored = store.findSession(body.contentSessionId);
+    const stored = await engine.identity({ contentSessionId: body.contentSessionId });
     if (stored === undefined) throw new HttpError(404, 'session not found', `no session for contentSessionId ${body.contentSessionId}`);
-    const result = await registry.complete({ contentSessionId: body.contentSessionId });
+    const result = await engine.complete({ contentSessionId: body.contentSessionId });
     if (!result.ok && result.error === 'not-found') return { status: 'skipped', reason: 'not_active', sessionDbId: stored.sessionDbId };
     if (!result.ok) throw refusal(result, body.contentSessionId);
     return { status: 'completing', sessionDbId: stored.sessionDbId };
@@ -103,7 +103,7 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
 
   app.get('/sessions/:sessionDbId/status', { preHandler: whenReady }, async (request) => {
     const sessionDbId = sessionDbIdOf(request);
-    const view = registry.get({ sessionDbId });
+    const view = await engine.get({ sessionDbId });
     if (view !== undefined) {
       return {
         status: 'active',
@@ -114,28 +114,29 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
         lifecycle: view.lifecycle,
       };
     }
-    const stored = knownSession(sessionDbId);
+    const stored = await knownSession(sessionDbId);
     return { status: 'not_found', sessionDbId, project: stored.project, queueLength: 0, uptime: 0, lifecycle: 'disposed' };
   });
 
   /** DELETE and complete by id: idempotent for a known session that is no longer live, as in claude-mem. */
   const endById =
-    (command: (target: SessionTarget) => Promise<{ ok: boolean } | Refusal>, answer: object) => async (request: FastifyRequest) => {
+    (command: (target: SessionTarget) => Promise<{ ok: true } | Refusal | EngineRefusal>, answer: object) =>
+    async (request: FastifyRequest) => {
       const sessionDbId = sessionDbIdOf(request);
-      knownSession(sessionDbId);
+      await knownSession(sessionDbId);
       const result = await command({ sessionDbId });
-      if (!result.ok && (result as Refusal).error !== 'not-found') throw refusal(result as Refusal, `session ${sessionDbId}`);
+      if (!result.ok && result.error !== 'not-found') throw refusal(result, `session ${sessionDbId}`);
       return answer;
     };
   app.delete(
     '/sessions/:sessionDbId',
     { preHandler: whenReady },
-    endById((target) => registry.delete(target), { status: 'deleted' }),
+    endById((target) => engine.delete(target), { status: 'deleted' }),
   );
   app.post(
     '/sessions/:sessionDbId/complete',
     { preHandler: whenReady },
-    endById((target) => registry.complete(target), { success: true }),
+    endById((target) => engine.complete(target), { success: true }),
   );
 
   /** claude-mem's context hook asks for memories to inject; this worker keeps sessions, not memories. */

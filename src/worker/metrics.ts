@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import type { DisposalReason, SessionCounters } from '../../machines/session.machine.js';
-import type { RegistryStats, SessionRegistry } from '../registry/index.js';
+import type { EngineStats, SessionEngine } from '../engine/index.js';
 import type { EventStore } from '../store/index.js';
 
 const PREFIX = 'session_lifecycle_';
@@ -13,8 +13,8 @@ export interface WorkerMetrics {
   countWork(outcome: 'skipped' | 'duplicate'): void;
   /** The store, with every flush (the durable commit behind an answer) timed. */
   timed(store: EventStore): EventStore;
-  /** Starts reading the registry's figures and listening to its events. */
-  observe(registry: SessionRegistry): void;
+  /** Starts reading the engine's figures and listening to its events (what it tells; see its `notifications`). */
+  observe(engine: SessionEngine): void;
 }
 
 /**
@@ -30,17 +30,17 @@ export function createMetrics(): WorkerMetrics {
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
     registers: [register],
   });
-  // Queued, processed and failed grow with the registry's totals; skipped and duplicate are counted by the routes.
-  let totalsOf: (() => SessionCounters) | undefined;
+  // Queued, processed and failed grow with the engine's totals; skipped and duplicate are counted by the routes.
+  let totalsOf: (() => Promise<SessionCounters>) | undefined;
   const seenWork: Partial<Record<keyof SessionCounters, number>> = {};
   const work = new Counter({
     name: `${PREFIX}work_items_total`,
     help: 'Work items by outcome: queued, processed, failed (dropped after its attempts), skipped, duplicate',
     labelNames: ['outcome'],
     registers: [register],
-    collect() {
+    async collect() {
       if (totalsOf === undefined) return;
-      const totals = totalsOf();
+      const totals = await totalsOf();
       for (const key of ['queued', 'processed', 'failed'] as const) {
         this.inc({ outcome: key }, Math.max(0, totals[key] - (seenWork[key] ?? 0)));
         seenWork[key] = totals[key];
@@ -63,39 +63,43 @@ export function createMetrics(): WorkerMetrics {
         }
       },
     }),
-    observe(registry) {
-      const stats = oncePerScrape(() => registry.stats());
-      totalsOf = () => stats().totals;
-      observeRegistry(registry, stats, register);
+    observe(engine) {
+      const stats = oncePerScrape(() => engine.stats());
+      totalsOf = async () => (await stats()).totals;
+      observeEngine(engine, stats, register);
     },
   };
 }
 
 /**
- * The registry's stats, read once per scrape: every metric's collect() asks for them, and each reading
- * walks all live sessions. The value is kept until the scrape's turn of the event loop is over.
+ * The engine's stats, read once per scrape: every metric's collect() asks for them, and each reading
+ * walks all live sessions (on Restate, asks the cluster). The reading is shared until it has settled
+ * and the scrape's turn of the event loop is over.
  */
-function oncePerScrape(read: () => RegistryStats): () => RegistryStats {
-  let current: RegistryStats | undefined;
+function oncePerScrape(read: () => Promise<EngineStats>): () => Promise<EngineStats> {
+  let current: Promise<EngineStats> | undefined;
   return () => {
     if (current === undefined) {
-      current = read();
-      setImmediate(() => {
-        current = undefined;
-      });
+      const reading = read();
+      current = reading;
+      const forget = () =>
+        setImmediate(() => {
+          if (current === reading) current = undefined;
+        });
+      reading.then(forget, forget);
     }
     return current;
   };
 }
 
-function observeRegistry(registry: SessionRegistry, stats: () => RegistryStats, register: MetricsRegistry): void {
+function observeEngine(engine: SessionEngine, stats: () => Promise<EngineStats>, register: MetricsRegistry): void {
   new Gauge({
     name: `${PREFIX}sessions`,
     help: 'Live sessions by state',
     labelNames: ['state', 'lifecycle'],
     registers: [register],
-    collect() {
-      const { byState } = stats();
+    async collect() {
+      const { byState } = await stats();
       for (const state of STATES) this.set({ state, lifecycle: state.split('.')[0]! }, byState[state] ?? 0);
     },
   });
@@ -107,9 +111,9 @@ function observeRegistry(registry: SessionRegistry, stats: () => RegistryStats, 
     registers: [register],
   });
   for (const reason of REASONS) disposals.inc({ reason }, 0);
-  registry.on('disposed', ({ reason }) => disposals.inc({ reason }));
+  engine.on('disposed', ({ reason }) => disposals.inc({ reason }));
 
-  // Totals the registry keeps (live and disposed sessions summed) become counters: each scrape adds the growth.
+  // Totals the engine keeps (live and disposed sessions summed) become counters: each scrape adds the growth.
   const totalCounter = (name: string, help: string, parts: Record<string, keyof SessionCounters>, labelName?: string) => {
     const seen: Partial<Record<keyof SessionCounters, number>> = {};
     return new Counter({
@@ -117,8 +121,8 @@ function observeRegistry(registry: SessionRegistry, stats: () => RegistryStats, 
       help,
       labelNames: labelName ? [labelName] : [],
       registers: [register],
-      collect() {
-        const { totals } = stats();
+      async collect() {
+        const { totals } = await stats();
         for (const [label, key] of Object.entries(parts)) {
           const growth = Math.max(0, totals[key] - (seen[key] ?? 0));
           seen[key] = totals[key];
@@ -139,8 +143,8 @@ function observeRegistry(registry: SessionRegistry, stats: () => RegistryStats, 
     help: 'Agent slots: capacity, in use, and sessions waiting for one',
     labelNames: ['kind'],
     registers: [register],
-    collect() {
-      const { slots } = stats();
+    async collect() {
+      const { slots } = await stats();
       this.set({ kind: 'capacity' }, slots.capacity);
       this.set({ kind: 'in_use' }, slots.inUse);
       this.set({ kind: 'waiting' }, slots.waiting);
@@ -151,16 +155,16 @@ function observeRegistry(registry: SessionRegistry, stats: () => RegistryStats, 
     name: `${PREFIX}log_writable`,
     help: '1 while the event log can be written; 0 while commits fail (disk full, I/O error) and new work gets 507',
     registers: [register],
-    collect() {
-      this.set(registry.health().writable ? 1 : 0);
+    async collect() {
+      this.set((await engine.health()).writable ? 1 : 0);
     },
   });
   const failedWrites = new Counter({
     name: `${PREFIX}log_failed_writes_total`,
     help: 'Writes to the event log that failed (commits, and probes while it could not be written)',
     registers: [register],
-    collect() {
-      const failed = registry.health().failedWrites;
+    async collect() {
+      const failed = (await engine.health()).failedWrites;
       this.inc(Math.max(0, failed - seenFailedWrites));
       seenFailedWrites = failed;
     },
@@ -174,5 +178,5 @@ function observeRegistry(registry: SessionRegistry, stats: () => RegistryStats, 
     buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300],
     registers: [register],
   });
-  registry.on('slotGranted', ({ waitedMs }) => slotWait.observe(waitedMs / 1_000));
+  engine.on('slotGranted', ({ waitedMs }) => slotWait.observe(waitedMs / 1_000));
 }

@@ -3,9 +3,10 @@
  * replay), and Prometheus metrics.
  */
 import type { FastifyInstance } from 'fastify';
+import type { DurableIdentity } from '../engine/index.js';
 import type { SessionView } from '../session/index.js';
-import type { StoredSession } from '../store/index.js';
 import type { RouteContext } from './context.js';
+import { HttpError } from './errors.js';
 import { eventsQuery, parse } from './schemas.js';
 
 function liveSession(view: SessionView) {
@@ -31,46 +32,36 @@ function liveSession(view: SessionView) {
   };
 }
 
-function storedSession(stored: StoredSession) {
+function storedSession(stored: DurableIdentity) {
   return {
     sessionDbId: stored.sessionDbId,
     contentSessionId: stored.contentSessionId,
     project: stored.project,
     lifecycle: 'disposed' as const,
     createdAt: stored.createdAt,
-    stream: { status: stored.status, lastSeq: stored.lastSeq, disposal: stored.disposal, summary: stored.summary },
+    stream: stored.stream,
   };
 }
 
-/**
- * The worker's HTTP API (SPEC §6): claude-mem 8.5.x's routes with the same bodies and answers, and the
- * project's own. Each handler validates its input, turns it into one registry call (one event), and
- * answers once that event is durable in the log.
- */
-
 export function registerSessionRoutes(app: FastifyInstance, context: RouteContext): void {
-  const { registry, store, metrics, whenReady, sessionDbIdOf, knownSession } = context;
-  app.get('/api/sessions', { preHandler: whenReady }, async () => ({ sessions: registry.list().map(liveSession) }));
+  const { engine, metrics, whenReady, sessionDbIdOf, knownSession } = context;
+  app.get('/api/sessions', { preHandler: whenReady }, async () => ({ sessions: (await engine.list()).map(liveSession) }));
 
   app.get('/api/sessions/:sessionDbId', { preHandler: whenReady }, async (request) => {
     const sessionDbId = sessionDbIdOf(request);
-    const stored = knownSession(sessionDbId);
-    const view = registry.get({ sessionDbId });
+    const [stored, view] = await Promise.all([knownSession(sessionDbId), engine.get({ sessionDbId })]);
     if (view === undefined) return storedSession(stored);
-    return { ...liveSession(view), stream: { status: stored.status, lastSeq: stored.lastSeq } };
+    return { ...liveSession(view), stream: { status: stored.stream.status, lastSeq: stored.stream.lastSeq } };
   });
 
   app.get('/api/sessions/:sessionDbId/events', { preHandler: whenReady }, async (request) => {
     const sessionDbId = sessionDbIdOf(request);
     const query = parse(eventsQuery, request.query, 'query');
-    knownSession(sessionDbId);
-    const events = store.readEvents(sessionDbId, {
-      ...(query.after === undefined ? {} : { afterSeq: query.after }),
-      ...(query.limit === undefined ? {} : { limit: query.limit }),
-    });
+    const events = await engine.events(sessionDbId, query);
+    if (events === undefined) throw new HttpError(404, 'session not found', `no session ${sessionDbId}`);
     return {
       sessionDbId,
-      events: events.map(({ seq, type, at, payload }) => ({ seq, type, at, payload })),
+      events,
       ...(query.limit !== undefined && events.length === query.limit ? { next: `?after=${events.at(-1)!.seq}&limit=${query.limit}` } : {}),
     };
   });

@@ -5,25 +5,37 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { type Agent, createLocalAgent, createOpenAICompatibleAgent } from '../agents/index.js';
-import { eventLogPath, type WorkerConfig } from '../config/index.js';
+import type { RunningSessionService } from '../cluster/index.js';
+import type { WorkerConfig } from '../config/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
-import { connectInspector } from '../inspector/index.js';
-import { createSessionRegistry, type RecoveryReport, type SessionRegistry } from '../registry/index.js';
-import { type EventStore, openSqliteStore } from '../store/index.js';
+import type { EngineStartReport, SessionEngine } from '../engine/index.js';
+import type { SessionRegistry } from '../registry/index.js';
+import type { EventStore } from '../store/index.js';
 import { createWorkerApp } from './app.js';
+import { openEmbeddedEngine, openRestateEngine, WorkerStartError } from './engines.js';
+
+export { WorkerStartError };
+
 import { createMetrics } from './metrics.js';
 
 export interface RunningWorker {
   readonly url: string;
   readonly port: number;
   readonly app: FastifyInstance;
-  readonly registry: SessionRegistry;
-  readonly store: EventStore;
-  readonly recovery: RecoveryReport;
+  /** Whatever runs the sessions (CLAUDE_MEM_ENGINE): the routes and the dashboard see only this. */
+  readonly engine: SessionEngine;
+  /** The embedded engine's registry and log; undefined on Restate, where this process holds no session. */
+  readonly registry: SessionRegistry | undefined;
+  readonly store: EventStore | undefined;
+  /** On Restate with CLAUDE_MEM_RESTATE_ADMIN_URL: the session services this process serves to the cluster. */
+  readonly sessionService: RunningSessionService | undefined;
+  readonly started: EngineStartReport;
   readonly logger: Logger;
   /**
-   * Stops accepting requests, lets the ones in flight answer, gives in-flight agent calls `drainMs`
-   * (no new call starts), stops every session without disposing it, and closes the log.
+   * Stops accepting requests, lets the ones in flight answer, then stops the engine: embedded, in-flight
+   * agent calls get `drainMs` (no new call starts), every session stops without being disposed, and the
+   * log closes; on Restate, the session services this process serves close (Restate retries their
+   * calls elsewhere, or here after a restart).
    */
   stop(options?: { readonly drainMs?: number }): Promise<void>;
 }
@@ -75,11 +87,6 @@ export function agentFor(config: WorkerConfig): Agent {
   });
 }
 
-/** The worker could not start for a reason the user can act on; the message says what to do. */
-export class WorkerStartError extends Error {
-  override readonly name = 'WorkerStartError';
-}
-
 function listenFailure(error: unknown, config: WorkerConfig): Error {
   const code = (error as NodeJS.ErrnoException).code;
   const where = `${config.host}:${config.port}`;
@@ -96,46 +103,23 @@ function listenFailure(error: unknown, config: WorkerConfig): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** Opens the log, recovers every session in it, and serves the HTTP API. */
+/** Opens the engine (recovering the log's sessions, or reaching the Restate cluster), and serves the HTTP API. */
 export async function startWorker(config: WorkerConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
   const version = options.version ?? reportedVersion();
-  // First of all, before the port: ownership of the log (a second worker on this data directory stops here).
-  const store = openSqliteStore(eventLogPath(config.dataDir), { owner: { port: config.port, host: config.host, version } });
-  const stale = store.ownership?.staleRecord;
-  if (stale) {
-    logger.warn(
-      { previousOwner: stale },
-      'the previous worker on this log did not stop cleanly (killed, or the machine went down); its sessions are recovered from the log',
-    );
-  }
   const metrics = createMetrics();
-  const inspector = config.inspectUrl === undefined ? undefined : connectInspector(config.inspectUrl);
   const agent = options.agent ?? agentFor(config);
-  const registry = createSessionRegistry({
-    agent,
-    store: metrics.timed(store),
-    idleTtlMs: config.sessionTtlMs,
-    graceMs: config.graceMs,
-    maxHistoryMessages: config.maxConversationHistory,
-    maxHistoryTokens: config.maxConversationTokens,
-    maxActiveSessions: config.maxActiveSessions,
-    maxConcurrentAgents: config.maxConcurrentAgents,
-    maxQueuedItems: config.maxQueuedItems,
-    maxBatchItems: config.maxBatchItems,
-    agentTimeoutMs: config.agentTimeoutMs,
-    memoryPressure: { limitPercent: config.memoryLimitPercent, targetPercent: config.memoryTargetPercent },
-    snapshotEvery: config.snapshotEvery,
-    retentionMs: config.eventRetentionMs,
-    logger: logger.child({ component: 'registry' }),
-    ...(inspector === undefined ? {} : { inspect: inspector.inspect }),
-  });
-  metrics.observe(registry);
+  // First of all, before the port: the embedded engine owns its log (a second worker on this data directory stops here).
+  const opened =
+    config.engine === 'restate'
+      ? await openRestateEngine(config, { agent, logger })
+      : openEmbeddedEngine(config, { agent, logger, metrics, version });
+  const { engine } = opened;
+  metrics.observe(engine);
 
   let port = config.port;
   const { app, markReady } = createWorkerApp({
-    registry,
-    store,
+    engine,
     metrics,
     logger: logger.child({ component: 'http' }),
     host: config.host,
@@ -147,8 +131,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   });
 
   await app.register(dashboardPlugin, {
-    registry,
-    store,
+    engine,
     version,
     idleTtlMs: config.sessionTtlMs,
     graceMs: config.graceMs,
@@ -157,38 +140,27 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     memoryLimitPercent: config.memoryLimitPercent,
   });
 
-  const stopEverything = async (drainMs: number) => {
-    await registry.shutdown({ drainMs });
-    store.close();
-    inspector?.stop();
-  };
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
-    await stopEverything(0);
+    await opened.stop(0);
     throw listenFailure(error, config);
   }
   const address = app.server.address();
   if (address !== null && typeof address === 'object') port = address.port;
-  if (port !== config.port) store.ownership?.update({ port });
+  opened.listening(port);
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info(
-    { url, dataDir: config.dataDir, provider: agent.name, version, inspect: config.inspectUrl ?? false },
-    'worker listening; recovering sessions',
+    { url, engine: engine.description.kind, location: engine.description.location, provider: agent.name, version },
+    engine.description.kind === 'embedded' ? 'worker listening; recovering sessions' : 'worker listening; reaching the Restate cluster',
   );
 
-  const recovery = await registry.recover();
+  const started = await engine.start();
   markReady();
   // A wildcard bind is reached on loopback too; the browser needs an address it can open.
   const dashboard = `${['0.0.0.0', '::', '[::]'].includes(config.host) ? `http://127.0.0.1:${port}` : url}/`;
   logger.info(
-    {
-      dashboard,
-      sessions: recovery.sessions,
-      restored: recovery.restored,
-      eventsReplayed: recovery.eventsReplayed,
-      ms: Math.round(recovery.durationMs),
-    },
+    { dashboard, sessions: started.sessions, ...started.detail, ms: Math.round(started.durationMs) },
     `worker ready; dashboard at ${dashboard}`,
   );
 
@@ -197,16 +169,22 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     url,
     port,
     app,
-    registry,
-    store,
-    recovery,
+    engine,
+    registry: opened.registry,
+    store: opened.store,
+    sessionService: opened.sessionService,
+    started,
     logger,
     stop(stopOptions = {}) {
       stopping ??= (async () => {
         logger.info('worker stopping: no new requests, in-flight agent calls get a moment to finish');
         await app.close();
-        await stopEverything(stopOptions.drainMs ?? 10_000);
-        logger.info('worker stopped; every live session is in the log for the next start');
+        await opened.stop(stopOptions.drainMs ?? 10_000);
+        logger.info(
+          engine.description.kind === 'embedded'
+            ? 'worker stopped; every live session is in the log for the next start'
+            : 'worker stopped; the sessions go on in the Restate cluster',
+        );
       })();
       return stopping;
     },

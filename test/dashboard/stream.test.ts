@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dashboardPlugin, type StreamLimits, type StreamStatus } from '../../src/dashboard/index.js';
-import { createMemoryStore, createSessionRegistry, type SessionRegistry } from '../../src/index.js';
+import { createEmbeddedEngine, createMemoryStore, createSessionRegistry, type SessionRegistry } from '../../src/index.js';
 import { delayedAgent } from '../support/agents.js';
 import { openStream } from '../support/sse.js';
 
@@ -27,8 +27,7 @@ async function serve(limits: Partial<StreamLimits>): Promise<{ port: number; sta
   registry = createSessionRegistry({ agent: delayedAgent(0), store, idleTtlMs: 60_000, graceMs: 1_000, memoryPressure: false });
   app = Fastify();
   await app.register(dashboardPlugin, {
-    registry,
-    store,
+    engine: createEmbeddedEngine({ registry, store }),
     version: 'test',
     idleTtlMs: 60_000,
     graceMs: 1_000,

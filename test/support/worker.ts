@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { pino } from 'pino';
 import { loadConfig, type WorkerConfig } from '../../src/config/index.js';
-import type { Agent } from '../../src/index.js';
+import type { Agent, EventStore, SessionRegistry } from '../../src/index.js';
 import { type RunningWorker, startWorker } from '../../src/worker/index.js';
 
 export interface HttpAnswer {
@@ -46,18 +46,25 @@ export function http(
   });
 }
 
-export interface TestWorker extends RunningWorker {
+export interface TestWorker extends Omit<RunningWorker, 'registry' | 'store'> {
+  /** The embedded engine's registry and log (what these workers run). */
+  readonly registry: SessionRegistry;
+  readonly store: EventStore;
   call(method: string, path: string, options?: Parameters<typeof http>[3]): Promise<HttpAnswer>;
 }
 
-/** A real worker on 127.0.0.1 and an ephemeral port, with its data in `dataDir`. */
+/** A real worker on 127.0.0.1 and an ephemeral port, with its data in `dataDir` (the embedded engine). */
 export async function startTestWorker(dataDir: string, env: Record<string, string> = {}, agent?: Agent): Promise<TestWorker> {
   const config: WorkerConfig = loadConfig({
     env: { CLAUDE_MEM_DATA_DIR: dataDir, CLAUDE_MEM_WORKER_PORT: '0', CLAUDE_MEM_LOG_LEVEL: 'silent', ...env },
     home: dataDir,
   });
   const worker = await startWorker(config, { logger: pino({ level: 'silent' }), version: '8.5.7', ...(agent ? { agent } : {}) });
+  const { registry, store } = worker;
+  if (registry === undefined || store === undefined) throw new Error('startTestWorker runs the embedded engine');
   return Object.assign(worker, {
+    registry,
+    store,
     call: (method: string, path: string, options?: Parameters<typeof http>[3]) => http(worker.port, method, path, options),
   });
 }

@@ -1,12 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createMetrics, createSessionRegistry } from '../../src/index.js';
+import { createEmbeddedEngine, createMemoryStore, createMetrics, createSessionRegistry } from '../../src/index.js';
 import { delayedAgent } from '../support/agents.js';
 
 describe('metrics', () => {
   it('walk the live sessions once per scrape, however many metrics read them', async () => {
-    const registry = createSessionRegistry({ agent: delayedAgent(1), memoryPressure: false });
+    const store = createMemoryStore();
+    const registry = createSessionRegistry({ agent: delayedAgent(1), memoryPressure: false, store });
     const metrics = createMetrics();
-    metrics.observe(registry);
+    metrics.observe(createEmbeddedEngine({ registry, store }));
     await registry.init({ contentSessionId: 'c', project: 'p' }, { prompt: 'p' });
     const stats = vi.spyOn(registry, 'stats');
     const text = await metrics.register.metrics();

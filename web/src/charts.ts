@@ -108,33 +108,29 @@ export function drawMemory(
   container: HTMLElement,
   legend: HTMLElement,
   samples: readonly MemorySample[],
-  options: { now: number; windowMs: number; limitBytes: number; fit: boolean },
+  options: { now: number; windowMs: number; limitBytes: number | null; fit: boolean },
 ): void {
   const { root, plotWidth, plotHeight } = frame(container, 'Heap used and RSS over the last hour, with the memory-pressure limit');
   const start = options.now - options.windowMs;
   const visible = samples.filter((s) => s.at >= start);
   const dataMax = Math.max(1, ...visible.map((s) => Math.max(s.heapUsedBytes, s.rssBytes)));
-  const yMax = options.fit ? dataMax * 1.15 : Math.max(options.limitBytes, dataMax) * 1.08;
+  const limitBytes = options.limitBytes;
+  const yMax = options.fit || limitBytes === null ? dataMax * 1.15 : Math.max(limitBytes, dataMax) * 1.08;
   axes(root, plotWidth, plotHeight, yMax, bytes, options.windowMs);
   const x = (at: number) => MARGIN.left + ((at - start) / options.windowMs) * plotWidth;
   const y = (value: number) => MARGIN.top + plotHeight * (1 - value / yMax);
-  if (options.limitBytes <= yMax) {
+  // No limit: the sessions are not in this process (Restate), so nothing is shed here.
+  if (limitBytes !== null && limitBytes <= yMax) {
+    root.append(svg('line', { class: 'limit', x1: MARGIN.left, x2: MARGIN.left + plotWidth, y1: y(limitBytes), y2: y(limitBytes) }));
     root.append(
-      svg('line', { class: 'limit', x1: MARGIN.left, x2: MARGIN.left + plotWidth, y1: y(options.limitBytes), y2: y(options.limitBytes) }),
+      svg('text', { class: 'limit-label', x: MARGIN.left + 4, y: y(limitBytes) - 4 }, `memory-pressure limit ${bytes(limitBytes)}`),
     );
-    root.append(
-      svg(
-        'text',
-        { class: 'limit-label', x: MARGIN.left + 4, y: y(options.limitBytes) - 4 },
-        `memory-pressure limit ${bytes(options.limitBytes)}`,
-      ),
-    );
-  } else {
+  } else if (limitBytes !== null) {
     root.append(
       svg(
         'text',
         { class: 'limit-label', x: MARGIN.left + 4, y: MARGIN.top + 10 },
-        `memory-pressure limit ${bytes(options.limitBytes)} (above the chart)`,
+        `memory-pressure limit ${bytes(limitBytes)} (above the chart)`,
       ),
     );
   }
@@ -154,6 +150,6 @@ export function drawMemory(
     legend,
     last === undefined
       ? 'no sample yet'
-      : `heap used ${bytes(last.heapUsedBytes)} · RSS ${bytes(last.rssBytes)} · limit ${bytes(options.limitBytes)} · ${visible.length} sample${visible.length === 1 ? '' : 's'}`,
+      : `heap used ${bytes(last.heapUsedBytes)} · RSS ${bytes(last.rssBytes)} · ${limitBytes === null ? 'no shedding (sessions live in Restate)' : `limit ${bytes(limitBytes)}`} · ${visible.length} sample${visible.length === 1 ? '' : 's'}`,
   );
 }

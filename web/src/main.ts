@@ -84,18 +84,25 @@ function scheduleRender(): void {
   });
 }
 
+/** Where the sessions run, and how fresh the page is when they are not in this process. */
+function engineInfo(worker: WorkerFacts): string {
+  if (worker.engine.kind === 'embedded') return '';
+  const every = worker.engine.pollMs === null ? '' : ` every ${duration(worker.engine.pollMs)}`;
+  return ` · sessions in ${worker.engine.kind} at ${worker.engine.location}, read${every}`;
+}
+
 function render(): void {
   if (facts === undefined || stats === undefined) return;
   setText(
     byId('worker-info'),
-    `v${facts.version} · pid ${facts.pid} · up ${duration(serverNow() - facts.startedAt)} · TTL ${duration(facts.idleTtlMs)} + grace ${duration(facts.graceMs)}`,
+    `v${facts.version} · pid ${facts.pid} · up ${duration(serverNow() - facts.startedAt)} · TTL ${duration(facts.idleTtlMs)} + grace ${duration(facts.graceMs)}${engineInfo(facts)}`,
   );
   const cards: Record<string, string> = {
     live: `${count(stats.live)} / ${count(facts.maxActiveSessions)}`,
     active: count(stats.byLifecycle.active),
     idle: count(stats.byLifecycle.idle),
     expiring: count(stats.byLifecycle.expiring),
-    dormant: count(stats.dormant),
+    dormant: stats.dormant === null ? 'n/a' : count(stats.dormant),
     slots: `${count(stats.slots.inUse)} / ${count(stats.slots.capacity)}`,
     waiting: count(stats.slots.waiting),
     disposed: count(Object.values(stats.disposals).reduce((a, b) => a + b, 0)),

@@ -1,0 +1,149 @@
+/**
+ * Owns opening the engine the configuration names (CLAUDE_MEM_ENGINE) for the worker, and stopping it:
+ * the embedded registry over its SQLite log (an owner lock on the file), or the Restate engine (no lock:
+ * several workers may front one cluster), which may also serve the session services to the cluster.
+ * May not: answer requests (the routes do, through the engine).
+ */
+import type { Logger } from 'pino';
+import type { Agent } from '../agents/index.js';
+import { type RunningSessionService, registerSessionService, serviceOptionsFromConfig, startSessionService } from '../cluster/index.js';
+import { eventLogPath, type WorkerConfig } from '../config/index.js';
+import { connectRestateEngine, createEmbeddedEngine, type SessionEngine } from '../engine/index.js';
+import { connectInspector } from '../inspector/index.js';
+import { createSessionRegistry, type SessionRegistry } from '../registry/index.js';
+import { type EventStore, openSqliteStore } from '../store/index.js';
+import type { WorkerMetrics } from './metrics.js';
+
+export interface OpenedEngine {
+  readonly engine: SessionEngine;
+  readonly registry: SessionRegistry | undefined;
+  readonly store: EventStore | undefined;
+  readonly sessionService: RunningSessionService | undefined;
+  /** The worker listens on `port` (known only now for port 0). */
+  listening(port: number): void;
+  stop(drainMs: number): Promise<void>;
+}
+
+/** The worker could not start for a reason the user can act on; the message says what to do. */
+export class WorkerStartError extends Error {
+  override readonly name = 'WorkerStartError';
+}
+
+export function openEmbeddedEngine(
+  config: WorkerConfig,
+  options: { readonly agent: Agent; readonly logger: Logger; readonly metrics: WorkerMetrics; readonly version: string },
+): OpenedEngine {
+  const { logger, metrics } = options;
+  const store = openSqliteStore(eventLogPath(config.dataDir), {
+    owner: { port: config.port, host: config.host, version: options.version },
+  });
+  const stale = store.ownership?.staleRecord;
+  if (stale) {
+    logger.warn(
+      { previousOwner: stale },
+      'the previous worker on this log did not stop cleanly (killed, or the machine went down); its sessions are recovered from the log',
+    );
+  }
+  const inspector = config.inspectUrl === undefined ? undefined : connectInspector(config.inspectUrl);
+  const registry = createSessionRegistry({
+    agent: options.agent,
+    store: metrics.timed(store),
+    idleTtlMs: config.sessionTtlMs,
+    graceMs: config.graceMs,
+    maxHistoryMessages: config.maxConversationHistory,
+    maxHistoryTokens: config.maxConversationTokens,
+    maxActiveSessions: config.maxActiveSessions,
+    maxConcurrentAgents: config.maxConcurrentAgents,
+    maxQueuedItems: config.maxQueuedItems,
+    maxBatchItems: config.maxBatchItems,
+    agentTimeoutMs: config.agentTimeoutMs,
+    memoryPressure: { limitPercent: config.memoryLimitPercent, targetPercent: config.memoryTargetPercent },
+    snapshotEvery: config.snapshotEvery,
+    retentionMs: config.eventRetentionMs,
+    logger: logger.child({ component: 'registry' }),
+    ...(inspector === undefined ? {} : { inspect: inspector.inspect }),
+  });
+  const engine = createEmbeddedEngine({ registry, store, location: store.location });
+  return {
+    engine,
+    registry,
+    store,
+    sessionService: undefined,
+    listening(port) {
+      if (port !== config.port) store.ownership?.update({ port });
+    },
+    async stop(drainMs) {
+      await engine.close({ drainMs });
+      inspector?.stop();
+    },
+  };
+}
+
+/** How long the worker keeps trying to register its session services with a Restate admin API that does not answer yet. */
+const REGISTER_FOR_MS = 60_000;
+
+async function register(adminUrl: string, serviceUrl: string, logger: Logger): Promise<void> {
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await registerSessionService(adminUrl, serviceUrl);
+      return;
+    } catch (error) {
+      if (Date.now() - started > REGISTER_FOR_MS) {
+        throw new WorkerStartError(
+          `could not register the session services (${serviceUrl}) with Restate's admin API at ${adminUrl} within ${REGISTER_FOR_MS / 1_000} s: ${(error as Error).message}; is restate-server running, and can it reach ${serviceUrl}?`,
+        );
+      }
+      if (attempt === 0) logger.warn({ adminUrl, err: (error as Error).message }, 'Restate admin API not ready; retrying');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+export async function openRestateEngine(
+  config: WorkerConfig,
+  options: { readonly agent: Agent; readonly logger: Logger },
+): Promise<OpenedEngine> {
+  const { restate } = config;
+  const { logger } = options;
+  if (config.inspectUrl !== undefined)
+    logger.warn('CLAUDE_MEM_INSPECT has no effect with CLAUDE_MEM_ENGINE=restate: no session actor runs here');
+  let sessionService: RunningSessionService | undefined;
+  if (restate.adminUrl !== undefined) {
+    try {
+      sessionService = await startSessionService({
+        ...serviceOptionsFromConfig(config, options.agent),
+        port: restate.servicePort,
+        host: restate.serviceHost,
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        throw new WorkerStartError(
+          `port ${restate.servicePort} on ${restate.serviceHost} (CLAUDE_MEM_RESTATE_SERVICE_PORT) is already in use: choose another, or 0 for a free one`,
+        );
+      }
+      throw error;
+    }
+    const advertised = restate.advertisedUrl ?? sessionService.url;
+    try {
+      await register(restate.adminUrl, advertised, logger);
+    } catch (error) {
+      await sessionService.close();
+      throw error;
+    }
+    logger.info({ serviceUrl: advertised, adminUrl: restate.adminUrl }, 'session services registered with Restate');
+  }
+  const engine = connectRestateEngine({ ingressUrl: restate.ingressUrl! });
+  return {
+    engine,
+    registry: undefined,
+    store: undefined,
+    sessionService,
+    listening() {},
+    async stop() {
+      await engine.close();
+      await sessionService?.close();
+    },
+  };
+}
