@@ -1,18 +1,20 @@
 #!/usr/bin/env node
 /**
  * session-lifecycle's command line:
- *   serve              run the worker (what `npm start` runs)
+ *   serve              run the worker (what `npm start` runs); `--engine restate` fronts a Restate cluster
+ *   restate-service    serve the session services to a Restate cluster (no HTTP API)
  *   replay <session>   print a session's timeline from the event log
  *   inspector          run a loopback relay for the Stately inspector
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { registerSessionService, serviceOptionsFromConfig, startSessionService } from './cluster/index.js';
 import { ConfigError, DEFAULT_INSPECTOR_URL, eventLogPath, loadConfig, resolveDataDir } from './config/index.js';
 import { startInspectorRelay } from './inspector/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
-import { startWorker, WorkerStartError } from './worker/index.js';
+import { agentFor, startWorker, WorkerStartError } from './worker/index.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -49,26 +51,77 @@ function addServeCommand(program: Command, io: CliIo): void {
     .option('--host <host>', 'overrides CLAUDE_MEM_WORKER_HOST')
     .option('--data-dir <dir>', 'overrides CLAUDE_MEM_DATA_DIR')
     .option('--inspect [url]', `stream every session actor to a Stately inspector relay (default ${DEFAULT_INSPECTOR_URL})`)
-    .action(async (options: { port?: string; host?: string; dataDir?: string; inspect?: string | true }) => {
-      const env: NodeJS.ProcessEnv = {
-        ...io.env,
-        ...(options.port === undefined ? {} : { CLAUDE_MEM_WORKER_PORT: options.port }),
-        ...(options.host === undefined ? {} : { CLAUDE_MEM_WORKER_HOST: options.host }),
-        ...(options.dataDir === undefined ? {} : { CLAUDE_MEM_DATA_DIR: options.dataDir }),
-        ...(options.inspect === undefined ? {} : { CLAUDE_MEM_INSPECT: options.inspect === true ? 'true' : options.inspect }),
-      };
-      const config = loadConfig({ env });
-      // The worker logs JSON lines on stdout (pino); `| npx pino-pretty` makes them readable.
-      const worker = await startWorker(config);
-      const signal = await io.stopRequested();
-      worker.logger.info({ signal }, 'stop requested');
-      const deadline = setTimeout(() => {
-        worker.logger.error('the orderly stop took too long; exiting anyway');
-        process.exit(1);
-      }, STOP_DEADLINE_MS);
-      deadline.unref();
-      await worker.stop({ drainMs: config.shutdownDrainMs });
-      clearTimeout(deadline);
+    .option('--engine <engine>', 'what runs the sessions: embedded (this process, SQLite) or restate (overrides CLAUDE_MEM_ENGINE)')
+    .option('--restate-ingress <url>', "a Restate cluster's ingress, for --engine restate (overrides CLAUDE_MEM_RESTATE_INGRESS_URL)")
+    .option(
+      '--restate-admin <url>',
+      'also serve the session services and register them with this Restate admin API (overrides CLAUDE_MEM_RESTATE_ADMIN_URL)',
+    )
+    .action(
+      async (options: {
+        port?: string;
+        host?: string;
+        dataDir?: string;
+        inspect?: string | true;
+        engine?: string;
+        restateIngress?: string;
+        restateAdmin?: string;
+      }) => {
+        const env: NodeJS.ProcessEnv = {
+          ...io.env,
+          ...(options.port === undefined ? {} : { CLAUDE_MEM_WORKER_PORT: options.port }),
+          ...(options.host === undefined ? {} : { CLAUDE_MEM_WORKER_HOST: options.host }),
+          ...(options.dataDir === undefined ? {} : { CLAUDE_MEM_DATA_DIR: options.dataDir }),
+          ...(options.inspect === undefined ? {} : { CLAUDE_MEM_INSPECT: options.inspect === true ? 'true' : options.inspect }),
+          ...(options.engine === undefined ? {} : { CLAUDE_MEM_ENGINE: options.engine }),
+          ...(options.restateIngress === undefined ? {} : { CLAUDE_MEM_RESTATE_INGRESS_URL: options.restateIngress }),
+          ...(options.restateAdmin === undefined ? {} : { CLAUDE_MEM_RESTATE_ADMIN_URL: options.restateAdmin }),
+        };
+        const config = loadConfig({ env });
+        // The worker logs JSON lines on stdout (pino); `| npx pino-pretty` makes them readable.
+        const worker = await startWorker(config);
+        const signal = await io.stopRequested();
+        worker.logger.info({ signal }, 'stop requested');
+        const deadline = setTimeout(() => {
+          worker.logger.error('the orderly stop took too long; exiting anyway');
+          process.exit(1);
+        }, STOP_DEADLINE_MS);
+        deadline.unref();
+        await worker.stop({ drainMs: config.shutdownDrainMs });
+        clearTimeout(deadline);
+      },
+    );
+}
+
+function addRestateServiceCommand(program: Command, io: CliIo): void {
+  program
+    .command('restate-service')
+    .description(
+      'serve the session services to a Restate cluster (agent calls run here): on CLAUDE_MEM_RESTATE_SERVICE_PORT, registered with CLAUDE_MEM_RESTATE_ADMIN_URL when set',
+    )
+    .option('--port <port>', 'overrides CLAUDE_MEM_RESTATE_SERVICE_PORT')
+    .option('--restate-admin <url>', 'register with this Restate admin API (overrides CLAUDE_MEM_RESTATE_ADMIN_URL)')
+    .action(async (options: { port?: string; restateAdmin?: string }) => {
+      const config = loadConfig({
+        env: {
+          ...io.env,
+          ...(options.port === undefined ? {} : { CLAUDE_MEM_RESTATE_SERVICE_PORT: options.port }),
+          ...(options.restateAdmin === undefined ? {} : { CLAUDE_MEM_RESTATE_ADMIN_URL: options.restateAdmin }),
+        },
+      });
+      const { restate } = config;
+      const service = await startSessionService({
+        ...serviceOptionsFromConfig(config, agentFor(config)),
+        port: restate.servicePort,
+        host: restate.serviceHost,
+      });
+      const advertised = restate.advertisedUrl ?? service.url;
+      if (restate.adminUrl !== undefined) await registerSessionService(restate.adminUrl, advertised);
+      io.out(
+        `Session services on ${service.url}${restate.adminUrl === undefined ? ` (register ${advertised} with your Restate admin API)` : `, registered with ${restate.adminUrl} as ${advertised}`}. Ctrl-C stops them.`,
+      );
+      await io.stopRequested();
+      await service.close();
     });
 }
 
@@ -130,6 +183,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
   // Subcommands made with .command() inherit exitOverride and the output above.
   addServeCommand(program, io);
+  addRestateServiceCommand(program, io);
   addReplayCommand(program, io);
   addInspectorCommand(program, io);
   try {

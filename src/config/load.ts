@@ -16,6 +16,8 @@ export type EngineName = 'embedded' | 'restate';
 export interface RestateSettings {
   /** Required with the Restate engine. */
   readonly ingressUrl: string | undefined;
+  /** How long a command keeps trying Restate before it is refused. */
+  readonly callTimeoutMs: number;
   /** When set, the worker also serves the session services and registers them here. */
   readonly adminUrl: string | undefined;
   readonly servicePort: number;
@@ -157,6 +159,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     engine: value('CLAUDE_MEM_ENGINE'),
     restate: {
       ingressUrl: value('CLAUDE_MEM_RESTATE_INGRESS_URL'),
+      callTimeoutMs: Math.round(value('CLAUDE_MEM_RESTATE_CALL_TIMEOUT_SECONDS') * 1_000),
       adminUrl: value('CLAUDE_MEM_RESTATE_ADMIN_URL'),
       servicePort: value('CLAUDE_MEM_RESTATE_SERVICE_PORT'),
       serviceHost: value('CLAUDE_MEM_RESTATE_SERVICE_HOST'),

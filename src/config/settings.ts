@@ -312,6 +312,15 @@ export const SETTINGS = {
     schema: httpUrl('an http(s) URL of a Restate ingress, such as http://127.0.0.1:8080'),
     description: 'With `CLAUDE_MEM_ENGINE=restate`: the ingress of any node of the Restate cluster (required).',
   }),
+  CLAUDE_MEM_RESTATE_CALL_TIMEOUT_SECONDS: decimal({
+    default: '20',
+    what: 'a number of seconds',
+    min: 0,
+    exclusiveMin: true,
+    max: 3_600,
+    description:
+      'With `CLAUDE_MEM_ENGINE=restate`: how long a command keeps trying Restate (a lost answer or an unreachable node is retried with the same idempotency key) before the worker answers 503.',
+  }),
   CLAUDE_MEM_RESTATE_ADMIN_URL: custom({
     default: '',
     allowed: 'an http(s) URL of a Restate admin API, such as http://127.0.0.1:9070, or nothing',

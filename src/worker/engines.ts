@@ -134,7 +134,11 @@ export async function openRestateEngine(
     }
     logger.info({ serviceUrl: advertised, adminUrl: restate.adminUrl }, 'session services registered with Restate');
   }
-  const engine = connectRestateEngine({ ingressUrl: restate.ingressUrl! });
+  const engine = connectRestateEngine({
+    ingressUrl: restate.ingressUrl!,
+    retryForMs: restate.callTimeoutMs,
+    attemptTimeoutMs: Math.min(10_000, restate.callTimeoutMs),
+  });
   return {
     engine,
     registry: undefined,

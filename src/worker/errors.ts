@@ -7,7 +7,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { EngineRefusal } from '../engine/index.js';
+import { type EngineRefusal, EngineUnavailableError } from '../engine/index.js';
 import type { Refusal } from '../registry/index.js';
 import { EventStoreError } from '../store/index.js';
 import { InvalidRequest } from './schemas.js';
@@ -86,6 +86,13 @@ export function answerError(bodyLimitBytes: number) {
         .send({ error: error.message, details: error.details ?? null });
     }
     if (error instanceof InvalidRequest) return reply.code(400).send({ error: error.message, details: error.details });
+    if (error instanceof EngineUnavailableError) {
+      // A read the engine could not answer (Restate out of reach): nothing changed; try again later.
+      return reply
+        .code(503)
+        .header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1_000))))
+        .send({ error: 'session engine unavailable', details: error.message });
+    }
     if (error instanceof EventStoreError && error.code === 'write-failed') {
       // A route that wrote to the log itself (a private prompt's identity): nothing of it was recorded.
       return reply.code(507).header('retry-after', '1').send({ error: 'event log unwritable', details: error.message });

@@ -31,7 +31,7 @@ export function createMetrics(): WorkerMetrics {
     registers: [register],
   });
   // Queued, processed and failed grow with the engine's totals; skipped and duplicate are counted by the routes.
-  let totalsOf: (() => Promise<SessionCounters>) | undefined;
+  let totalsOf: (() => Promise<SessionCounters | undefined>) | undefined;
   const seenWork: Partial<Record<keyof SessionCounters, number>> = {};
   const work = new Counter({
     name: `${PREFIX}work_items_total`,
@@ -41,6 +41,7 @@ export function createMetrics(): WorkerMetrics {
     async collect() {
       if (totalsOf === undefined) return;
       const totals = await totalsOf();
+      if (totals === undefined) return;
       for (const key of ['queued', 'processed', 'failed'] as const) {
         this.inc({ outcome: key }, Math.max(0, totals[key] - (seenWork[key] ?? 0)));
         seenWork[key] = totals[key];
@@ -65,7 +66,7 @@ export function createMetrics(): WorkerMetrics {
     }),
     observe(engine) {
       const stats = oncePerScrape(() => engine.stats());
-      totalsOf = async () => (await stats()).totals;
+      totalsOf = async () => (await stats())?.totals;
       observeEngine(engine, stats, register);
     },
   };
@@ -74,13 +75,14 @@ export function createMetrics(): WorkerMetrics {
 /**
  * The engine's stats, read once per scrape: every metric's collect() asks for them, and each reading
  * walks all live sessions (on Restate, asks the cluster). The reading is shared until it has settled
- * and the scrape's turn of the event loop is over.
+ * and the scrape's turn of the event loop is over. An engine out of reach gives none: the scrape still
+ * answers, with the metrics that need no reading (`log_writable` 0 among them).
  */
-function oncePerScrape(read: () => Promise<EngineStats>): () => Promise<EngineStats> {
-  let current: Promise<EngineStats> | undefined;
+function oncePerScrape(read: () => Promise<EngineStats>): () => Promise<EngineStats | undefined> {
+  let current: Promise<EngineStats | undefined> | undefined;
   return () => {
     if (current === undefined) {
-      const reading = read();
+      const reading = read().catch(() => undefined);
       current = reading;
       const forget = () =>
         setImmediate(() => {
@@ -92,14 +94,15 @@ function oncePerScrape(read: () => Promise<EngineStats>): () => Promise<EngineSt
   };
 }
 
-function observeEngine(engine: SessionEngine, stats: () => Promise<EngineStats>, register: MetricsRegistry): void {
+function observeEngine(engine: SessionEngine, stats: () => Promise<EngineStats | undefined>, register: MetricsRegistry): void {
   new Gauge({
     name: `${PREFIX}sessions`,
     help: 'Live sessions by state',
     labelNames: ['state', 'lifecycle'],
     registers: [register],
     async collect() {
-      const { byState } = await stats();
+      const byState = (await stats())?.byState;
+      if (byState === undefined) return;
       for (const state of STATES) this.set({ state, lifecycle: state.split('.')[0]! }, byState[state] ?? 0);
     },
   });
@@ -122,7 +125,8 @@ function observeEngine(engine: SessionEngine, stats: () => Promise<EngineStats>,
       labelNames: labelName ? [labelName] : [],
       registers: [register],
       async collect() {
-        const { totals } = await stats();
+        const totals = (await stats())?.totals;
+        if (totals === undefined) return;
         for (const [label, key] of Object.entries(parts)) {
           const growth = Math.max(0, totals[key] - (seen[key] ?? 0));
           seen[key] = totals[key];
@@ -144,7 +148,8 @@ function observeEngine(engine: SessionEngine, stats: () => Promise<EngineStats>,
     labelNames: ['kind'],
     registers: [register],
     async collect() {
-      const { slots } = await stats();
+      const slots = (await stats())?.slots;
+      if (slots === undefined) return;
       this.set({ kind: 'capacity' }, slots.capacity);
       this.set({ kind: 'in_use' }, slots.inUse);
       this.set({ kind: 'waiting' }, slots.waiting);
