@@ -314,6 +314,76 @@ renderers.bursts = {
   },
 };
 
+/** A figure of a free-form results.json section (see Renderer). */
+// biome-ignore lint/suspicious/noExplicitAny: results.json sections are free-form; a missing figure renders as '—'
+type Free = any;
+
+renderers.restate = {
+  title: 'Past one machine: the worker on Restate against the embedded worker',
+  render: (s) => {
+    const w = s.workerOverHttp ?? {};
+    const row = (name: string, r: Free, cpu: string) =>
+      `| ${name} | ${n(r?.sessionsPerSecond)} | ${n(r?.eventsPerSecond)} | ${n(r?.processedEventsPerSecond)} | ${n(r?.p50Ms)} ms | ${n(r?.p99Ms)} ms | ${cpu} |`;
+    const cpuOf = (r: Free) =>
+      [
+        r?.workerCpuSecondsPer1000Events === undefined ? undefined : `worker ${n(r.workerCpuSecondsPer1000Events)}`,
+        r?.restateServerCpuSecondsPer1000Events === undefined ? undefined : `restate-server ${n(r.restateServerCpuSecondsPer1000Events)}`,
+        r?.serviceCpuSecondsPer1000Events === undefined ? undefined : `services ${n(r.serviceCpuSecondsPer1000Events)}`,
+      ]
+        .filter(Boolean)
+        .join(', ');
+    const invocations = (r: Free) => {
+      const entries = Object.entries((r?.invocationsPerEvent ?? {}) as Record<string, number>).sort((a, b) => b[1] - a[1]);
+      const total = Math.round(entries.reduce((sum, [, v]) => sum + v, 0) * 100) / 100;
+      return { text: entries.map(([handler, v]) => `\`${handler}\` ${n(v)}`).join(', '), total };
+    };
+    const now = invocations(w.restate ?? s.restateByServiceProcesses?.['1']);
+    const before = s.phase1;
+    const lines = [
+      `${n(s.workload.sessions)} sessions × (1 prompt + ${n(s.workload.observationsPerSession)} observations), ${n(s.workload.concurrentSessions)} sessions at a time, ` +
+        `the ${s.workload.agent} agent, after a warm-up round. *Events/s*: hook calls answered (a 2xx means durable: in SQLite, or committed by Restate); ` +
+        '*processed*: until the agent has answered every item. The worker rounds are `session-lifecycle serve` processes called over HTTP; ' +
+        "the others call the registry in-process or Restate's ingress directly (one h2c balancer in front of the service processes, where the invocations are counted).",
+      '',
+      '| engine | sessions/s | events/s | processed events/s | p50 | p99 | CPU s per 1,000 events |',
+      '|---|---:|---:|---:|---:|---:|---|',
+      row('worker over HTTP, embedded (SQLite)', w.embedded, cpuOf(w.embedded)),
+      row('worker over HTTP, Restate (1 service process)', w.restate, cpuOf(w.restate)),
+      row('registry in-process, SQLite', s.embedded, ''),
+      ...Object.entries(s.restateByServiceProcesses ?? {}).map(([p, r]) =>
+        row(`Restate ingress, ${p} service process${p === '1' ? '' : 'es'}`, r, cpuOf(r)),
+      ),
+      '',
+      `The worker on Restate answers ${x(w.restate && w.embedded ? Math.round((w.restate.eventsPerSecond / w.embedded.eventsPerSecond) * 1000) / 1000 : undefined)} ` +
+        "the embedded worker's hook calls per second on this machine. " +
+        `Each hook event costs ${n(now.total)} Restate invocations: ${now.text}.`,
+    ];
+    if (before !== undefined) {
+      const was = invocations(before.restateByServiceProcesses?.['1']);
+      const one = s.restateByServiceProcesses?.['1'];
+      lines.push(
+        '',
+        `Before the phase 2 changes (commit \`${before.commit}\`, the same script with \`--client-only\`, ${before.ranAt.slice(0, 16).replace('T', ' ')} UTC, load ${before.machine.loadAverage.join(' / ')}), ` +
+          `through the ingress with one service process:`,
+        '',
+        '| | invocations per event | events/s | processed events/s | p50 | p99 | restate-server CPU s per 1,000 events |',
+        '|---|---:|---:|---:|---:|---:|---:|',
+        `| phase 1 | ${n(was.total)} | ${n(before.restateByServiceProcesses?.['1']?.eventsPerSecond)} | ${n(before.restateByServiceProcesses?.['1']?.processedEventsPerSecond)} | ${n(before.restateByServiceProcesses?.['1']?.p50Ms)} ms | ${n(before.restateByServiceProcesses?.['1']?.p99Ms)} ms | ${n(before.restateByServiceProcesses?.['1']?.restateServerCpuSecondsPer1000Events)} |`,
+        `| now | ${n(invocations(one).total)} | ${n(one?.eventsPerSecond)} | ${n(one?.processedEventsPerSecond)} | ${n(one?.p50Ms)} ms | ${n(one?.p99Ms)} ms | ${n(one?.restateServerCpuSecondsPer1000Events)} |`,
+        '',
+        `Phase 1's invocations per event: ${was.text}.`,
+      );
+    }
+    const m = s.memory;
+    lines.push(
+      '',
+      `restate-server's RSS: ${n(m?.rssBeforeMiB)} MiB before, ${n(m?.rssAfterMiB)} MiB after ${n(m?.idleSessions)} idle sessions ` +
+        `(${n(m?.bytesPerIdleSession)} bytes each, mostly RocksDB filling its memtables and caches toward their budget; see docs/scale-out.md).`,
+    );
+    return lines;
+  },
+};
+
 function render(): string {
   const results = readResults();
   const lines = [
@@ -335,6 +405,7 @@ function render(): string {
     'npm run soak:http      # the real worker over HTTP for 10 minutes',
     'npm run bench:dashboard  # the dashboard: transfer size, worker CPU with and without it open (needs Chromium)',
     'npm run bench:bursts   # what users pay: LLM calls, prompt tokens and drain time on bursts of observations',
+    'npm run bench:restate  # the worker on Restate against the embedded worker (starts restate-server from the npm package)',
     '```',
     '',
     'Each script writes its section of `bench/results.json` and re-renders this page; the soak also writes `bench/soak.csv` and',

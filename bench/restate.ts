@@ -1,12 +1,18 @@
 /**
  * The session engine on Restate against the embedded registry, in one run:
+ *   - the worker over HTTP (claude-mem's hook routes), as `session-lifecycle serve` processes: on its
+ *     embedded engine (SQLite), and on Restate (`--engine restate`, one session service process);
  *   - hook calls through Restate's ingress with 1, 2 and 3 service processes (behind one h2c
  *     balancer): sessions/s, events/s, p50/p99 of one call's answer (2xx = durable in Restate);
  *   - the embedded registry with its SQLite log, same workload, called in-process (2xx = durable in SQLite);
- *   - CPU seconds spent by restate-server and by the service processes per 1,000 events (where the cost goes);
+ *   - where the cost goes: CPU seconds of restate-server, the service processes and the worker per
+ *     1,000 events; Restate invocations per hook event by handler (counted at the balancer), and the
+ *     delayed messages (timers) left scheduled per event;
  *   - restate-server's RSS before and after N idle sessions (bytes per idle session).
+ * Events/s is the rate at which calls are answered; processed events/s runs until every item has
+ * been answered by the agent.
  *
- *   npx tsx bench/restate.ts [--quick]
+ *   npx tsx bench/restate.ts [--quick] [--client-only]   (--client-only: no worker rounds, for older trees)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,10 +23,12 @@ import { createLocalAgent, createSessionRegistry, openSqliteStore } from '../src
 import { startBalancer } from '../test/cluster/support/balancer.js';
 import { startRestate, until } from '../test/cluster/support/restate-server.js';
 import { type ServiceProcess, startServiceProcess } from '../test/cluster/support/service-process.js';
-import { freePort } from '../test/support/process.js';
-import { log, mib, ratio, round, writeSection } from './lib/results.js';
+import { freePort, startWorkerProcess, type WorkerProcess } from '../test/support/process.js';
+import { log, mib, ratio, readResults, round, writeSection } from './lib/results.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, 'client-only': { type: 'boolean', default: false } },
+});
 const SESSIONS = args.quick ? 100 : 300;
 const OBSERVATIONS = 4;
 const CONCURRENCY = 32;
@@ -94,6 +102,7 @@ function rssBytes(pid: number): number {
 function perEvent(after: Map<string, number>, before: Map<string, number>, events: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [handler, count] of after) {
+    if (handler === 'agentSlots/stats') continue; // the bench's own polling for the end of the work
     const grown = count - (before.get(handler) ?? 0);
     if (grown > 0) out[handler] = round(grown / events, 2);
   }
@@ -139,6 +148,7 @@ async function restateRound(processes: number) {
     await registerSessionService(restate.node().adminUrl, balancer.url);
     const client = connectSessionCluster({ ingressUrl: restate.node().ingressUrl });
     await workload(clusterCalls(client), `warmup-${processes}`);
+    await drained(client);
     const serverCpu = cpuSeconds(restate.node().pid);
     const serviceCpu = services.reduce((sum, service) => sum + cpuSeconds(service.pid), 0);
     const invocationsBefore = new Map(balancer.invocations);
@@ -232,8 +242,114 @@ async function embeddedRound(): Promise<Figures & { processedEventsPerSecond: nu
   }
 }
 
+/** The hook routes of a worker on `port`, over HTTP with keep-alive (fetch). */
+function httpCalls(port: number): Calls {
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`${path}: ${response.status} ${text}`);
+    return text;
+  };
+  return {
+    init: (id) => post('/api/sessions/init', { contentSessionId: id, project: 'bench', prompt: `prompt of ${id}` }),
+    observe: (id, k) =>
+      post('/api/sessions/observations', {
+        contentSessionId: id,
+        tool_name: 'Bash',
+        tool_input: { command: `observation ${k} of ${id}` },
+        tool_response: { stdout: 'ok' },
+        cwd: '/bench',
+        tool_use_id: `${id}-${k}`,
+      }),
+  };
+}
+
+/** No session of the worker is active any more (each read of the list is one GET). */
+async function workerDrained(port: number): Promise<void> {
+  await until(
+    async () => {
+      const { sessions } = (await (await fetch(`http://127.0.0.1:${port}/api/sessions`)).json()) as { sessions: { lifecycle: string }[] };
+      return sessions.every((session) => session.lifecycle !== 'active');
+    },
+    300_000,
+    () => 'every item processed by the worker',
+  );
+}
+
+/**
+ * The worker as its own process (`session-lifecycle serve`), over HTTP: on its embedded engine, or on
+ * Restate with one session service process. Same workload; answers are claude-mem's.
+ */
+async function workerRound(engine: 'embedded' | 'restate') {
+  const dataDir = mkdtempSync(join(tmpdir(), `bench-worker-${engine}-`));
+  const port = await freePort();
+  const restate = engine === 'restate' ? await startRestate() : undefined;
+  const services: ServiceProcess[] = [];
+  let balancer: Awaited<ReturnType<typeof startBalancer>> | undefined;
+  let worker: WorkerProcess | undefined;
+  try {
+    const env: Record<string, string> = { CLAUDE_MEM_DATA_DIR: dataDir, CLAUDE_MEM_MAX_ACTIVE_SESSIONS: '100000', ...SERVICE_ENV };
+    if (restate !== undefined) {
+      services.push(await startServiceProcess(await freePort(), SERVICE_ENV));
+      balancer = await startBalancer(services.map((service) => service.url));
+      await registerSessionService(restate.node().adminUrl, balancer.url);
+      Object.assign(env, { CLAUDE_MEM_ENGINE: 'restate', CLAUDE_MEM_RESTATE_INGRESS_URL: restate.node().ingressUrl });
+    }
+    worker = await startWorkerProcess({ ...env, CLAUDE_MEM_LOG_LEVEL: 'warn' }, port);
+    const calls = httpCalls(port);
+    await workload(calls, `warmup-${engine}`);
+    await workerDrained(port);
+    const pids = { worker: worker.child.pid!, server: restate?.node().pid, services: services.map((service) => service.pid) };
+    const cpuBefore = {
+      worker: cpuSeconds(pids.worker),
+      server: pids.server ? cpuSeconds(pids.server) : 0,
+      services: sum(pids.services.map(cpuSeconds)),
+    };
+    const invocationsBefore = new Map(balancer?.invocations ?? []);
+    const started = performance.now();
+    const figures = await workload(calls, `run-${engine}`);
+    await workerDrained(port);
+    const events = SESSIONS * (OBSERVATIONS + 1);
+    const perThousand = (seconds: number) => round((seconds / events) * 1_000, 2);
+    return {
+      ...figures,
+      processedEventsPerSecond: round(events / ((performance.now() - started) / 1_000)),
+      workerCpuSecondsPer1000Events: perThousand(cpuSeconds(pids.worker) - cpuBefore.worker),
+      ...(restate === undefined
+        ? {}
+        : {
+            restateServerCpuSecondsPer1000Events: perThousand(cpuSeconds(pids.server!) - cpuBefore.server),
+            serviceCpuSecondsPer1000Events: perThousand(sum(pids.services.map(cpuSeconds)) - cpuBefore.services),
+            invocationsPerEvent: perEvent(balancer!.invocations, invocationsBefore, events),
+          }),
+    };
+  } finally {
+    if (worker !== undefined) {
+      process.kill(worker.child.pid!, 'SIGKILL');
+      await worker.exited;
+    }
+    for (const service of services) await service.kill();
+    await balancer?.close();
+    await restate?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
 const embedded = await embeddedRound();
 log(`embedded (SQLite log, in-process): ${JSON.stringify(embedded)}`);
+const workers: Record<string, Awaited<ReturnType<typeof workerRound>>> = {};
+if (!args['client-only']) {
+  for (const engine of ['embedded', 'restate'] as const) {
+    workers[engine] = await workerRound(engine);
+    log(`worker over HTTP, ${engine} engine: ${JSON.stringify(workers[engine])}`);
+  }
+}
 const rounds: Record<string, Awaited<ReturnType<typeof restateRound>>> = {};
 for (const processes of [1, 2, 3]) {
   rounds[`${processes}`] = await restateRound(processes);
@@ -241,9 +357,13 @@ for (const processes of [1, 2, 3]) {
 }
 const memory = await idleMemory();
 log(`restate memory: ${JSON.stringify(memory)}`);
+// Phase 1's figures (the same script with --client-only on the tree before phase 2) stay with the section.
+const phase1 = readResults().restate?.phase1;
 writeSection('restate', `npx tsx bench/restate.ts${args.quick ? ' --quick' : ''}`, {
+  ...(phase1 === undefined ? {} : { phase1 }),
   workload: { sessions: SESSIONS, observationsPerSession: OBSERVATIONS, concurrentSessions: CONCURRENCY, agent: 'local' },
   embedded,
+  ...(args['client-only'] ? {} : { workerOverHttp: workers }),
   restateByServiceProcesses: rounds,
   eventsPerSecondRatioToEmbedded: Object.fromEntries(
     Object.entries(rounds).map(([n, r]) => [n, ratio(r.eventsPerSecond, embedded.eventsPerSecond)]),

@@ -241,3 +241,56 @@ describe('idle TTL on Restate', () => {
     await client.delete({ sessionDbId });
   });
 });
+
+describe('retention on Restate', () => {
+  const agent = holdingAgent();
+  let engine: Awaited<ReturnType<typeof startEngine>>;
+
+  beforeAll(async () => {
+    // Long enough for the checks within it on a loaded machine, short enough for a test.
+    engine = await startEngine({ agent: agent.agent, retentionMs: 3_000 });
+  });
+  afterAll(async () => {
+    await engine?.stop();
+  });
+
+  it("forgets a disposed session's events and work keys after the retention period; its identity keeps a summary", async () => {
+    const { client } = engine;
+    const target = { contentSessionId: 'retained-1', project: PROJECT };
+    const init = await client.init(target, { prompt: 'a prompt' });
+    const sessionDbId = init.ok ? init.sessionDbId : -1;
+    await client.enqueue(target, { kind: 'observation', prompt: 'seen once', toolUseId: 'tu-kept' });
+    await waitForState(client, sessionDbId, 'idle');
+    // Within the retention period, a retry of known work neither queues nor revives.
+    await client.delete({ sessionDbId });
+    const disposed = await disposedTimeline(client, sessionDbId);
+    expect(disposed.identity).toMatchObject({ status: 'disposed', disposal: { reason: 'deleted' }, lastPromptNumber: 1 });
+    expect(await client.enqueue(target, { kind: 'observation', prompt: 'seen once', toolUseId: 'tu-kept' })).toMatchObject({
+      ok: true,
+      status: 'duplicate',
+    });
+    expect(await client.get(sessionDbId)).toBeNull();
+
+    let identity = await client.identity(sessionDbId);
+    await until(
+      async () => {
+        identity = await client.identity(sessionDbId);
+        return identity?.status === 'compacted';
+      },
+      10_000,
+      () => `session ${sessionDbId} forgotten (last seen ${identity?.status})`,
+    );
+    expect(identity).toMatchObject({
+      contentSessionId: 'retained-1',
+      lastPromptNumber: 1,
+      summary: { reason: 'deleted', processed: 2, failed: 0, events: disposed.identity.lastSeq },
+    });
+    expect((await client.timeline(sessionDbId)).entries).toEqual([]);
+    // Forgotten work is new work again (as after the embedded log's compaction), in a new incarnation with the same id.
+    const again = await client.enqueue(target, { kind: 'observation', prompt: 'seen once', toolUseId: 'tu-kept' });
+    expect(again).toMatchObject({ ok: true, status: 'queued', sessionDbId });
+    await waitForState(client, sessionDbId, 'idle');
+    expect((await client.get(sessionDbId))!.promptNumber).toBe(1);
+    await client.delete({ sessionDbId });
+  });
+});
