@@ -338,6 +338,7 @@ renderers.restate = {
       return { text: entries.map(([handler, v]) => `\`${handler}\` ${n(v)}`).join(', '), total };
     };
     const now = invocations(w.restate ?? s.restateByServiceProcesses?.['1']);
+    const delayed = (r: Free) => Object.values((r?.delayedMessagesPerEvent ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
     const before = s.phase1;
     const lines = [
       `${n(s.workload.sessions)} sessions × (1 prompt + ${n(s.workload.observationsPerSession)} observations), ${n(s.workload.concurrentSessions)} sessions at a time, ` +
@@ -356,7 +357,8 @@ renderers.restate = {
       '',
       `The worker on Restate answers ${x(w.restate && w.embedded ? Math.round((w.restate.eventsPerSecond / w.embedded.eventsPerSecond) * 1000) / 1000 : undefined)} ` +
         "the embedded worker's hook calls per second on this machine. " +
-        `Each hook event costs ${n(now.total)} Restate invocations: ${now.text}.`,
+        `Each hook event costs ${n(now.total)} Restate invocations (${now.text}) ` +
+        `and leaves ${n(delayed(w.restate ?? s.restateByServiceProcesses?.['1']))} delayed messages (timers) scheduled.`,
     ];
     if (before !== undefined) {
       const was = invocations(before.restateByServiceProcesses?.['1']);
@@ -366,10 +368,10 @@ renderers.restate = {
         `Before the phase 2 changes (commit \`${before.commit}\`, the same script with \`--client-only\`, ${before.ranAt.slice(0, 16).replace('T', ' ')} UTC, load ${before.machine.loadAverage.join(' / ')}), ` +
           `through the ingress with one service process:`,
         '',
-        '| | invocations per event | events/s | processed events/s | p50 | p99 | restate-server CPU s per 1,000 events |',
-        '|---|---:|---:|---:|---:|---:|---:|',
-        `| phase 1 | ${n(was.total)} | ${n(before.restateByServiceProcesses?.['1']?.eventsPerSecond)} | ${n(before.restateByServiceProcesses?.['1']?.processedEventsPerSecond)} | ${n(before.restateByServiceProcesses?.['1']?.p50Ms)} ms | ${n(before.restateByServiceProcesses?.['1']?.p99Ms)} ms | ${n(before.restateByServiceProcesses?.['1']?.restateServerCpuSecondsPer1000Events)} |`,
-        `| now | ${n(invocations(one).total)} | ${n(one?.eventsPerSecond)} | ${n(one?.processedEventsPerSecond)} | ${n(one?.p50Ms)} ms | ${n(one?.p99Ms)} ms | ${n(one?.restateServerCpuSecondsPer1000Events)} |`,
+        '| | invocations per event | delayed messages per event | events/s | processed events/s | p50 | p99 | restate-server CPU s per 1,000 events |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|',
+        `| phase 1 | ${n(was.total)} | ${n(delayed(before.restateByServiceProcesses?.['1']))} | ${n(before.restateByServiceProcesses?.['1']?.eventsPerSecond)} | ${n(before.restateByServiceProcesses?.['1']?.processedEventsPerSecond)} | ${n(before.restateByServiceProcesses?.['1']?.p50Ms)} ms | ${n(before.restateByServiceProcesses?.['1']?.p99Ms)} ms | ${n(before.restateByServiceProcesses?.['1']?.restateServerCpuSecondsPer1000Events)} |`,
+        `| now | ${n(invocations(one).total)} | ${n(delayed(one))} | ${n(one?.eventsPerSecond)} | ${n(one?.processedEventsPerSecond)} | ${n(one?.p50Ms)} ms | ${n(one?.p99Ms)} ms | ${n(one?.restateServerCpuSecondsPer1000Events)} |`,
         '',
         `Phase 1's invocations per event: ${was.text}.`,
       );

@@ -102,11 +102,17 @@ function rssBytes(pid: number): number {
 function perEvent(after: Map<string, number>, before: Map<string, number>, events: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [handler, count] of after) {
-    if (handler === 'agentSlots/stats') continue; // the bench's own polling for the end of the work
+    // The bench's own polling for the end of the work, and the worker's disposal poll (every 2 s, not per event).
+    if (handler === 'agentSlots/stats' || handler === 'sessionIndex/summary') continue;
     const grown = count - (before.get(handler) ?? 0);
     if (grown > 0) out[handler] = round(grown / events, 2);
   }
   return out;
+}
+
+/** Delayed messages scheduled during a round, per event, by handler. */
+function delayedPerEvent(after: Record<string, number>, before: Record<string, number>, events: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([handler, n]) => [handler, round((n - (before[handler] ?? 0)) / events, 2)]));
 }
 
 /** Invocations Restate holds for later (delayed messages: timers armed and not yet fired), by handler. */
@@ -166,9 +172,7 @@ async function restateRound(processes: number) {
       ...figures,
       processedEventsPerSecond: processedPerSecond,
       invocationsPerEvent: perEvent(balancer.invocations, invocationsBefore, events),
-      delayedMessagesPerEvent: Object.fromEntries(
-        Object.entries(scheduledAfter).map(([handler, n]) => [handler, round((n - (scheduledBefore[handler] ?? 0)) / events, 2)]),
-      ),
+      delayedMessagesPerEvent: delayedPerEvent(scheduledAfter, scheduledBefore, events),
       restateServerCpuSecondsPer1000Events: perThousand(cpuSeconds(restate.node().pid) - serverCpu),
       serviceCpuSecondsPer1000Events: perThousand(services.reduce((sum, service) => sum + cpuSeconds(service.pid), 0) - serviceCpu),
     };
@@ -301,8 +305,11 @@ async function workerRound(engine: 'embedded' | 'restate') {
     }
     worker = await startWorkerProcess({ ...env, CLAUDE_MEM_LOG_LEVEL: 'warn' }, port);
     const calls = httpCalls(port);
+    // The end of the work is watched without the worker (its list would cost a read per session, counted below).
+    const watch = restate === undefined ? undefined : connectSessionCluster({ ingressUrl: restate.node().ingressUrl });
+    const finished = () => (watch === undefined ? workerDrained(port) : drained(watch));
     await workload(calls, `warmup-${engine}`);
-    await workerDrained(port);
+    await finished();
     const pids = { worker: worker.child.pid!, server: restate?.node().pid, services: services.map((service) => service.pid) };
     const cpuBefore = {
       worker: cpuSeconds(pids.worker),
@@ -310,9 +317,10 @@ async function workerRound(engine: 'embedded' | 'restate') {
       services: sum(pids.services.map(cpuSeconds)),
     };
     const invocationsBefore = new Map(balancer?.invocations ?? []);
+    const scheduledBefore = restate === undefined ? {} : await scheduled(restate.node().adminUrl);
     const started = performance.now();
     const figures = await workload(calls, `run-${engine}`);
-    await workerDrained(port);
+    await finished();
     const events = SESSIONS * (OBSERVATIONS + 1);
     const perThousand = (seconds: number) => round((seconds / events) * 1_000, 2);
     return {
@@ -325,6 +333,7 @@ async function workerRound(engine: 'embedded' | 'restate') {
             restateServerCpuSecondsPer1000Events: perThousand(cpuSeconds(pids.server!) - cpuBefore.server),
             serviceCpuSecondsPer1000Events: perThousand(sum(pids.services.map(cpuSeconds)) - cpuBefore.services),
             invocationsPerEvent: perEvent(balancer!.invocations, invocationsBefore, events),
+            delayedMessagesPerEvent: delayedPerEvent(await scheduled(restate.node().adminUrl), scheduledBefore, events),
           }),
     };
   } finally {

@@ -20,9 +20,10 @@
  * await registry.enqueue({ contentSessionId: 'abc' }, { kind: 'observation', prompt: 'Edited auth.ts' });
  * ```
  *
- * The same sessions can run in a Restate cluster instead (docs/scale-out.md). Code that should not
- * care which takes a {@link SessionEngine}: `createEmbeddedEngine({ registry, store })` over the
- * registry above, or `connectRestateEngine({ ingressUrl })`; the worker's routes and dashboard do so.
+ * The same sessions can run in a Restate cluster instead (docs/scale-out.md): serve the session
+ * services with `startSessionService({ agent })` and register them (`registerSessionService`). Code
+ * that should not care which takes a {@link SessionEngine}: `createEmbeddedEngine({ registry, store })`
+ * over the registry above, or `connectRestateEngine({ ingressUrl })`; the worker's routes and dashboard do so.
  */
 
 export type {
@@ -61,6 +62,8 @@ export {
 } from './agents/index.js';
 export type { Clock } from './clock/index.js';
 export { systemClock } from './clock/index.js';
+export type { RunningSessionService, SessionServiceOptions } from './cluster/index.js';
+export { createSessionServices, registerSessionService, startSessionService } from './cluster/index.js';
 export type { EngineName, LoadConfigOptions, RestateSettings, SettingKey, WorkerConfig } from './config/index.js';
 export { ConfigError, eventLogPath, loadConfig, SETTING_KEYS, SETTINGS } from './config/index.js';
 export type {

@@ -10,7 +10,7 @@ import type {
   WorkerFacts,
 } from './protocol.js';
 import type { DisposalRecorder, MemoryRecorder } from './recorder.js';
-import { sessionRow, statsSummary } from './views.js';
+import { changedRows, sessionRow, statsSummary } from './views.js';
 
 export interface StreamLimits {
   /** Changes are gathered for this long, then sent as one message. */
@@ -261,25 +261,8 @@ export class DashboardStreams {
     this.#dirty.clear();
     const poll = this.#pollDue;
     this.#pollDue = false;
-    const upserts = [];
-    const removed: number[] = [];
-    if (poll) {
-      const views = await engine.list();
-      const seen = new Set<number>();
-      for (const view of views) {
-        seen.add(view.sessionDbId);
-        upserts.push(sessionRow(view, facts.idleTtlMs));
-      }
-      for (const sessionDbId of new Set([...this.#known, ...dirty])) if (!seen.has(sessionDbId)) removed.push(sessionDbId);
-      this.#known = seen;
-    } else {
-      const views = await Promise.all(dirty.map((sessionDbId) => engine.get({ sessionDbId })));
-      dirty.forEach((sessionDbId, index) => {
-        const view = views[index];
-        if (view === undefined) removed.push(sessionDbId);
-        else upserts.push(sessionRow(view, facts.idleTtlMs));
-      });
-    }
+    const { upserts, removed, seen } = await changedRows(engine, facts.idleTtlMs, dirty, poll ? this.#known : undefined);
+    if (seen !== undefined) this.#known = seen;
     const stats = await engine.stats();
     const message: UpdateMessage = {
       type: 'update',

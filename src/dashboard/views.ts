@@ -1,4 +1,4 @@
-import type { EngineStats, SessionInspection } from '../engine/index.js';
+import type { EngineStats, SessionEngine, SessionInspection } from '../engine/index.js';
 import { eventLabel, type SessionView } from '../session/index.js';
 import type { HistoryMessage, NextDeadline, SessionDetail, SessionRow, StatsSummary } from './protocol.js';
 
@@ -37,6 +37,37 @@ export function sessionRow(view: SessionView, idleTtlMs: number): SessionRow {
     lastActivityAt: view.lastActivityAt,
     next: nextDeadline(view, idleTtlMs),
   };
+}
+
+/**
+ * The rows an update carries: the `dirty` sessions read one by one (an engine that announces each
+ * event), or, when `known` is given (a polled engine), the whole list, with the ids gone since `known`
+ * (and the set seen now, for the next reading).
+ */
+export async function changedRows(
+  engine: SessionEngine,
+  idleTtlMs: number,
+  dirty: readonly number[],
+  known: ReadonlySet<number> | undefined,
+): Promise<{ upserts: SessionRow[]; removed: number[]; seen?: Set<number> }> {
+  const upserts: SessionRow[] = [];
+  const removed: number[] = [];
+  if (known !== undefined) {
+    const seen = new Set<number>();
+    for (const view of await engine.list()) {
+      seen.add(view.sessionDbId);
+      upserts.push(sessionRow(view, idleTtlMs));
+    }
+    for (const sessionDbId of new Set([...known, ...dirty])) if (!seen.has(sessionDbId)) removed.push(sessionDbId);
+    return { upserts, removed, seen };
+  }
+  const views = await Promise.all(dirty.map((sessionDbId) => engine.get({ sessionDbId })));
+  dirty.forEach((sessionDbId, index) => {
+    const view = views[index];
+    if (view === undefined) removed.push(sessionDbId);
+    else upserts.push(sessionRow(view, idleTtlMs));
+  });
+  return { upserts, removed };
 }
 
 export function statsSummary(stats: EngineStats): StatsSummary {
