@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { until } from './restate-server.js';
 
-const main = fileURLToPath(new URL('../../../src/cluster/main.ts', import.meta.url));
+const cli = fileURLToPath(new URL('../../../src/cli.ts', import.meta.url));
 
 export interface ServiceProcess {
   readonly child: ChildProcess;
@@ -17,12 +17,12 @@ export interface ServiceProcess {
 }
 
 /**
- * `src/cluster/main.ts` as its own process (as an operator runs it), configured by CLAUDE_MEM_* variables,
+ * `session-lifecycle restate-service` as its own process (as an operator runs it), configured by CLAUDE_MEM_* variables,
  * on `port`; resolves once it serves. Its settings.json lives in a temp data dir, removed on kill.
  */
 export async function startServiceProcess(port: number, env: Record<string, string>): Promise<ServiceProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'session-service-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'restate-service'], {
     env: {
       ...process.env,
       CLAUDE_MEM_DATA_DIR: dataDir,
@@ -46,7 +46,7 @@ export async function startServiceProcess(port: number, env: Record<string, stri
     await until(
       () => {
         if (child.exitCode !== null) throw new Error(`service process exited early:\n${output.join('')}`);
-        return output.join('').includes('"listening"');
+        return output.join('').includes('Session services on');
       },
       20_000,
       () => `service process listening\n${output.join('')}`,
