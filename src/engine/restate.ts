@@ -64,6 +64,7 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
   const client = connectSessionCluster(options);
   const now = options.now ?? Date.now;
   const pollMs = options.pollMs ?? 2_000;
+  const retryForMs = options.retryForMs ?? 20_000;
   const health: { writable: boolean; error: string | null; since: number | null; failedWrites: number } = {
     writable: true,
     error: null,
@@ -88,6 +89,25 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
     }
   }
 
+  /**
+   * A read. Reads carry no idempotency key (they change nothing), so the client does not retry them;
+   * this does, within the commands' time budget, while Restate was reachable when the read began (a
+   * node failing over). Once it is known to be out of reach, a read fails at once (503), so that pages
+   * and probes do not pile up behind an outage.
+   */
+  async function read<T>(call: () => Promise<T>): Promise<T> {
+    const started = now();
+    for (let wait = 100; ; wait = Math.min(1_000, wait * 2)) {
+      const reachable = health.writable;
+      try {
+        return await reach(call);
+      } catch (error) {
+        if (!(error instanceof EngineUnavailableError) || !reachable || closed || now() - started + wait > retryForMs) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
   /** A command: one idempotency key for all its ingress calls; a cluster out of reach is a refusal, not an error. */
   async function command<T>(call: (idempotencyKey: string) => Promise<T>): Promise<T | Refusal | EngineRefusal> {
     if (closed) return { ok: false, error: 'shutting-down' };
@@ -102,24 +122,24 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
   }
 
   const idOf = async (target: SessionTarget) =>
-    'sessionDbId' in target ? target.sessionDbId : reach(() => client.lookup(target.contentSessionId));
+    'sessionDbId' in target ? target.sessionDbId : read(() => client.lookup(target.contentSessionId));
 
   async function identity(target: SessionTarget): Promise<DurableIdentity | undefined> {
     const sessionDbId = await idOf(target);
     if (sessionDbId === null) return undefined;
-    const record = await reach(() => client.identity(sessionDbId));
+    const record = await read(() => client.identity(sessionDbId));
     return record === null ? undefined : identityOf(record);
   }
 
   async function list(): Promise<SessionView[]> {
-    const ids = await reach(() => client.live());
-    const views = await mapLimited(ids, options.listConcurrency ?? 32, (sessionDbId) => reach(() => client.get(sessionDbId)));
+    const ids = await read(() => client.live());
+    const views = await mapLimited(ids, options.listConcurrency ?? 32, (sessionDbId) => read(() => client.get(sessionDbId)));
     return views.filter((view): view is SessionView => view !== null).sort((a, b) => a.sessionDbId - b.sessionDbId);
   }
 
   let statsReading: { at: number; stats: Promise<EngineStats> } | undefined;
   async function readStats(): Promise<EngineStats> {
-    const [views, slots, summary] = await Promise.all([list(), reach(() => client.slots()), reach(() => client.summary())]);
+    const [views, slots, summary] = await Promise.all([list(), read(() => client.slots()), read(() => client.summary())]);
     const byLifecycle = { active: 0, idle: 0, expiring: 0 };
     const byState: Record<string, number> = {};
     const totals = { ...summary.disposedTotals } as Record<keyof SessionCounters, number>;
@@ -202,26 +222,26 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
     async get(target) {
       const sessionDbId = await idOf(target);
       if (sessionDbId === null) return undefined;
-      return (await reach(() => client.get(sessionDbId))) ?? undefined;
+      return (await read(() => client.get(sessionDbId))) ?? undefined;
     },
     list,
     identity,
     async openIdentity(contentSessionId, project) {
       const opened = await command((idempotencyKey) => client.open(contentSessionId, project, { idempotencyKey }));
       if (typeof opened !== 'number') return opened;
-      const record = await reach(() => client.identity(opened));
+      const record = await read(() => client.identity(opened));
       if (record === null) throw new Error(`session ${opened} was opened but has no identity`);
       return identityOf(record);
     },
     async events(sessionDbId, page = {}) {
       if ((await identity({ sessionDbId })) === undefined) return undefined;
-      const { entries } = await reach(() => client.events(sessionDbId, page));
+      const { entries } = await read(() => client.events(sessionDbId, page));
       return entries.map(({ seq, type, at, payload }) => ({ seq, type, at, payload }));
     },
     async inspect(sessionDbId): Promise<SessionInspection | undefined> {
       const found = await identity({ sessionDbId });
       if (found === undefined) return undefined;
-      const [state, timeline] = await Promise.all([reach(() => client.state(sessionDbId)), reach(() => client.timeline(sessionDbId))]);
+      const [state, timeline] = await Promise.all([read(() => client.state(sessionDbId)), read(() => client.timeline(sessionDbId))]);
       return {
         identity: found,
         view: state === null ? null : describeSession(state.value, state.context),
