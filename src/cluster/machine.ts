@@ -40,7 +40,8 @@ export type Effect =
   | { readonly type: 'armTimer'; readonly id: string; readonly eventType: string; readonly dueAt: number }
   | { readonly type: 'disarmTimer'; readonly id: string }
   | { readonly type: 'requestSlot' | 'cancelSlotRequest' | 'releaseSlot' | 'notifyExpiring' | 'removeFromRegistry' }
-  | { readonly type: 'startAgent'; readonly input: AgentInput };
+  | { readonly type: 'startAgent'; readonly input: AgentInput }
+  | { readonly type: 'abortAgent' };
 
 export interface Step {
   readonly state: MachineState;
@@ -62,8 +63,11 @@ function effectsOf(actions: readonly { type: string; params?: unknown }[], at: n
       effects.push({ type: 'armTimer', id: String(params.id ?? event.type), eventType: event.type, dueAt: at + params.delay });
     } else if (action.type === 'xstate.cancel' && params !== undefined) {
       effects.push({ type: 'disarmTimer', id: String(params.sendId) });
-    } else if (action.type === 'xstate.spawnChild' && params?.id === 'agent') {
-      effects.push({ type: 'startAgent', input: params.input as AgentInput });
+    } else if (action.type === 'callAgent') {
+      // The batch's agent call: started on entering `processing`, its outcome sent back as the agent's done or error event.
+      effects.push({ type: 'startAgent', input: action.params as AgentInput });
+    } else if (action.type === 'abortAgentCall') {
+      effects.push({ type: 'abortAgent' });
     } else if (NAMED_EFFECTS.has(action.type)) {
       effects.push({ type: action.type as 'requestSlot' });
     }

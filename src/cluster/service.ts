@@ -38,7 +38,9 @@ export function createSessionServices(options: SessionServiceOptions) {
   if (typeof options?.agent?.run !== 'function') {
     throw new TypeError('session service: `agent` must be an object with a run(request, signal) method');
   }
-  const settings: SessionSettings = { ...DEFAULT_SESSION_SETTINGS };
+  // As the embedded registry: a batch holds at most a quarter of the history's token bound, unless told otherwise.
+  const historyTokens = options.maxHistoryTokens ?? DEFAULT_SESSION_SETTINGS.maxHistoryTokens;
+  const settings: SessionSettings = { ...DEFAULT_SESSION_SETTINGS, maxBatchTokens: Math.max(1, Math.floor(historyTokens / 4)) };
   for (const key of Object.keys(DEFAULT_SESSION_SETTINGS) as (keyof SessionSettings)[]) {
     const value = options[key];
     if (value !== undefined)
@@ -70,6 +72,7 @@ export function serviceOptionsFromConfig(config: WorkerConfig, agent: Agent): Se
     agentTimeoutMs: config.agentTimeoutMs,
     maxConcurrentAgents: config.maxConcurrentAgents,
     maxQueuedItems: config.maxQueuedItems,
+    maxBatchItems: config.maxBatchItems,
     retentionMs: config.eventRetentionMs,
   };
 }

@@ -199,9 +199,12 @@ export class SessionTurn {
         record.agent = { callId, invocationId: await handle.invocationId, settled: false };
         return;
       }
-      case 'releaseSlot':
-        // The agent call gives its lease back when it ends; leaving `processing` before it answered cancels it.
+      case 'abortAgent':
+        // Leaving `processing` before the call answered (deleted, evicted, timed out) cancels its invocation.
         if (record.agent !== null && !record.agent.settled) ctx.cancel(record.agent.invocationId as restate.InvocationId);
+        return;
+      case 'releaseSlot':
+        // The agent call gives its lease back when it ends (after its model call, whichever way it ended).
         record.agent = null;
         return;
       case 'notifyExpiring':

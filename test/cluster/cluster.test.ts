@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectSessionCluster, registerSessionService, type SessionClusterClient } from '../../src/cluster/index.js';
 import { freePort } from '../support/process.js';
 import { startBalancer } from './support/balancer.js';
+import { expectAnsweredOnce } from './support/cluster.js';
 import { type RestateNode, startRestateCluster, until } from './support/restate-server.js';
 import { type ServiceProcess, startServiceProcess } from './support/service-process.js';
 
@@ -98,15 +99,7 @@ describe('three restate-server nodes, two service processes', () => {
         60_000,
         () => `${contentSessionId} (session ${sessionDbId}) idle`,
       );
-      const { context } = (await survivor.state(sessionDbId))!;
-      for (const prompt of prompts) {
-        expect(
-          context.history.filter((message) => message.role === 'user' && message.content.includes(prompt)),
-          prompt,
-        ).toHaveLength(1);
-      }
-      expect(context.counters.processed).toBe(prompts.length);
-      expect(context.counters.messagesAppended).toBe(prompts.length * 2);
+      expectAnsweredOnce((await survivor.state(sessionDbId))!.context, prompts);
     }
     // Both processes served before the kill; the survivor served the rest.
     expect([...balancer.served.values()].every((count) => count > 0)).toBe(true);

@@ -4,28 +4,14 @@
  * openai-compatible provider pointed at a loopback model server, which counts every model call.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionContext } from '../../machines/session.machine.js';
 import { connectSessionCluster, registerSessionService, type SessionClusterClient } from '../../src/cluster/index.js';
 import { freePort } from '../support/process.js';
-import { waitForState } from './support/cluster.js';
+import { expectAnsweredOnce, waitForState } from './support/cluster.js';
 import { startModelServer } from './support/model-server.js';
 import { startRestate, until } from './support/restate-server.js';
 import { type ServiceProcess, startServiceProcess } from './support/service-process.js';
 
 const TTL_MS = 5_000;
-
-/** Each acknowledged item's prompt entered history once, and so did one reply to it. */
-function expectAnsweredOnce(context: SessionContext, prompts: readonly string[]) {
-  for (const prompt of prompts) {
-    expect(
-      context.history.filter((message) => message.role === 'user' && message.content === prompt),
-      prompt,
-    ).toHaveLength(1);
-    expect(context.history.filter((message) => message.role === 'assistant' && message.content === `reply to: ${prompt}`)).toHaveLength(1);
-  }
-  expect(context.counters.processed).toBe(prompts.length);
-  expect(context.counters.messagesAppended).toBe(prompts.length * 2);
-}
 
 describe('crashes on Restate', () => {
   let restate: Awaited<ReturnType<typeof startRestate>>;
@@ -90,7 +76,7 @@ describe('crashes on Restate', () => {
     model.release();
     await waitForState(client, sessionDbId, 'idle', 20_000);
 
-    expectAnsweredOnce((await client.state(sessionDbId))!.context, prompts);
+    expectAnsweredOnce((await client.state(sessionDbId))!.context, prompts, (prompt) => `reply to: ${prompt}`);
     expect(prompts.map((prompt) => model.count(prompt))).toEqual([2, 1, 1]);
     await until(
       async () => (await client.slots()).inUse === 0,
@@ -122,7 +108,7 @@ describe('crashes on Restate', () => {
     await restate.restart();
     model.release();
     await waitForState(client, busyId, 'idle', 30_000);
-    expectAnsweredOnce((await client.state(busyId))!.context, prompts);
+    expectAnsweredOnce((await client.state(busyId))!.context, prompts, (prompt) => `reply to: ${prompt}`);
     expect(model.count(prompts[1]!)).toBe(1);
 
     // The idle session's timer survived the crash: it fires at its original deadline, not TTL after the restart.

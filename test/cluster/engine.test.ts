@@ -9,7 +9,8 @@ import { contextRecorder, disposedTimeline, startEngine, until, waitForState } f
 
 const PROJECT = 'demo';
 const hooks = {
-  init: initPrompt(PROJECT, 'Fix the login bug', 1),
+  // HOLD: the holding agent keeps this call until the test answers it.
+  init: initPrompt(PROJECT, 'HOLD Fix the login bug', 1),
   reads: observationPrompt({
     toolName: 'Read',
     toolInput: '{"file_path":"src/auth.ts"}',
@@ -38,63 +39,92 @@ describe('session engine on Restate', () => {
     await engine?.stop();
   });
 
-  it("runs claude-mem's hook sequence to the same history as the embedded registry, then completes", async () => {
+  it("runs claude-mem's hook sequence to the same history and batches as the embedded registry, then completes", async () => {
     const { client } = engine;
     const target = { contentSessionId: 'hooks-1', project: PROJECT };
-    const init = await client.init(target, { prompt: hooks.init, promptNumber: 1 });
-    expect(init).toMatchObject({ ok: true, promptNumber: 1, created: true });
-    const sessionDbId = init.ok ? init.sessionDbId : -1;
-    expect(await client.enqueue(target, { kind: 'observation', prompt: hooks.reads, toolUseId: 'tu-1' })).toMatchObject({
-      status: 'queued',
-    });
-    expect(await client.enqueue(target, { kind: 'observation', prompt: hooks.edits, toolUseId: 'tu-2' })).toMatchObject({
-      status: 'queued',
-    });
-    // A hook's retry with the same tool_use_id is not new work.
-    expect(await client.enqueue(target, { kind: 'observation', prompt: hooks.edits, toolUseId: 'tu-2' })).toMatchObject({
-      status: 'duplicate',
-    });
-    expect(await client.enqueue(target, { kind: 'summarize', prompt: hooks.summary })).toMatchObject({ status: 'queued' });
+    // The init prompt's call is held until the hooks have queued everything: both engines then form the
+    // same batches (the two observations in one call, the summary alone), whatever the machine's speed.
+    const hooksSequence = async (
+      send: {
+        init(): Promise<{ ok: boolean; sessionDbId?: number }>;
+        enqueue(work: { kind: 'observation' | 'summarize'; prompt: string; toolUseId?: string }): Promise<unknown>;
+      },
+      sessionDbIdOf: () => number,
+    ) => {
+      const answers = [await send.init()];
+      answers.push(
+        (await send.enqueue({ kind: 'observation', prompt: hooks.reads, toolUseId: 'tu-1' })) as never,
+        (await send.enqueue({ kind: 'observation', prompt: hooks.edits, toolUseId: 'tu-2' })) as never,
+        // A hook's retry with the same tool_use_id is not new work.
+        (await send.enqueue({ kind: 'observation', prompt: hooks.edits, toolUseId: 'tu-2' })) as never,
+        (await send.enqueue({ kind: 'summarize', prompt: hooks.summary })) as never,
+      );
+      await until(
+        () => agent.pending(sessionDbIdOf()).length === 1,
+        10_000,
+        () => 'the held init call',
+      );
+      agent.pending(sessionDbIdOf())[0]!.answer();
+      return answers;
+    };
+    let sessionDbId = -1;
+    const answers = await hooksSequence(
+      {
+        init: async () => {
+          const init = await client.init(target, { prompt: hooks.init, promptNumber: 1 });
+          expect(init).toMatchObject({ ok: true, promptNumber: 1, created: true });
+          if (init.ok) sessionDbId = init.sessionDbId;
+          return init;
+        },
+        enqueue: (work) => client.enqueue(target, work),
+      },
+      () => sessionDbId,
+    );
+    expect(answers.slice(1)).toMatchObject([{ status: 'queued' }, { status: 'queued' }, { status: 'duplicate' }, { status: 'queued' }]);
     await waitForState(client, sessionDbId, 'idle');
     const onRestate = (await client.state(sessionDbId))!.context;
+    const callSizes = (from: number) => agent.calls.slice(from).map(({ request }) => request.items.length);
+    const restateCalls = callSizes(0);
+    const embeddedFrom = agent.calls.length;
 
     // The same hooks through the embedded registry, with the same agent.
     const recorder = contextRecorder();
     const registry = createSessionRegistry({ agent: agent.agent, memoryPressure: false, inspect: recorder.inspect });
     try {
-      const embedded = await registry.init(target, { prompt: hooks.init, promptNumber: 1 });
-      await registry.enqueue(target, { kind: 'observation', prompt: hooks.reads, toolUseId: 'tu-1' });
-      await registry.enqueue(target, { kind: 'observation', prompt: hooks.edits, toolUseId: 'tu-2' });
-      await registry.enqueue(target, { kind: 'observation', prompt: hooks.edits, toolUseId: 'tu-2' });
-      await registry.enqueue(target, { kind: 'summarize', prompt: hooks.summary });
+      let embeddedId = -2;
+      await hooksSequence(
+        {
+          init: async () => {
+            const init = await registry.init(target, { prompt: hooks.init, promptNumber: 1 });
+            if (init.ok) embeddedId = init.sessionDbId;
+            return init;
+          },
+          enqueue: (work) => registry.enqueue(target, work),
+        },
+        () => embeddedId,
+      );
       await until(
         () => registry.get(target)?.state === 'idle',
         5_000,
         () => 'embedded session idle',
       );
-      const local = recorder.contexts.get(embedded.ok ? embedded.sessionDbId : -1)!;
+      const local = recorder.contexts.get(embeddedId)!;
       expect(onRestate.history).toEqual(local.history);
       expect(onRestate.counters).toEqual(local.counters);
+      expect(restateCalls).toEqual(callSizes(embeddedFrom));
     } finally {
       await registry.shutdown();
     }
 
-    expect(onRestate.history.map((message) => message.role)).toEqual([
-      'user',
-      'assistant',
-      'user',
-      'assistant',
-      'user',
-      'assistant',
-      'user',
-      'assistant',
-    ]);
+    // The prompt, then one call for both observations, then the summary alone.
+    expect(restateCalls).toEqual([1, 2, 1]);
+    expect(onRestate.history.map((message) => message.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
     expect(onRestate.history[0]).toMatchObject({ content: hooks.init, pinned: true });
-    expect(onRestate.history[1]!.content).toBe('<ack>Observing prompt 1 of demo: Fix the login bug</ack>');
+    expect(onRestate.history[2]!.content).toBe(`${hooks.reads}\n\n${hooks.edits}`);
     expect(onRestate.history[3]!.content).toContain('<title>Read src/auth.ts</title>');
-    expect(onRestate.history[5]!.content).toContain('<title>Edit src/auth.ts</title>');
-    expect(onRestate.history[7]!.content).toContain('<observations>2 in the kept history</observations>');
-    expect(onRestate.counters).toMatchObject({ queued: 4, processed: 4, failed: 0, messagesAppended: 8 });
+    expect(onRestate.history[3]!.content).toContain('<title>Edit src/auth.ts</title>');
+    expect(onRestate.history[4]!.content).toBe(hooks.summary);
+    expect(onRestate.counters).toMatchObject({ queued: 4, processed: 4, failed: 0, messagesAppended: 6 });
 
     expect(await client.complete(target)).toEqual({ ok: true, sessionDbId });
     await waitForState(client, sessionDbId, 'disposed');
@@ -105,7 +135,7 @@ describe('session engine on Restate', () => {
       contentSessionId: 'hooks-1',
       disposal: { reason: 'completed', droppedItems: 0 },
     });
-    expect(timeline.entries.filter((entry) => entry.type === 'xstate.done.actor.agent')).toHaveLength(4);
+    expect(timeline.entries.filter((entry) => entry.type === 'xstate.done.actor.agent')).toHaveLength(3);
     expect(timeline.entries.at(-1)).toMatchObject({ type: 'COMPLETE', state: 'disposed' });
     expect(await client.complete(target)).toEqual({ ok: false, error: 'not-found' });
   });

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestModel } from 'xstate/graph';
 import { AgentError, createSessionRegistry, type SessionRegistry } from '../../src/index.js';
-import { MODEL_MAX_ATTEMPTS, MODEL_MAX_QUEUE, sessionModel } from '../model/session.model.js';
+import { MODEL_MAX_ATTEMPTS, MODEL_MAX_BATCH, MODEL_MAX_QUEUE, type ModelContext, sessionModel } from '../model/session.model.js';
 import { holdingAgent } from './support/agents.js';
 import { disposedTimeline, startEngine, until } from './support/cluster.js';
 
@@ -22,6 +22,7 @@ const SETTINGS = {
   pauseMs: 1_500,
   agentTimeoutMs: 60_000,
   maxQueuedItems: MODEL_MAX_QUEUE,
+  maxBatchItems: MODEL_MAX_BATCH,
   maxConcurrentAgents: 64,
 };
 const SUPPORTED = new Set([
@@ -42,7 +43,7 @@ const SUPPORTED = new Set([
 const REASONS: Record<string, string> = { ttl: 'ttl', completed: 'completed', deleted: 'deleted' };
 
 type Path = {
-  readonly steps: readonly { readonly event: { type: string }; readonly state: { value: unknown; context: { queue: number } } }[];
+  readonly steps: readonly { readonly event: { type: string }; readonly state: { value: unknown; context: ModelContext } }[];
 };
 
 function stateName(value: unknown): string {
@@ -176,8 +177,26 @@ describe('model paths through Restate and the embedded registry', () => {
         () => `${describeStep(i)}: expected ${expected} on both, saw restate=${seen[0]} embedded=${seen[1]}`,
       );
       const [restateView, embeddedView] = [(await engine.client.get(restateId))!, registry.get(target)!];
-      expect(restateView.queueLength, describeStep(i)).toBe(state.context.queue);
-      expect(embeddedView.queueLength, describeStep(i)).toBe(state.context.queue);
+      expect(restateView.queueLength, describeStep(i)).toBe(state.context.queue.length);
+      expect(embeddedView.queueLength, describeStep(i)).toBe(state.context.queue.length);
+      if (expected === 'active.processing') {
+        // The call in flight answers the batch the model expects, on both engines.
+        const batch = state.context.queue.slice(0, state.context.batch);
+        for (const [agent, id] of [
+          [onRestate, restateId],
+          [embedded, registry.get(target)!.sessionDbId],
+        ] as const) {
+          await until(
+            () => agent.pending(id).length === 1,
+            10_000,
+            () => `${describeStep(i)}: the call in flight`,
+          );
+          expect(
+            agent.pending(id)[0]!.request.items.map((item) => item.kind),
+            `${describeStep(i)}: the batch`,
+          ).toEqual(batch);
+        }
+      }
       expect(restateView.completing, describeStep(i)).toBe(embeddedView.completing);
       expect(restateView.counters, describeStep(i)).toEqual(embeddedView.counters);
     }

@@ -78,9 +78,11 @@ describe('the worker on Restate', () => {
       20_000,
       () => 'the shared session processed',
     );
+    let messagesAppended = 0;
     for (const worker of workers) {
       const view = await worker.call('GET', `/api/sessions/${sessionDbId}`);
       expect(view.json).toMatchObject({ contentSessionId, lifecycle: 'idle', counters: { queued: 7, processed: 7 } });
+      messagesAppended = view.json.counters.messagesAppended;
       expect((await worker.call('GET', '/api/sessions')).json.sessions.map((s: { sessionDbId: number }) => s.sessionDbId)).toContain(
         sessionDbId,
       );
@@ -90,7 +92,9 @@ describe('the worker on Restate', () => {
     expect(gone.json).toMatchObject({ status: 'not_found', lifecycle: 'disposed' });
     const events = (await front!.call('GET', `/api/sessions/${sessionDbId}/events`)).json.events as { type: string }[];
     expect(events.filter((event) => event.type === 'WORK_QUEUED')).toHaveLength(6);
-    expect(events.filter((event) => event.type === 'xstate.done.actor.agent')).toHaveLength(7);
+    // One reply per agent call (a call answers an item, or a batch of observations that queued behind another).
+    const replies = events.filter((event) => event.type === 'xstate.done.actor.agent').length;
+    expect(messagesAppended).toBe(2 * replies);
     expect(events.at(-1)!.type).toBe('DELETE');
   });
 

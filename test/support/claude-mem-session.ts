@@ -138,7 +138,11 @@ export async function claudeMemSessionOfTwoPrompts(call: Call, port: number, und
   const events = await call('GET', `/api/sessions/${id}/events`);
   expect(events.status).toBe(200);
   const types = (events.json.events as { type: string }[]).map((event) => event.type);
-  expect(types.filter((type) => type === 'xstate.done.actor.agent')).toHaveLength(6);
+  // One reply per agent call; a call answers one item or a batch of observations queued behind another call.
+  const replies = types.filter((type) => type === 'xstate.done.actor.agent').length;
+  expect(replies).toBeGreaterThanOrEqual(3);
+  expect(replies).toBeLessThanOrEqual(6);
+  expect(view!.json.counters.messagesAppended).toBe(2 * replies);
   expect(types.filter((type) => type === 'WORK_QUEUED')).toHaveLength(4);
   expect(types[0]).toBe('xstate.init');
   const status = await recorded(transcript, call, 'GET', `/sessions/${id}/status`);

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import type { SessionContext } from '../../../machines/session.machine.js';
 import {
@@ -83,4 +84,29 @@ export async function disposedTimeline(client: SessionClusterClient, sessionDbId
     () => `disposal of session ${sessionDbId} recorded`,
   );
   return view;
+}
+
+/**
+ * Every item acknowledged entered history once (alone, or within one batch's user message), each user
+ * message was answered by exactly one reply right after it (`reply` says what the agent answers to a
+ * prompt), and the counters agree: one item processed per item, two messages per agent call.
+ */
+export function expectAnsweredOnce(context: SessionContext, prompts: readonly string[], reply?: (prompt: string) => string): void {
+  const { history } = context;
+  for (const prompt of prompts) {
+    expect(
+      history.filter((message) => message.role === 'user' && message.content.includes(prompt)),
+      prompt,
+    ).toHaveLength(1);
+  }
+  const calls = history.filter((message) => message.role === 'user').length;
+  history.forEach((message, index) => {
+    if (message.role !== 'user') return;
+    const answer = history[index + 1];
+    expect(answer?.role, `the reply to ${message.content.slice(0, 40)}`).toBe('assistant');
+    if (reply !== undefined) expect(answer!.content).toBe(reply(message.content));
+  });
+  expect(history.filter((message) => message.role === 'assistant')).toHaveLength(calls);
+  expect(context.counters.processed).toBe(prompts.length);
+  expect(context.counters.messagesAppended).toBe(calls * 2);
 }

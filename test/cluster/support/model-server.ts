@@ -57,7 +57,8 @@ export async function startModelServer() {
     hold() {
       holding = true;
     },
-    count: (prompt: string) => requests.filter((request) => request.prompt === prompt).length,
+    /** Calls whose prompt held `prompt` (alone, or within a batch of several items). */
+    count: (prompt: string) => requests.filter((request) => request.prompt.includes(prompt)).length,
     async close() {
       for (const { res } of held) res.destroy();
       server.closeAllConnections();
