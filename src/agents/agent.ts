@@ -1,4 +1,5 @@
-import type { AgentInput } from '../../machines/session.machine.js';
+import type { AgentFailure, AgentInput } from '../../machines/session.machine.js';
+import { asAgentFailure } from '../../machines/session.machine.js';
 
 /**
  * What an agent is asked: a batch of one session's work, with its bounded history, answered by ONE
@@ -43,4 +44,17 @@ export class AgentError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/** Turns whatever an agent threw into the failure the machine routes on (an AgentError keeps its kind and Retry-After). */
+export function toAgentFailure(error: unknown, at: number): AgentFailure {
+  if (error instanceof AgentError) {
+    return {
+      kind: error.kind,
+      message: error.message,
+      at,
+      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    };
+  }
+  return asAgentFailure(error, at);
 }

@@ -1,6 +1,6 @@
 import * as restate from '@restatedev/restate-sdk';
-import { type AgentFailure, type AgentInput, type AgentOutput, asAgentFailure } from '../../machines/session.machine.js';
-import { type Agent, AgentError } from '../agents/index.js';
+import type { AgentFailure, AgentInput, AgentOutput } from '../../machines/session.machine.js';
+import { type Agent, toAgentFailure } from '../agents/index.js';
 import type { TokenEstimator } from '../history/index.js';
 import type { SessionObject } from './session-object.js';
 import { SLOT_POOL_KEY, type SlotPoolObject } from './slots.js';
@@ -18,18 +18,6 @@ export type AgentOutcome = { readonly ok: true; readonly output: AgentOutput } |
 
 const sessionApi: SessionObject = { name: 'session' };
 const slotsApi: SlotPoolObject = { name: 'agentSlots' };
-
-function failureOf(error: unknown, at: number): AgentFailure {
-  if (error instanceof AgentError) {
-    return {
-      kind: error.kind,
-      message: error.message,
-      at,
-      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
-    };
-  }
-  return asAgentFailure(error, at);
-}
 
 function isCancellation(error: unknown): boolean {
   return error instanceof restate.CancelledError || (error instanceof restate.TerminalError && error.code === 409);
@@ -68,7 +56,7 @@ export function createAgentService(options: { readonly agent: Agent; readonly es
               return { ok: true, output };
             } catch (error) {
               // A failure is an outcome for the machine to route (backoff, pause, drop), not for Restate to retry.
-              return { ok: false, failure: failureOf(error, Date.now()) };
+              return { ok: false, failure: toAgentFailure(error, Date.now()) };
             }
           });
         } catch (error) {

@@ -1,19 +1,13 @@
 import * as restate from '@restatedev/restate-sdk';
-import type { DisposalReason, SessionCounters } from '../../machines/session.machine.js';
+import { type DisposalReason, type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
+import type { SessionDisposed } from '../registry/index.js';
 
 /** The one key of the index: every live session of the cluster. */
 export const INDEX_KEY = 'all';
 
 /** A disposal as the index remembers it (the dashboard's "recent disposals"), numbered in the order the index heard of them. */
-export interface IndexedDisposal {
+export interface IndexedDisposal extends SessionDisposed {
   readonly seq: number;
-  readonly sessionDbId: number;
-  readonly contentSessionId: string;
-  readonly project: string;
-  readonly reason: DisposalReason;
-  readonly at: number;
-  readonly droppedItems: number;
-  readonly counters: SessionCounters;
 }
 
 export interface IndexSummary {
@@ -29,23 +23,9 @@ const RECENT = 100;
 const SUMMARY = 'summary';
 const liveKey = (sessionDbId: number) => `s:${sessionDbId}`;
 
-export const zeroCounters = (): SessionCounters => ({
-  queued: 0,
-  processed: 0,
-  failed: 0,
-  retries: 0,
-  pauses: 0,
-  revivals: 0,
-  messagesAppended: 0,
-  trimmedMessages: 0,
-  trimmedTokens: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-});
-
 const emptySummary = (): IndexSummary => ({
   disposals: { ttl: 0, completed: 0, deleted: 0, capacity: 0, 'memory-pressure': 0 },
-  disposedTotals: zeroCounters(),
+  disposedTotals: ZERO_COUNTERS,
   recent: [],
 });
 

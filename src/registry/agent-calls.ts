@@ -6,9 +6,8 @@
  * aborted meanwhile: a late answer never reaches a session that has moved on.
  * May not: decide anything about the session; it runs the call the machine asked for.
  */
-import type { AgentFailure, AgentInput, SessionEvent } from '../../machines/session.machine.js';
-import { asAgentFailure } from '../../machines/session.machine.js';
-import { type Agent, AgentError } from '../agents/index.js';
+import type { AgentInput, SessionEvent } from '../../machines/session.machine.js';
+import { type Agent, toAgentFailure } from '../agents/index.js';
 import type { Clock } from '../clock/index.js';
 import type { TokenEstimator } from '../history/index.js';
 
@@ -95,17 +94,4 @@ export class AgentCalls {
       },
     );
   }
-}
-
-/** Turns whatever the agent threw into the failure the machine routes on. */
-export function toAgentFailure(error: unknown, at: number): AgentFailure {
-  if (error instanceof AgentError) {
-    return {
-      kind: error.kind,
-      message: error.message,
-      at,
-      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
-    };
-  }
-  return asAgentFailure(error, at);
 }
