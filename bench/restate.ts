@@ -201,9 +201,10 @@ async function idleMemory() {
       }),
     );
     const last = (await client.lookup(`idle-${IDLE_SESSIONS - 1}`))!;
+    // Slots are first come first served: the last session's prompt is answered after every other one.
     await until(
       async () => (await client.get(last))?.state === 'idle',
-      60_000,
+      Math.max(60_000, IDLE_SESSIONS * 60),
       () => 'the last session idle',
     );
     await new Promise((resolve) => setTimeout(resolve, 2_000));
