@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { killOnExit } from './children.js';
 import { http } from './worker.js';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -27,10 +28,12 @@ export interface WorkerProcess {
 
 /** `session-lifecycle serve` as its own process, as `npm start` runs it; resolves once it is ready. */
 export async function startWorkerProcess(env: Record<string, string>, port: number): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
-    env: { ...process.env, CLAUDE_MEM_WORKER_PORT: String(port), CLAUDE_MEM_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = killOnExit(
+    spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+      env: { ...process.env, CLAUDE_MEM_WORKER_PORT: String(port), CLAUDE_MEM_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const lines: string[] = [];
   let buffered = '';
   const collect = (chunk: Buffer) => {
@@ -50,7 +53,12 @@ export async function startWorkerProcess(env: Record<string, string>, port: numb
     } catch {
       // not listening yet
     }
-    if (Date.now() - started > 20_000) throw new Error(`worker not ready in 20 s:\n${lines.join('\n')}`);
+    if (Date.now() - started > 20_000) {
+      // Never handed to the caller, so nobody else would stop it.
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`worker not ready in 20 s:\n${lines.join('\n')}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { child, port, lines, exited, call };

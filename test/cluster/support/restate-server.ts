@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killOnExit } from '../../support/children.js';
 import { freePort } from '../../support/process.js';
 
 /** The restate-server binary that `npm ci` installed (inside @restatedev/restate-server-<os>-<arch>). */
@@ -102,10 +103,12 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs: 
 
 /** Starts one restate-server node; resolves once it is spawned (see `waitHealthy`). */
 export function spawnRestateNode(options: RestateNodeOptions): RestateNode {
-  const child = spawn(restateServerBinary(), ['--base-dir', options.baseDir, '--node-name', options.nodeName, '--no-logo'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...nodeEnvironment(options) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = killOnExit(
+    spawn(restateServerBinary(), ['--base-dir', options.baseDir, '--node-name', options.nodeName, '--no-logo'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...nodeEnvironment(options) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const output: string[] = [];
   const collect = (chunk: Buffer) => {
     output.push(chunk.toString('utf8'));

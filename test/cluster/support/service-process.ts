@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killOnExit } from '../../support/children.js';
 import { until } from './restate-server.js';
 
 const cli = fileURLToPath(new URL('../../../src/cli.ts', import.meta.url));
@@ -22,16 +23,18 @@ export interface ServiceProcess {
  */
 export async function startServiceProcess(port: number, env: Record<string, string>): Promise<ServiceProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'session-service-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'restate-service'], {
-    env: {
-      ...process.env,
-      CLAUDE_MEM_DATA_DIR: dataDir,
-      CLAUDE_MEM_RESTATE_SERVICE_PORT: String(port),
-      CLAUDE_MEM_LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = killOnExit(
+    spawn(process.execPath, ['--import', 'tsx', cli, 'restate-service'], {
+      env: {
+        ...process.env,
+        CLAUDE_MEM_DATA_DIR: dataDir,
+        CLAUDE_MEM_RESTATE_SERVICE_PORT: String(port),
+        CLAUDE_MEM_LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const output: string[] = [];
   child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
