@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStoreError, openSqliteStore } from '../../src/store/index.js';
+import { killOnExit } from '../support/children.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../support/process.js';
 import { useTempDir } from '../support/tmp.js';
 
@@ -27,10 +28,12 @@ function track(worker: WorkerProcess): WorkerProcess {
 
 /** `session-lifecycle serve` that is expected to stop on its own: its exit code and everything it printed. */
 function serveUntilExit(dataDir: string, port: number): { child: ChildProcess; done: Promise<{ code: number | null; output: string }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
-    env: { ...process.env, CLAUDE_MEM_DATA_DIR: dataDir, CLAUDE_MEM_WORKER_PORT: String(port), CLAUDE_MEM_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = killOnExit(
+    spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+      env: { ...process.env, CLAUDE_MEM_DATA_DIR: dataDir, CLAUDE_MEM_WORKER_PORT: String(port), CLAUDE_MEM_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   started.push(child);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

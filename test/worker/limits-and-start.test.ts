@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killOnExit } from '../support/children.js';
 import { freePort, startWorkerProcess } from '../support/process.js';
 import { useTempDir } from '../support/tmp.js';
 import { startTestWorker, type TestWorker } from '../support/worker.js';
@@ -82,10 +83,12 @@ function mkdirTemp(): string {
 
 /** Runs `session-lifecycle serve` to its end: exit code and everything it printed. */
 function serve(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
-    env: { ...process.env, CLAUDE_MEM_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = killOnExit(
+    spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+      env: { ...process.env, CLAUDE_MEM_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
