@@ -201,8 +201,12 @@ export const sessionMachine = setup({
         counters: { ...context.counters, pauses: context.counters.pauses + 1 },
       };
     }),
-    /** A batch of several refused for its content: its items go again, one at a time, each with its own attempts. */
+    /**
+     * A batch of several refused for its content: its items go again, one at a time, each with its own
+     * attempts. The refused message leaves history (no reply follows it; each item enters on its own).
+     */
     splitBatch: assign(({ context, event }) => ({
+      history: context.history.slice(0, -1),
       singlesLeft: context.batchSize,
       batchSize: 0,
       attempt: 0,

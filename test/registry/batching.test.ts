@@ -190,6 +190,9 @@ describe('batches', () => {
     }
     expect(batches()).toEqual([['init'], ['o1', 'bad', 'o3'], ['o1'], ['bad'], ['o3'], ['o4']]);
     expect(registry.get(abc)!.counters).toMatchObject({ processed: 4, failed: 1 });
+    // The refused batch's message left history: each item is in it once, on its own.
+    const alone = agent.calls.find((call) => call.request.items.length === 1 && call.request.items[0]!.prompt === 'o1')!;
+    expect(alone.request.history.map((message) => message.content)).toEqual(['init', 'ack', 'o1']);
   });
 
   it('rests the batch while the provider refuses for auth or quota, then sends the same batch, no attempt spent', async () => {
