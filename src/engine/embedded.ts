@@ -39,8 +39,9 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): SessionEng
   const maxTimelineEntries = options.maxTimelineEntries ?? 1_000;
   const stored = (target: SessionTarget) =>
     'sessionDbId' in target ? store.getSession(target.sessionDbId) : store.findSession(target.contentSessionId);
-  const lastPromptNumber = (target: SessionTarget) =>
-    Math.max(registry.get(target)?.promptNumber ?? 0, stored(target)?.lastPromptNumber ?? 0);
+  // A live session answers without the log; only a session not in memory costs a read.
+  const hasPublicPrompt = (target: SessionTarget) =>
+    (registry.get(target)?.promptNumber ?? 0) > 0 || (stored(target)?.lastPromptNumber ?? 0) > 0;
 
   return {
     description: { kind: 'embedded', location: options.location ?? 'memory', ownership: 'exclusive' },
@@ -57,7 +58,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): SessionEng
     init: (target, request) => registry.init(target, request),
     enqueue: async (target, work) => {
       const { requirePrompt, ...request } = work;
-      if (requirePrompt === true && lastPromptNumber(target) === 0) return { ok: false, error: 'not-prompted' };
+      if (requirePrompt === true && !hasPublicPrompt(target)) return { ok: false, error: 'not-prompted' };
       return registry.enqueue(target, request);
     },
     touch: (target) => registry.touch(target),
