@@ -9,12 +9,12 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { registerSessionService, serviceOptionsFromConfig, startSessionService } from './cluster/index.js';
+import { pino } from 'pino';
 import { ConfigError, DEFAULT_INSPECTOR_URL, eventLogPath, loadConfig, resolveDataDir } from './config/index.js';
 import { startInspectorRelay } from './inspector/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
-import { agentFor, startWorker, WorkerStartError } from './worker/index.js';
+import { agentFor, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -110,13 +110,8 @@ function addRestateServiceCommand(program: Command, io: CliIo): void {
         },
       });
       const { restate } = config;
-      const service = await startSessionService({
-        ...serviceOptionsFromConfig(config, agentFor(config)),
-        port: restate.servicePort,
-        host: restate.serviceHost,
-      });
-      const advertised = restate.advertisedUrl ?? service.url;
-      if (restate.adminUrl !== undefined) await registerSessionService(restate.adminUrl, advertised);
+      const logger = pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
+      const { service, advertisedUrl: advertised } = await serveSessionServices(config, { agent: agentFor(config), logger });
       io.out(
         `Session services on ${service.url}${restate.adminUrl === undefined ? ` (register ${advertised} with your Restate admin API)` : `, registered with ${restate.adminUrl} as ${advertised}`}. Ctrl-C stops them.`,
       );

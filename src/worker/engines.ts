@@ -79,6 +79,45 @@ export function openEmbeddedEngine(
   };
 }
 
+/**
+ * Serves the session services (the agent calls run here) on CLAUDE_MEM_RESTATE_SERVICE_PORT and, with
+ * CLAUDE_MEM_RESTATE_ADMIN_URL, registers them with Restate; on any failure nothing stays listening.
+ * For the worker started with `--restate-admin` and for `session-lifecycle restate-service`.
+ */
+export async function serveSessionServices(
+  config: WorkerConfig,
+  options: { readonly agent: Agent; readonly logger: Logger },
+): Promise<{ readonly service: RunningSessionService; readonly advertisedUrl: string }> {
+  const { restate } = config;
+  const { logger } = options;
+  let service: RunningSessionService;
+  try {
+    service = await startSessionService({
+      ...serviceOptionsFromConfig(config, options.agent),
+      port: restate.servicePort,
+      host: restate.serviceHost,
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new WorkerStartError(
+        `port ${restate.servicePort} on ${restate.serviceHost} (CLAUDE_MEM_RESTATE_SERVICE_PORT) is already in use: choose another, or 0 for a free one`,
+      );
+    }
+    throw error;
+  }
+  const advertisedUrl = restate.advertisedUrl ?? service.url;
+  if (restate.adminUrl !== undefined) {
+    try {
+      await register(restate.adminUrl, advertisedUrl, logger);
+    } catch (error) {
+      await service.close();
+      throw error;
+    }
+    logger.info({ serviceUrl: advertisedUrl, adminUrl: restate.adminUrl }, 'session services registered with Restate');
+  }
+  return { service, advertisedUrl };
+}
+
 /** How long the worker keeps trying to register its session services with a Restate admin API that does not answer yet. */
 const REGISTER_FOR_MS = 60_000;
 
@@ -108,32 +147,8 @@ export async function openRestateEngine(
   const { logger } = options;
   if (config.inspectUrl !== undefined)
     logger.warn('CLAUDE_MEM_INSPECT has no effect with CLAUDE_MEM_ENGINE=restate: no session actor runs here');
-  let sessionService: RunningSessionService | undefined;
-  if (restate.adminUrl !== undefined) {
-    try {
-      sessionService = await startSessionService({
-        ...serviceOptionsFromConfig(config, options.agent),
-        port: restate.servicePort,
-        host: restate.serviceHost,
-      });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') {
-        throw new WorkerStartError(
-          `port ${restate.servicePort} on ${restate.serviceHost} (CLAUDE_MEM_RESTATE_SERVICE_PORT) is already in use: choose another, or 0 for a free one`,
-        );
-      }
-      throw error;
-    }
-    const advertised = restate.advertisedUrl ?? sessionService.url;
-    try {
-      await register(restate.adminUrl, advertised, logger);
-    } catch (error) {
-      await sessionService.close();
-      throw error;
-    }
-    logger.info({ serviceUrl: advertised, adminUrl: restate.adminUrl }, 'session services registered with Restate');
-  }
+  // With an admin URL this worker also serves the session services (the two-command setup).
+  const sessionService = restate.adminUrl === undefined ? undefined : (await serveSessionServices(config, options)).service;
   const engine = connectRestateEngine({
     ingressUrl: restate.ingressUrl!,
     retryForMs: restate.callTimeoutMs,

@@ -1,6 +1,7 @@
 /** The reference worker: claude-mem's HTTP routes over a session registry and its event log. */
 
 export { createWorkerApp, type WorkerAppOptions } from './app.js';
+export { serveSessionServices } from './engines.js';
 export { createMetrics, type WorkerMetrics } from './metrics.js';
 export {
   agentFor,

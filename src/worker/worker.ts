@@ -118,44 +118,54 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   metrics.observe(engine);
 
   let port = config.port;
-  const { app, markReady } = createWorkerApp({
-    engine,
-    metrics,
-    logger: logger.child({ component: 'http' }),
-    host: config.host,
-    port: () => port,
-    token: config.token,
-    bodyLimitBytes: config.bodyLimitBytes,
-    skipTools: config.skipTools,
-    version,
-  });
-
-  await app.register(dashboardPlugin, {
-    engine,
-    version,
-    idleTtlMs: config.sessionTtlMs,
-    graceMs: config.graceMs,
-    maxActiveSessions: config.maxActiveSessions,
-    maxConcurrentAgents: config.maxConcurrentAgents,
-    memoryLimitPercent: config.memoryLimitPercent,
-  });
-
+  let app: ReturnType<typeof createWorkerApp>['app'] | undefined;
+  let url = '';
+  let started: EngineStartReport;
+  let markReady: () => void;
+  // Whatever fails from here on, nothing the start opened stays open: the port, the log's lock, the session services.
   try {
-    await app.listen({ host: config.host, port: config.port });
-  } catch (error) {
-    await opened.stop(0);
-    throw listenFailure(error, config);
-  }
-  const address = app.server.address();
-  if (address !== null && typeof address === 'object') port = address.port;
-  opened.listening(port);
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info(
-    { url, engine: engine.description.kind, location: engine.description.location, provider: agent.name, version },
-    engine.description.kind === 'embedded' ? 'worker listening; recovering sessions' : 'worker listening; reaching the Restate cluster',
-  );
+    ({ app, markReady } = createWorkerApp({
+      engine,
+      metrics,
+      logger: logger.child({ component: 'http' }),
+      host: config.host,
+      port: () => port,
+      token: config.token,
+      bodyLimitBytes: config.bodyLimitBytes,
+      skipTools: config.skipTools,
+      version,
+    }));
 
-  const started = await engine.start();
+    await app.register(dashboardPlugin, {
+      engine,
+      version,
+      idleTtlMs: config.sessionTtlMs,
+      graceMs: config.graceMs,
+      maxActiveSessions: config.maxActiveSessions,
+      maxConcurrentAgents: config.maxConcurrentAgents,
+      memoryLimitPercent: config.memoryLimitPercent,
+    });
+
+    try {
+      await app.listen({ host: config.host, port: config.port });
+    } catch (error) {
+      throw listenFailure(error, config);
+    }
+    const address = app.server.address();
+    if (address !== null && typeof address === 'object') port = address.port;
+    opened.listening(port);
+    url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    logger.info(
+      { url, engine: engine.description.kind, location: engine.description.location, provider: agent.name, version },
+      engine.description.kind === 'embedded' ? 'worker listening; recovering sessions' : 'worker listening; reaching the Restate cluster',
+    );
+
+    started = await engine.start();
+  } catch (error) {
+    await app?.close();
+    await opened.stop(0);
+    throw error;
+  }
   markReady();
   // A wildcard bind is reached on loopback too; the browser needs an address it can open.
   const dashboard = `${['0.0.0.0', '::', '[::]'].includes(config.host) ? `http://127.0.0.1:${port}` : url}/`;
