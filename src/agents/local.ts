@@ -75,7 +75,10 @@ function reply(item: WorkItem, history: AgentRequest['history']): string {
     }
     case 'summarize': {
       const message = sectionOf(prompt, 'last_assistant_message') ?? '';
-      const observations = history.filter((m) => m.role === 'assistant' && m.content.startsWith('<observation>')).length;
+      // A batch's one reply holds an observation per item.
+      const observations = history
+        .filter((m) => m.role === 'assistant')
+        .reduce((count, m) => count + (m.content.match(/<observation>/g)?.length ?? 0), 0);
       return [
         '<summary>',
         `<completed>${firstLine(message, 200)}</completed>`,

@@ -68,6 +68,14 @@ describe('the local provider', () => {
     );
   });
 
+  it('counts every observation of a batch reply in its summary', async () => {
+    const history = [
+      { role: 'assistant' as const, content: '<observation>a</observation>\n<observation>b</observation>', tokens: 10 },
+      { role: 'assistant' as const, content: '<observation>c</observation>', tokens: 5 },
+    ];
+    expect((await ask('summarize', summaryPrompt('Done.'), history)).text).toContain('<observations>3 in the kept history</observations>');
+  });
+
   it('honours an aborted signal', async () => {
     const controller = new AbortController();
     controller.abort();
