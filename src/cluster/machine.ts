@@ -39,7 +39,7 @@ export interface MachineState {
 export type Effect =
   | { readonly type: 'armTimer'; readonly id: string; readonly eventType: string; readonly dueAt: number }
   | { readonly type: 'disarmTimer'; readonly id: string }
-  | { readonly type: 'requestSlot' | 'cancelSlotRequest' | 'releaseSlot' | 'notifyExpiring' | 'removeFromRegistry' }
+  | { readonly type: 'requestSlot' | 'cancelSlotRequest' | 'releaseSlot' }
   | { readonly type: 'startAgent'; readonly input: AgentInput }
   | { readonly type: 'abortAgent' };
 
@@ -52,7 +52,8 @@ export interface Step {
 /** An event the cluster builds itself (timer, agent outcome), typed as the machine sees it. */
 export type DeliveredEvent = (SessionEvent | { readonly type: string; readonly [field: string]: unknown }) & { readonly at: number };
 
-const NAMED_EFFECTS = new Set(['requestSlot', 'cancelSlotRequest', 'releaseSlot', 'notifyExpiring', 'removeFromRegistry']);
+// `notifyExpiring` and `removeFromRegistry` need nothing here: the timeline records both, disposal is the turn's `finish`.
+const NAMED_EFFECTS = new Set(['requestSlot', 'cancelSlotRequest', 'releaseSlot']);
 
 function effectsOf(actions: readonly { type: string; params?: unknown }[], at: number): Effect[] {
   const effects: Effect[] = [];

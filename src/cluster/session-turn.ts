@@ -207,9 +207,6 @@ export class SessionTurn {
         // The agent call gives its lease back when it ends (after its model call, whichever way it ended).
         record.agent = null;
         return;
-      case 'notifyExpiring':
-      case 'removeFromRegistry':
-        return; // the timeline records both (state `expiring`, `disposed`); disposal is handled in `finish`
     }
   }
 
