@@ -13,7 +13,8 @@ type MutableCounters = { -readonly [K in keyof SessionCounters]: number };
 
 /** Adds `b` into `sum`, in place: stats() walks every live session, so no object per session. */
 function addInto(sum: MutableCounters, b: SessionCounters): void {
-  for (const key of Object.keys(b) as (keyof SessionCounters)[]) sum[key] += b[key];
+  // A context logged before a counter existed lacks it: it counts as 0.
+  for (const key of Object.keys(sum) as (keyof SessionCounters)[]) sum[key] += b[key] ?? 0;
 }
 
 export class RegistryCounters {
