@@ -204,7 +204,9 @@ async function readReply(query: Query, model: string): Promise<AgentReply> {
 /** A failure before or outside the conversation: Claude Code missing, not executable, or crashed. */
 function spawnOrCrash(error: unknown, stderr: string, executable: string | undefined): AgentError {
   const message = error instanceof Error ? error.message : String(error);
-  if (/ENOENT|EACCES|not found|native binary|Could not find/i.test(message)) {
+  // 127: the shell's and setpriv's "could not execute" (the binary is missing or not executable).
+  const notStarted = (error as { exitCode?: unknown }).exitCode === 127 || /failed to execute|No such file/i.test(stderr);
+  if (notStarted || /ENOENT|EACCES|not found|native binary|Could not find/i.test(message)) {
     const where =
       executable === undefined ? 'the optional dependency @anthropic-ai/claude-agent-sdk-<platform>' : `CLAUDE_CODE_PATH (${executable})`;
     return new AgentError(

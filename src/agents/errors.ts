@@ -46,6 +46,8 @@ export function retryAfterMs(headers: { get(name: string): string | null } | und
  */
 export function kindOfStatus(status: number | undefined, text: string): AgentErrorKind {
   if (accountRefused(text)) return 'paused';
+  // Gemini answers a wrong key with 400 INVALID_ARGUMENT "API key not valid".
+  if (credentialsRefused(text)) return 'paused';
   if (status === 401 || status === 402 || status === 403) return 'paused';
   if (status === undefined || status === 408 || status === 409 || status === 429 || status >= 500) return 'retryable';
   if (status === 404) return 'paused'; // an unknown model or endpoint: the configuration, not the batch

@@ -17,6 +17,13 @@ export {
   DEFAULT_CLAUDE_MODEL,
 } from './claude.js';
 export { accountRefused, kindOfStatus, refusal, retryAfterMs } from './errors.js';
+export { createGeminiAgent, DEFAULT_GEMINI_MODEL, type GeminiAgentOptions } from './gemini.js';
 export { createLocalAgent } from './local.js';
-export { chatMessages, createOpenAICompatibleAgent, type OpenAICompatibleOptions } from './openai.js';
+export {
+  chatMessages,
+  createOpenAICompatibleAgent,
+  OPENROUTER_BASE_URL,
+  type OpenAICompatibleOptions,
+  openRouterHeaders,
+} from './openai.js';
 export { initPrompt, observationPrompt, sectionOf, summaryPrompt, type ToolUse } from './prompts.js';

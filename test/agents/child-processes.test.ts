@@ -131,7 +131,7 @@ describe('ChildProcesses', () => {
     const survivor = killOnExit(spawn('/bin/sh', ['-c', PARENT_OF_ONE], { detached: true, stdio: 'ignore' }));
     const stranger = killOnExit(spawn('/bin/sh', ['-c', 'sleep 300'], { detached: true, stdio: 'ignore' }));
     const members = await eventually(() => (groupMembers(survivor.pid!).length === 2 ? groupMembers(survivor.pid!) : undefined));
-    const ticks = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19];
+    const ticks = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]!;
     const record = (pid: number, startTicks: string) =>
       writeFileSync(
         join(recordDir, `${pid}.json`),
