@@ -17,6 +17,7 @@ export {
   DEFAULT_CLAUDE_MODEL,
 } from './claude.js';
 export { accountRefused, kindOfStatus, refusal, retryAfterMs } from './errors.js';
+export { createFallbackAgent, type FallbackOptions } from './fallback.js';
 export { createGeminiAgent, DEFAULT_GEMINI_MODEL, type GeminiAgentOptions } from './gemini.js';
 export { createLocalAgent } from './local.js';
 export {
