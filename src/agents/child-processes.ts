@@ -104,12 +104,14 @@ function killGroup(pgid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
 }
 
 /** Kills every group still listed when its input closes: the worker is gone, however it went. */
-// biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions, not templates
+// The ${…} are the shell's parameter expansions, not templates.
 const LIFELINE_SCRIPT = [
   "groups=' '",
   'while IFS= read -r line; do',
   '  case $line in',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion
   '    +*) groups="$groups${line#+} " ;;',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion
   '    -*) gone=${line#-}; kept=\' \'; for g in $groups; do [ "$g" = "$gone" ] || kept="$kept$g "; done; groups=$kept ;;',
   '  esac',
   'done',

@@ -26,7 +26,12 @@ export interface FallbackOptions {
   /** The clock the rests are measured on. Default Date.now. */
   readonly now?: () => number;
   /** Told each time a batch is handed on (the worker logs it). */
-  readonly onHandOver?: (event: { readonly from: string; readonly to: string; readonly sessionDbId: number; readonly reason: AgentError }) => void;
+  readonly onHandOver?: (event: {
+    readonly from: string;
+    readonly to: string;
+    readonly sessionDbId: number;
+    readonly reason: AgentError;
+  }) => void;
 }
 
 interface Rest {
@@ -60,7 +65,9 @@ export function createFallbackAgent(agents: readonly Agent[], options: FallbackO
       return await agent.run(request, AbortSignal.any([signal, timeout]));
     } catch (error) {
       if (timeout.aborted && !signal.aborted) {
-        throw new AgentError('retryable', `${agent.name} gave no answer within its ${timeoutMs} ms share of the call`, undefined, { cause: error });
+        throw new AgentError('retryable', `${agent.name} gave no answer within its ${timeoutMs} ms share of the call`, undefined, {
+          cause: error,
+        });
       }
       throw error;
     }
@@ -74,7 +81,11 @@ export function createFallbackAgent(agents: readonly Agent[], options: FallbackO
       const order = agents.map((_, index) => index).filter((index) => rests[index]!.until <= at);
       if (order.length === 0) {
         const wakes = Math.min(...rests.map((state) => state.until));
-        throw new AgentError('paused', `every provider is resting after refusing (${agents.map((a) => a.name).join(', ')})`, Math.max(1_000, wakes - at));
+        throw new AgentError(
+          'paused',
+          `every provider is resting after refusing (${agents.map((a) => a.name).join(', ')})`,
+          Math.max(1_000, wakes - at),
+        );
       }
       let paused: AgentError | undefined;
       let last: AgentError | undefined;
@@ -87,7 +98,9 @@ export function createFallbackAgent(agents: readonly Agent[], options: FallbackO
         } catch (error) {
           if (signal.aborted) throw error;
           const refusal =
-            error instanceof AgentError ? error : new AgentError('retryable', `${agent.name}: ${(error as Error).message}`, undefined, { cause: error });
+            error instanceof AgentError
+              ? error
+              : new AgentError('retryable', `${agent.name}: ${(error as Error).message}`, undefined, { cause: error });
           if (refusal.kind === 'fatal') throw refusal;
           // Not yet the batch's last attempt: the machine backs off and this provider tries again.
           if (refusal.kind === 'retryable' && !lastAttempt) throw refusal;
@@ -95,7 +108,8 @@ export function createFallbackAgent(agents: readonly Agent[], options: FallbackO
           if (refusal.kind === 'paused') paused = refusal;
           last = refusal;
           const next = order[position + 1];
-          if (next !== undefined) options.onHandOver?.({ from: agent.name, to: agents[next]!.name, sessionDbId: request.sessionDbId, reason: refusal });
+          if (next !== undefined)
+            options.onHandOver?.({ from: agent.name, to: agents[next]!.name, sessionDbId: request.sessionDbId, reason: refusal });
         }
       }
       // Every provider refused: rest the queue if any refused the account, else the batch's attempt failed.
