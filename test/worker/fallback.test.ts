@@ -63,8 +63,12 @@ interface Reply {
   readonly provider: string;
 }
 async function replies(worker: WorkerProcess): Promise<Reply[]> {
-  const { events } = (await worker.call('GET', '/api/sessions/1/events')).json as { events: { type: string; payload: { output?: Reply } }[] };
-  return events.filter((event) => event.type === 'xstate.done.actor.agent').map((event) => ({ reply: event.payload.output!.reply, provider: event.payload.output!.provider }));
+  const { events } = (await worker.call('GET', '/api/sessions/1/events')).json as {
+    events: { type: string; payload: { output?: Reply } }[];
+  };
+  return events
+    .filter((event) => event.type === 'xstate.done.actor.agent')
+    .map((event) => ({ reply: event.payload.output!.reply, provider: event.payload.output!.provider }));
 }
 
 async function until(check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
@@ -94,7 +98,14 @@ describe('fallback from claude to gemini, across kill -9 of the worker', () => {
     // Claude rests now: the next batch goes to gemini directly, which stalls; the worker is killed meanwhile.
     geminiSays = { stall: true };
     const observed = await first.call('POST', '/api/sessions/observations', {
-      body: { contentSessionId: 'c1', tool_name: 'Read', tool_input: { file_path: 'src/parser.ts' }, tool_response: 'ok', cwd: '/repo', tool_use_id: 'tu-1' },
+      body: {
+        contentSessionId: 'c1',
+        tool_name: 'Read',
+        tool_input: { file_path: 'src/parser.ts' },
+        tool_response: 'ok',
+        cwd: '/repo',
+        tool_use_id: 'tu-1',
+      },
     });
     expect(observed.json).toEqual({ status: 'queued' });
     await until(async () => gemini.requests.length === 2, 'the observation to reach gemini');
