@@ -26,10 +26,19 @@ import { parseArgs } from 'node:util';
 import { query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
 import { type AgentRequest, ChildProcesses, CLAUDE_SYSTEM_PROMPT, claudeContent, createClaudeAgent } from '../src/agents/index.js';
 import { type ConversationMessage, estimateTokens, trimHistory } from '../src/history/index.js';
-import { type AnthropicRequest, type AnthropicRequestBody, type AnthropicResponder, startFakeAnthropic } from '../test/support/fake-anthropic.js';
+import {
+  type AnthropicRequest,
+  type AnthropicRequestBody,
+  type AnthropicResponder,
+  startFakeAnthropic,
+} from '../test/support/fake-anthropic.js';
 
 const { values: args } = parseArgs({
-  options: { batches: { type: 'string', default: '30' }, items: { type: 'string', default: '5' }, 'max-messages': { type: 'string', default: '50' } },
+  options: {
+    batches: { type: 'string', default: '30' },
+    items: { type: 'string', default: '5' },
+    'max-messages': { type: 'string', default: '50' },
+  },
 });
 const BATCHES = Number(args.batches);
 const ITEMS = Number(args.items);
@@ -104,7 +113,9 @@ function blocksOf(body: AnthropicRequestBody): Block[] {
     ...(body.tools ?? []).map((tool) => block(tool, 'tool')),
     ...system.map((part) => block(part, 'system')),
     ...body.messages.flatMap((message) =>
-      typeof message.content === 'string' ? [block(message.content, message.role)] : message.content.map((part) => block(part, message.role)),
+      typeof message.content === 'string'
+        ? [block(message.content, message.role)]
+        : message.content.map((part) => block(part, message.role)),
     ),
   ];
 }
@@ -124,8 +135,12 @@ function observation(batch: number, item: number): string {
   ].join('\n');
 }
 const replyFor = (index: number) =>
-  Array.from({ length: ITEMS }, (_, i) => `<observation><type>discovery</type><title>Read module ${index}-${i}</title><facts>it computes values</facts></observation>`).join('\n');
-const INIT = 'You observe a coding session. <project>bench</project> <user_request>Refactor the modules to share one compute function.</user_request>';
+  Array.from(
+    { length: ITEMS },
+    (_, i) => `<observation><type>discovery</type><title>Read module ${index}-${i}</title><facts>it computes values</facts></observation>`,
+  ).join('\n');
+const INIT =
+  'You observe a coding session. <project>bench</project> <user_request>Refactor the modules to share one compute function.</user_request>';
 
 interface ModeResult {
   readonly mode: string;
@@ -249,7 +264,10 @@ async function runMode(mode: 'A' | 'B' | 'C', home: string): Promise<ModeResult>
       const answer =
         mode === 'B'
           ? await agent.run(request, new AbortController().signal)
-          : await agent.run({ ...request, history: [], item: { ...request.item, prompt: flattened(request) } }, new AbortController().signal);
+          : await agent.run(
+              { ...request, history: [], item: { ...request.item, prompt: flattened(request) } },
+              new AbortController().signal,
+            );
       clearInterval(sampler);
       reply = answer.text;
       started++;
@@ -266,7 +284,12 @@ async function runMode(mode: 'A' | 'B' | 'C', home: string): Promise<ModeResult>
   const sum = (pick: (request: AnthropicRequest) => number) => fake.requests.slice(1).reduce((total, request) => total + pick(request), 0);
   // The init prompt's call is the same in every mode: the observations' calls are compared.
   const add = (key: keyof Billed) => billed.slice(1).reduce((total, u) => total + u[key], 0);
-  const dollars = (add('input') * PRICE.input + add('cacheWrite') * PRICE.cacheWrite + add('cacheRead') * PRICE.cacheRead + add('output') * PRICE.output) / 1e6;
+  const dollars =
+    (add('input') * PRICE.input +
+      add('cacheWrite') * PRICE.cacheWrite +
+      add('cacheRead') * PRICE.cacheRead +
+      add('output') * PRICE.output) /
+    1e6;
   return {
     mode,
     calls: fake.requests.length,
