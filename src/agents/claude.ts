@@ -7,6 +7,7 @@
  * prompt cache's prefix from the previous batch is found again.
  * May not: start a process except through `ChildProcesses` (which bounds, records and reaps them).
  */
+import { tmpdir } from 'node:os';
 import type { Options, Query, SDKMessage, SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
 import { type Agent, AgentError, type AgentErrorKind, type AgentReply, type AgentRequest } from './agent.js';
 import type { ChildProcesses } from './child-processes.js';
@@ -135,7 +136,7 @@ export function createClaudeAgent(options: ClaudeAgentOptions): Agent {
             systemPrompt: options.systemPrompt ?? CLAUDE_SYSTEM_PROMPT,
             settingSources: [],
             persistSession: false,
-            cwd: options.cwd ?? process.env.TMPDIR ?? '/tmp',
+            cwd: options.cwd ?? tmpdir(),
             env,
             abortController: controller,
             ...(options.executable === undefined ? {} : { pathToClaudeCodeExecutable: options.executable }),
