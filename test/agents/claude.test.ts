@@ -101,7 +101,7 @@ describe('claude provider (real Claude Code, fake Anthropic API)', () => {
     expect(blocks.at(-1)!.cache_control).toEqual({ type: 'ephemeral' });
     // Small: no Claude Code system prompt or tool definitions (58 KB with the SDK's defaults).
     expect(sent!.bytes).toBeLessThan(6_000);
-    expect(processes.running).toBe(0);
+    await eventually(() => (processes.running === 0 ? true : undefined), 2_000, 'Claude Code to exit');
   });
 
   it.each([
@@ -139,7 +139,7 @@ describe('claude provider (real Claude Code, fake Anthropic API)', () => {
     expect({ kind: error.kind, message: error.message }).toMatchObject({ kind, message: expect.stringContaining('Claude Code refused') });
     // Claude Code's own retries are off (the session's backoff retries); it asks once more itself after some 400/404s.
     expect(fake.requests.length).toBeLessThanOrEqual(kind === 'retryable' ? 1 : 2);
-    expect(processes.running).toBe(0);
+    await eventually(() => (processes.running === 0 ? true : undefined), 2_000, 'Claude Code to exit');
   });
 
   it('an abort (DELETE, eviction, timeout, shutdown) kills Claude Code within 2 s while the model stalls', async () => {

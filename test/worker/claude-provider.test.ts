@@ -68,6 +68,8 @@ function recorded(): number[] {
 }
 
 const running = () => processesMatching(`--model=${model}`);
+/** A record goes when the worker has seen its process exit, a moment after /proc stops showing it running. */
+const noneRecorded = () => eventually(() => (recorded().length === 0 ? true : undefined), 2_000, 'the records to be cleared');
 const init = (worker: WorkerProcess, id: string) =>
   worker.call('POST', '/api/sessions/init', { body: { contentSessionId: id, project: 'p', prompt: `work on ${id}` } });
 
@@ -114,8 +116,8 @@ describe('claude provider in the worker: no Claude Code process outlives its rea
     expect(metrics).toMatch(/session_lifecycle_provider_tokens_total\{provider="claude",kind="cache_read"\} 500/);
     expect(metrics).toMatch(/session_lifecycle_provider_batches_total\{provider="claude"\} 1/);
     // Idle: no process, none recorded.
-    expect(running()).toEqual([]);
-    expect(recorded()).toEqual([]);
+    await gone(running(), 2_000);
+    await noneRecorded();
   });
 
   it('DELETE of the session kills its Claude Code within 2 s; at most CLAUDE_MEM_MAX_CONCURRENT_AGENTS run at once', async () => {
@@ -139,7 +141,7 @@ describe('claude provider in the worker: no Claude Code process outlives its rea
     expect(running()).toEqual([next]);
     expect((await worker.call('DELETE', '/sessions/2')).status).toBe(200);
     await gone([next], 2_000);
-    expect(recorded()).toEqual([]);
+    await noneRecorded();
   });
 
   it('the agent timeout kills the call’s Claude Code within 2 s, and the retry runs a new one', async () => {
@@ -165,7 +167,7 @@ describe('claude provider in the worker: no Claude Code process outlives its rea
     expect(await worker.exited).toBe(0);
     expect(isRunning(pid)).toBe(false);
     expect(running()).toEqual([]);
-    expect(recorded()).toEqual([]);
+    await noneRecorded();
   });
 
   it('kill -9 of the worker: its Claude Code is gone within 2 s; the next start answers the batch once and leaves nothing', async () => {
@@ -188,7 +190,7 @@ describe('claude provider in the worker: no Claude Code process outlives its rea
     }[];
     const replies = events.filter((event) => event.type === 'xstate.done.actor.agent').map((event) => event.payload.output!.reply);
     expect(replies).toEqual(['<ack>after the restart</ack>']);
-    expect(running()).toEqual([]);
-    expect(recorded()).toEqual([]);
+    await gone(running(), 2_000);
+    await noneRecorded();
   });
 });
