@@ -25,10 +25,20 @@ import {
   nextBatchSize,
   outputOf,
   trimmedToBound,
+  usageAfter,
 } from './session.context.js';
 import type { AgentInput, DisposalReason, SessionContext, SessionEvent, SessionInput, WorkItem } from './session.types.js';
 
-export { agentInputOf, asAgentFailure, backoffDelayMs, nextBatchSize, upgradedContext, ZERO_COUNTERS } from './session.context.js';
+export {
+  agentInputOf,
+  asAgentFailure,
+  backoffDelayMs,
+  nextBatchSize,
+  upgradedContext,
+  usageAfter,
+  ZERO_COUNTERS,
+  ZERO_PROVIDER_USAGE,
+} from './session.context.js';
 export * from './session.types.js';
 
 /**
@@ -165,11 +175,14 @@ export const sessionMachine = setup({
           processed: counters.processed + size,
           inputTokens: counters.inputTokens + (output.usage?.inputTokens ?? 0),
           outputTokens: counters.outputTokens + (output.usage?.outputTokens ?? 0),
+          cacheReadTokens: counters.cacheReadTokens + (output.usage?.cacheReadTokens ?? 0),
+          cacheWriteTokens: counters.cacheWriteTokens + (output.usage?.cacheWriteTokens ?? 0),
         },
       );
       return {
         history: appended.history,
         counters: appended.counters,
+        usageByProvider: usageAfter(context.usageByProvider, output),
         queue: context.queue.slice(size),
         batchSize: 0,
         singlesLeft: Math.max(0, context.singlesLeft - size),

@@ -75,6 +75,31 @@ export interface AgentInput {
   readonly history: readonly ConversationMessage[];
   /** 1 for the first try of this batch. */
   readonly attempt: number;
+  /**
+   * Attempts this batch gets before it is dropped: `attempt === maxAttempts` is its last. A provider
+   * with fallbacks hands a batch on to the next one when the current one refuses its last attempt.
+   * (Absent in inputs made before it existed: read it as the default, 3.)
+   */
+  readonly maxAttempts?: number;
+}
+
+/** Tokens as the provider reported them for one call: prompt (uncached), reply, and prompt-cache reads and writes. */
+export interface AgentUsage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** Prompt tokens served from the provider's prompt cache (billed at about a tenth). */
+  readonly cacheReadTokens?: number;
+  /** Prompt tokens written to the provider's prompt cache (Anthropic bills them at 1.25×). */
+  readonly cacheWriteTokens?: number;
+}
+
+/** What one provider has cost a session: batches it answered and the tokens it reported for them. */
+export interface ProviderUsage {
+  readonly batches: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
 }
 
 /** What an agent call produced. `at` is the clock's time when the reply arrived. */
@@ -82,7 +107,11 @@ export interface AgentOutput {
   readonly reply: string;
   readonly replyTokens: number;
   readonly at: number;
-  readonly usage?: { readonly inputTokens: number; readonly outputTokens: number };
+  readonly usage?: AgentUsage;
+  /** The provider that answered (`claude`, `gemini`, …; with fallbacks, not always the first), logged with the reply. */
+  readonly provider?: string;
+  /** The model that answered, when the provider says. */
+  readonly model?: string;
 }
 
 /**
@@ -109,6 +138,8 @@ export interface SessionCounters {
   readonly trimmedTokens: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
 }
 
 export interface Disposal {
@@ -149,6 +180,8 @@ export interface SessionContext {
   readonly completing: boolean;
   readonly lastFailure: AgentFailure | null;
   readonly counters: SessionCounters;
+  /** Batches answered and tokens reported, by the provider that answered them (see AgentOutput.provider). */
+  readonly usageByProvider: Readonly<Record<string, ProviderUsage>>;
   readonly disposal: Disposal | null;
 }
 

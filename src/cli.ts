@@ -14,7 +14,7 @@ import { ConfigError, DEFAULT_INSPECTOR_URL, eventLogPath, loadConfig, resolveDa
 import { startInspectorRelay } from './inspector/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
-import { agentFor, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
+import { openProviders, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -111,12 +111,21 @@ function addRestateServiceCommand(program: Command, io: CliIo): void {
       });
       const { restate } = config;
       const logger = pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
-      const { service, advertisedUrl: advertised } = await serveSessionServices(config, { agent: agentFor(config), logger });
+      const providers = openProviders(config, { logger: logger.child({ component: 'agent' }) });
+      let served: Awaited<ReturnType<typeof serveSessionServices>>;
+      try {
+        served = await serveSessionServices(config, { agent: providers.agent, logger });
+      } catch (error) {
+        await providers.close();
+        throw error;
+      }
+      const { service, advertisedUrl: advertised } = served;
       io.out(
         `Session services on ${service.url}${restate.adminUrl === undefined ? ` (register ${advertised} with your Restate admin API)` : `, registered with ${restate.adminUrl} as ${advertised}`}. Ctrl-C stops them.`,
       );
       await io.stopRequested();
       await service.close();
+      await providers.close();
     });
 }
 

@@ -50,10 +50,26 @@ export {
   nextBatchSize,
   sessionMachine,
 } from '../machines/session.machine.js';
-export type { Agent, AgentErrorKind, AgentReply, AgentRequest, OpenAICompatibleOptions, ToolUse } from './agents/index.js';
+export type {
+  Agent,
+  AgentErrorKind,
+  AgentReply,
+  AgentRequest,
+  AgentUsage,
+  ChildProcessesOptions,
+  ClaudeAgentOptions,
+  FallbackOptions,
+  GeminiAgentOptions,
+  OpenAICompatibleOptions,
+  ToolUse,
+} from './agents/index.js';
 export {
   AgentError,
+  ChildProcesses,
   chatMessages,
+  createClaudeAgent,
+  createFallbackAgent,
+  createGeminiAgent,
   createLocalAgent,
   createOpenAICompatibleAgent,
   initPrompt,

@@ -9,8 +9,9 @@ export {
   type LogLevel,
   loadConfig,
   type ProviderName,
+  type ProviderSettings,
   type RestateSettings,
   resolveDataDir,
   type WorkerConfig,
 } from './load.js';
-export { DEFAULT_INSPECTOR_URL, DEFAULT_SKIP_TOOLS, SETTING_KEYS, SETTINGS, type Setting, type SettingKey } from './settings.js';
+export { DEFAULT_INSPECTOR_URL, DEFAULT_SKIP_TOOLS, PROVIDERS, SETTING_KEYS, SETTINGS, type Setting, type SettingKey } from './settings.js';

@@ -29,6 +29,15 @@ export interface SessionRow {
   readonly next: NextDeadline | null;
 }
 
+/** What one provider cost: batches it answered and the tokens it reported. */
+export interface ProviderCost {
+  readonly batches: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
+}
+
 export interface StatsSummary {
   readonly live: number;
   /** Null where the engine has no dormancy (Restate keeps every session on disk). */
@@ -38,6 +47,8 @@ export interface StatsSummary {
   readonly slots: { readonly capacity: number; readonly inUse: number; readonly waiting: number };
   /** Since the worker started (embedded), or since the Restate cluster began. */
   readonly disposals: Readonly<Record<DisposalReasonName, number>>;
+  /** By provider, over every session (same scope as `disposals`). */
+  readonly costByProvider: Readonly<Record<string, ProviderCost>>;
 }
 
 /** Heap and RSS at one moment, from the worker's ring buffer. */
@@ -161,6 +172,8 @@ export interface SessionDetail {
     readonly lastFailure: { readonly kind: string; readonly message: string; readonly at: number } | null;
     readonly next: NextDeadline | null;
     readonly counters: Readonly<Record<string, number>>;
+    /** What each provider that answered this session cost (with fallbacks, several). */
+    readonly costByProvider: Readonly<Record<string, ProviderCost>>;
   } | null;
   readonly disposal: { readonly reason: DisposalReasonName; readonly at: number; readonly droppedItems: number } | null;
   readonly summary: { readonly events: number; readonly processed: number; readonly failed: number; readonly compactedAt: number } | null;

@@ -114,6 +114,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): SessionEng
         slots: stats.slots,
         disposals: stats.disposals,
         totals: stats.totals,
+        usageByProvider: stats.usageByProvider,
         dormant: stats.dormant,
         frozen: stats.frozen,
       };

@@ -18,7 +18,7 @@ import type {
   WorkRequest,
 } from '../registry/index.js';
 import type { TimelineEntry } from '../replay/index.js';
-import type { SessionView } from '../session/index.js';
+import type { SessionView, UsageByProvider } from '../session/index.js';
 import type { StreamStatus, StreamSummary } from '../store/index.js';
 
 export type EngineKind = 'embedded' | 'restate';
@@ -95,6 +95,8 @@ export interface EngineStats {
   readonly disposals: Readonly<Record<DisposalReason, number>>;
   /** Summed over every session the engine ran, live and disposed (same scope as `disposals`). */
   readonly totals: SessionCounters;
+  /** The same scope, per provider: batches answered and tokens reported (input, output, cache reads and writes). */
+  readonly usageByProvider: UsageByProvider;
   /** Embedded only (null on Restate, which has neither): dormant and frozen live sessions. */
   readonly dormant: number | null;
   readonly frozen: number | null;

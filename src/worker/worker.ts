@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
-import { type Agent, createLocalAgent, createOpenAICompatibleAgent } from '../agents/index.js';
+import type { Agent } from '../agents/index.js';
 import type { RunningSessionService } from '../cluster/index.js';
 import type { WorkerConfig } from '../config/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
@@ -12,7 +12,8 @@ import type { EngineStartReport, SessionEngine } from '../engine/index.js';
 import type { SessionRegistry } from '../registry/index.js';
 import type { EventStore } from '../store/index.js';
 import { createWorkerApp } from './app.js';
-import { openEmbeddedEngine, openRestateEngine, WorkerStartError } from './engines.js';
+import { type OpenedEngine, openEmbeddedEngine, openRestateEngine, WorkerStartError } from './engines.js';
+import { openProviders, type Providers } from './providers.js';
 
 export { WorkerStartError };
 
@@ -77,16 +78,6 @@ export function reportedVersion(home = homedir()): string {
   return packageVersion();
 }
 
-export function agentFor(config: WorkerConfig): Agent {
-  if (config.provider === 'local') return createLocalAgent();
-  return createOpenAICompatibleAgent({
-    baseUrl: config.openaiBaseUrl!,
-    model: config.model!,
-    timeoutMs: config.agentTimeoutMs,
-    ...(config.openaiApiKey === undefined ? {} : { apiKey: config.openaiApiKey }),
-  });
-}
-
 function listenFailure(error: unknown, config: WorkerConfig): Error {
   const code = (error as NodeJS.ErrnoException).code;
   const where = `${config.host}:${config.port}`;
@@ -108,12 +99,21 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
   const version = options.version ?? reportedVersion();
   const metrics = createMetrics();
-  const agent = options.agent ?? agentFor(config);
   // First of all, before the port: the embedded engine owns its log (a second worker on this data directory stops here).
-  const opened =
-    config.engine === 'restate'
-      ? await openRestateEngine(config, { agent, logger })
-      : openEmbeddedEngine(config, { agent, logger, metrics, version });
+  const providers: Pick<Providers, 'agent' | 'close'> = options.agent
+    ? { agent: options.agent, close: async () => {} }
+    : openProviders(config, { logger: logger.child({ component: 'agent' }) });
+  const { agent } = providers;
+  let opened: OpenedEngine;
+  try {
+    opened =
+      config.engine === 'restate'
+        ? await openRestateEngine(config, { agent, logger })
+        : openEmbeddedEngine(config, { agent, logger, metrics, version });
+  } catch (error) {
+    await providers.close();
+    throw error;
+  }
   const { engine } = opened;
   metrics.observe(engine);
 
@@ -164,6 +164,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   } catch (error) {
     await app?.close();
     await opened.stop(0);
+    await providers.close();
     throw error;
   }
   markReady();
@@ -190,6 +191,8 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
         logger.info('worker stopping: no new requests, in-flight agent calls get a moment to finish');
         await app.close();
         await opened.stop(stopOptions.drainMs ?? 10_000);
+        // Every call was aborted by now; whatever provider process is still exiting is killed and waited for.
+        await providers.close();
         logger.info(
           engine.description.kind === 'embedded'
             ? 'worker stopped; every live session is in the log for the next start'

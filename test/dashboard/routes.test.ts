@@ -124,6 +124,13 @@ describe("the session page's data", () => {
     );
     const printed = formatTimeline(timeline);
     for (const entry of detail.timeline.entries) expect(printed).toContain(entry.event);
+    // Who answered each batch, and what it cost: the local provider, four batches, no tokens reported.
+    expect(detail.live.costByProvider).toEqual({
+      local: { batches: 4, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    });
+    const replies = detail.timeline.entries.filter((e: { event: string }) => e.event === 'agent done');
+    expect(replies.length).toBeGreaterThan(0);
+    for (const reply of replies) expect(reply.detail).toMatch(/^reply by local \(/);
   });
 
   it('shows a disposed session from the log, with why it went away', async () => {

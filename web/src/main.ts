@@ -9,7 +9,7 @@ import type {
 } from '../../src/dashboard/protocol.js';
 import { drawDisposals, drawMemory } from './charts.js';
 import { type ConnectionState, connectStream, storedToken, storeToken, Unauthorized } from './connection.js';
-import { byId, clock, count, duration, el, setText } from './dom.js';
+import { byId, clock, costTable, count, duration, el, setText } from './dom.js';
 import { SessionPage } from './session-page.js';
 import { SessionsTable } from './sessions.js';
 
@@ -108,6 +108,7 @@ function render(): void {
     disposed: count(Object.values(stats.disposals).reduce((a, b) => a + b, 0)),
   };
   for (const [name, value] of Object.entries(cards)) setText(byId('summary').querySelector(`[data-count="${name}"] .value`)!, value);
+  byId('cost-table').replaceChildren(costTable(stats.costByProvider ?? {}));
   table.render();
   const now = serverNow();
   const windowMs = memoryWindow();

@@ -1,7 +1,7 @@
 /** One session: its statechart with the current state lit, its deadlines, its bounded history and its timeline. */
 import type { SessionDetail } from '../../src/dashboard/protocol.js';
 import { getJson } from './connection.js';
-import { clock, count, duration, el, setText } from './dom.js';
+import { clock, costTable, count, duration, el, setText } from './dom.js';
 
 const REFRESH_MS = 1_000;
 
@@ -113,6 +113,11 @@ export class SessionPage {
     );
     this.#highlight(detail.state);
     part('deadlines').replaceChildren(...this.#deadlines(detail));
+    part('cost').replaceChildren(
+      detail.live === null
+        ? el('p', { class: 'muted' }, 'Released with the session; /metrics keeps the totals.')
+        : costTable(detail.live.costByProvider),
+    );
     part('history').replaceChildren(...this.#history(detail));
     part('timeline').replaceChildren(...this.#timeline(detail));
     this.tick();
