@@ -1,5 +1,6 @@
-import type { AgentFailure, AgentInput } from '../../machines/session.machine.js';
+import type { AgentFailure, AgentInput, AgentOutput, AnsweredItem } from '../../machines/session.machine.js';
 import { asAgentFailure } from '../../machines/session.machine.js';
+import type { TokenEstimator } from '../history/index.js';
 
 /**
  * What an agent is asked: a batch of one session's work, with its bounded history, answered by ONE
@@ -57,4 +58,26 @@ export function toAgentFailure(error: unknown, at: number): AgentFailure {
     };
   }
   return asAgentFailure(error, at);
+}
+
+/**
+ * The agent's done event's output for `reply` to `request`, on either engine: the reply, its estimated
+ * tokens, and the items it answers (what the memories derived from it are attributed to).
+ */
+export function replyOutput(request: AgentRequest, reply: AgentReply, at: number, estimateTokens: TokenEstimator): AgentOutput {
+  const answers = request.items.map(
+    ({ id, kind, promptNumber, toolUseId }): AnsweredItem => ({
+      id,
+      kind,
+      ...(promptNumber === undefined ? {} : { promptNumber }),
+      ...(toolUseId === undefined ? {} : { toolUseId }),
+    }),
+  );
+  return {
+    reply: reply.text,
+    replyTokens: estimateTokens(reply.text),
+    at,
+    ...(reply.usage === undefined ? {} : { usage: reply.usage }),
+    answers,
+  };
 }

@@ -88,11 +88,3 @@ export const eventsQuery = z.object({
     .pipe(z.number().int().min(1, 'limit must be a number from 1 to 100000').max(100_000, 'limit must be a number from 1 to 100000'))
     .optional(),
 });
-
-/** claude-mem's privacy tags: what is inside them is never recorded. */
-export function stripPrivate(prompt: string): string {
-  return prompt
-    .replace(/<private>[\s\S]*?<\/private>/g, '')
-    .replace(/<claude-mem-context>[\s\S]*?<\/claude-mem-context>/g, '')
-    .trim();
-}
