@@ -3,5 +3,9 @@
  * to the hooks (context at a session's start, a file's history, search). One contract, `MemoryStore`;
  * SQLite beside the event log for the embedded engine.
  */
-export { DEFAULT_OBSERVATION_TYPE, NOTE_TYPE, parseReply } from './parse.js';
+
+export { normalisePath, pathMatch, queryWords } from './matching.js';
+export { DEFAULT_OBSERVATION_TYPE, NOTE_TYPE, noteOf, parseReply } from './parse.js';
+export { REPLY_EVENT, type ReplyEvent, replyOf } from './source.js';
+export { openSqliteMemories, type SqliteMemoryStore } from './sqlite-store.js';
 export type * from './types.js';
