@@ -6,6 +6,8 @@
 
 export { normalisePath, pathMatch, queryWords } from './matching.js';
 export { DEFAULT_OBSERVATION_TYPE, NOTE_TYPE, noteOf, parseReply } from './parse.js';
+export { renderContext, renderMatches, renderSearchIndex, timeOf } from './render.js';
+export { keepMemoriesFor, type RetentionOptions } from './retention.js';
 export { REPLY_EVENT, type ReplyEvent, replyOf } from './source.js';
 export { openSqliteMemories, type SqliteMemoryStore } from './sqlite-store.js';
 export type * from './types.js';

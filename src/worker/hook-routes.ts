@@ -139,11 +139,4 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
     { preHandler: whenReady },
     endById((target) => engine.complete(target), { success: true }),
   );
-
-  /** claude-mem's context hook asks for memories to inject; this worker keeps sessions, not memories. */
-  app.get('/api/context/inject', async (request, reply) => {
-    const project = (request.query as { project?: unknown }).project;
-    if (typeof project !== 'string' || project === '') throw new HttpError(400, 'Project parameter is required', 'pass ?project=<name>');
-    return reply.type('text/plain; charset=utf-8').send('');
-  });
 }
