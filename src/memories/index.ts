@@ -4,6 +4,7 @@
  * SQLite beside the event log for the embedded engine.
  */
 
+export { ClaudeMemImportError, importClaudeMem, openClaudeMemDatabase } from './claude-mem-import.js';
 export { normalisePath, pathMatch, queryWords } from './matching.js';
 export { DEFAULT_OBSERVATION_TYPE, NOTE_TYPE, noteOf, parseReply } from './parse.js';
 export { renderContext, renderMatches, renderSearchIndex, timeOf } from './render.js';
