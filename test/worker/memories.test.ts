@@ -119,6 +119,9 @@ describe('memories over HTTP', () => {
     expect(later.split(`Edit ${CWD}/src/login.ts`).length - 1).toBe(1);
     expect(later.split(`Edit ${CWD}/src/logout.ts`).length - 1).toBe(1);
     expect(later.indexOf('Request: add a logout test')).toBeLessThan(later.indexOf('Request: fix the login bug'));
+    const metrics = (await call('GET', '/metrics')).text;
+    expect(metrics).toContain('session_lifecycle_memories{kind="observation"} 6');
+    expect(metrics).toContain('session_lifecycle_memories{kind="summary"} 2');
   }, 30_000);
 
   it('pages, shows and deletes memories: one, then a project’s', async () => {
