@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { openSqliteMemories, type ObservationFields, type SummaryFields } from '../src/memories/index.js';
+import { type ObservationFields, openSqliteMemories, type SummaryFields } from '../src/memories/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { freePort, startServer, stopServer } from './lib/http.js';
 import { log, mib, round, writeSection } from './lib/results.js';
@@ -49,7 +49,10 @@ const random = () => {
 };
 const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
 const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ru', 'ta', 'vo', 'zi', 'pe', 'su', 'do', 'fa', 'gi', 'hu', 'ja', 'be'];
-const VOCABULARY = Array.from({ length: 3_000 }, (_, i) => `${pick(SYLLABLES)}${pick(SYLLABLES)}${pick(SYLLABLES)}${i % 7 === 0 ? 'er' : ''}`);
+const VOCABULARY = Array.from(
+  { length: 3_000 },
+  (_, i) => `${pick(SYLLABLES)}${pick(SYLLABLES)}${pick(SYLLABLES)}${i % 7 === 0 ? 'er' : ''}`,
+);
 const COMMON = ['login', 'session', 'cache', 'retry', 'token', 'parser', 'worker', 'config', 'test', 'error'];
 const words = (count: number) => Array.from({ length: count }, () => (random() < 0.15 ? pick(COMMON) : pick(VOCABULARY))).join(' ');
 const project = (n: number) => `project-${n}`;
@@ -111,7 +114,12 @@ async function fill(dataDir: string): Promise<{ seconds: number; fileMb: number;
   logStore.close();
   const path = join(dataDir, 'session-events.db');
   const size = statSync(path).size + (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0);
-  return { seconds: round((performance.now() - started) / 1_000, 1), fileMb: mib(size), observations: stats.observations, summaries: stats.summaries };
+  return {
+    seconds: round((performance.now() - started) / 1_000, 1),
+    fileMb: mib(size),
+    observations: stats.observations,
+    summaries: stats.summaries,
+  };
 }
 
 // ── measuring a worker ──────────────────────────────────────────────────────────────────────────
@@ -147,7 +155,12 @@ async function timed(base: string, requests: readonly { path: string; body?: unk
     if (!answer.ok) throw new Error(`${request.path} answered ${answer.status}`);
   }
   times.sort((a, b) => a - b);
-  return { p50Ms: round(percentile(times, 50), 2), p99Ms: round(percentile(times, 99), 2), maxMs: round(times.at(-1)!, 2), requests: times.length };
+  return {
+    p50Ms: round(percentile(times, 50), 2),
+    p99Ms: round(percentile(times, 99), 2),
+    maxMs: round(times.at(-1)!, 2),
+    requests: times.length,
+  };
 }
 
 const requestsOf = () => {
@@ -160,9 +173,14 @@ const requestsOf = () => {
     byFile: n.map((i) => {
       const file = fileOf(i % PROJECTS, i % FILES_PER_PROJECT);
       const relative = file.split(`/${project(i % PROJECTS)}/`)[1]!;
-      return { path: `/api/observations/by-file?path=${encodeURIComponent(file)}&path=${encodeURIComponent(relative)}&projects=${project(i % PROJECTS)}&limit=40` };
+      return {
+        path: `/api/observations/by-file?path=${encodeURIComponent(file)}&path=${encodeURIComponent(relative)}&projects=${project(i % PROJECTS)}&limit=40`,
+      };
     }),
-    semantic: n.slice(0, Math.ceil(REQUESTS / 4)).map((i) => ({ path: '/api/context/semantic', body: { q: `why does the ${words(8)} fail`, project: project(i % PROJECTS), limit: '5' } })),
+    semantic: n.slice(0, Math.ceil(REQUESTS / 4)).map((i) => ({
+      path: '/api/context/semantic',
+      body: { q: `why does the ${words(8)} fail`, project: project(i % PROJECTS), limit: '5' },
+    })),
   };
 };
 

@@ -80,31 +80,36 @@ const MEMORY_MIGRATIONS: readonly string[] = [
   CREATE INDEX memory_files_by_reversed ON memory_files (reversed);
   CREATE INDEX memory_files_by_observation ON memory_files (observation_id);
 
+  -- The words of each memory, and (as one token each: the hex of its bytes, 'k' before it) its project
+  -- and an observation's type, so that a search within a project or of a type narrows its candidates in
+  -- the index itself, exactly. The keys are only indexed: nothing reads them back.
   CREATE VIRTUAL TABLE memory_observations_fts USING fts5(
-    title, subtitle, narrative, text, facts, concepts, files_read, files_modified,
+    title, subtitle, narrative, text, facts, concepts, files_read, files_modified, project_key, type_key,
     content = 'memory_observations', content_rowid = 'id', tokenize = 'porter unicode61'
   );
   CREATE VIRTUAL TABLE memory_summaries_fts USING fts5(
-    request, investigated, learned, completed, next_steps, notes,
+    request, investigated, learned, completed, next_steps, notes, project_key,
     content = 'memory_summaries', content_rowid = 'id', tokenize = 'porter unicode61'
   );
 
   CREATE TRIGGER memory_observations_indexed AFTER INSERT ON memory_observations BEGIN
-    INSERT INTO memory_observations_fts (rowid, title, subtitle, narrative, text, facts, concepts, files_read, files_modified)
-    VALUES (new.id, new.title, new.subtitle, new.narrative, new.text, new.facts, new.concepts, new.files_read, new.files_modified);
+    INSERT INTO memory_observations_fts (rowid, title, subtitle, narrative, text, facts, concepts, files_read, files_modified, project_key, type_key)
+    VALUES (new.id, new.title, new.subtitle, new.narrative, new.text, new.facts, new.concepts, new.files_read, new.files_modified,
+      'k' || hex(new.project), 'k' || hex(new.type));
   END;
   CREATE TRIGGER memory_observations_unindexed AFTER DELETE ON memory_observations BEGIN
-    INSERT INTO memory_observations_fts (memory_observations_fts, rowid, title, subtitle, narrative, text, facts, concepts, files_read, files_modified)
-    VALUES ('delete', old.id, old.title, old.subtitle, old.narrative, old.text, old.facts, old.concepts, old.files_read, old.files_modified);
+    INSERT INTO memory_observations_fts (memory_observations_fts, rowid, title, subtitle, narrative, text, facts, concepts, files_read, files_modified, project_key, type_key)
+    VALUES ('delete', old.id, old.title, old.subtitle, old.narrative, old.text, old.facts, old.concepts, old.files_read, old.files_modified,
+      'k' || hex(old.project), 'k' || hex(old.type));
     DELETE FROM memory_files WHERE observation_id = old.id;
   END;
   CREATE TRIGGER memory_summaries_indexed AFTER INSERT ON memory_summaries BEGIN
-    INSERT INTO memory_summaries_fts (rowid, request, investigated, learned, completed, next_steps, notes)
-    VALUES (new.id, new.request, new.investigated, new.learned, new.completed, new.next_steps, new.notes);
+    INSERT INTO memory_summaries_fts (rowid, request, investigated, learned, completed, next_steps, notes, project_key)
+    VALUES (new.id, new.request, new.investigated, new.learned, new.completed, new.next_steps, new.notes, 'k' || hex(new.project));
   END;
   CREATE TRIGGER memory_summaries_unindexed AFTER DELETE ON memory_summaries BEGIN
-    INSERT INTO memory_summaries_fts (memory_summaries_fts, rowid, request, investigated, learned, completed, next_steps, notes)
-    VALUES ('delete', old.id, old.request, old.investigated, old.learned, old.completed, old.next_steps, old.notes);
+    INSERT INTO memory_summaries_fts (memory_summaries_fts, rowid, request, investigated, learned, completed, next_steps, notes, project_key)
+    VALUES ('delete', old.id, old.request, old.investigated, old.learned, old.completed, old.next_steps, old.notes, 'k' || hex(old.project));
   END;
   `,
 ];

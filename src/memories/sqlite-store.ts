@@ -2,39 +2,19 @@
  * The memory store of the embedded engine: tables in the event log's own SQLite file, written as a
  * projection of the log in the very transaction that commits a reply's event (so a reply's memories
  * are committed with it, or not at all, across `kill -9`), and caught up from the log when the file is
- * opened (a log written before memories existed, or by a worker without them). Full-text search is
- * FTS5, ranked by bm25: lexical, not semantic.
+ * opened (a log written before memories existed, or by a worker without them). Reads are
+ * sqlite-reads.ts's; full-text search is FTS5 ranked by bm25: lexical, not semantic.
  * May not: write the log (the event store does), or decide what a reply means (parse.ts, source.ts).
  */
 import type Database from 'better-sqlite3';
 import type { SqliteEventStore } from '../store/index.js';
-import { normalisePath, pathMatch, queryWords } from './matching.js';
+import { normalisePath } from './matching.js';
 import { parseReply } from './parse.js';
 import { REPLY_EVENT, type ReplyEvent, replyOf } from './source.js';
-import {
-  type ObservationRow,
-  observationValues,
-  type RowOrigin,
-  type SummaryRow,
-  summaryValues,
-  toObservation,
-  toSummary,
-} from './sqlite-rows.js';
+import { createSqliteReads } from './sqlite-reads.js';
+import { observationValues, type RowOrigin, summaryValues } from './sqlite-rows.js';
 import { META, migrateMemoryTables } from './sqlite-schema.js';
-import type {
-  ImportedMemory,
-  MemoryCounts,
-  MemoryStore,
-  Observation,
-  ObservationFields,
-  Page,
-  ParsedReply,
-  RememberResult,
-  ReplySource,
-  SearchQuery,
-  SearchResult,
-  Summary,
-} from './types.js';
+import type { ImportedMemory, MemoryCounts, MemoryStore, ObservationFields, ParsedReply, RememberResult, ReplySource } from './types.js';
 
 export interface SqliteMemoryStore extends MemoryStore {
   /** How many replies the opening caught up from the log (stored by no commit before). */
@@ -43,15 +23,6 @@ export interface SqliteMemoryStore extends MemoryStore {
 
 /** Events read per transaction while catching up. */
 const CATCH_UP_BATCH = 1_000;
-/** A session's newest summaries are read this many at a time while looking for distinct sessions. */
-const SUMMARY_PAGE = 64;
-const OBSERVATION_COLUMNS =
-  'id, session_db_id, seq, content_session_id, project, prompt_number, items, type, title, subtitle, facts, narrative, concepts, files_read, files_modified, text, created_at, origin';
-const SUMMARY_COLUMNS =
-  'id, session_db_id, seq, content_session_id, project, prompt_number, items, request, investigated, learned, completed, next_steps, notes, created_at, origin';
-/** bm25 weights, column by column: a title counts most, then facts and a subtitle. */
-const OBSERVATION_WEIGHTS = '8.0, 4.0, 2.0, 1.0, 4.0, 2.0, 1.0, 1.0';
-const SUMMARY_WEIGHTS = '4.0, 1.0, 2.0, 2.0, 1.0, 1.0';
 
 const reversed = (text: string) => [...text].reverse().join('');
 
@@ -65,16 +36,6 @@ export function openSqliteMemories(log: SqliteEventStore): SqliteMemoryStore {
   migrateMemoryTables(db, log.location);
   const statements = prepare(db);
   let closed = false;
-  /** Statements built from a query's shape (which filters it has): a handful of shapes, each prepared once. */
-  const shapes = new Map<string, Database.Statement>();
-  const cached = (sql: string): Database.Statement => {
-    let statement = shapes.get(sql);
-    if (statement === undefined) {
-      statement = db.prepare(sql);
-      if (shapes.size < 256) shapes.set(sql, statement);
-    }
-    return statement;
-  };
 
   /** Stores a reply's memories (inside a transaction the caller holds); nothing if stored before. */
   const rememberNow = (source: ReplySource, parsed: ParsedReply): RememberResult => {
@@ -110,91 +71,7 @@ export function openSqliteMemories(log: SqliteEventStore): SqliteMemoryStore {
     },
   });
 
-  const recentObservations = (projects: readonly string[], limit: number): Observation[] => {
-    if (limit <= 0) return [];
-    // One index walk per project (newest first), merged: no sort of a whole project's rows.
-    const rows = projects.flatMap((project) => statements.recentObservations.all(project, limit) as ObservationRow[]);
-    return rows
-      .sort((a, b) => b.created_at - a.created_at || b.id - a.id)
-      .slice(0, limit)
-      .map(toObservation);
-  };
-  const latestSummaries = (projects: readonly string[], sessions: number): Summary[] => {
-    if (sessions <= 0) return [];
-    const found: SummaryRow[] = [];
-    for (const project of projects) {
-      const seen = new Set<string>();
-      for (let offset = 0; seen.size < sessions; offset += SUMMARY_PAGE) {
-        const page = statements.recentSummaries.all(project, SUMMARY_PAGE, offset) as SummaryRow[];
-        for (const row of page) {
-          const session = row.content_session_id ?? `#${row.id}`;
-          if (seen.has(session) || seen.size >= sessions) continue;
-          seen.add(session);
-          found.push(row);
-        }
-        if (page.length < SUMMARY_PAGE) break;
-      }
-    }
-    return found
-      .sort((a, b) => b.created_at - a.created_at || b.id - a.id)
-      .slice(0, sessions)
-      .map(toSummary);
-  };
-
-  const search = (query: SearchQuery): SearchResult => {
-    const kinds = query.kinds ?? ['observation', 'summary'];
-    const words = queryWords(query.text ?? '');
-    const offset = query.offset ?? 0;
-    const match = words.length === 0 ? null : words.map((word) => `"${word}"`).join(query.match === 'any' ? ' OR ' : ' ');
-    const filters = (withType: boolean) =>
-      conditions([
-        ['m.project = ?', query.project],
-        ['m.session_db_id = ?', query.sessionDbId],
-        ['m.type = ?', withType ? query.observationType : undefined],
-      ]);
-    const run = <Row>(kind: 'observation' | 'summary'): Row[] => {
-      const table = kind === 'observation' ? 'memory_observations' : 'memory_summaries';
-      const columns = (kind === 'observation' ? OBSERVATION_COLUMNS : SUMMARY_COLUMNS)
-        .split(', ')
-        .map((column) => `m.${column}`)
-        .join(', ');
-      const { clauses, values } = filters(kind === 'observation');
-      const where = clauses.map((clause) => ` AND ${clause}`).join('');
-      if (match === null) {
-        const sql = `SELECT ${columns} FROM ${table} m WHERE 1 = 1${where} ORDER BY m.created_at DESC, m.id DESC LIMIT ? OFFSET ?`;
-        return cached(sql).all(...values, query.limit, offset) as Row[];
-      }
-      const weights = kind === 'observation' ? OBSERVATION_WEIGHTS : SUMMARY_WEIGHTS;
-      const sql =
-        `SELECT ${columns} FROM ${table}_fts f JOIN ${table} m ON m.id = f.rowid WHERE ${table}_fts MATCH ?${where} ` +
-        `ORDER BY bm25(${table}_fts, ${weights}), m.created_at DESC LIMIT ? OFFSET ?`;
-      return cached(sql).all(match, ...values, query.limit, offset) as Row[];
-    };
-    return {
-      observations: kinds.includes('observation') ? run<ObservationRow>('observation').map(toObservation) : [],
-      summaries: kinds.includes('summary') && query.observationType === undefined ? run<SummaryRow>('summary').map(toSummary) : [],
-    };
-  };
-
-  const page = <Row, T>(
-    kind: 'observation' | 'summary',
-    query: { project?: string; sessionDbId?: number; offset: number; limit: number },
-    map: (row: Row) => T,
-  ): Page<T> => {
-    const table = kind === 'observation' ? 'memory_observations' : 'memory_summaries';
-    const columns = kind === 'observation' ? OBSERVATION_COLUMNS : SUMMARY_COLUMNS;
-    const { clauses, values } = conditions([
-      ['project = ?', query.project],
-      ['session_db_id = ?', query.sessionDbId],
-    ]);
-    const where = clauses.length === 0 ? '' : ` WHERE ${clauses.join(' AND ')}`;
-    const rows = cached(`SELECT ${columns} FROM ${table}${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`).all(
-      ...values,
-      query.limit + 1,
-      query.offset,
-    ) as Row[];
-    return { items: rows.slice(0, query.limit).map(map), hasMore: rows.length > query.limit, offset: query.offset, limit: query.limit };
-  };
+  const reads = createSqliteReads(db);
 
   const counts = (observations: number, summaries: number): MemoryCounts => ({ observations, summaries });
   const ensureOpen = () => {
@@ -234,45 +111,27 @@ export function openSqliteMemories(log: SqliteEventStore): SqliteMemoryStore {
 
     async recent(query) {
       ensureOpen();
-      return {
-        observations: recentObservations(query.projects, query.observations),
-        summaries: latestSummaries(query.projects, query.sessions),
-      };
+      return reads.recent(query);
     },
     async byFile(query) {
       ensureOpen();
-      const { exact, endings } = pathMatch(query.paths);
-      if (exact.length === 0 || query.limit <= 0) return [];
-      const clauses = [`path IN (${exact.map(() => '?').join(', ')})`, ...endings.map(() => '(reversed >= ? AND reversed < ?)')];
-      const values: unknown[] = [...exact, ...endings.flatMap((ending) => [reversed(ending), `${reversed(ending)}\u{10FFFF}`])];
-      const projects = query.projects ?? [];
-      const projectClause = projects.length === 0 ? '' : ` AND project IN (${projects.map(() => '?').join(', ')})`;
-      const sql =
-        `SELECT ${OBSERVATION_COLUMNS} FROM memory_observations WHERE id IN ` +
-        `(SELECT observation_id FROM memory_files WHERE ${clauses.join(' OR ')})${projectClause} ` +
-        'ORDER BY created_at DESC, id DESC LIMIT ?';
-      return (cached(sql).all(...values, ...projects, query.limit) as ObservationRow[]).map(toObservation);
+      return reads.byFile(query);
     },
     async search(query) {
       ensureOpen();
-      return search(query);
+      return reads.search(query);
     },
     async observations(query) {
       ensureOpen();
-      return page<ObservationRow, Observation>('observation', query, toObservation);
+      return reads.page('observation', query);
     },
     async summaries(query) {
       ensureOpen();
-      return page<SummaryRow, Summary>('summary', query, toSummary);
+      return reads.page('summary', query);
     },
     async get(kind, id) {
       ensureOpen();
-      if (kind === 'observation') {
-        const row = statements.observationById.get(id) as ObservationRow | undefined;
-        return row === undefined ? undefined : toObservation(row);
-      }
-      const row = statements.summaryById.get(id) as SummaryRow | undefined;
-      return row === undefined ? undefined : toSummary(row);
+      return reads.get(kind, id);
     },
 
     async delete(kind, id) {
@@ -310,12 +169,6 @@ export function openSqliteMemories(log: SqliteEventStore): SqliteMemoryStore {
 
 type Statements = ReturnType<typeof prepare>;
 
-/** The `column = ?` clauses of the filters that are set, and their values. */
-function conditions(filters: readonly (readonly [string, unknown])[]): { clauses: string[]; values: unknown[] } {
-  const set = filters.filter(([, value]) => value !== undefined);
-  return { clauses: set.map(([clause]) => clause), values: set.map(([, value]) => value) };
-}
-
 function prepare(db: Database.Database) {
   return {
     getMeta: db.prepare('SELECT value FROM memory_meta WHERE key = ?').pluck(),
@@ -339,14 +192,6 @@ function prepare(db: Database.Database) {
          @learned, @completed, @next_steps, @notes, @created_at, @origin, @import_key)
        ON CONFLICT (import_key) DO NOTHING`,
     ),
-    recentObservations: db.prepare(
-      `SELECT ${OBSERVATION_COLUMNS} FROM memory_observations WHERE project = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
-    ),
-    recentSummaries: db.prepare(
-      `SELECT ${SUMMARY_COLUMNS} FROM memory_summaries WHERE project = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
-    ),
-    observationById: db.prepare(`SELECT ${OBSERVATION_COLUMNS} FROM memory_observations WHERE id = ?`),
-    summaryById: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM memory_summaries WHERE id = ?`),
     deleteObservation: db.prepare('DELETE FROM memory_observations WHERE id = ?'),
     deleteSummary: db.prepare('DELETE FROM memory_summaries WHERE id = ?'),
     deleteProjectObservations: db.prepare('DELETE FROM memory_observations WHERE project = ?'),

@@ -170,12 +170,15 @@ export function memoryStoreContract(name: string, open: () => Promise<OpenedMemo
         reply([observation({ title: 'Config', concepts: ['pattern'], filesRead: ['/r/settings.ts'] })]),
       );
       await store.remember(source({ seq: 4, at: 4, project: 'q' }), reply([observation({ title: 'retry elsewhere' })]));
+      await store.remember(source({ seq: 5, at: 5, project: 'p-old' }), reply([observation({ title: 'retry in a project named alike' })]));
 
       const titles = async (text: string, extra: Partial<Parameters<MemoryStore['search']>[0]> = {}) =>
         (await store.search({ text, limit: 10, ...extra })).observations.map((o) => o.title);
       expect(await titles('retry', { project: 'p' })).toEqual(['Retry loop fixed', 'Unrelated']);
       expect(await titles('retry loop')).toEqual(['Retry loop fixed']);
       expect(await titles('retry loop', { match: 'any', project: 'p' })).toEqual(['Retry loop fixed', 'Unrelated']);
+      expect(await titles('retry', { project: 'p-old' })).toEqual(['retry in a project named alike']);
+      expect(await titles('bugfix')).toEqual([]);
       expect(await titles('backoff')).toEqual(['Retry loop fixed']);
       expect(await titles('pattern')).toEqual(['Config']);
       expect(await titles('settings')).toEqual(['Config']);

@@ -127,3 +127,55 @@ describe('SQLite memories as a projection of the log', () => {
     log.close();
   });
 });
+
+describe('memories through the registry: retries and batch splits', () => {
+  const tempDir = useTempDir();
+
+  it('stores each item’s memory once when a batch fails, is retried, then is refused whole and split', async () => {
+    const { createSessionRegistry } = await import('../../src/registry/index.js');
+    const { AgentError } = await import('../../src/agents/index.js');
+    const { replyNaming } = await import('../support/crash-reply.js');
+    const log = openSqliteStore(join(tempDir(), 'log.db'));
+    const memories = openSqliteMemories(log);
+    let calls = 0;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const registry = createSessionRegistry({
+      store: log,
+      memoryPressure: false,
+      backoffBaseMs: 1,
+      agent: {
+        name: 'picky',
+        run: async (request) => {
+          calls++;
+          // The first call is held until the other items are queued behind it, so they form one batch.
+          if (request.items[0]!.kind === 'prompt') {
+            await held;
+            return { text: '<ack>ok</ack>' };
+          }
+          if (calls === 2) throw new AgentError('retryable', 'connection reset');
+          if (request.items.length > 1) throw new AgentError('fatal', 'the batch is too large for the model');
+          return { text: replyNaming(request.items.map((item) => item.id)) };
+        },
+      },
+    });
+    await registry.init({ contentSessionId: 'split', project: 'p' }, { prompt: 'work' });
+    for (const id of ['a', 'b', 'c'])
+      await registry.enqueue({ contentSessionId: 'split' }, { kind: 'observation', prompt: id, toolUseId: id });
+    release();
+    for (let waited = 0; registry.get({ contentSessionId: 'split' })?.lifecycle !== 'idle' && waited < 5_000; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await log.flush();
+    const titles = (await memories.observations({ offset: 0, limit: 10 })).items.map((o) => o.title).sort();
+    expect(titles).toEqual(['a', 'b', 'c']);
+    // One reply for the prompt (an acknowledgement: nothing to remember) and one per item after the split.
+    expect(await memories.stats()).toMatchObject({ observations: 3, replies: 4 });
+    expect(calls).toBe(6);
+    await registry.shutdown();
+    await memories.close();
+    log.close();
+  });
+});
