@@ -43,12 +43,30 @@ export function pathMatch(paths: readonly string[]): PathMatch {
 /** Words searched for at most: a prompt pasted as a query does not become a query of a thousand terms. */
 export const MAX_QUERY_WORDS = 32;
 
-/** The distinct words of a query (letters, digits, underscores), lower case, in order, at most MAX_QUERY_WORDS. */
-export function queryWords(text: string): string[] {
+/**
+ * English words too common to tell memories apart: dropped from a prompt matched by any of its words
+ * (a prompt is a sentence; "why does the login fail" is about `login` and `fail`).
+ */
+const STOP_WORDS = new Set(
+  (
+    'a about after again all also am an and any are as at be because been before being but by can could did do does doing done ' +
+    'for from get got had has have having he her here him his how i if in into is it its just let me more most my no not now of ' +
+    'on once only or other our out over please should so some still such than that the their them then there these they this ' +
+    'those through to too under until up us very was we were what when where which while who why will with would you your'
+  ).split(' '),
+);
+
+/**
+ * The distinct words of a query (letters, digits, underscores), lower case, in order, at most
+ * MAX_QUERY_WORDS; with `prompt`, without the common English words (unless nothing else is left).
+ */
+export function queryWords(text: string, options: { readonly prompt?: boolean } = {}): string[] {
   const words = new Set<string>();
   for (const match of text.toLowerCase().matchAll(/[\p{L}\p{N}_]+/gu)) {
+    if (options.prompt && STOP_WORDS.has(match[0])) continue;
     words.add(match[0]);
     if (words.size === MAX_QUERY_WORDS) break;
   }
+  if (options.prompt && words.size === 0) return queryWords(text);
   return [...words];
 }

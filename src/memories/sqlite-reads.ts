@@ -129,7 +129,7 @@ export function createSqliteReads(db: Database.Database): SqliteReads {
     ]);
     const where = clauses.map((clause) => ` AND ${clause}`).join('');
     const offset = query.offset ?? 0;
-    const terms = queryWords(query.text ?? '');
+    const terms = queryWords(query.text ?? '', { prompt: query.match === 'any' });
     if (terms.length === 0) {
       const sql = `SELECT ${columns} FROM ${table} m WHERE 1 = 1${where} ORDER BY m.created_at DESC, m.id DESC LIMIT ? OFFSET ?`;
       return cached(sql).all(...values, query.limit, offset) as Row[];
@@ -140,11 +140,19 @@ export function createSqliteReads(db: Database.Database): SqliteReads {
       ...(query.project === undefined ? [] : [`project_key : ${indexKey(query.project)}`]),
       ...(observationType === undefined ? [] : [`type_key : ${indexKey(observationType)}`]),
     ].join(' AND ');
+    const candidates = `SELECT rowid AS id, bm25(${table}_fts, ${weights}) AS score FROM ${table}_fts WHERE ${table}_fts MATCH ? ORDER BY rowid DESC LIMIT ${RANKED_CANDIDATES}`;
+    // The page is cut from the ranked ids before any row is read; only a session filter (not in the
+    // index) needs the rows first. Project and type were matched exactly in the index; checked again for free.
     const sql =
-      `SELECT ${columns} FROM (SELECT rowid AS id, bm25(${table}_fts, ${weights}) AS score FROM ${table}_fts ` +
-      `WHERE ${table}_fts MATCH ? ORDER BY rowid DESC LIMIT ${RANKED_CANDIDATES}) r JOIN ${table} m ON m.id = r.id ` +
-      `WHERE 1 = 1${where} ORDER BY r.score, m.created_at DESC, m.id DESC LIMIT ? OFFSET ?`;
-    return cached(sql).all(match, ...values, query.limit, offset) as Row[];
+      query.sessionDbId === undefined
+        ? `SELECT ${columns} FROM (SELECT id, score FROM (${candidates}) ORDER BY score, id DESC LIMIT ? OFFSET ?) r ` +
+          `JOIN ${table} m ON m.id = r.id WHERE 1 = 1${where} ORDER BY r.score, m.id DESC`
+        : `SELECT ${columns} FROM (${candidates}) r JOIN ${table} m ON m.id = r.id WHERE 1 = 1${where} ORDER BY r.score, m.id DESC LIMIT ? OFFSET ?`;
+    return (
+      query.sessionDbId === undefined
+        ? cached(sql).all(match, query.limit, offset, ...values)
+        : cached(sql).all(match, ...values, query.limit, offset)
+    ) as Row[];
   };
 
   function page(kind: 'observation', query: ListQuery): Page<Observation>;

@@ -178,6 +178,8 @@ export function memoryStoreContract(name: string, open: () => Promise<OpenedMemo
       expect(await titles('retry loop')).toEqual(['Retry loop fixed']);
       expect(await titles('retry loop', { match: 'any', project: 'p' })).toEqual(['Retry loop fixed', 'Unrelated']);
       expect(await titles('retry', { project: 'p-old' })).toEqual(['retry in a project named alike']);
+      // A prompt is matched by its telling words, not by "why", "does" or "the".
+      expect(await titles('why does the loop do this', { match: 'any' })).toEqual(['Retry loop fixed']);
       expect(await titles('bugfix')).toEqual([]);
       expect(await titles('backoff')).toEqual(['Retry loop fixed']);
       expect(await titles('pattern')).toEqual(['Config']);
