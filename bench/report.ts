@@ -223,7 +223,8 @@ renderers.memories = {
       row('byFile', 'GET /api/observations/by-file?path=…&path=…', ''),
       row('semantic', 'POST /api/context/semantic', ''),
       '',
-      `Worker RSS after the requests: ${n(s.without.rssMb)} MB without memories, ${n(s.with.rssMb)} MB with them (${n(s.rssChangePercent)} %). ` +
+      `Worker RSS through the requests (the median of a sample every 100 ms; the highest in brackets): ${n(s.without.rssMb)} MB (${n(s.without.rssMaxMb)}) without memories, ` +
+        `${n(s.with.rssMb)} MB (${n(s.with.rssMaxMb)}) with them (${n(s.rssChangePercent)} %). ` +
         `Aim: within ±${s.aims.rssPercent} %. ${met(s.met.rss)} Memories are rows of the log's SQLite file; the worker holds none of them between requests.`,
     ];
   },
