@@ -112,7 +112,7 @@ export const sessionMachine = setup({
     })),
     enqueueWork: assign(({ context, event }) => {
       if (event.type !== 'WORK_QUEUED') return {};
-      const { item } = event;
+      const item: WorkItem = { ...event.item, promptNumber: context.promptNumber };
       return {
         queue: [...context.queue, item],
         lastActivityAt: Math.max(context.lastActivityAt, event.at),
@@ -130,6 +130,7 @@ export const sessionMachine = setup({
         prompt: event.prompt,
         promptTokens: event.promptTokens,
         queuedAt: event.at,
+        promptNumber: event.promptNumber,
       };
       return {
         queue: [...context.queue, item],

@@ -16,6 +16,12 @@ export interface WorkItem {
   readonly promptTokens: number;
   readonly toolUseId?: string;
   readonly queuedAt: number;
+  /**
+   * The user prompt this item belongs to: the session's prompt number when it was queued (a prompt's
+   * own number for a prompt). Stamped by the machine, so what is derived from its reply (memories) is
+   * attributed to its turn even when the next prompt arrived before the reply. Absent in older logs.
+   */
+  readonly promptNumber?: number;
 }
 
 /** Why a session went away. Every disposal records exactly one. */
@@ -102,6 +108,14 @@ export interface ProviderUsage {
   readonly cacheWriteTokens: number;
 }
 
+/** One item a reply answers, as its log event keeps it. */
+export interface AnsweredItem {
+  readonly id: string;
+  readonly kind: WorkKind;
+  readonly promptNumber?: number;
+  readonly toolUseId?: string;
+}
+
 /** What an agent call produced. `at` is the clock's time when the reply arrived. */
 export interface AgentOutput {
   readonly reply: string;
@@ -112,6 +126,11 @@ export interface AgentOutput {
   readonly provider?: string;
   /** The model that answered, when the provider says. */
   readonly model?: string;
+  /**
+   * The items the reply answers (the batch), so that the reply's log event alone says what it is about:
+   * memories are derived from it without a replay. The machine itself reads only `batchSize`.
+   */
+  readonly answers?: readonly AnsweredItem[];
 }
 
 /**

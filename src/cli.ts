@@ -5,13 +5,16 @@
  *   restate-service    serve the session services to a Restate cluster (no HTTP API)
  *   replay <session>   print a session's timeline from the event log
  *   inspector          run a loopback relay for the Stately inspector
+ *   import claude-mem  copy claude-mem's memories (observations, summaries) into this worker's store
  */
 import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, DEFAULT_INSPECTOR_URL, eventLogPath, loadConfig, resolveDataDir } from './config/index.js';
 import { startInspectorRelay } from './inspector/index.js';
+import { ClaudeMemImportError, importClaudeMem, openSqliteMemories } from './memories/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
 import { openProviders, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
@@ -179,6 +182,38 @@ function addReplayCommand(program: Command, io: CliIo): void {
     });
 }
 
+function addImportCommand(program: Command, io: CliIo): void {
+  program
+    .command('import')
+    .description("copy another memory store into this worker's: `import claude-mem` reads claude-mem's database (read-only)")
+    .argument('<source>', 'what to import from: claude-mem')
+    .option('--db <file>', "claude-mem's database (default: <data dir>/claude-mem.db)")
+    .option('--data-dir <dir>', 'the data directory of this worker (default: CLAUDE_MEM_DATA_DIR, then ~/.claude-mem)')
+    .action(async (source: string, options: { db?: string; dataDir?: string }) => {
+      if (source !== 'claude-mem') throw new UsageError(`cannot import from ${JSON.stringify(source)}: the one source is claude-mem`);
+      const dataDir = options.dataDir ?? resolveDataDir({ env: io.env });
+      const path = options.db ?? join(dataDir, 'claude-mem.db');
+      if (!existsSync(path)) throw new UsageError(`no claude-mem database at ${path}: pass --db <file>`);
+      // The memories live in the event log's file: opening it takes its ownership, so a running worker is named and nothing is touched.
+      const log = openSqliteStore(eventLogPath(dataDir));
+      try {
+        const memories = openSqliteMemories(log);
+        const report = await importClaudeMem(memories, path);
+        await memories.close();
+        io.out(
+          `Imported ${report.added.observations} observations and ${report.added.summaries} summaries from ${path} into ${log.location}` +
+            (report.skipped > 0 ? ` (${report.skipped} imported before, skipped)` : '') +
+            '.',
+        );
+      } catch (error) {
+        if (error instanceof ClaudeMemImportError) throw new UsageError(error.message);
+        throw error;
+      } finally {
+        log.close();
+      }
+    });
+}
+
 /** Runs the CLI; resolves with the process exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const program = new Command('session-lifecycle')
@@ -190,6 +225,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   addRestateServiceCommand(program, io);
   addReplayCommand(program, io);
   addInspectorCommand(program, io);
+  addImportCommand(program, io);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

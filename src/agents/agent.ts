@@ -1,5 +1,6 @@
-import type { AgentFailure, AgentInput, AgentOutput, AgentUsage } from '../../machines/session.machine.js';
+import type { AgentFailure, AgentInput, AgentOutput, AgentUsage, AnsweredItem } from '../../machines/session.machine.js';
 import { asAgentFailure } from '../../machines/session.machine.js';
+import type { TokenEstimator } from '../history/index.js';
 
 /**
  * What an agent is asked: a batch of one session's work, with its bounded history, answered by ONE
@@ -68,10 +69,20 @@ export function toAgentFailure(error: unknown, at: number): AgentFailure {
 }
 
 /**
- * Turns a reply into the output the machine logs: the reply's tokens estimated once, the provider that
- * answered (the agent's name unless a fallback chain says which of its providers did), usage as reported.
+ * Turns a reply to `request` into the output the machine logs, on either engine: the reply's tokens
+ * estimated once, the items it answers (what the memories derived from it are attributed to), the
+ * provider that answered (the agent's name unless a fallback chain says which of its providers did),
+ * usage as reported.
  */
-export function toAgentOutput(reply: AgentReply, agent: Agent, at: number, estimateTokens: (text: string) => number): AgentOutput {
+export function toAgentOutput(request: AgentRequest, reply: AgentReply, agent: Agent, at: number, estimateTokens: TokenEstimator): AgentOutput {
+  const answers = request.items.map(
+    ({ id, kind, promptNumber, toolUseId }): AnsweredItem => ({
+      id,
+      kind,
+      ...(promptNumber === undefined ? {} : { promptNumber }),
+      ...(toolUseId === undefined ? {} : { toolUseId }),
+    }),
+  );
   return {
     reply: reply.text,
     replyTokens: estimateTokens(reply.text),
@@ -79,5 +90,6 @@ export function toAgentOutput(reply: AgentReply, agent: Agent, at: number, estim
     ...(reply.usage === undefined ? {} : { usage: reply.usage }),
     provider: reply.provider ?? agent.name,
     ...(reply.model === undefined ? {} : { model: reply.model }),
+    answers,
   };
 }

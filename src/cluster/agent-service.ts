@@ -47,7 +47,7 @@ export function createAgentService(options: { readonly agent: Agent; readonly es
           outcome = await ctx.run('agent', async (): Promise<AgentOutcome> => {
             try {
               const reply = await agent.run(call.input, controller.signal);
-              return { ok: true, output: toAgentOutput(reply, agent, Date.now(), estimateTokens) };
+              return { ok: true, output: toAgentOutput(call.input, reply, agent, Date.now(), estimateTokens) };
             } catch (error) {
               // A failure is an outcome for the machine to route (backoff, pause, drop), not for Restate to retry.
               return { ok: false, failure: toAgentFailure(error, Date.now()) };

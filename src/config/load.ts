@@ -82,6 +82,10 @@ export interface WorkerConfig {
   readonly shutdownDrainMs: number;
   readonly eventRetentionMs: number;
   readonly snapshotEvery: number;
+  /** What `GET /api/context/inject` shows at most: observations, sessions' summaries, estimated tokens. */
+  readonly context: { readonly observations: number; readonly sessions: number; readonly maxTokens: number };
+  /** How long memories are kept; 0: until deleted. */
+  readonly memoryRetentionMs: number;
   /** A websocket relay to stream every session actor to (@statelyai/inspect), or undefined. */
   readonly inspectUrl: string | undefined;
   readonly logLevel: LogLevel;
@@ -205,6 +209,12 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     shutdownDrainMs: Math.round(value('CLAUDE_MEM_SHUTDOWN_DRAIN_SECONDS') * 1_000),
     eventRetentionMs: Math.round(value('CLAUDE_MEM_EVENT_RETENTION_HOURS') * 3_600_000),
     snapshotEvery: value('CLAUDE_MEM_SNAPSHOT_EVERY'),
+    context: {
+      observations: value('CLAUDE_MEM_CONTEXT_OBSERVATIONS'),
+      sessions: value('CLAUDE_MEM_CONTEXT_SESSION_COUNT'),
+      maxTokens: value('CLAUDE_MEM_CONTEXT_MAX_TOKENS'),
+    },
+    memoryRetentionMs: Math.round(value('CLAUDE_MEM_MEMORY_RETENTION_DAYS') * 86_400_000),
     inspectUrl: value('CLAUDE_MEM_INSPECT'),
     logLevel: value('CLAUDE_MEM_LOG_LEVEL'),
     engine: value('CLAUDE_MEM_ENGINE'),

@@ -395,6 +395,36 @@ export const SETTINGS = {
     max: 100_000,
     description: 'How long a disposed session’s events are kept before compaction to a summary row.',
   }),
+  CLAUDE_MEM_CONTEXT_OBSERVATIONS: integer({
+    default: '50',
+    min: 0,
+    max: 10_000,
+    description:
+      'Newest observations of the project that `GET /api/context/inject` (a session’s start) shows, within CLAUDE_MEM_CONTEXT_MAX_TOKENS (claude-mem’s setting).',
+  }),
+  CLAUDE_MEM_CONTEXT_SESSION_COUNT: integer({
+    default: '10',
+    min: 0,
+    max: 1_000,
+    description:
+      'Sessions whose latest summary `GET /api/context/inject` shows, newest first (claude-mem’s setting: a session summarized at every turn counts once).',
+  }),
+  CLAUDE_MEM_CONTEXT_MAX_TOKENS: integer({
+    default: '8000',
+    min: 100,
+    max: 1_000_000,
+    description:
+      'Estimated tokens (characters / 4) of the text `GET /api/context/inject` answers at most: summaries first, then observations, newest first, until it is spent. Claude Code adds it to the session’s first prompt.',
+  }),
+  CLAUDE_MEM_MEMORY_RETENTION_DAYS: decimal({
+    default: '0',
+    what: 'a number of days',
+    min: 0,
+    max: 100_000,
+    note: '0 keeps them until deleted',
+    description:
+      'How long memories (observations and summaries) are kept; older ones are deleted once an hour. 0: until the user deletes them (`DELETE /api/memories/…`).',
+  }),
   CLAUDE_MEM_SNAPSHOT_EVERY: integer({
     default: '500',
     min: 1,

@@ -201,3 +201,32 @@ export interface StreamStatus {
   /** Time spent building and writing messages since the worker started (synchronous work: CPU time). */
   readonly workMs: number;
 }
+
+/** One memory (an observation or a summary) as the dashboard shows it. */
+export interface MemoryEntry {
+  readonly kind: 'observation' | 'summary';
+  readonly id: number;
+  /** The session that produced it; null for one imported from claude-mem. */
+  readonly sessionDbId: number | null;
+  readonly project: string;
+  readonly promptNumber: number | null;
+  readonly createdAt: number;
+  /** `reply` (this worker's agent), or where it was imported from. */
+  readonly origin: string;
+  /** An observation's type (`note`: a reply the parser kept raw); `summary` for a summary. */
+  readonly type: string;
+  readonly title: string;
+  /** Everything else it holds, as labelled lines. */
+  readonly lines: readonly { readonly label: string; readonly text: string }[];
+}
+
+/** A session's memories, or a search's results. */
+export interface MemoriesAnswer {
+  /** False when the engine keeps no memories (the Restate engine, for now): `entries` is then empty. */
+  readonly available: boolean;
+  /** How a search ranks, when words were given (lexical: bm25 over FTS5). */
+  readonly ranking: string | null;
+  readonly entries: readonly MemoryEntry[];
+  /** More results past these (ask again with a larger offset). */
+  readonly hasMore: boolean;
+}

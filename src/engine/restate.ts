@@ -199,6 +199,8 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
   return {
     description: { kind: 'restate', location: options.ingressUrl, ownership: 'shared' },
     notifications: { disposed: 'polled', processed: null, slotGranted: null, pollMs },
+    // No memory store on Restate yet: its PostgreSQL store follows (docs/architecture.md, "Memories").
+    memories: null,
 
     async start() {
       const started = now();

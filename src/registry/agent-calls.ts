@@ -76,7 +76,7 @@ export class AgentCalls {
       (answer) => {
         if (!current()) return;
         this.#inFlight.delete(sessionDbId);
-        deliver(sessionDbId, { type: 'xstate.done.actor.agent', output: toAgentOutput(answer, agent, clock.now(), estimateTokens) });
+        deliver(sessionDbId, { type: 'xstate.done.actor.agent', output: toAgentOutput(input, answer, agent, clock.now(), estimateTokens) });
       },
       (error: unknown) => {
         if (!current()) return;

@@ -5,10 +5,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { initPrompt, observationPrompt, summaryPrompt } from '../agents/index.js';
 import type { EngineRefusal } from '../engine/index.js';
+import { stripPrivate, withoutPrivate } from '../privacy/index.js';
 import type { Refusal, SessionTarget } from '../registry/index.js';
 import type { RouteContext } from './context.js';
 import { HttpError, refusal } from './errors.js';
-import { completeBody, observationBody, parse, promptInitBody, sessionInitBody, stripPrivate, summarizeBody } from './schemas.js';
+import { completeBody, observationBody, parse, promptInitBody, sessionInitBody, summarizeBody } from './schemas.js';
 
 /** File paths of claude-mem's own memory files: observing them would observe the observer. */
 const SESSION_MEMORY_TOOLS = new Set(['Edit', 'Write', 'Read', 'NotebookEdit']);
@@ -63,8 +64,8 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
     }
     const prompt = observationPrompt({
       toolName: body.tool_name,
-      toolInput: body.tool_input,
-      toolResponse: body.tool_response,
+      toolInput: withoutPrivate(body.tool_input),
+      toolResponse: withoutPrivate(body.tool_response),
       cwd: body.cwd ?? '',
       at: now(),
     });
@@ -84,7 +85,7 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
     const body = parse(summarizeBody, request.body, 'summarize');
     const result = await engine.enqueue(
       { contentSessionId: body.contentSessionId },
-      { kind: 'summarize', prompt: summaryPrompt(body.last_assistant_message), requirePrompt: true },
+      { kind: 'summarize', prompt: summaryPrompt(stripPrivate(body.last_assistant_message)), requirePrompt: true },
     );
     if (!result.ok && result.error === 'not-prompted') return skippedPrivate();
     if (!result.ok) throw refusal(result, body.contentSessionId);
@@ -138,11 +139,4 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
     { preHandler: whenReady },
     endById((target) => engine.complete(target), { success: true }),
   );
-
-  /** claude-mem's context hook asks for memories to inject; this worker keeps sessions, not memories. */
-  app.get('/api/context/inject', async (request, reply) => {
-    const project = (request.query as { project?: unknown }).project;
-    if (typeof project !== 'string' || project === '') throw new HttpError(400, 'Project parameter is required', 'pass ?project=<name>');
-    return reply.type('text/plain; charset=utf-8').send('');
-  });
 }

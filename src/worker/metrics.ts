@@ -220,6 +220,23 @@ function observeEngine(engine: SessionEngine, stats: () => Promise<EngineStats |
   let seenFailedWrites = 0;
   failedWrites.inc(0);
 
+  const { memories } = engine;
+  if (memories !== null) {
+    new Gauge({
+      name: `${PREFIX}memories`,
+      help: 'Memories stored: observations and summaries (kept after their sessions), and the replies they came from',
+      labelNames: ['kind'],
+      registers: [register],
+      async collect() {
+        const counts = await memories.stats().catch(() => undefined);
+        if (counts === undefined) return;
+        this.set({ kind: 'observation' }, counts.observations);
+        this.set({ kind: 'summary' }, counts.summaries);
+        this.set({ kind: 'reply' }, counts.replies);
+      },
+    });
+  }
+
   const slotWait = new Histogram({
     name: `${PREFIX}agent_slot_wait_seconds`,
     help: 'Time a session waited for an agent slot',

@@ -9,6 +9,7 @@ import type { RunningSessionService } from '../cluster/index.js';
 import type { WorkerConfig } from '../config/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
 import type { EngineStartReport, SessionEngine } from '../engine/index.js';
+import { keepMemoriesFor } from '../memories/index.js';
 import type { SessionRegistry } from '../registry/index.js';
 import type { EventStore } from '../store/index.js';
 import { createWorkerApp } from './app.js';
@@ -134,6 +135,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
       bodyLimitBytes: config.bodyLimitBytes,
       skipTools: config.skipTools,
       version,
+      context: config.context,
     }));
 
     await app.register(dashboardPlugin, {
@@ -168,6 +170,14 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     throw error;
   }
   markReady();
+  const stopRetention =
+    engine.memories === null
+      ? () => {}
+      : keepMemoriesFor(engine.memories, {
+          retentionMs: config.memoryRetentionMs,
+          forgot: (counts) => logger.info({ ...counts }, 'memories past CLAUDE_MEM_MEMORY_RETENTION_DAYS deleted'),
+          failed: (error) => logger.error({ err: error }, 'deleting memories past their retention failed; tried again in an hour'),
+        });
   // A wildcard bind is reached on loopback too; the browser needs an address it can open.
   const dashboard = `${['0.0.0.0', '::', '[::]'].includes(config.host) ? `http://127.0.0.1:${port}` : url}/`;
   logger.info(
@@ -190,6 +200,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
       stopping ??= (async () => {
         logger.info('worker stopping: no new requests, in-flight agent calls get a moment to finish');
         await app.close();
+        stopRetention();
         await opened.stop(stopOptions.drainMs ?? 10_000);
         // Every call was aborted by now; whatever provider process is still exiting is killed and waited for.
         await providers.close();

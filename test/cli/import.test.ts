@@ -1,0 +1,174 @@
+/**
+ * `session-lifecycle import claude-mem` on databases built with claude-mem's schema, as its migrations
+ * leave it (src/services/sqlite/SessionStore.ts of claude-mem 13: sdk_sessions, observations with the
+ * structured fields, session_summaries), and as an old install left it (sdk_session_id, raw text).
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { type CliIo, main } from '../../src/cli.js';
+import { openSqliteMemories } from '../../src/memories/index.js';
+import { openSqliteStore } from '../../src/store/index.js';
+import { useTempDir } from '../support/tmp.js';
+
+const tempDir = useTempDir();
+
+function capture(env: NodeJS.ProcessEnv = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), env, stopRequested: () => new Promise(() => {}) };
+  return { io, out, err };
+}
+
+/** claude-mem 13's tables after its migrations (the columns its workers write and read). */
+const CURRENT_SCHEMA = `
+  CREATE TABLE schema_versions (id INTEGER PRIMARY KEY, version INTEGER UNIQUE NOT NULL, applied_at TEXT NOT NULL);
+  CREATE TABLE sdk_sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, content_session_id TEXT NOT NULL, memory_session_id TEXT UNIQUE,
+    project TEXT NOT NULL, platform_source TEXT NOT NULL DEFAULT 'claude', user_prompt TEXT,
+    started_at TEXT NOT NULL, started_at_epoch INTEGER NOT NULL, completed_at TEXT, completed_at_epoch INTEGER,
+    status TEXT NOT NULL DEFAULT 'active', worker_port INTEGER, prompt_counter INTEGER DEFAULT 0, custom_title TEXT
+  );
+  CREATE TABLE observations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, memory_session_id TEXT NOT NULL, project TEXT NOT NULL, text TEXT,
+    type TEXT NOT NULL, title TEXT, subtitle TEXT, facts TEXT, narrative TEXT, concepts TEXT, files_read TEXT,
+    files_modified TEXT, prompt_number INTEGER, discovery_tokens INTEGER DEFAULT 0, created_at TEXT NOT NULL,
+    created_at_epoch INTEGER NOT NULL, metadata TEXT, content_hash TEXT, generated_by_model TEXT,
+    relevance_count INTEGER DEFAULT 0, merged_into_project TEXT, agent_type TEXT, agent_id TEXT,
+    FOREIGN KEY(memory_session_id) REFERENCES sdk_sessions(memory_session_id) ON DELETE CASCADE ON UPDATE CASCADE
+  );
+  CREATE TABLE session_summaries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, memory_session_id TEXT NOT NULL, project TEXT NOT NULL, request TEXT,
+    investigated TEXT, learned TEXT, completed TEXT, next_steps TEXT, files_read TEXT, files_edited TEXT, notes TEXT,
+    prompt_number INTEGER, discovery_tokens INTEGER DEFAULT 0, created_at TEXT NOT NULL, created_at_epoch INTEGER NOT NULL,
+    merged_into_project TEXT,
+    FOREIGN KEY(memory_session_id) REFERENCES sdk_sessions(memory_session_id) ON DELETE CASCADE ON UPDATE CASCADE
+  );
+`;
+
+function claudeMemDatabase(path: string): void {
+  const db = new Database(path);
+  db.exec(CURRENT_SCHEMA);
+  db.prepare(
+    "INSERT INTO sdk_sessions (content_session_id, memory_session_id, project, started_at, started_at_epoch) VALUES ('claude-code-1', 'mem-1', 'my-app', '2025-11-01T10:00:00Z', 1761991200000)",
+  ).run();
+  const observation = db.prepare(
+    `INSERT INTO observations (memory_session_id, project, type, title, subtitle, facts, narrative, concepts, files_read, files_modified, prompt_number, created_at, created_at_epoch)
+     VALUES ('mem-1', 'my-app', ?, ?, ?, ?, ?, ?, ?, ?, ?, '2025-11-01T10:00:00Z', ?)`,
+  );
+  observation.run(
+    'bugfix',
+    'Fixed the login race',
+    'cookie set late',
+    '["waits for the cookie","test no longer sleeps"]',
+    'The form submitted before the cookie.',
+    '["gotcha"]',
+    '["src/login.ts"]',
+    '["src/login.ts","test/login.test.ts"]',
+    1,
+    1761991300000,
+  );
+  observation.run('discovery', 'Auth uses JWT', null, '[]', null, '[]', '["src/auth.ts"]', '[]', 2, 1761991400000);
+  db.prepare(
+    `INSERT INTO session_summaries (memory_session_id, project, request, investigated, learned, completed, next_steps, files_read, files_edited, notes, prompt_number, created_at, created_at_epoch)
+     VALUES ('mem-1', 'my-app', 'fix the login bug', 'the form', 'cookies are async', 'fixed', 'add logout test', '["src/login.ts"]', '["src/login.ts"]', NULL, 1, '2025-11-01T10:10:00Z', 1761991800000)`,
+  ).run();
+  db.close();
+}
+
+describe('session-lifecycle import claude-mem', () => {
+  it('copies observations and summaries once; a second import adds nothing; the worker serves them', async () => {
+    const dataDir = tempDir();
+    const source = join(dataDir, 'claude-mem.db');
+    claudeMemDatabase(source);
+    const first = capture({ CLAUDE_MEM_DATA_DIR: dataDir });
+    expect(await main(['import', 'claude-mem'], first.io)).toBe(0);
+    expect(first.out.join('\n')).toMatch(/^Imported 2 observations and 1 summaries from .*claude-mem\.db into .*session-events\.db\.$/);
+    const second = capture({ CLAUDE_MEM_DATA_DIR: dataDir });
+    expect(await main(['import', 'claude-mem', '--db', source], second.io)).toBe(0);
+    expect(second.out.join('\n')).toMatch(/^Imported 0 observations and 0 summaries .* \(3 imported before, skipped\)\.$/);
+
+    const log = openSqliteStore(join(dataDir, 'session-events.db'));
+    const memories = openSqliteMemories(log);
+    const [newest, oldest] = (await memories.observations({ project: 'my-app', offset: 0, limit: 10 })).items;
+    expect(oldest).toMatchObject({
+      origin: 'claude-mem',
+      contentSessionId: 'claude-code-1',
+      type: 'bugfix',
+      title: 'Fixed the login race',
+      subtitle: 'cookie set late',
+      facts: ['waits for the cookie', 'test no longer sleeps'],
+      narrative: 'The form submitted before the cookie.',
+      concepts: ['gotcha'],
+      filesRead: ['src/login.ts'],
+      filesModified: ['src/login.ts', 'test/login.test.ts'],
+      promptNumber: 1,
+      createdAt: 1761991300000,
+    });
+    expect(newest).toMatchObject({ title: 'Auth uses JWT', filesRead: ['src/auth.ts'] });
+    expect((await memories.byFile({ paths: ['/home/me/my-app/src/login.ts', 'src/login.ts'], limit: 5 })).map((o) => o.title)).toEqual([
+      'Fixed the login race',
+    ]);
+    const [summary] = (await memories.summaries({ offset: 0, limit: 5 })).items;
+    expect(summary).toMatchObject({
+      request: 'fix the login bug',
+      nextSteps: 'add logout test',
+      notes: 'files read: src/login.ts\nfiles edited: src/login.ts',
+    });
+    await memories.close();
+    log.close();
+  });
+
+  it('reads a database of an old install (sdk_session_id, raw text only)', async () => {
+    const dataDir = tempDir();
+    const source = join(dataDir, 'old.db');
+    const db = new Database(source);
+    db.exec(`
+      CREATE TABLE sdk_sessions (id INTEGER PRIMARY KEY, claude_session_id TEXT, sdk_session_id TEXT UNIQUE, project TEXT NOT NULL);
+      CREATE TABLE observations (id INTEGER PRIMARY KEY, sdk_session_id TEXT NOT NULL, project TEXT NOT NULL, text TEXT NOT NULL, type TEXT NOT NULL, created_at TEXT NOT NULL, created_at_epoch INTEGER NOT NULL);
+      INSERT INTO sdk_sessions VALUES (1, 'claude-old', 'sdk-old', 'legacy');
+      INSERT INTO observations VALUES (1, 'sdk-old', 'legacy', 'Found that the cache is never cleared', 'discovery', '2024-01-01T00:00:00Z', 1704067200000);
+    `);
+    db.close();
+    const run = capture({ CLAUDE_MEM_DATA_DIR: dataDir });
+    expect(await main(['import', 'claude-mem', '--db', source], run.io)).toBe(0);
+    expect(run.out.join('\n')).toContain('Imported 1 observations and 0 summaries');
+    const log = openSqliteStore(join(dataDir, 'session-events.db'));
+    const memories = openSqliteMemories(log);
+    expect((await memories.search({ text: 'cache cleared', limit: 5 })).observations[0]).toMatchObject({
+      contentSessionId: 'claude-old',
+      text: 'Found that the cache is never cleared',
+      project: 'legacy',
+    });
+    await memories.close();
+    log.close();
+  });
+
+  it('refuses, with a message and exit 1: an unknown source, a missing file, a file that is not claude-mem’s, a running worker', async () => {
+    const dataDir = tempDir();
+    const unknown = capture({ CLAUDE_MEM_DATA_DIR: dataDir });
+    expect(await main(['import', 'mem0'], unknown.io)).toBe(1);
+    expect(unknown.err.join('\n')).toContain('the one source is claude-mem');
+
+    const missing = capture({ CLAUDE_MEM_DATA_DIR: dataDir });
+    expect(await main(['import', 'claude-mem'], missing.io)).toBe(1);
+    expect(missing.err.join('\n')).toContain(`no claude-mem database at ${join(dataDir, 'claude-mem.db')}`);
+
+    const other = join(dataDir, 'other.db');
+    new Database(other).exec('CREATE TABLE notes (id INTEGER)');
+    const foreign = capture({ CLAUDE_MEM_DATA_DIR: dataDir });
+    expect(await main(['import', 'claude-mem', '--db', other], foreign.io)).toBe(1);
+    expect(foreign.err.join('\n')).toContain("it is not claude-mem's database");
+
+    const source = join(dataDir, 'claude-mem.db');
+    claudeMemDatabase(source);
+    const owner = openSqliteStore(join(dataDir, 'session-events.db'));
+    try {
+      const locked = capture({ CLAUDE_MEM_DATA_DIR: dataDir });
+      expect(await main(['import', 'claude-mem'], locked.io)).toBe(1);
+      expect(locked.err.join('\n')).toMatch(/owns .*session-events\.db: stop it first/);
+    } finally {
+      owner.close();
+    }
+  });
+});
