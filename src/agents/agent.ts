@@ -74,7 +74,13 @@ export function toAgentFailure(error: unknown, at: number): AgentFailure {
  * provider that answered (the agent's name unless a fallback chain says which of its providers did),
  * usage as reported.
  */
-export function toAgentOutput(request: AgentRequest, reply: AgentReply, agent: Agent, at: number, estimateTokens: TokenEstimator): AgentOutput {
+export function toAgentOutput(
+  request: AgentRequest,
+  reply: AgentReply,
+  agent: Agent,
+  at: number,
+  estimateTokens: TokenEstimator,
+): AgentOutput {
   const answers = request.items.map(
     ({ id, kind, promptNumber, toolUseId }): AnsweredItem => ({
       id,
