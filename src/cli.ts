@@ -17,7 +17,7 @@ import { startInspectorRelay } from './inspector/index.js';
 import { ClaudeMemImportError, importClaudeMem, openSqliteMemories } from './memories/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
-import { openProviders, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
+import { openMemoryDatabase, openProviders, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -116,8 +116,16 @@ function addRestateServiceCommand(program: Command, io: CliIo): void {
       const logger = pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
       const providers = openProviders(config, { logger: logger.child({ component: 'agent' }) });
       let served: Awaited<ReturnType<typeof serveSessionServices>>;
+      let memories: Awaited<ReturnType<typeof openMemoryDatabase>>;
       try {
-        served = await serveSessionServices(config, { agent: providers.agent, logger });
+        // Each reply's memories are written from here, once (CLAUDE_MEM_POSTGRES_URL; none without it).
+        memories = await openMemoryDatabase(config, logger);
+        try {
+          served = await serveSessionServices(config, { agent: providers.agent, logger, memories });
+        } catch (error) {
+          await memories?.close();
+          throw error;
+        }
       } catch (error) {
         await providers.close();
         throw error;
@@ -128,6 +136,7 @@ function addRestateServiceCommand(program: Command, io: CliIo): void {
       );
       await io.stopRequested();
       await service.close();
+      await memories?.close();
       await providers.close();
     });
 }

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
 import { type ClusterRefusal, type ConnectOptions, connectSessionCluster, type IdentityRecord } from '../cluster/index.js';
+import type { MemoryStore } from '../memories/index.js';
 import type { CommandResult, EnqueueResult, InitResult, Refusal, SessionDisposed, SessionTarget } from '../registry/index.js';
 import { addUsage, describeSession, type SessionView, usageSum } from '../session/index.js';
 import { EngineUnavailableError, unavailableReason } from './errors.js';
@@ -22,6 +23,11 @@ export interface RestateEngineOptions extends ConnectOptions {
   /** `stats()` is shared by callers within this long (the dashboard and a metrics scrape). Default 1 s. */
   readonly statsCacheMs?: number;
   readonly now?: () => number;
+  /**
+   * Where the cluster's service processes keep the replies' memories (PostgreSQL: openPostgresMemories),
+   * read here by the memory routes and the dashboard; closed with the engine. Default none.
+   */
+  readonly memories?: MemoryStore;
 }
 
 const RETRY_AFTER_MS = 2_000;
@@ -199,8 +205,8 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
   return {
     description: { kind: 'restate', location: options.ingressUrl, ownership: 'shared' },
     notifications: { disposed: 'polled', processed: null, slotGranted: null, pollMs },
-    // No memory store on Restate yet: its PostgreSQL store follows (docs/architecture.md, "Memories").
-    memories: null,
+    // The cluster's memory store when one is configured; none: nothing is remembered (docs/scale-out.md).
+    memories: options.memories ?? null,
 
     async start() {
       const started = now();
@@ -296,9 +302,11 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
       };
     },
     async close() {
+      if (closed) return;
       closed = true;
       clearInterval(poller);
       poller = undefined;
+      await options.memories?.close();
     },
   };
 }

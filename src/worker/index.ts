@@ -1,7 +1,7 @@
 /** The reference worker: claude-mem's HTTP routes over a session registry and its event log. */
 
 export { createWorkerApp, type WorkerAppOptions } from './app.js';
-export { serveSessionServices } from './engines.js';
+export { openMemoryDatabase, serveSessionServices } from './engines.js';
 export { createMetrics, type WorkerMetrics } from './metrics.js';
 export { agentProcessesDir, openProviders, type Providers } from './providers.js';
 export {
