@@ -194,6 +194,33 @@ describe('memories on Restate: service processes write PostgreSQL, workers read 
     expect(view.counters).toMatchObject({ processed: FILES.length + 2, failed: 0 });
   });
 
+  it('answers the hooks as if nothing were remembered while PostgreSQL is down, and 503 for the other memory routes', async () => {
+    const context = () => worker.call('GET', '/api/context/inject?projects=restate-app');
+    await postgres.kill();
+    try {
+      expect(await context()).toMatchObject({ status: 200, text: '' });
+      expect((await worker.call('GET', '/api/observations/by-file?path=src/a.ts')).json).toEqual({ observations: [], count: 0 });
+      const semantic = await worker.call('POST', '/api/context/semantic', {
+        q: 'what happened to the parser files',
+        project: 'restate-app',
+      });
+      expect(semantic.json).toEqual({ context: '', count: 0 });
+      for (const path of ['/api/search?query=edit', '/api/observations?project=restate-app', '/api/observation/1']) {
+        const answer = await worker.call('GET', path);
+        expect(answer.status, path).toBe(503);
+        expect(answer.json, path).toMatchObject({ error: 'memory store unavailable' });
+        expect(Number(answer.headers['retry-after']), path).toBeGreaterThan(0);
+      }
+    } finally {
+      await postgres.restart();
+    }
+    await until(
+      async () => (await context()).text.includes(`Edit ${CWD}/src/a.ts`),
+      10_000,
+      () => 'the context back once PostgreSQL is',
+    );
+  });
+
   it('without CLAUDE_MEM_POSTGRES_URL a worker on Restate remembers nothing: empty hooks, 501 for the rest', async () => {
     const forgetful = await startRestateWorker({ ingressUrl: restate.node().ingressUrl });
     try {
