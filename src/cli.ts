@@ -5,16 +5,16 @@
  *   restate-service    serve the session services to a Restate cluster (no HTTP API)
  *   replay <session>   print a session's timeline from the event log
  *   inspector          run a loopback relay for the Stately inspector
- *   import claude-mem  copy claude-mem's memories (observations, summaries) into this worker's store
+ *   import claude-mem  copy claude-mem's memories (observations, summaries) into this worker's store, or a cluster's PostgreSQL
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
-import { ConfigError, DEFAULT_INSPECTOR_URL, eventLogPath, loadConfig, resolveDataDir } from './config/index.js';
+import { ConfigError, DEFAULT_INSPECTOR_URL, eventLogPath, loadConfig, resolveDataDir, SETTINGS } from './config/index.js';
 import { startInspectorRelay } from './inspector/index.js';
-import { ClaudeMemImportError, importClaudeMem, openSqliteMemories } from './memories/index.js';
+import { ClaudeMemImportError, describeConnection, importClaudeMem, openPostgresMemories, openSqliteMemories } from './memories/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
 import { openMemoryDatabase, openProviders, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
@@ -198,22 +198,49 @@ function addImportCommand(program: Command, io: CliIo): void {
     .argument('<source>', 'what to import from: claude-mem')
     .option('--db <file>', "claude-mem's database (default: <data dir>/claude-mem.db)")
     .option('--data-dir <dir>', 'the data directory of this worker (default: CLAUDE_MEM_DATA_DIR, then ~/.claude-mem)')
-    .action(async (source: string, options: { db?: string; dataDir?: string }) => {
+    .option('--postgres-url <url>', "into a Restate cluster's memories in this PostgreSQL database instead of the worker's event log")
+    .action(async (source: string, options: { db?: string; dataDir?: string; postgresUrl?: string }) => {
       if (source !== 'claude-mem') throw new UsageError(`cannot import from ${JSON.stringify(source)}: the one source is claude-mem`);
       const dataDir = options.dataDir ?? resolveDataDir({ env: io.env });
       const path = options.db ?? join(dataDir, 'claude-mem.db');
       if (!existsSync(path)) throw new UsageError(`no claude-mem database at ${path}: pass --db <file>`);
+      const report = (added: { observations: number; summaries: number }, skipped: number, into: string) =>
+        io.out(
+          `Imported ${added.observations} observations and ${added.summaries} summaries from ${path} into ${into}` +
+            (skipped > 0 ? ` (${skipped} imported before, skipped)` : '') +
+            '.',
+        );
+      if (options.postgresUrl !== undefined) {
+        const parsed = SETTINGS.CLAUDE_MEM_POSTGRES_URL.schema.safeParse(options.postgresUrl);
+        if (!parsed.success || parsed.data === undefined) {
+          throw new UsageError(
+            `--postgres-url ${JSON.stringify(options.postgresUrl)} is not allowed: expected ${SETTINGS.CLAUDE_MEM_POSTGRES_URL.allowed}`,
+          );
+        }
+        let memories: Awaited<ReturnType<typeof openPostgresMemories>>;
+        try {
+          memories = await openPostgresMemories({ connectionString: parsed.data });
+        } catch (error) {
+          throw new UsageError(`cannot open the memories in ${describeConnection(parsed.data)}: ${(error as Error).message}`);
+        }
+        try {
+          const { added, skipped } = await importClaudeMem(memories, path);
+          report(added, skipped, memories.description.location);
+        } catch (error) {
+          if (error instanceof ClaudeMemImportError) throw new UsageError(error.message);
+          throw error;
+        } finally {
+          await memories.close();
+        }
+        return;
+      }
       // The memories live in the event log's file: opening it takes its ownership, so a running worker is named and nothing is touched.
       const log = openSqliteStore(eventLogPath(dataDir));
       try {
         const memories = openSqliteMemories(log);
-        const report = await importClaudeMem(memories, path);
+        const { added, skipped } = await importClaudeMem(memories, path);
         await memories.close();
-        io.out(
-          `Imported ${report.added.observations} observations and ${report.added.summaries} summaries from ${path} into ${log.location}` +
-            (report.skipped > 0 ? ` (${report.skipped} imported before, skipped)` : '') +
-            '.',
-        );
+        report(added, skipped, log.location);
       } catch (error) {
         if (error instanceof ClaudeMemImportError) throw new UsageError(error.message);
         throw error;

@@ -201,10 +201,9 @@ describe('memories on Restate: service processes write PostgreSQL, workers read 
       expect(await context()).toMatchObject({ status: 200, text: '' });
       expect((await worker.call('GET', '/api/observations/by-file?path=src/a.ts')).json).toEqual({ observations: [], count: 0 });
       const semantic = await worker.call('POST', '/api/context/semantic', {
-        q: 'what happened to the parser files',
-        project: 'restate-app',
+        body: { q: 'what happened to the parser files', project: 'restate-app' },
       });
-      expect(semantic.json).toEqual({ context: '', count: 0 });
+      expect(semantic).toMatchObject({ status: 200, json: { context: '', count: 0 } });
       for (const path of ['/api/search?query=edit', '/api/observations?project=restate-app', '/api/observation/1']) {
         const answer = await worker.call('GET', path);
         expect(answer.status, path).toBe(503);
