@@ -12,13 +12,13 @@ export type RememberOutcome = RememberResult | { readonly stored: false; readonl
 
 /**
  * Stores a reply's memories in the cluster's memory store (PostgreSQL), once. The session object sends
- * each reply here as a one-way message in the same turn that appends the reply to its history, so
- * Restate commits the two together: a turn that did not commit sent nothing, a committed one sent it
- * exactly once. This invocation is then retried by Restate until it succeeds (the store out of reach
- * waits, sessions go on meanwhile), and `remember` is idempotent on (sessionDbId, seq), so a retry after
- * the store committed but before Restate heard of it stores nothing twice. The write runs in `ctx.run`:
- * once it is journaled, a replay does not repeat it. What the store refuses for good (a value it cannot
- * hold) ends the invocation, logged, instead of retrying forever.
+ * each reply here as a one-way message in the same turn that appends the reply to its history: the send
+ * is an entry of that turn's journal, so a replay of the turn does not send it again, and the turn does
+ * not complete without it. This invocation is then retried by Restate until it succeeds (the store out
+ * of reach waits, sessions go on meanwhile), and `remember` is idempotent on (sessionDbId, seq), so a
+ * retry after the store committed but before Restate heard of it stores nothing twice. The write runs in
+ * `ctx.run`: once it is journaled, a replay does not repeat it. What the store refuses for good (a value
+ * it cannot hold) ends the invocation, logged, instead of retrying forever.
  * Without a store (`store` undefined: CLAUDE_MEM_POSTGRES_URL unset in this process while set in the
  * one that sent the message) the invocation fails and is retried, so that a process that has the store
  * takes it: give every service process the same settings.

@@ -241,8 +241,8 @@ export class SessionTurn {
 
   /**
    * Each reply applied in this turn goes to the memory service, keyed by the session and the seq of its
-   * event: the message commits with the turn (the reply in the history), so it is sent once, and storing
-   * it is idempotent on that key (memory-service.ts).
+   * event: the send is an entry of this turn's journal (a replay does not repeat it), and storing it is
+   * idempotent on that key (memory-service.ts).
    */
   private sendReplies(): void {
     if (!this.service.memories) return;
