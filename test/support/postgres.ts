@@ -57,7 +57,12 @@ function runAs(): { uid?: number; gid?: number } {
   return { uid: id('-u'), gid: id('-g') };
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface TestPostgresOptions {
+  /** More server settings (`-c name=value`), over the defaults below: a bench gives it the memory a server would have. */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
+export async function startPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'postgres-'));
   // As root the server runs as `postgres`, which must reach its data directory inside this one.
   chmodSync(dir, 0o755);
@@ -101,6 +106,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       ...['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
       ...['-c', 'fsync=off', '-c', 'full_page_writes=off'],
       ...['-c', 'shared_buffers=32MB', '-c', 'max_connections=100', '-c', 'log_min_messages=warning'],
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ];
     const [command, commandArgs] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', postgres, ...args]] : [postgres, args];
     child = killOnExit(spawn(command, commandArgs, { ...owner, stdio: ['ignore', 'pipe', 'pipe'] }));
