@@ -1,6 +1,6 @@
 /**
- * The dashboard in a real browser (Debian's Chromium, headless, driven by playwright-core) against a real
- * worker with a short TTL: sessions appear, move idle → expiring → disposed on screen without a reload,
+ * The dashboard in a real browser (headless Chromium driven by playwright-core; which build:
+ * test/support/chromium.ts) against a real worker with a short TTL: sessions appear, move idle → expiring → disposed on screen without a reload,
  * the disposal chart counts them by reason, a session's page lights its current state, and nothing but
  * loopback is ever asked for. With DASHBOARD_SCREENSHOTS=1 (`npm run docs:dashboard`) the screenshots
  * of docs/dashboard.md are taken here.
@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, CHROMIUM, chromiumInstalled, launchBrowser } from '../support/browser.js';
+import { type Browser, launchBrowser } from '../support/browser.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../support/process.js';
 import { startTestWorker, type TestWorker } from '../support/worker.js';
 
@@ -27,7 +27,6 @@ let worker: WorkerProcess | undefined;
 let tokenWorker: TestWorker | undefined;
 
 beforeAll(async () => {
-  if (!chromiumInstalled()) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does so when it is missing)`);
   browser = await launchBrowser();
 });
 
