@@ -155,6 +155,6 @@ export async function dashboardPlugin(app: FastifyInstance, options: DashboardOp
     const inspection = await engine.inspect(Number(sessionDbId));
     if (inspection === undefined)
       return reply.code(404).send({ error: 'session not found', details: `no session ${sessionDbId} in the log` });
-    return reply.header('cache-control', 'no-store').send(sessionDetail(inspection, options.idleTtlMs, now()));
+    return reply.header('cache-control', 'no-store').send(sessionDetail(inspection, options.idleTtlMs, now(), engine.description.kind));
   });
 }

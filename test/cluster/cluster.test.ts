@@ -124,7 +124,10 @@ describe('three restate-server nodes, two service processes', () => {
     expect([...balancer.served.values()].every((count) => count > 0)).toBe(true);
     let inUse = -1;
     await untilStalled(
-      async () => (inUse = (await survivor.slots()).inUse) === 0,
+      async () => {
+        inUse = (await survivor.slots()).inUse;
+        return inUse === 0;
+      },
       () => inUse,
       STALL_MS,
       () => `every slot released (${inUse} in use)`,

@@ -119,6 +119,7 @@ describe("the session page's data", () => {
     expect(detail.history.messages[0]).toMatchObject({ role: 'user', pinned: true });
     const timeline = sessionTimeline(worker.store, 1)!;
     expect(detail.timeline.total).toBe(timeline.entries.length);
+    expect(detail.timeline.source).toBe('log');
     expect(detail.timeline.entries.map((e: { seq: number; state: string; detail: string }) => [e.seq, e.state, e.detail])).toEqual(
       timeline.entries.map((e) => [e.seq, e.state, e.detail]),
     );

@@ -207,10 +207,15 @@ export class SessionPage {
 
   #timeline(detail: SessionDetail): HTMLElement[] {
     const { timeline } = detail;
+    const shown =
+      timeline.entries.length < timeline.total ? `The last ${count(timeline.entries.length)} of ${count(timeline.total)} events` : null;
+    // On Restate there is no log on the worker's machine: every event is on the events route.
     const note =
-      timeline.entries.length < timeline.total
-        ? `The last ${count(timeline.entries.length)} of ${count(timeline.total)} events; \`npm run replay -- ${detail.sessionDbId}\` prints them all.`
-        : `${count(timeline.total)} events, replayed from the log as \`npm run replay -- ${detail.sessionDbId}\` prints them.`;
+      timeline.source === 'restate'
+        ? `${shown ?? `${count(timeline.total)} events`}, from the session's timeline in Restate; \`GET /api/sessions/${detail.sessionDbId}/events\` lists every event.`
+        : shown !== null
+          ? `${shown}; \`npm run replay -- ${detail.sessionDbId}\` prints them all.`
+          : `${count(timeline.total)} events, replayed from the log as \`npm run replay -- ${detail.sessionDbId}\` prints them.`;
     const head = el('tr', {}, ...['time', 'seq', 'event', 'state after', 'queue', 'history', 'detail'].map((t) => el('th', {}, t)));
     const rows = timeline.entries.map((entry) =>
       el(
