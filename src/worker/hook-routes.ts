@@ -15,9 +15,19 @@ const SESSION_MEMORY_TOOLS = new Set(['Edit', 'Write', 'Read', 'NotebookEdit']);
 
 export function registerHookRoutes(app: FastifyInstance, context: RouteContext): void {
   const { engine, metrics, whenReady, sessionDbIdOf, knownSession, now } = context;
-  const skippedPrivate = () => {
+  /**
+   * Work refused for want of a public prompt: claude-mem's privacy skip, a 200 the hooks rely on. A
+   * content session that was never initialised at all (no identity: a typo, a hook sent to the wrong
+   * worker) gets the same 200 but its own reason and a warning in the log, so it never passes for privacy.
+   */
+  const skippedUnprompted = async (request: FastifyRequest, contentSessionId: string, what: string) => {
     metrics.countWork('skipped');
-    return { status: 'skipped', reason: 'private' };
+    if ((await engine.identity({ contentSessionId })) !== undefined) return { status: 'skipped', reason: 'private' };
+    request.log.warn(
+      { contentSessionId },
+      `${what} for a content session that was never initialised (no POST /api/sessions/init): skipped, nothing recorded`,
+    );
+    return { status: 'skipped', reason: 'unknown_session' };
   };
   app.post('/api/sessions/init', { preHandler: whenReady }, async (request) => {
     const body = parse(sessionInitBody, request.body, 'session init');
@@ -73,7 +83,7 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
       { contentSessionId: body.contentSessionId },
       { kind: 'observation', prompt, requirePrompt: true, ...(body.tool_use_id === undefined ? {} : { toolUseId: body.tool_use_id }) },
     );
-    if (!result.ok && result.error === 'not-prompted') return skippedPrivate();
+    if (!result.ok && result.error === 'not-prompted') return skippedUnprompted(request, body.contentSessionId, 'observation');
     if (!result.ok) throw refusal(result, body.contentSessionId);
     // A retry of an observation the log already has is answered as the first one was: it queues nothing.
     if (result.status === 'duplicate') metrics.countWork('duplicate');
@@ -86,7 +96,7 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
       { contentSessionId: body.contentSessionId },
       { kind: 'summarize', prompt: summaryPrompt(body.last_assistant_message), requirePrompt: true },
     );
-    if (!result.ok && result.error === 'not-prompted') return skippedPrivate();
+    if (!result.ok && result.error === 'not-prompted') return skippedUnprompted(request, body.contentSessionId, 'summarize');
     if (!result.ok) throw refusal(result, body.contentSessionId);
     return { status: 'queued' };
   });
