@@ -65,15 +65,21 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
     }
     return { status: 'ready' };
   });
-  app.get('/api/health', async () => ({
-    status: 'ok',
-    version: options.version,
-    pid: process.pid,
-    initialized: ready,
-    uptimeSeconds: Math.round(process.uptime()),
-    engine: options.engine.description.kind,
-    log: await options.engine.health(),
-  }));
+  // Always 200 while the process serves: claude-mem's hooks read any other answer as "no worker here"
+  // and start one of their own. What is wrong is in `status` (`degraded` while nothing can be recorded)
+  // and `log`; readiness answers 503 meanwhile, which the hooks do wait on.
+  app.get('/api/health', async () => {
+    const log = await options.engine.health();
+    return {
+      status: log.writable ? 'ok' : 'degraded',
+      version: options.version,
+      pid: process.pid,
+      initialized: ready,
+      uptimeSeconds: Math.round(process.uptime()),
+      engine: options.engine.description.kind,
+      log,
+    };
+  });
   app.get('/api/version', async () => ({ version: options.version }));
 
   const context = createRouteContext(
