@@ -145,10 +145,11 @@ describe("the session page's data", () => {
       const answer = await worker.call('GET', `/dashboard/api/sessions/${bad}`);
       expect(answer.status, bad).toBe(400);
       expect(answer.json.error).toBe('invalid sessionDbId');
+      expect(answer.json.details).toEqual([{ field: 'sessionDbId', problem: `expected a positive integer, got ${JSON.stringify(bad)}` }]);
     }
     const unknown = await worker.call('GET', '/dashboard/api/sessions/42');
     expect(unknown.status).toBe(404);
-    expect(unknown.json).toEqual({ error: 'session not found', details: 'no session 42 in the log' });
+    expect(unknown.json).toEqual({ error: 'session not found', details: [{ problem: 'no session 42 in the log' }] });
   });
 });
 

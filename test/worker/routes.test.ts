@@ -237,7 +237,7 @@ describe('worker routes, bad input: a clear error, the worker stays up, the log 
         headers: { 'content-type': 'application/json' },
       });
       expect(malformed.status).toBe(400);
-      expect(malformed.json).toMatchObject({ error: 'invalid JSON', details: expect.any(String) });
+      expect(malformed.json).toEqual({ error: 'invalid JSON', details: [{ problem: expect.any(String) }] });
 
       const wrongType = await worker!.call('POST', '/api/sessions/init', { body: { contentSessionId: 42, project: 'p', prompt: ['x'] } });
       expect(wrongType.status).toBe(400);
