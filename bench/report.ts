@@ -405,14 +405,18 @@ function render(): string {
     'npm run bench:store    # the event log alone',
     'npm run bench:costs    # throughput, memory per idle session, HTTP',
     'npm run soak:http      # the real worker over HTTP for 10 minutes',
-    'npm run bench:dashboard  # the dashboard: transfer size, worker CPU with and without it open (needs Chromium)',
+    'npm run bench:dashboard  # the dashboard: transfer size, worker CPU with and without it open (in the Chromium npm ci brings)',
     'npm run bench:bursts   # what users pay: LLM calls, prompt tokens and drain time on bursts of observations',
     'npm run bench:restate  # the worker on Restate against the embedded worker (starts restate-server from the npm package)',
     '```',
     '',
     'Each script writes its section of `bench/results.json` and re-renders this page; the soak also writes `bench/soak.csv` and',
-    '`docs/soak-heap.svg`. The baselines are in `bench/contenders/` (`leaky`, `seed-fix`), written from the analysis in',
-    '`../shared/background/issue-532-analysis.md`; the HTTP replica is `bench/replica/express-v857.ts`.',
+    '`docs/soak-heap.svg`. The baselines are in `bench/contenders/` (`leaky`, `seed-fix`; what each models is in its file\'s header),',
+    "written from the analysis of claude-mem's issue 532 that started the project (kept outside this repository; the README sums up its",
+    'five failures); the HTTP replica is `bench/replica/express-v857.ts`.',
+    '',
+    'A bench stops every process it started however it ends (a failure, Ctrl-C, SIGTERM, even SIGKILL through a watchdog:',
+    '`test/support/children.ts`, shared with the tests).',
   ];
   for (const [name, { title, render: renderSection }] of Object.entries(renderers)) {
     const section = results[name];
