@@ -5,6 +5,9 @@ import { clock, count, duration, el, setText } from './dom.js';
 
 const REFRESH_MS = 1_000;
 
+/** A line cut to `max` characters says so with an ellipsis. */
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
 export class SessionPage {
   #current: number | undefined;
   #detail: SessionDetail | undefined;
@@ -195,7 +198,7 @@ export class SessionPage {
               {},
               el('strong', {}, message.role),
               ` · ${count(message.tokens)} tokens${message.pinned ? ' · pinned' : ''} · `,
-              message.content.slice(0, 140).replace(/\s+/g, ' '),
+              clip(message.content.replace(/\s+/g, ' '), 140),
             ),
             el('pre', {}, message.content + (message.clipped ? '\n[cut for the page; the log has it whole]' : '')),
           ),
