@@ -28,6 +28,8 @@ let tokenWorker: TestWorker | undefined;
 
 beforeAll(async () => {
   browser = await launchBrowser();
+  // The Chromium npm ci brought, whatever else the machine has (unless CHROMIUM_PATH names one).
+  expect(browser.build.source).toBe(process.env.CHROMIUM_PATH ? 'CHROMIUM_PATH' : 'npm');
 });
 
 afterAll(async () => {

@@ -1,10 +1,10 @@
 /**
  * Which Chromium the dashboard's browser tests, its bench and its screenshots drive, so that `npm ci`
  * is the whole set-up (no apt, no browser download):
- *   1. `CHROMIUM_PATH`, when set (any Chromium or Chrome);
- *   2. Debian's `/usr/bin/chromium`, when installed;
- *   3. otherwise the headless Chromium that the `@sparticuz/chromium` npm package carries inside it
- *      (brotli archives), unpacked once per machine into `<tmp>/session-lifecycle-chromium-<version>/`.
+ *   - the headless Chromium that the `@sparticuz/chromium` npm package carries inside it (brotli
+ *     archives), unpacked once per machine into `<tmp>/session-lifecycle-chromium-<version>/`: the same
+ *     pinned build on every machine, whatever else is installed there;
+ *   - or `CHROMIUM_PATH`, when set: any Chromium or Chrome (Debian's: `CHROMIUM_PATH=/usr/bin/chromium`).
  *
  * The package unpacks into `os.tmpdir()` itself (`/tmp/chromium`, `/tmp/lib*.so`), trusts whatever it
  * finds there, and would race a second process unpacking at the same time. So it unpacks in a child
@@ -22,10 +22,9 @@ export interface ChromiumBuild {
   readonly executablePath: string;
   /** Command-line switches this build needs, besides those every launch passes. */
   readonly args: readonly string[];
-  readonly source: 'CHROMIUM_PATH' | 'debian' | 'npm';
+  readonly source: 'CHROMIUM_PATH' | 'npm';
 }
 
-const DEBIAN = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
@@ -69,7 +68,6 @@ export async function resolveChromium(env: NodeJS.ProcessEnv = process.env): Pro
     if (!existsSync(override)) throw new Error(`CHROMIUM_PATH=${override}: no such file`);
     return { executablePath: override, args: [], source: 'CHROMIUM_PATH' };
   }
-  if (existsSync(DEBIAN)) return { executablePath: DEBIAN, args: [], source: 'debian' };
   const { default: chromium } = await import('@sparticuz/chromium');
   const folder = await unpackedNpmChromium();
   return {
