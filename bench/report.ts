@@ -399,7 +399,7 @@ function render(): string {
     '',
     '```sh',
     'npm ci',
-    'npm run bench          # everything, quick (under 3 minutes): a tenth of the log, 3,000 soak sessions, 20,000 idle sessions',
+    'npm run bench          # everything, quick (about 8 minutes on 2 cores): a tenth of the log, 3,000 soak sessions, 20,000 idle sessions',
     'npm run bench:full     # everything, as reported here, Restate included (about 50 minutes)',
     'npm run soak           # the soak alone: 20,000 sessions per contender, leaky until 2 GB',
     'npm run bench:store    # the event log alone',
