@@ -16,7 +16,11 @@ import Database from 'better-sqlite3';
 import { createActor, type InspectionEvent } from 'xstate';
 import { DEFAULT_SESSION_SETTINGS, type SessionEvent, sessionMachine } from '../machines/session.machine.js';
 import { createMemoryStore, createSessionRegistry, type EventStore, openSqliteStore } from '../src/index.js';
+import { endWithParent } from '../test/support/children.js';
 import { log, mib, ratio, round, writeSection } from './lib/results.js';
+
+// It starts no process, but a SIGTERM to `npm run bench` ends only the shell above it.
+endWithParent();
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const LOG_EVENTS = args.quick ? 100_000 : 1_000_000;
