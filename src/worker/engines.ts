@@ -52,6 +52,7 @@ export function openEmbeddedEngine(
     graceMs: config.graceMs,
     maxHistoryMessages: config.maxConversationHistory,
     maxHistoryTokens: config.maxConversationTokens,
+    historyLowWater: config.historyLowWater,
     maxActiveSessions: config.maxActiveSessions,
     maxConcurrentAgents: config.maxConcurrentAgents,
     maxQueuedItems: config.maxQueuedItems,

@@ -85,6 +85,7 @@ describe('configuration', () => {
     CLAUDE_MEM_SESSION_GRACE_SECONDS: 'soon',
     CLAUDE_MEM_MAX_CONVERSATION_HISTORY: '1',
     CLAUDE_MEM_MAX_CONVERSATION_TOKENS: '1e5',
+    CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '0',
     CLAUDE_MEM_MAX_ACTIVE_SESSIONS: '0',
     CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '2.5',
     CLAUDE_MEM_MAX_QUEUED_ITEMS: 'lots',
@@ -152,6 +153,13 @@ describe('configuration', () => {
     expect(() => load({ CLAUDE_MEM_PROVIDER: 'openai-compatible', CLAUDE_MEM_OPENAI_BASE_URL: 'http://x' })).toThrow(
       /CLAUDE_MEM_MODEL is required/,
     );
+  });
+
+  it('reads the history low-water mark as a fraction of the bounds, half by default', () => {
+    expect(load({}).historyLowWater).toBe(0.5);
+    expect(load({ CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '100' }).historyLowWater).toBe(1);
+    expect(load({ CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '62.5' }).historyLowWater).toBe(0.625);
+    expect(() => load({ CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '101' })).toThrow(/CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT="101"/);
   });
 
   it('keeps the memory target below the limit', () => {
