@@ -314,6 +314,56 @@ renderers.bursts = {
   },
 };
 
+renderers.cost = {
+  title: 'What a long session costs',
+  render: (s) => {
+    const w = s.workload;
+    const c = s.contenders;
+    const price = s.model.prices;
+    const names = ['upstream-13', 'seed-fix', 'ours', 'ours-sliding', ...s.sweep.map((p: number) => `ours-lw-${p}`)].filter(
+      (name) => c[name],
+    );
+    const row = (name: string) => {
+      const r = c[name];
+      const t = r.tokens;
+      return (
+        `| ${r.label} | ${n(r.calls)} (${n(r.callsByKind.observations)} / ${n(r.callsByKind.summaries)} / ${n(r.callsByKind.compactions)}) | ${n(r.observationsPerCall)} | ` +
+        `${n(t.input)} | ${n(t.cacheWrite)} | ${n(t.cacheRead)} | ${n(t.output)} | ${n(Math.round(r.cacheReadShare * 100))} % | ` +
+        `$${n(r.dollarsPer1000Observations)} | ${n(r.drainSeconds)} | ${n(r.answerLagSeconds.p50)} / ${n(r.answerLagSeconds.p95)} |`
+      );
+    };
+    const ours = c.ours;
+    return [
+      `One session: a prompt, then ${n(w.observations)} observations of ${n(w.observationBytes)} bytes (a \`Read\` or \`Edit\` tool use) in bursts of ${w.burst.min} to ${w.burst.max}, ` +
+        `${w.toolGapMs.min / 1_000} to ${w.toolGapMs.max / 1_000} s apart, with pauses of ${w.pauseMs.min / 1_000} to ${w.pauseMs.max / 1_000} s between bursts, and a summarize after every ` +
+        `${w.summarizeEvery}th observation: ${n(w.sessionMinutes)} minutes of session, run ${s.speed}× faster (the hooks' spacing, the model's latency and the cache's TTL alike, so batches form ` +
+        'as they would in real time). Each contender runs its real HTTP server, side by side, against its own fake Anthropic API on loopback (`bench/lib/fake-anthropic.ts`) that bills ' +
+        `like Anthropic at ${price.model}'s prices ($${price.input} input, $${price.cacheWrite5m} cache write, $${price.cacheRead} cache read, $${price.output} output per million tokens) ` +
+        `and caches prefixes by Anthropic's documented rules (\`bench/lib/anthropic-cache.ts\`: breakpoints, at most ${s.model.cache.maxBreakpoints}; exact prefix; a minimum of ` +
+        `${n(s.model.cache.minimumTokens)} tokens; a lookback of ${s.model.cache.lookbackBlocks} blocks; 5 minutes from last use). The fake answers each observation with ` +
+        `${n(s.model.replyChars.observation)} characters and takes ${s.model.latency.fixedMs} ms plus its prompt processing and ${Math.round(1_000 / s.model.latency.outputTokenMs)} output tokens/s. ` +
+        "upstream-13 is claude-mem 13.x's observer as its source describes it (`bench/server-upstream13.ts`: Claude Code keeps the conversation and sends all of it, one call per " +
+        'observation, breakpoints on the system prompt and the last message, auto-compaction near the context window); seed-fix sends a window of 50 messages that slides, one call ' +
+        `per observation, without breakpoints; ours is the worker (\`session-lifecycle serve\`) with ${s.oursVia === 'claude' ? 'the `claude` provider' : 'a bench-only Anthropic client (`bench/lib/anthropic-agent.ts`: the bounded history, a breakpoint on the last message)'}.`,
+      '',
+      '![prompt tokens per call and dollars across the session](cost-session.svg)',
+      '',
+      '| contender | LLM calls (observations / summaries / compactions) | observations per call | input tokens | cache write | cache read | output tokens | input read from cache | $ per 1,000 observations | drain (s) | answer lag p50 / p95 (s) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...names.map(row),
+      '',
+      `Aims: ours at most ${s.aims.vsUpstream13}× upstream-13's dollars per 1,000 observations: ${x(s.oursVsUpstream13)}, ${met(s.met.vsUpstream13)} ` +
+        `At most ${s.aims.vsSeedFix}× seed-fix's: ${x(s.oursVsSeedFix)}, ${met(s.met.vsSeedFix)} ` +
+        `At least ${s.aims.cacheReadShare * 100} % of ours' input tokens read from the cache: ${n(Math.round(ours.cacheReadShare * 1000) / 10)} %, ${met(s.met.cacheReadShare)}`,
+      '',
+      `What nothing can undercut: each observation's prompt sent once as plain input (${n(s.floor.observationTokens)} tokens, ours, the smallest) and its answer ` +
+        `(${n(s.floor.replyTokens)} output tokens at 5× the input price), with no history at all: $${n(s.floor.dollarsPer1000Observations)} per 1,000 observations, ` +
+        `${x(s.floor.vsUpstream13)} upstream-13's. Output alone is ${n(Math.round((s.floor.replyTokens * price.output) / 10) / 100)} $ per 1,000 observations for every contender.`,
+      ...(s.analysis ? ['', ...s.analysis] : []),
+    ];
+  },
+};
+
 /** A figure of a free-form results.json section (see Renderer). */
 // biome-ignore lint/suspicious/noExplicitAny: results.json sections are free-form; a missing figure renders as '—'
 type Free = any;
@@ -407,6 +457,7 @@ function render(): string {
     'npm run soak:http      # the real worker over HTTP for 10 minutes',
     'npm run bench:dashboard  # the dashboard: transfer size, worker CPU with and without it open (needs Chromium)',
     'npm run bench:bursts   # what users pay: LLM calls, prompt tokens and drain time on bursts of observations',
+    "npm run bench:cost     # what a long session costs in dollars, with the provider's prompt cache (about 5 minutes)",
     'npm run bench:restate  # the worker on Restate against the embedded worker (starts restate-server from the npm package)',
     '```',
     '',

@@ -217,7 +217,13 @@ describe('history', () => {
     const histories: string[][] = [];
     const recording = delayedAgent(1);
     start({
-      agent: { name: 'recording', run: (request, signal) => (histories.push(request.history.map((m) => m.content)), recording.run(request, signal)) },
+      agent: {
+        name: 'recording',
+        run: (request, signal) => {
+          histories.push(request.history.map((m) => m.content));
+          return recording.run(request, signal);
+        },
+      },
       maxHistoryMessages,
       historyLowWater: 0.5,
       maxBatchItems: 1,
@@ -249,7 +255,13 @@ describe('history', () => {
     const histories: string[][] = [];
     const recording = delayedAgent(1);
     start({
-      agent: { name: 'recording', run: (request, signal) => (histories.push(request.history.map((m) => m.content)), recording.run(request, signal)) },
+      agent: {
+        name: 'recording',
+        run: (request, signal) => {
+          histories.push(request.history.map((m) => m.content));
+          return recording.run(request, signal);
+        },
+      },
       maxHistoryMessages: 10,
       historyLowWater: 1,
       maxBatchItems: 1,
@@ -257,7 +269,9 @@ describe('history', () => {
     await registry.init(abc, { prompt: 'init' });
     for (let i = 0; i < 20; i++) await registry.enqueue(abc, { kind: 'observation', prompt: `o${i}` });
     await vi.advanceTimersByTimeAsync(100);
-    const repeated = histories.slice(1).filter((current, i) => current.slice(0, histories[i]!.length).join('|') === histories[i]!.join('|'));
+    const repeated = histories
+      .slice(1)
+      .filter((current, i) => current.slice(0, histories[i]!.length).join('|') === histories[i]!.join('|'));
     expect(repeated.length).toBeLessThan(6); // only while the window fills
   });
 
