@@ -12,7 +12,7 @@
  *   seed-fix      one call per observation, a window of 50 messages that slides (bench/server-seed-fix.ts)
  *   ours          the worker (`session-lifecycle serve`), its history bound in steps (the default low-water mark)
  *   ours-sliding  (full run) the worker with CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT=100: the bound as it was
- *   ours-lw-N     (full run) the worker with a low-water mark of N %: how the default was chosen
+ *   ours-lw-N     (full run) the worker with a low-water mark of N % (10, 25, 50, 75 but the default): how the default was chosen
  *
  * `--ours-via bench-client` (default) gives the worker the bench-only Anthropic client
  * (bench/lib/anthropic-agent.ts); `--ours-via claude` runs it with CLAUDE_MEM_PROVIDER=claude and
@@ -47,7 +47,7 @@ const SPEED = Number(args.speed ?? (args.quick ? 20 : 10));
 const OURS_VIA = args['ours-via'] as 'bench-client' | 'claude';
 if (!(SPEED > 0) || !['bench-client', 'claude'].includes(OURS_VIA))
   throw new Error('bench:cost: --speed must be positive, --ours-via bench-client|claude');
-const SWEEP = args.quick ? [] : [25, 75];
+const SWEEP = args.quick ? [] : [10, 25, 50, 75].filter((percent) => percent !== DEFAULT_HISTORY_LOW_WATER * 100);
 const SESSION = 'cost-session';
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -272,7 +272,7 @@ const spec: TopLevelSpec = {
       width: 640,
       height: 260,
       title: 'Prompt tokens per LLM call across the session',
-      mark: { type: 'point', size: 10, filled: true, opacity: 0.7 },
+      mark: { type: 'line', strokeWidth: 1 },
       encoding: {
         x: { field: 'minute', type: 'quantitative', title: 'session time (minutes)' },
         y: { field: 'prompt', type: 'quantitative', title: 'prompt tokens (input + cache write + cache read)' },

@@ -28,9 +28,10 @@ export interface HistoryLimits {
 }
 
 /**
- * Half of each bound, chosen with the long-session cost benchmark (docs/benchmarks.md, "What a long
- * session costs"; docs/architecture.md, "History bound").
+ * A quarter of each bound, chosen with the long-session cost benchmark (docs/benchmarks.md, "What a long
+ * session costs"; docs/architecture.md, "History bound"): a lower mark bills less, and a quarter still
+ * leaves the agent its last dozen messages after a cut, a prefix above Haiku 4.5's 4,096-token cache minimum.
  */
-export const DEFAULT_HISTORY_LOW_WATER = 0.5;
+export const DEFAULT_HISTORY_LOW_WATER = 0.25;
 
 export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { maxMessages: 50, maxTokens: 100_000, lowWater: DEFAULT_HISTORY_LOW_WATER };

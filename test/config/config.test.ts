@@ -155,8 +155,8 @@ describe('configuration', () => {
     );
   });
 
-  it('reads the history low-water mark as a fraction of the bounds, half by default', () => {
-    expect(load({}).historyLowWater).toBe(0.5);
+  it('reads the history low-water mark as a fraction of the bounds, a quarter by default', () => {
+    expect(load({}).historyLowWater).toBe(0.25);
     expect(load({ CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '100' }).historyLowWater).toBe(1);
     expect(load({ CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '62.5' }).historyLowWater).toBe(0.625);
     expect(() => load({ CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '101' })).toThrow(/CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT="101"/);
