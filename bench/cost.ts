@@ -195,6 +195,13 @@ function measure({ contender, fake, sentAt }: Running) {
     cacheReadShare: round(cacheRead / Math.max(1, input + cacheWrite + cacheRead), 3),
     dollars: round(dollars, 4),
     dollarsPer1000Observations: round((dollars * 1_000) / SHAPE.observations, 3),
+    // Where the dollars go, per 1,000 observations.
+    breakdownPer1000Observations: {
+      input: round((input * HAIKU_4_5_PRICES.input) / 1_000 / SHAPE.observations, 3),
+      cacheWrite: round((cacheWrite * HAIKU_4_5_PRICES.cacheWrite5m) / 1_000 / SHAPE.observations, 3),
+      cacheRead: round((cacheRead * HAIKU_4_5_PRICES.cacheRead) / 1_000 / SHAPE.observations, 3),
+      output: round((sum((call) => call.outputTokens) * HAIKU_4_5_PRICES.output) / 1_000 / SHAPE.observations, 3),
+    },
     drainSeconds: round((lastAnswer - lastHookAt) / 1_000, 1),
     answerLagSeconds: { p50: round(quantile(lags, 0.5), 1), p95: round(quantile(lags, 0.95), 1), max: round(Math.max(...lags), 1) },
     largestPromptTokens: Math.max(...calls.map((call) => call.inputTokens + call.cacheCreationInputTokens + call.cacheReadInputTokens)),

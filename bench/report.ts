@@ -359,6 +359,29 @@ renderers.cost = {
       `What nothing can undercut: each observation's prompt sent once as plain input (${n(s.floor.observationTokens)} tokens, ours, the smallest) and its answer ` +
         `(${n(s.floor.replyTokens)} output tokens at 5× the input price), with no history at all: $${n(s.floor.dollarsPer1000Observations)} per 1,000 observations, ` +
         `${x(s.floor.vsUpstream13)} upstream-13's. Output alone is ${n(Math.round((s.floor.replyTokens * price.output) / 10) / 100)} $ per 1,000 observations for every contender.`,
+      '',
+      'Where the dollars go, per 1,000 observations:',
+      '',
+      '| contender | input | cache write | cache read | output | total |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...names
+        .filter((name) => c[name].breakdownPer1000Observations)
+        .map((name) => {
+          const b = c[name].breakdownPer1000Observations;
+          return `| ${name} | $${n(b.input)} | $${n(b.cacheWrite)} | $${n(b.cacheRead)} | $${n(b.output)} | $${n(c[name].dollarsPer1000Observations)} |`;
+        }),
+      '',
+      `Why ours is not lower: it made ${n(ours.calls)} calls for ${n(w.observations)} observations (${n(ours.observationsPerCall)} observations per call). ` +
+        `The fake model answers an observation in about ${n(Math.round((s.model.latency.fixedMs + s.floor.replyTokens * s.model.latency.outputTokenMs) / 100) / 10)} s and tools arrive ` +
+        `${w.toolGapMs.min / 1_000} to ${w.toolGapMs.max / 1_000} s apart, so the agent is free again before the next one arrives and a batch rarely holds more than one ` +
+        '(batches pay off when observations arrive faster than calls end, as in "What users pay" above). So, like upstream-13, ours reads its history once per ' +
+        `observation; what makes it cheaper is that its history is bounded and cut in steps: ${n(ours.promptTokensPerObservation)} prompt tokens per observation against upstream-13's ` +
+        `${n(c['upstream-13']?.promptTokensPerObservation)}, ${n(Math.round(ours.cacheReadShare * 100))} % of them read from the cache. ` +
+        `Every contender pays the output ($${n(ours.breakdownPer1000Observations?.output)} per 1,000 observations) and each observation written once at 1.25× ` +
+        `(about $${n(Math.round((s.floor.observationTokens * price.cacheWrite5m) / 10) / 100)}): ${x(s.aims.vsUpstream13)} upstream-13 leaves about ` +
+        `$${n(Math.round((s.aims.vsUpstream13 * c['upstream-13']?.dollarsPer1000Observations - (s.floor.replyTokens * price.output + s.floor.observationTokens * price.cacheWrite5m) / 1_000) * 100) / 100)} ` +
+        'per 1,000 observations for reading any history at all. Only calls that each answer a whole burst (observations gathered for a few seconds before a call) would read it ' +
+        'seldom enough; the worker does not wait to gather a batch.',
       ...(s.analysis ? ['', ...s.analysis] : []),
     ];
   },

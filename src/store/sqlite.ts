@@ -85,6 +85,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   /** Identity rows of streams with writes in this process; the others are read on demand. */
   const cache = new Map<number, Cached>();
   let pendingEvents: EventRow[] = [];
+  /**
+   * The same rows by session, for reads: recovery reads each session's tail while the RECOVER events of
+   * the sessions restored before it are still buffered, and scanning them all made it quadratic.
+   */
+  const pendingBySession = new Map<number, EventRow[]>();
   /** `sessionDbId:key` of the work keys in pendingEvents. */
   const pendingKeys = new Set<string>();
   const pendingSnapshots = new Map<number, SnapshotRow>();
@@ -127,6 +132,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 
   const clearPending = () => {
     pendingEvents = [];
+    pendingBySession.clear();
     pendingKeys.clear();
     pendingSnapshots.clear();
     dirty.clear();
@@ -197,7 +203,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     append(sessionDbId, event: EventRecord) {
       const entry = cached(sessionDbId);
       const seq = entry.session.lastSeq + 1;
-      pendingEvents.push([sessionDbId, seq, event.type, JSON.stringify(event.payload), event.at, event.workKey ?? null]);
+      const row: EventRow = [sessionDbId, seq, event.type, JSON.stringify(event.payload), event.at, event.workKey ?? null];
+      pendingEvents.push(row);
+      const rows = pendingBySession.get(sessionDbId);
+      if (rows === undefined) pendingBySession.set(sessionDbId, [row]);
+      else rows.push(row);
       if (event.workKey !== undefined) pendingKeys.add(`${sessionDbId}:${event.workKey}`);
       const before = entry.session;
       entry.session = afterAppend(before, seq, event);
@@ -244,9 +254,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         .all(sessionDbId, after, Number.isFinite(limit) ? limit : -1)
         .map((row): LoggedEvent => ({ sessionDbId, seq: row.seq, type: row.type, payload: parsePayload(row.payload), at: row.at }));
       // What this turn buffered follows what committed (its seqs are higher); a read never commits.
-      for (const [id, seq, type, payload, at] of pendingEvents) {
+      for (const [, seq, type, payload, at] of pendingBySession.get(sessionDbId) ?? []) {
         if (committed.length >= limit) break;
-        if (id === sessionDbId && seq > after) committed.push({ sessionDbId, seq, type, payload: parsePayload(payload), at });
+        if (seq > after) committed.push({ sessionDbId, seq, type, payload: parsePayload(payload), at });
       }
       return committed;
     },
