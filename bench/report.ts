@@ -48,14 +48,14 @@ const renderers: Record<string, { title: string; render: Renderer }> = {
       '',
       `Aim: ${n(s.log.events)} events recovered in under ${s.recovery.aimSeconds} s. ` +
         (s.recovery.sqliteWithSnapshots.seconds < s.recovery.aimSeconds
-          ? '**Met** with snapshots. Replaying every event from the start is bounded by xstate\'s own cost per event, so a log is never replayed whole: ' +
+          ? "**Met** with snapshots. Replaying every event from the start is bounded by xstate's own cost per event, so a log is never replayed whole: " +
             'recovery starts from the latest snapshot of each session.'
           : '**Missed.**') +
-        ' What had made it slower (3.02 s at `d85c508`, 5.19 s at `71982b1`): since `5181448` a stream\'s events still buffered for the next commit are read too, ' +
-        'and they were found by scanning every buffered event; recovery reads each session\'s tail while the RECOVER events of the sessions restored before it are ' +
+        " What had made it slower (3.02 s at `d85c508`, 5.19 s at `71982b1`): since `5181448` a stream's events still buffered for the next commit are read too, " +
+        "and they were found by scanning every buffered event; recovery reads each session's tail while the RECOVER events of the sessions restored before it are " +
         'buffered, so it scanned 1 + 2 + … + 10,000 of them, 37 % of its profile (`node --cpu-prof`, and the same run side by side with `71982b1`: 4.5× the in-memory ' +
-        'store\'s time there, 1.7× with the fix). The buffered events are now kept by stream as well (`d9c13b2`). What remains is the garbage collector (a quarter of the ' +
-        'profile: the benchmark keeps the in-memory log of the same million events alive in the same process), reading and parsing each session\'s snapshot, and ' +
+        "store's time there, 1.7× with the fix). The buffered events are now kept by stream as well (`d9c13b2`). What remains is the garbage collector (a quarter of the " +
+        "profile: the benchmark keeps the in-memory log of the same million events alive in the same process), reading and parsing each session's snapshot, and " +
         'creating its actor.',
     ],
   },

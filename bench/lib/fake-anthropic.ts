@@ -86,6 +86,11 @@ interface TextBlock {
 interface MessagesRequest {
   readonly model: string;
   readonly max_tokens: number;
+  readonly tools?: readonly {
+    readonly name: string;
+    readonly cache_control?: TextBlock['cache_control'];
+    readonly [field: string]: unknown;
+  }[];
   readonly system?: string | readonly TextBlock[];
   readonly messages: readonly { readonly role: 'user' | 'assistant'; readonly content: string | readonly TextBlock[] }[];
   readonly stream?: boolean;
@@ -122,6 +127,12 @@ export function parseRequest(body: unknown): { request: MessagesRequest; blocks:
       ...(block.cache_control ? { breakpoint: ttl } : {}),
     });
   };
+  if (request.tools !== undefined) {
+    if (!Array.isArray(request.tools)) throw new BadRequest('tools: Input should be a valid list');
+    // A tool definition is part of the prefix, before the system prompt, as its JSON.
+    for (const tool of request.tools)
+      add('tools', { type: 'text', text: JSON.stringify(tool), ...(tool.cache_control ? { cache_control: tool.cache_control } : {}) });
+  }
   if (request.system !== undefined) for (const block of textBlocks(request.system, 'system')) add('system', block);
   request.messages.forEach((message, index) => {
     if (message.role !== 'user' && message.role !== 'assistant')

@@ -76,10 +76,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
    * prompt number, a disposal, a compaction): appending an event does not rewrite its session's row.
    * The stream itself knows its last seq.
    */
-  const withLastSeq = (session: StoredSession): StoredSession => {
-    const logged = reads.maxSeq.get(session.sessionDbId)?.seq ?? 0;
-    return logged > session.lastSeq ? { ...session, lastSeq: logged } : session;
-  };
+  const withLastSeq = (session: StoredSession, logged = reads.maxSeq.get(session.sessionDbId)?.seq ?? 0): StoredSession =>
+    logged > session.lastSeq ? { ...session, lastSeq: logged } : session;
   const fromRow = (row: SessionRow): StoredSession => cache.get(row.session_db_id)?.session ?? withLastSeq(toSession(row));
 
   /** Identity rows of streams with writes in this process; the others are read on demand. */
@@ -270,7 +268,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
     liveSessions() {
       groupCommit.commitNow();
-      return reads.liveSessions.all().map(fromRow);
+      return reads.liveSessions
+        .all()
+        .map((row) => cache.get(row.session_db_id)?.session ?? withLastSeq(toSession(row), row.logged_seq ?? 0));
     },
     compact(disposedBefore, now): CompactionReport {
       groupCommit.commitNow();
