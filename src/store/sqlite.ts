@@ -84,10 +84,21 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const cache = new Map<number, Cached>();
   let pendingEvents: EventRow[] = [];
   /**
-   * The same rows by session, for reads: recovery reads each session's tail while the RECOVER events of
-   * the sessions restored before it are still buffered, and scanning them all made it quadratic.
+   * The same rows by session, for reads, indexed when a read asks (appends pay nothing): recovery reads
+   * each session's tail while the RECOVER events of the sessions restored before it are still buffered,
+   * and scanning them all for each read made it quadratic.
    */
   const pendingBySession = new Map<number, EventRow[]>();
+  let pendingIndexed = 0;
+  const pendingOf = (sessionDbId: number): readonly EventRow[] => {
+    for (; pendingIndexed < pendingEvents.length; pendingIndexed++) {
+      const row = pendingEvents[pendingIndexed]!;
+      const rows = pendingBySession.get(row[0]);
+      if (rows === undefined) pendingBySession.set(row[0], [row]);
+      else rows.push(row);
+    }
+    return pendingBySession.get(sessionDbId) ?? [];
+  };
   /** `sessionDbId:key` of the work keys in pendingEvents. */
   const pendingKeys = new Set<string>();
   const pendingSnapshots = new Map<number, SnapshotRow>();
@@ -131,6 +142,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const clearPending = () => {
     pendingEvents = [];
     pendingBySession.clear();
+    pendingIndexed = 0;
     pendingKeys.clear();
     pendingSnapshots.clear();
     dirty.clear();
@@ -201,11 +213,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     append(sessionDbId, event: EventRecord) {
       const entry = cached(sessionDbId);
       const seq = entry.session.lastSeq + 1;
-      const row: EventRow = [sessionDbId, seq, event.type, JSON.stringify(event.payload), event.at, event.workKey ?? null];
-      pendingEvents.push(row);
-      const rows = pendingBySession.get(sessionDbId);
-      if (rows === undefined) pendingBySession.set(sessionDbId, [row]);
-      else rows.push(row);
+      pendingEvents.push([sessionDbId, seq, event.type, JSON.stringify(event.payload), event.at, event.workKey ?? null]);
       if (event.workKey !== undefined) pendingKeys.add(`${sessionDbId}:${event.workKey}`);
       const before = entry.session;
       entry.session = afterAppend(before, seq, event);
@@ -252,7 +260,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         .all(sessionDbId, after, Number.isFinite(limit) ? limit : -1)
         .map((row): LoggedEvent => ({ sessionDbId, seq: row.seq, type: row.type, payload: parsePayload(row.payload), at: row.at }));
       // What this turn buffered follows what committed (its seqs are higher); a read never commits.
-      for (const [, seq, type, payload, at] of pendingBySession.get(sessionDbId) ?? []) {
+      for (const [, seq, type, payload, at] of pendingOf(sessionDbId)) {
         if (committed.length >= limit) break;
         if (seq > after) committed.push({ sessionDbId, seq, type, payload: parsePayload(payload), at });
       }
