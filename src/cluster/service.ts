@@ -69,6 +69,7 @@ export function serviceOptionsFromConfig(config: WorkerConfig, agent: Agent): Se
     graceMs: config.graceMs,
     maxHistoryMessages: config.maxConversationHistory,
     maxHistoryTokens: config.maxConversationTokens,
+    historyLowWater: config.historyLowWater,
     agentTimeoutMs: config.agentTimeoutMs,
     maxConcurrentAgents: config.maxConcurrentAgents,
     maxQueuedItems: config.maxQueuedItems,

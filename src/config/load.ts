@@ -60,6 +60,8 @@ export interface WorkerConfig {
   readonly graceMs: number;
   readonly maxConversationHistory: number;
   readonly maxConversationTokens: number;
+  /** Where a trim cuts the history to, as a fraction of both bounds (CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT / 100). */
+  readonly historyLowWater: number;
   readonly maxActiveSessions: number;
   readonly maxConcurrentAgents: number;
   readonly maxQueuedItems: number;
@@ -192,6 +194,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     graceMs: Math.round(value('CLAUDE_MEM_SESSION_GRACE_SECONDS') * 1_000),
     maxConversationHistory: value('CLAUDE_MEM_MAX_CONVERSATION_HISTORY'),
     maxConversationTokens: value('CLAUDE_MEM_MAX_CONVERSATION_TOKENS'),
+    historyLowWater: value('CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT') / 100,
     maxActiveSessions: value('CLAUDE_MEM_MAX_ACTIVE_SESSIONS'),
     maxConcurrentAgents: value('CLAUDE_MEM_MAX_CONCURRENT_AGENTS'),
     maxQueuedItems: value('CLAUDE_MEM_MAX_QUEUED_ITEMS'),

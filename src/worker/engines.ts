@@ -62,6 +62,7 @@ export function openEmbeddedEngine(
     graceMs: config.graceMs,
     maxHistoryMessages: config.maxConversationHistory,
     maxHistoryTokens: config.maxConversationTokens,
+    historyLowWater: config.historyLowWater,
     maxActiveSessions: config.maxActiveSessions,
     maxConcurrentAgents: config.maxConcurrentAgents,
     maxQueuedItems: config.maxQueuedItems,
