@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { killOnExit } from '../test/support/children.js';
 import { freePort, type HttpResult, initSessions, loadTest, SESSIONS, startServer, stopServer } from './lib/http.js';
 import { log, ratio, round, writeSection } from './lib/results.js';
 
@@ -30,9 +31,11 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 /** Runs a bench script in its own process and returns the JSON line it prints. */
 function child<T>(script: string, args: string[], nodeArgs: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
-    const process_ = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', here(script), ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const process_ = killOnExit(
+      spawn(process.execPath, [...nodeArgs, '--import', 'tsx', here(script), ...args], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
     let out = '';
     process_.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     process_.once('exit', (code) => {

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildDashboard } from '../scripts/build-dashboard.js';
-import { launchBrowser } from '../test/support/browser.js';
-import { freePort, startServer } from './lib/http.js';
+import { type Browser, launchBrowser } from '../test/support/browser.js';
+import { freePort, startServer, stopServer } from './lib/http.js';
 import { log, round, writeSection } from './lib/results.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
@@ -73,8 +73,11 @@ const worker = await startServer(
   },
   port,
 );
-const browser = await launchBrowser({ viewport: { width: 1400, height: 900 } });
+// From here on, a failure or a signal stops the worker (killOnExit in startServer) and the browser.
+let browser: Browser | undefined;
 try {
+  const chromium = await launchBrowser({ viewport: { width: 1400, height: 900 } });
+  browser = chromium;
   // ── 1,000 live sessions ─────────────────────────────────────────────────────────────────────────
   const ids = Array.from({ length: SESSIONS }, (_, i) => `bench-session-${String(i).padStart(4, '0')}`);
   for (let i = 0; i < ids.length; i += 25) {
@@ -94,7 +97,7 @@ try {
   log(`${SESSIONS} live sessions, all idle`);
 
   // ── transfer size ───────────────────────────────────────────────────────────────────────────────
-  const transfer = await browser.context.newPage();
+  const transfer = await chromium.context.newPage();
   const files: { url: string; bytes: number; encoding: string }[] = [];
   transfer.on('requestfinished', async (request) => {
     const url = request.url();
@@ -145,7 +148,7 @@ try {
   const dashboardWorkMs = async () => ((await (await fetch(`${base}/dashboard/api/status`)).json()) as { workMs: number }).workMs;
   const phase = async (perSecond: number, dashboard: boolean): Promise<{ cpu: number; workMs: number }> => {
     const stopTraffic = traffic(perSecond);
-    const page = dashboard ? await browser.context.newPage() : undefined;
+    const page = dashboard ? await chromium.context.newPage() : undefined;
     try {
       if (page) {
         await page.goto(`${base}/`);
@@ -201,8 +204,7 @@ try {
     cpuSecondsPerMinute: cpu,
   });
 } finally {
-  await browser.close();
-  worker.kill('SIGTERM');
-  await new Promise((resolve) => worker.once('exit', resolve));
+  await browser?.close();
+  await stopServer(worker);
   rmSync(dataDir, { recursive: true, force: true });
 }

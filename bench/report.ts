@@ -36,22 +36,34 @@ const renderers: Record<string, { title: string; render: Renderer }> = {
       '',
       `Recovery of a log of ${n(s.log.events)} events (${n(s.log.sessions)} sessions, ${n(s.log.fileMiB)} MiB; a snapshot every ${s.log.snapshotEvery} events and when a session goes dormant, as the registry takes them):`,
       '',
-      '| recovery | seconds | log events/s | events replayed |',
-      '|---|---:|---:|---:|',
-      `| SQLite, from snapshots plus tails | ${n(s.recovery.sqliteWithSnapshots.seconds)} | ${n(s.recovery.sqliteWithSnapshots.logEventsPerSecond)} | ${n(s.recovery.sqliteWithSnapshots.eventsReplayed)} |`,
-      `| SQLite, every event from the start | ${n(s.recovery.sqliteWithoutSnapshots.seconds)} | ${n(s.recovery.sqliteWithoutSnapshots.logEventsPerSecond)} | ${n(s.recovery.sqliteWithoutSnapshots.eventsReplayed)} |`,
-      `| in-memory, from snapshots plus tails | ${n(s.recovery.memoryWithSnapshots.seconds)} | ${n(s.recovery.memoryWithSnapshots.logEventsPerSecond)} | |`,
-      `| in-memory, every event from the start | ${n(s.recovery.memoryWithoutSnapshots.seconds)} | ${n(s.recovery.memoryWithoutSnapshots.logEventsPerSecond)} | |`,
+      '| recovery | seconds | CPU seconds | log events/s | events replayed |',
+      '|---|---:|---:|---:|---:|',
+      `| SQLite, from snapshots plus tails | ${n(s.recovery.sqliteWithSnapshots.seconds)} | ${n(s.recovery.sqliteWithSnapshots.cpuSeconds)} | ${n(s.recovery.sqliteWithSnapshots.logEventsPerSecond)} | ${n(s.recovery.sqliteWithSnapshots.eventsReplayed)} |`,
+      `| SQLite, every event from the start | ${n(s.recovery.sqliteWithoutSnapshots.seconds)} | ${n(s.recovery.sqliteWithoutSnapshots.cpuSeconds)} | ${n(s.recovery.sqliteWithoutSnapshots.logEventsPerSecond)} | ${n(s.recovery.sqliteWithoutSnapshots.eventsReplayed)} |`,
+      `| in-memory, from snapshots plus tails | ${n(s.recovery.memoryWithSnapshots.seconds)} | ${n(s.recovery.memoryWithSnapshots.cpuSeconds)} | ${n(s.recovery.memoryWithSnapshots.logEventsPerSecond)} | |`,
+      `| in-memory, every event from the start | ${n(s.recovery.memoryWithoutSnapshots.seconds)} | ${n(s.recovery.memoryWithoutSnapshots.cpuSeconds)} | ${n(s.recovery.memoryWithoutSnapshots.logEventsPerSecond)} | |`,
       '',
       `Snapshots make recovery ${x(s.recovery.snapshotsSpeedup)} faster; SQLite recovers at ${x(s.recovery.sqliteVsMemoryWithSnapshots)} the in-memory store's speed. ` +
         `Opening the file, with its integrity check (\`PRAGMA quick_check\`), took ${n(s.recovery.openWithQuickCheckSeconds)} s more.`,
       '',
       `Aim: ${n(s.log.events)} events recovered in under ${s.recovery.aimSeconds} s. ` +
         (s.recovery.sqliteWithSnapshots.seconds < s.recovery.aimSeconds
-          ? `**Met** with snapshots. Replaying every event from the start is bounded by xstate's own cost per event ` +
-            `(about 15 µs for this machine: each item spawns and stops the invoked agent and arms and cancels its timeout), so a log is never replayed whole: ` +
+          ? "**Met** with snapshots. Replaying every event from the start is bounded by xstate's own cost per event, so a log is never replayed whole: " +
             'recovery starts from the latest snapshot of each session.'
-          : '**Missed.**'),
+          : '**Missed.**') +
+        " What had made it slower (3.02 s at `d85c508`, 5.19 s at `71982b1`): since `5181448` a stream's events still buffered for the next commit are read too, " +
+        "and they were found by scanning every buffered event; recovery reads each session's tail while the RECOVER events of the sessions restored before it are " +
+        'buffered, so it scanned 1 + 2 + … + 10,000 of them, 37 % of its profile (`node --cpu-prof`, and the same run side by side with `71982b1`: 4.5× the in-memory ' +
+        "store's time there, 1.7× with the fix). The buffered events are now kept by stream as well (`d9c13b2`). Then (`7c38b85`) a session whose snapshot is the last " +
+        'thing in its stream is restored from the snapshot without a replay actor (one was made, started and stopped per session, before the live one) and without reading ' +
+        'its empty tail, and the live sessions are listed with their last seq in one query: 24 % less CPU for the SQLite recovery and 30 % less for the in-memory one ' +
+        '(400,000 events, side by side, three rounds: 1.44 to 1.47 CPU s before, 1.09 to 1.17 after). What remains is the garbage collector (a third of the profile: the ' +
+        "benchmark keeps the in-memory log of the same million events alive in the same process), reading and parsing each session's snapshot (its whole " +
+        'context, its history included), and creating its actor; restoring idle sessions straight into dormancy, their context parsed only when they wake, would skip ' +
+        "most of it. On this shared machine the wall clock also counts waiting for a core and for the disk: this run's SQLite recovery took " +
+        `${n(s.recovery.sqliteWithSnapshots.seconds)} s on the wall clock and ${n(s.recovery.sqliteWithSnapshots.cpuSeconds ?? '—')} s of CPU (the in-memory one ` +
+        `${n(s.recovery.memoryWithSnapshots.seconds)} s and ${n(s.recovery.memoryWithSnapshots.cpuSeconds ?? '—')} s); the same code measured 2.68, 3.95 and 5.32 s ` +
+        'on the wall clock in three earlier runs within the hour.',
     ],
   },
 };
@@ -364,6 +376,79 @@ renderers.bursts = {
   },
 };
 
+renderers.cost = {
+  title: 'What a long session costs',
+  render: (s) => {
+    const w = s.workload;
+    const c = s.contenders;
+    const price = s.model.prices;
+    const names = ['upstream-13', 'seed-fix', 'ours', 'ours-sliding', ...s.sweep.map((p: number) => `ours-lw-${p}`)].filter(
+      (name) => c[name],
+    );
+    const row = (name: string) => {
+      const r = c[name];
+      const t = r.tokens;
+      return (
+        `| ${r.label} | ${n(r.calls)} (${n(r.callsByKind.observations)} / ${n(r.callsByKind.summaries)} / ${n(r.callsByKind.compactions)}) | ${n(r.observationsPerCall)} | ` +
+        `${n(t.input)} | ${n(t.cacheWrite)} | ${n(t.cacheRead)} | ${n(t.output)} | ${n(Math.round(r.cacheReadShare * 100))} % | ` +
+        `$${n(r.dollarsPer1000Observations)} | ${n(r.drainSeconds)} | ${n(r.answerLagSeconds.p50)} / ${n(r.answerLagSeconds.p95)} |`
+      );
+    };
+    const ours = c.ours;
+    return [
+      `One session: a prompt, then ${n(w.observations)} observations of ${n(w.observationBytes)} bytes (a \`Read\` or \`Edit\` tool use) in bursts of ${w.burst.min} to ${w.burst.max}, ` +
+        `${w.toolGapMs.min / 1_000} to ${w.toolGapMs.max / 1_000} s apart, with pauses of ${w.pauseMs.min / 1_000} to ${w.pauseMs.max / 1_000} s between bursts, and a summarize after every ` +
+        `${w.summarizeEvery}th observation: ${n(w.sessionMinutes)} minutes of session, run ${s.speed}× faster (the hooks' spacing, the model's latency and the cache's TTL alike, so batches form ` +
+        'as they would in real time). Each contender runs its real HTTP server, side by side, against its own fake Anthropic API on loopback (`bench/lib/fake-anthropic.ts`) that bills ' +
+        `like Anthropic at ${price.model}'s prices ($${price.input} input, $${price.cacheWrite5m} cache write, $${price.cacheRead} cache read, $${price.output} output per million tokens) ` +
+        `and caches prefixes by Anthropic's documented rules (\`bench/lib/anthropic-cache.ts\`: breakpoints, at most ${s.model.cache.maxBreakpoints}; exact prefix; a minimum of ` +
+        `${n(s.model.cache.minimumTokens)} tokens; a lookback of ${s.model.cache.lookbackBlocks} blocks; 5 minutes from last use). The fake answers each observation with ` +
+        `${n(s.model.replyChars.observation)} characters and takes ${s.model.latency.fixedMs} ms plus its prompt processing and ${Math.round(1_000 / s.model.latency.outputTokenMs)} output tokens/s. ` +
+        "upstream-13 is claude-mem 13.x's observer as its source describes it (`bench/server-upstream13.ts`: Claude Code keeps the conversation and sends all of it, one call per " +
+        'observation, breakpoints on the system prompt and the last message, auto-compaction near the context window); seed-fix sends a window of 50 messages that slides, one call ' +
+        `per observation, without breakpoints; ours is the worker (\`session-lifecycle serve\`) with ${s.oursVia === 'claude' ? 'the `claude` provider' : 'a bench-only Anthropic client (`bench/lib/anthropic-agent.ts`: the bounded history, a breakpoint on the last message)'}.`,
+      '',
+      '![prompt tokens per call and dollars across the session](cost-session.svg)',
+      '',
+      '| contender | LLM calls (observations / summaries / compactions) | observations per call | input tokens | cache write | cache read | output tokens | input read from cache | $ per 1,000 observations | drain (s) | answer lag p50 / p95 (s) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...names.map(row),
+      '',
+      `Aims: ours at most ${s.aims.vsUpstream13}× upstream-13's dollars per 1,000 observations: ${x(s.oursVsUpstream13)}, ${met(s.met.vsUpstream13)} ` +
+        `At most ${s.aims.vsSeedFix}× seed-fix's: ${x(s.oursVsSeedFix)}, ${met(s.met.vsSeedFix)} ` +
+        `At least ${s.aims.cacheReadShare * 100} % of ours' input tokens read from the cache: ${n(Math.round(ours.cacheReadShare * 1000) / 10)} %, ${met(s.met.cacheReadShare)}`,
+      '',
+      `What nothing can undercut: each observation's prompt sent once as plain input (${n(s.floor.observationTokens)} tokens, ours, the smallest) and its answer ` +
+        `(${n(s.floor.replyTokens)} output tokens at 5× the input price), with no history at all: $${n(s.floor.dollarsPer1000Observations)} per 1,000 observations, ` +
+        `${x(s.floor.vsUpstream13)} upstream-13's. Output alone is $${n(Math.round((s.floor.replyTokens * price.output) / 10) / 100)} per 1,000 observations for every contender.`,
+      '',
+      'Where the dollars go, per 1,000 observations:',
+      '',
+      '| contender | input | cache write | cache read | output | total |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...names
+        .filter((name) => c[name].breakdownPer1000Observations)
+        .map((name) => {
+          const b = c[name].breakdownPer1000Observations;
+          return `| ${name} | $${n(b.input)} | $${n(b.cacheWrite)} | $${n(b.cacheRead)} | $${n(b.output)} | $${n(c[name].dollarsPer1000Observations)} |`;
+        }),
+      '',
+      `Why ours is not lower: it made ${n(ours.calls)} calls for ${n(w.observations)} observations (${n(ours.observationsPerCall)} observations per call). ` +
+        `The fake model answers an observation in about ${n(Math.round((s.model.latency.fixedMs + s.floor.replyTokens * s.model.latency.outputTokenMs) / 100) / 10)} s and tools arrive ` +
+        `${w.toolGapMs.min / 1_000} to ${w.toolGapMs.max / 1_000} s apart, so the agent is free again before the next one arrives and a batch rarely holds more than one ` +
+        '(batches pay off when observations arrive faster than calls end, as in "What users pay" above). So, like upstream-13, ours reads its history once per ' +
+        `observation; what makes it cheaper is that its history is bounded and cut in steps: ${n(ours.promptTokensPerObservation)} prompt tokens per observation against upstream-13's ` +
+        `${n(c['upstream-13']?.promptTokensPerObservation)}, ${n(Math.round(ours.cacheReadShare * 100))} % of them read from the cache. ` +
+        `Every contender pays the output ($${n(ours.breakdownPer1000Observations?.output)} per 1,000 observations) and each observation written once at 1.25× ` +
+        `(about $${n(Math.round((s.floor.observationTokens * price.cacheWrite5m) / 10) / 100)}): ${x(s.aims.vsUpstream13)} upstream-13 leaves about ` +
+        `$${n(Math.round((s.aims.vsUpstream13 * c['upstream-13']?.dollarsPer1000Observations - (s.floor.replyTokens * price.output + s.floor.observationTokens * price.cacheWrite5m) / 1_000) * 100) / 100)} ` +
+        'per 1,000 observations for reading any history at all. Only calls that each answer a whole burst (observations gathered for a few seconds before a call) would read it ' +
+        'seldom enough; the worker does not wait to gather a batch.',
+      ...(s.analysis ? ['', ...s.analysis] : []),
+    ];
+  },
+};
+
 /** A figure of a free-form results.json section (see Renderer). */
 // biome-ignore lint/suspicious/noExplicitAny: results.json sections are free-form; a missing figure renders as '—'
 type Free = any;
@@ -449,20 +534,25 @@ function render(): string {
     '',
     '```sh',
     'npm ci',
-    'npm run bench          # everything, quick (under 3 minutes): a tenth of the log, 3,000 soak sessions, 20,000 idle sessions',
+    'npm run bench          # everything, quick (about 8 minutes on 2 cores): a tenth of the log, 3,000 soak sessions, 20,000 idle sessions',
     'npm run bench:full     # everything, as reported here, Restate included (about 50 minutes)',
     'npm run soak           # the soak alone: 20,000 sessions per contender, leaky until 2 GB',
     'npm run bench:store    # the event log alone',
     'npm run bench:costs    # throughput, memory per idle session, HTTP',
     'npm run soak:http      # the real worker over HTTP for 10 minutes',
-    'npm run bench:dashboard  # the dashboard: transfer size, worker CPU with and without it open (needs Chromium)',
+    'npm run bench:dashboard  # the dashboard: transfer size, worker CPU with and without it open (in the Chromium npm ci brings)',
     'npm run bench:bursts   # what users pay: LLM calls, prompt tokens and drain time on bursts of observations',
+    "npm run bench:cost     # what a long session costs in dollars, with the provider's prompt cache (about 5 minutes)",
     'npm run bench:restate  # the worker on Restate against the embedded worker (starts restate-server from the npm package)',
     '```',
     '',
     'Each script writes its section of `bench/results.json` and re-renders this page; the soak also writes `bench/soak.csv` and',
-    '`docs/soak-heap.svg`. The baselines are in `bench/contenders/` (`leaky`, `seed-fix`), written from the analysis in',
-    '`../shared/background/issue-532-analysis.md`; the HTTP replica is `bench/replica/express-v857.ts`.',
+    "`docs/soak-heap.svg`. The baselines are in `bench/contenders/` (`leaky`, `seed-fix`; what each models is in its file's header),",
+    "written from the analysis of claude-mem's issue 532 that started the project (kept outside this repository; the README sums up its",
+    'five failures); the HTTP replica is `bench/replica/express-v857.ts`.',
+    '',
+    'A bench stops every process it started however it ends (a failure, Ctrl-C, SIGTERM, even SIGKILL through a watchdog:',
+    '`test/support/children.ts`, shared with the tests).',
   ];
   for (const [name, { title, render: renderSection }] of Object.entries(renderers)) {
     const section = results[name];

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { killOnExit } from '../test/support/children.js';
 import { CONTENDERS, type ContenderName } from './contenders/index.js';
 import { log, mib, round, writeSection } from './lib/results.js';
 import { OBSERVATION_BYTES, OBSERVATIONS_PER_SESSION, REPLY_BYTES } from './lib/workload.js';
@@ -35,25 +36,27 @@ interface Sample {
 
 function run(contender: ContenderName): Promise<{ samples: Sample[]; baselineBytes: number; elapsedMs: number; stopped?: string }> {
   const runner = fileURLToPath(new URL('./soak-run.ts', import.meta.url));
-  const child = spawn(
-    process.execPath,
-    [
-      '--expose-gc',
-      `--max-old-space-size=${contender === 'leaky' ? LEAKY_STOP_MB * 2 + 512 : 2_048}`,
-      '--import',
-      'tsx',
-      runner,
-      '--contender',
-      contender,
-      '--sessions',
-      String(SESSIONS),
-      '--hours',
-      String(HOURS),
-      '--sample-every',
-      String(SAMPLE_EVERY),
-      ...(contender === 'leaky' ? ['--stop-at-heap-mb', String(LEAKY_STOP_MB)] : []),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+  const child = killOnExit(
+    spawn(
+      process.execPath,
+      [
+        '--expose-gc',
+        `--max-old-space-size=${contender === 'leaky' ? LEAKY_STOP_MB * 2 + 512 : 2_048}`,
+        '--import',
+        'tsx',
+        runner,
+        '--contender',
+        contender,
+        '--sessions',
+        String(SESSIONS),
+        '--hours',
+        String(HOURS),
+        '--sample-every',
+        String(SAMPLE_EVERY),
+        ...(contender === 'leaky' ? ['--stop-at-heap-mb', String(LEAKY_STOP_MB)] : []),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    ),
   );
   const samples: Sample[] = [];
   let baselineBytes = 0;

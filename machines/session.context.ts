@@ -107,7 +107,7 @@ export function initialContext(input: SessionInput): SessionContext {
   return { ...context };
 }
 
-/** Appends one message and trims at once, so the bound holds after every single append. */
+/** Appends one message and trims at once (in steps: see trimHistory), so the bound holds after every single append. */
 export function appendMessage(context: SessionContext, message: ConversationMessage): Pick<SessionContext, 'history' | 'counters'> {
   const { counters } = context;
   return appendCounted(context, message, { ...counters, messagesAppended: counters.messagesAppended + 1 });
@@ -141,7 +141,8 @@ function bounded(
 ): Pick<SessionContext, 'history' | 'counters'> {
   const trimmed = trimHistory(
     history,
-    { maxMessages: settings.maxHistoryMessages, maxTokens: settings.maxHistoryTokens },
+    // Logs written before stepped trimming carry settings without a low-water mark: they cut to the bound.
+    { maxMessages: settings.maxHistoryMessages, maxTokens: settings.maxHistoryTokens, lowWater: settings.historyLowWater ?? 1 },
     { trimmedBefore: counters.trimmedMessages > 0 },
   );
   if (trimmed.trimmedMessages === 0) return { history, counters };

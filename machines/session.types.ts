@@ -1,4 +1,4 @@
-import type { ConversationMessage } from '../src/history/index.js';
+import { type ConversationMessage, DEFAULT_HISTORY_LOW_WATER } from '../src/history/index.js';
 
 /** What a unit of queued work is for; it decides only how the prompt was built, not how it is processed. */
 export type WorkKind = 'prompt' | 'observation' | 'summarize';
@@ -34,6 +34,14 @@ export interface SessionSettings {
   readonly graceMs: number;
   readonly maxHistoryMessages: number;
   readonly maxHistoryTokens: number;
+  /**
+   * How far a trim cuts once an append takes the history over `maxHistoryMessages` or
+   * `maxHistoryTokens`: to this fraction of both (above 0, at most 1). Between cuts the history only
+   * grows at its end, so consecutive agent calls share their prefix and the provider's prompt cache
+   * serves it (see `HistoryLimits.lowWater`). Logs written before it carry settings without it: their
+   * sessions were cut to the bound itself (1).
+   */
+  readonly historyLowWater: number;
   /** Attempts per work item before it is dropped as failed. */
   readonly maxAttempts: number;
   readonly backoffBaseMs: number;
@@ -58,6 +66,7 @@ export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   graceMs: 30_000,
   maxHistoryMessages: 50,
   maxHistoryTokens: 100_000,
+  historyLowWater: DEFAULT_HISTORY_LOW_WATER,
   maxAttempts: 3,
   backoffBaseMs: 1_000,
   backoffMaxMs: 60_000,

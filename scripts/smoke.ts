@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killOnExit } from '../test/support/children.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const fail = (message: string): never => {
@@ -23,10 +24,12 @@ const port = await new Promise<number>((resolve) => {
   });
 });
 const dataDir = mkdtempSync(join(tmpdir(), 'smoke-'));
-const worker = spawn(process.execPath, [join(root, 'dist/src/cli.js'), 'serve'], {
-  env: { ...process.env, CLAUDE_MEM_DATA_DIR: dataDir, CLAUDE_MEM_WORKER_PORT: String(port) },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const worker = killOnExit(
+  spawn(process.execPath, [join(root, 'dist/src/cli.js'), 'serve'], {
+    env: { ...process.env, CLAUDE_MEM_DATA_DIR: dataDir, CLAUDE_MEM_WORKER_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }),
+);
 let output = '';
 worker.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
 const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));

@@ -10,14 +10,23 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { ConfigError, DEFAULT_INSPECTOR_URL, eventLogPath, loadConfig, resolveDataDir, SETTINGS } from './config/index.js';
-import { startInspectorRelay } from './inspector/index.js';
+import {
+  type CommandLineValue,
+  ConfigError,
+  DEFAULT_INSPECTOR_URL,
+  eventLogPath,
+  loadConfig,
+  resolveDataDir,
+  SETTINGS,
+  type SettingKey,
+} from './config/index.js';
+import { InspectorRelayError, startInspectorRelay } from './inspector/index.js';
 import { ClaudeMemImportError, describeConnection, importClaudeMem, openPostgresMemories, openSqliteMemories } from './memories/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
-import { openMemoryDatabase, openProviders, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
+import { openMemoryDatabase, openProviders, packageVersion, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -46,11 +55,26 @@ const processIo: CliIo = {
 /** How long an orderly stop may take before the process gives up on it. */
 const STOP_DEADLINE_MS = 30_000;
 
+/** `--port`'s parser: a TCP port (0 picks a free one), or one line saying what is allowed. */
+function portNumber(value: string): string {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError('expected a port number from 0 to 65535.');
+  return value;
+}
+
+/** The flags a command was given, as the settings they set (an invalid one is reported by its flag). */
+function flagValues(given: Partial<Record<SettingKey, { flag: string; value: string | undefined }>>) {
+  const flags: Partial<Record<SettingKey, CommandLineValue>> = {};
+  for (const [key, { flag, value }] of Object.entries(given) as [SettingKey, { flag: string; value: string | undefined }][]) {
+    if (value !== undefined) flags[key] = { flag, value };
+  }
+  return flags;
+}
+
 function addServeCommand(program: Command, io: CliIo): void {
   program
     .command('serve')
     .description("run the worker: claude-mem's HTTP routes on 127.0.0.1:37777, sessions logged in <data dir>/session-events.db")
-    .option('--port <port>', 'overrides CLAUDE_MEM_WORKER_PORT')
+    .option('--port <port>', 'overrides CLAUDE_MEM_WORKER_PORT', portNumber)
     .option('--host <host>', 'overrides CLAUDE_MEM_WORKER_HOST')
     .option('--data-dir <dir>', 'overrides CLAUDE_MEM_DATA_DIR')
     .option('--inspect [url]', `stream every session actor to a Stately inspector relay (default ${DEFAULT_INSPECTOR_URL})`)
@@ -70,17 +94,16 @@ function addServeCommand(program: Command, io: CliIo): void {
         restateIngress?: string;
         restateAdmin?: string;
       }) => {
-        const env: NodeJS.ProcessEnv = {
-          ...io.env,
-          ...(options.port === undefined ? {} : { CLAUDE_MEM_WORKER_PORT: options.port }),
-          ...(options.host === undefined ? {} : { CLAUDE_MEM_WORKER_HOST: options.host }),
-          ...(options.dataDir === undefined ? {} : { CLAUDE_MEM_DATA_DIR: options.dataDir }),
-          ...(options.inspect === undefined ? {} : { CLAUDE_MEM_INSPECT: options.inspect === true ? 'true' : options.inspect }),
-          ...(options.engine === undefined ? {} : { CLAUDE_MEM_ENGINE: options.engine }),
-          ...(options.restateIngress === undefined ? {} : { CLAUDE_MEM_RESTATE_INGRESS_URL: options.restateIngress }),
-          ...(options.restateAdmin === undefined ? {} : { CLAUDE_MEM_RESTATE_ADMIN_URL: options.restateAdmin }),
-        };
-        const config = loadConfig({ env });
+        const flags = flagValues({
+          CLAUDE_MEM_WORKER_PORT: { flag: '--port', value: options.port },
+          CLAUDE_MEM_WORKER_HOST: { flag: '--host', value: options.host },
+          CLAUDE_MEM_DATA_DIR: { flag: '--data-dir', value: options.dataDir },
+          CLAUDE_MEM_INSPECT: { flag: '--inspect', value: options.inspect === true ? 'true' : options.inspect },
+          CLAUDE_MEM_ENGINE: { flag: '--engine', value: options.engine },
+          CLAUDE_MEM_RESTATE_INGRESS_URL: { flag: '--restate-ingress', value: options.restateIngress },
+          CLAUDE_MEM_RESTATE_ADMIN_URL: { flag: '--restate-admin', value: options.restateAdmin },
+        });
+        const config = loadConfig({ env: io.env, flags });
         // The worker logs JSON lines on stdout (pino); `| npx pino-pretty` makes them readable.
         const worker = await startWorker(config);
         const signal = await io.stopRequested();
@@ -102,15 +125,15 @@ function addRestateServiceCommand(program: Command, io: CliIo): void {
     .description(
       'serve the session services to a Restate cluster (agent calls run here): on CLAUDE_MEM_RESTATE_SERVICE_PORT, registered with CLAUDE_MEM_RESTATE_ADMIN_URL when set',
     )
-    .option('--port <port>', 'overrides CLAUDE_MEM_RESTATE_SERVICE_PORT')
+    .option('--port <port>', 'overrides CLAUDE_MEM_RESTATE_SERVICE_PORT', portNumber)
     .option('--restate-admin <url>', 'register with this Restate admin API (overrides CLAUDE_MEM_RESTATE_ADMIN_URL)')
     .action(async (options: { port?: string; restateAdmin?: string }) => {
       const config = loadConfig({
-        env: {
-          ...io.env,
-          ...(options.port === undefined ? {} : { CLAUDE_MEM_RESTATE_SERVICE_PORT: options.port }),
-          ...(options.restateAdmin === undefined ? {} : { CLAUDE_MEM_RESTATE_ADMIN_URL: options.restateAdmin }),
-        },
+        env: io.env,
+        flags: flagValues({
+          CLAUDE_MEM_RESTATE_SERVICE_PORT: { flag: '--port', value: options.port },
+          CLAUDE_MEM_RESTATE_ADMIN_URL: { flag: '--restate-admin', value: options.restateAdmin },
+        }),
       });
       const { restate } = config;
       const logger = pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
@@ -145,7 +168,7 @@ function addInspectorCommand(program: Command, io: CliIo): void {
   program
     .command('inspector')
     .description('run a loopback relay between the worker and the Stately inspector in your browser')
-    .option('--port <port>', 'port of the relay', '7777')
+    .option('--port <port>', 'port of the relay', portNumber, '7777')
     .action(async (options: { port: string }) => {
       const relay = await startInspectorRelay({ port: Number(options.port) });
       io.out(
@@ -176,6 +199,12 @@ function addReplayCommand(program: Command, io: CliIo): void {
     .action((session: string, options: { dataDir?: string; db?: string; json?: boolean }) => {
       const path = options.db ?? eventLogPath(options.dataDir ?? resolveDataDir({ env: io.env }));
       if (!existsSync(path)) {
+        if (options.db === undefined && configuredEngine(io.env, options.dataDir) === 'restate') {
+          throw new UsageError(
+            `no event log at ${path}: the sessions run on Restate (CLAUDE_MEM_ENGINE=restate), which keeps no log here. ` +
+              "Every event of a session: GET /api/sessions/<sessionDbId>/events on the worker; its timeline: the dashboard's session page.",
+          );
+        }
         throw new UsageError(`no event log at ${path}: pass --data-dir or --db, or set CLAUDE_MEM_DATA_DIR`);
       }
       // Read-only: no ownership is taken, so this works beside the worker that owns the log.
@@ -250,10 +279,21 @@ function addImportCommand(program: Command, io: CliIo): void {
     });
 }
 
+/** The engine the configuration names, if it can be read (replay must work even when some setting is invalid). */
+function configuredEngine(env: NodeJS.ProcessEnv, dataDir: string | undefined): string | undefined {
+  try {
+    return loadConfig({ env, ...(dataDir === undefined ? {} : { flags: { CLAUDE_MEM_DATA_DIR: { flag: '--data-dir', value: dataDir } } }) })
+      .engine;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs the CLI; resolves with the process exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const program = new Command('session-lifecycle')
     .description('Long-lived AI-agent sessions in memory, without leaks')
+    .version(packageVersion(), '-v, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
   // Subcommands made with .command() inherit exitOverride and the output above.
@@ -271,7 +311,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       error instanceof UsageError ||
       error instanceof ConfigError ||
       error instanceof EventStoreError ||
-      error instanceof WorkerStartError
+      error instanceof WorkerStartError ||
+      error instanceof InspectorRelayError
     ) {
       io.err(`session-lifecycle: ${error.message}`);
       return 1;

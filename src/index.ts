@@ -115,7 +115,7 @@ export type {
 } from './engine/index.js';
 export { connectRestateEngine, createEmbeddedEngine, EngineUnavailableError } from './engine/index.js';
 export type { ConversationMessage, HistoryLimits, TokenEstimator, TrimResult } from './history/index.js';
-export { DEFAULT_HISTORY_LIMITS, estimateTokens, historyTokens, trimHistory } from './history/index.js';
+export { DEFAULT_HISTORY_LIMITS, DEFAULT_HISTORY_LOW_WATER, estimateTokens, historyTokens, trimHistory } from './history/index.js';
 export type { InspectorRelay } from './inspector/index.js';
 export { connectInspector, startInspectorRelay } from './inspector/index.js';
 export type {

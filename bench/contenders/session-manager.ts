@@ -1,6 +1,7 @@
 /**
- * The session handling of a v8.5.7-style worker, as ../shared/background/issue-532-analysis.md
- * describes it (written from that description, not from its code): an in-memory Map of active
+ * The session handling of a v8.5.7-style worker, as the analysis of claude-mem's issue 532 (the one that
+ * started this project, kept outside the repository) describes it (written from that description, not
+ * from its code; docs/architecture.md and README sum it up): an in-memory Map of active
  * sessions whose conversationHistory the agent appends to. `leaky` is this as it is; `seed-fix` is this
  * with the fix the analysis proposes, through the hooks below.
  */

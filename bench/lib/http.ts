@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
+import { killOnExit } from '../../test/support/children.js';
 
 export interface HttpResult {
   readonly requestsPerSecond: number;
@@ -27,7 +28,7 @@ export function freePort(): Promise<number> {
 }
 
 export async function startServer(command: string, args: string[], env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = killOnExit(spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] }));
   for (let i = 0; i < 400; i++) {
     if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`);
     const ready = await fetch(`http://127.0.0.1:${port}/api/readiness`).then(

@@ -87,6 +87,7 @@ export function serviceOptionsFromConfig(config: WorkerConfig, agent: Agent, mem
     graceMs: config.graceMs,
     maxHistoryMessages: config.maxConversationHistory,
     maxHistoryTokens: config.maxConversationTokens,
+    historyLowWater: config.historyLowWater,
     agentTimeoutMs: config.agentTimeoutMs,
     maxConcurrentAgents: config.maxConcurrentAgents,
     maxQueuedItems: config.maxQueuedItems,

@@ -1,6 +1,7 @@
-/** The worker's configuration: $CLAUDE_MEM_DATA_DIR/settings.json, overridden by the environment. */
+/** The worker's configuration: $CLAUDE_MEM_DATA_DIR/settings.json, overridden by the environment, then by command-line flags. */
 export { ConfigError } from './errors.js';
 export {
+  type CommandLineValue,
   type EngineName,
   eventLogPath,
   expandHome,

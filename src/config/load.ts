@@ -60,6 +60,8 @@ export interface WorkerConfig {
   readonly graceMs: number;
   readonly maxConversationHistory: number;
   readonly maxConversationTokens: number;
+  /** Where a trim cuts the history to, as a fraction of both bounds (CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT / 100). */
+  readonly historyLowWater: number;
   readonly maxActiveSessions: number;
   readonly maxConcurrentAgents: number;
   readonly maxQueuedItems: number;
@@ -94,7 +96,7 @@ export interface WorkerConfig {
   readonly restate: RestateSettings;
   /** CLAUDE_MEM_POSTGRES_URL: where a Restate cluster's memories are kept; undefined: nowhere. */
   readonly postgresUrl: string | undefined;
-  /** Where each value came from, by key: `default`, the settings file, or `environment`. */
+  /** Where each value came from, by key: `default`, the settings file, `environment`, or the flag (`--port`). */
   readonly sources: Readonly<Record<SettingKey, string>>;
   readonly settingsFile: string;
 }
@@ -105,9 +107,17 @@ export function expandHome(path: string, home = homedir()): string {
   return isAbsolute(path) ? path : resolve(path);
 }
 
+/** A value given on the command line: it wins over the environment, and an error names its flag. */
+export interface CommandLineValue {
+  readonly flag: string;
+  readonly value: string;
+}
+
 export interface LoadConfigOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly home?: string;
+  /** Values of the command's flags (`serve --port`), by the key each one sets. */
+  readonly flags?: Partial<Record<SettingKey, CommandLineValue>>;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -136,12 +146,19 @@ export function resolveDataDir(options: LoadConfigOptions = {}): string {
 export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
   const env = options.env ?? process.env;
   const home = options.home ?? homedir();
-  const baseDir = expandHome(env.CLAUDE_MEM_DATA_DIR?.trim() || SETTINGS.CLAUDE_MEM_DATA_DIR.default, home);
+  const flags = options.flags ?? {};
+  const dataDirGiven = flags.CLAUDE_MEM_DATA_DIR?.value ?? env.CLAUDE_MEM_DATA_DIR;
+  const baseDir = expandHome(dataDirGiven?.trim() || SETTINGS.CLAUDE_MEM_DATA_DIR.default, home);
   const settingsFile = join(baseDir, 'settings.json');
   const fromFile = readSettingsFile(settingsFile);
 
   const sources = {} as Record<SettingKey, string>;
   const raw = (key: SettingKey): string => {
+    const flag = flags[key];
+    if (flag !== undefined) {
+      sources[key] = flag.flag;
+      return flag.value;
+    }
     const fromEnv = env[key];
     if (fromEnv !== undefined) {
       sources[key] = 'environment';
@@ -158,6 +175,13 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     const text = raw(key);
     const result = SETTINGS[key].schema.safeParse(text);
     if (!result.success) {
+      const flag = flags[key];
+      if (flag !== undefined) {
+        throw new ConfigError(
+          key,
+          `${flag.flag} ${JSON.stringify(text)} is not allowed: expected ${SETTINGS[key].allowed} (it sets ${key})`,
+        );
+      }
       const source = sources[key] === 'environment' ? 'the environment' : sources[key] === 'default' ? 'the default' : sources[key];
       throw new ConfigError(key, `${key}=${JSON.stringify(text)} (from ${source}) is not allowed: expected ${SETTINGS[key].allowed}`);
     }
@@ -172,6 +196,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     graceMs: Math.round(value('CLAUDE_MEM_SESSION_GRACE_SECONDS') * 1_000),
     maxConversationHistory: value('CLAUDE_MEM_MAX_CONVERSATION_HISTORY'),
     maxConversationTokens: value('CLAUDE_MEM_MAX_CONVERSATION_TOKENS'),
+    historyLowWater: value('CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT') / 100,
     maxActiveSessions: value('CLAUDE_MEM_MAX_ACTIVE_SESSIONS'),
     maxConcurrentAgents: value('CLAUDE_MEM_MAX_CONCURRENT_AGENTS'),
     maxQueuedItems: value('CLAUDE_MEM_MAX_QUEUED_ITEMS'),

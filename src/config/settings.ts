@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_MAX_BATCH_ITEMS } from '../../machines/session.machine.js';
+import { DEFAULT_HISTORY_LOW_WATER } from '../history/index.js';
 
 /** setTimeout's ceiling, in ms: durations beyond it would fire after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -136,6 +137,16 @@ export const SETTINGS = {
     max: 100_000_000,
     description: 'Estimated tokens kept in a session’s history (estimate: characters / 4).',
     inSpec: true,
+  }),
+  CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: decimal({
+    default: String(DEFAULT_HISTORY_LOW_WATER * 100),
+    what: 'a percentage',
+    min: 0,
+    exclusiveMin: true,
+    max: 100,
+    note: '100 cuts only to the bounds',
+    description:
+      'When an append takes a session’s history over CLAUDE_MEM_MAX_CONVERSATION_HISTORY or CLAUDE_MEM_MAX_CONVERSATION_TOKENS, the oldest messages go until it holds this percentage of both; until it goes over again, its agent calls repeat each other’s prefix, which the provider’s prompt cache bills at about a tenth. 100 slides a full window by one message per append, which no prompt cache can serve.',
   }),
   CLAUDE_MEM_MAX_ACTIVE_SESSIONS: integer({
     default: '100',

@@ -4,6 +4,7 @@
  * May not: change memories (the worker's `/api/…` routes delete them).
  */
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { SessionEngine } from '../engine/index.js';
 import type { Memory, SearchResult } from '../memories/index.js';
@@ -12,22 +13,35 @@ import type { MemoriesAnswer, MemoryEntry } from './protocol.js';
 /** A session's page lists this many of its memories at most (its newest). */
 export const SESSION_MEMORIES_LIMIT = 500;
 
-const searchQuery = z.object({
-  q: z.string({ error: 'q must be text' }).max(4_096, 'q must be at most 4096 characters').optional(),
-  project: z.string({ error: 'project must be text' }).max(256, 'project must be at most 256 characters').optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'limit must be a number from 1 to 200')
-    .transform(Number)
-    .pipe(z.number().min(1, 'limit must be a number from 1 to 200').max(200, 'limit must be a number from 1 to 200'))
-    .optional(),
-  offset: z
-    .string()
-    .regex(/^\d{1,5}$/, 'offset must be a number from 0 to 10000')
-    .transform(Number)
-    .pipe(z.number().max(10_000, 'offset must be a number from 0 to 10000'))
-    .optional(),
-});
+const searchQuery = z
+  .object({
+    q: z.string({ error: 'q must be text' }).max(4_096, 'q must be at most 4096 characters').optional(),
+    project: z.string({ error: 'project must be text' }).max(256, 'project must be at most 256 characters').optional(),
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, 'limit must be a number from 1 to 200')
+      .transform(Number)
+      .pipe(z.number().min(1, 'limit must be a number from 1 to 200').max(200, 'limit must be a number from 1 to 200'))
+      .optional(),
+    offset: z
+      .string()
+      .regex(/^\d{1,5}$/, 'offset must be a number from 0 to 10000')
+      .transform(Number)
+      .pipe(z.number().max(10_000, 'offset must be a number from 0 to 10000'))
+      .optional(),
+  })
+  .meta({ title: 'query' });
+
+const TAGS = ['dashboard'];
+/** What the page reads (MemoriesAnswer in protocol.ts); the entries' fields are the page's own. */
+const memoriesAnswer = z
+  .object({
+    available: z.boolean().describe('False when the engine keeps no memories.'),
+    ranking: z.string().nullable(),
+    entries: z.array(z.object({ kind: z.enum(['observation', 'summary']), id: z.number().int(), title: z.string() })).readonly(),
+    hasMore: z.boolean(),
+  })
+  .describe('MemoriesAnswer (src/dashboard/protocol.ts).');
 
 function entryOf(memory: Memory): MemoryEntry {
   const common = {
@@ -84,47 +98,68 @@ function entries(result: SearchResult, order: 'ranked' | 'newest' | 'oldest'): M
 
 const UNAVAILABLE: MemoriesAnswer = { available: false, ranking: null, entries: [], hasMore: false };
 
-export function registerMemoryViews(app: FastifyInstance, engine: SessionEngine, sessionDbIdPattern: RegExp): void {
-  app.get('/dashboard/api/sessions/:sessionDbId/memories', async (request, reply) => {
-    const { sessionDbId } = request.params as { sessionDbId: string };
-    if (!sessionDbIdPattern.test(sessionDbId)) {
-      return reply
-        .code(400)
-        .send({ error: 'invalid sessionDbId', details: `expected a positive integer, got ${JSON.stringify(sessionDbId)}` });
-    }
-    const { memories } = engine;
-    if (memories === null) return UNAVAILABLE;
-    const result = await memories.search({ sessionDbId: Number(sessionDbId), limit: SESSION_MEMORIES_LIMIT + 1 });
-    const hasMore = result.observations.length > SESSION_MEMORIES_LIMIT || result.summaries.length > SESSION_MEMORIES_LIMIT;
-    const answer: MemoriesAnswer = { available: true, ranking: null, entries: entries(result, 'oldest'), hasMore };
-    return reply.header('cache-control', 'no-store').send(answer);
-  });
+export function registerMemoryViews(fastify: FastifyInstance, engine: SessionEngine): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  app.get(
+    '/dashboard/api/sessions/:sessionDbId/memories',
+    {
+      schema: {
+        summary: "A session's memories for its page, oldest first",
+        tags: TAGS,
+        params: sessionDbIdParam,
+        response: { 200: memoriesAnswer },
+      },
+    },
+    async (request, reply) => {
+      const { sessionDbId } = request.params;
+      const { memories } = engine;
+      if (memories === null) return UNAVAILABLE;
+      const result = await memories.search({ sessionDbId, limit: SESSION_MEMORIES_LIMIT + 1 });
+      const hasMore = result.observations.length > SESSION_MEMORIES_LIMIT || result.summaries.length > SESSION_MEMORIES_LIMIT;
+      const answer: MemoriesAnswer = { available: true, ranking: null, entries: entries(result, 'oldest'), hasMore };
+      return reply.header('cache-control', 'no-store').send(answer);
+    },
+  );
 
-  app.get('/dashboard/api/memories', async (request, reply) => {
-    const parsed = searchQuery.safeParse(request.query ?? {});
-    if (!parsed.success) {
-      return reply.code(400).send({
-        error: 'invalid query',
-        details: parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || '(query)', problem: issue.message })),
+  app.get(
+    '/dashboard/api/memories',
+    {
+      schema: {
+        summary: 'The memories view: every memory, newest first, or the best matches of `q` first',
+        tags: TAGS,
+        querystring: searchQuery,
+        response: { 200: memoriesAnswer },
+      },
+    },
+    async (request, reply) => {
+      const { memories } = engine;
+      if (memories === null) return UNAVAILABLE;
+      const { q, project, limit = 50, offset = 0 } = request.query;
+      const words = q?.trim() ?? '';
+      // One list of both kinds: the first offset + limit of each, merged, then the page cut from it.
+      const result = await memories.search({
+        ...(words === '' ? {} : { text: words }),
+        ...(project === undefined || project.trim() === '' ? {} : { project: project.trim() }),
+        limit: offset + limit + 1,
       });
-    }
-    const { memories } = engine;
-    if (memories === null) return UNAVAILABLE;
-    const { q, project, limit = 50, offset = 0 } = parsed.data;
-    const words = q?.trim() ?? '';
-    // One list of both kinds: the first offset + limit of each, merged, then the page cut from it.
-    const result = await memories.search({
-      ...(words === '' ? {} : { text: words }),
-      ...(project === undefined || project.trim() === '' ? {} : { project: project.trim() }),
-      limit: offset + limit + 1,
-    });
-    const merged = entries(result, words === '' ? 'newest' : 'ranked');
-    const answer: MemoriesAnswer = {
-      available: true,
-      ranking: words === '' ? null : memories.description.ranking,
-      entries: merged.slice(offset, offset + limit),
-      hasMore: merged.length > offset + limit,
-    };
-    return reply.header('cache-control', 'no-store').send(answer);
-  });
+      const merged = entries(result, words === '' ? 'newest' : 'ranked');
+      const answer: MemoriesAnswer = {
+        available: true,
+        ranking: words === '' ? null : memories.description.ranking,
+        entries: merged.slice(offset, offset + limit),
+        hasMore: merged.length > offset + limit,
+      };
+      return reply.header('cache-control', 'no-store').send(answer);
+    },
+  );
 }
+
+/** A session's id in the path: a positive integer, or 400 naming it. */
+const sessionDbIdParam = z
+  .object({
+    sessionDbId: z
+      .string()
+      .regex(/^[1-9]\d{0,14}$/, 'sessionDbId must be a positive integer')
+      .transform(Number),
+  })
+  .meta({ title: 'sessionDbId' });

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { SessionEngine } from '../engine/index.js';
 import { readV8Heap } from '../registry/index.js';
 import { type Asset, defaultAssetsDir, loadAssets } from './assets.js';
@@ -119,45 +120,121 @@ export async function dashboardPlugin(app: FastifyInstance, options: DashboardOp
   });
 
   const page = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!assets.ok) return reply.code(503).send({ error: 'dashboard not built', details: assets.reason });
+    if (!assets.ok) throw new DashboardError(503, 'dashboard not built', assets.reason);
     return sendAsset(request, reply, assets.index);
   };
-  app.get('/', page);
-  app.get('/dashboard', page);
+  const pageSchema = { schema: { summary: "The dashboard's page", tags: TAGS, response: { 200: html } } };
+  app.get('/', pageSchema, page);
+  app.get('/dashboard', pageSchema, page);
 
-  app.get('/dashboard/assets/:file', async (request, reply) => {
-    const { file } = request.params as { file: string };
-    const asset = assets.ok ? assets.files.get(file) : undefined;
-    if (asset === undefined) return reply.code(404).send({ error: 'not found', details: `no dashboard file ${JSON.stringify(file)}` });
-    return sendAsset(request, reply, asset);
-  });
+  app.get(
+    '/dashboard/assets/:file',
+    {
+      schema: {
+        summary: "The dashboard's scripts, styles and statechart (content-hashed names, cached for a year)",
+        tags: TAGS,
+        params: z.object({ file: z.string() }),
+        response: { 200: { description: 'The file (JavaScript, CSS or SVG).', content: { '*/*': { schema: z.string() } } } },
+      },
+    },
+    async (request, reply) => {
+      const { file } = request.params as { file: string };
+      const asset = assets.ok ? assets.files.get(file) : undefined;
+      if (asset === undefined) throw new DashboardError(404, 'not found', `no dashboard file ${JSON.stringify(file)}`);
+      return sendAsset(request, reply, asset);
+    },
+  );
 
-  app.get('/dashboard/api/stream', async (_request, reply) => {
-    reply.hijack();
-    if (!streams.open(reply.raw)) {
-      const body = JSON.stringify({
-        error: 'too many dashboard streams',
-        details: `at most ${streams.status().maxStreams} dashboards may be open at once; close one and retry`,
-      });
-      reply.raw.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5' });
-      reply.raw.end(body);
-    }
-  });
+  app.get(
+    '/dashboard/api/stream',
+    {
+      schema: {
+        summary: "The dashboard's Server-Sent Events: a snapshot, then coalesced updates (types in src/dashboard/protocol.ts)",
+        tags: TAGS,
+        response: {
+          200: {
+            description: '`snapshot` and `update` messages, each a JSON `data:` line.',
+            content: { 'text/event-stream': { schema: z.string() } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      reply.hijack();
+      if (!streams.open(reply.raw)) {
+        // Hijacked, so answered here, in the worker's error shape.
+        const body = JSON.stringify({
+          error: 'too many dashboard streams',
+          details: [{ problem: `at most ${streams.status().maxStreams} dashboards may be open at once; close one and retry` }],
+        });
+        reply.raw.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5' });
+        reply.raw.end(body);
+      }
+    },
+  );
 
-  app.get('/dashboard/api/status', async () => streams.status());
+  app.get(
+    '/dashboard/api/status',
+    {
+      schema: {
+        summary: "The dashboard's own streams: how many, their buffers, what was coalesced or refused, the work they cost",
+        tags: TAGS,
+        response: {
+          200: z
+            .object({ streams: z.number(), maxStreams: z.number(), maxBufferedBytes: z.number(), workMs: z.number() })
+            .describe('StreamStatus (src/dashboard/protocol.ts).'),
+        },
+      },
+    },
+    async () => streams.status(),
+  );
 
-  registerMemoryViews(app, engine, SESSION_DB_ID);
+  registerMemoryViews(app, engine);
 
-  app.get('/dashboard/api/sessions/:sessionDbId', async (request, reply) => {
-    const { sessionDbId } = request.params as { sessionDbId: string };
-    if (!SESSION_DB_ID.test(sessionDbId)) {
-      return reply
-        .code(400)
-        .send({ error: 'invalid sessionDbId', details: `expected a positive integer, got ${JSON.stringify(sessionDbId)}` });
-    }
-    const inspection = await engine.inspect(Number(sessionDbId));
-    if (inspection === undefined)
-      return reply.code(404).send({ error: 'session not found', details: `no session ${sessionDbId} in the log` });
-    return reply.header('cache-control', 'no-store').send(sessionDetail(inspection, options.idleTtlMs, now()));
-  });
+  app.get(
+    '/dashboard/api/sessions/:sessionDbId',
+    {
+      schema: {
+        summary: "A session's page: its state, deadlines, bounded history, timeline and how it ended",
+        tags: TAGS,
+        params: z.object({ sessionDbId: z.string().describe('A positive integer.') }),
+        response: {
+          200: z
+            .object({ sessionDbId: z.number().int(), contentSessionId: z.string(), project: z.string() })
+            .describe('SessionDetail (src/dashboard/protocol.ts).'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { sessionDbId } = request.params as { sessionDbId: string };
+      if (!SESSION_DB_ID.test(sessionDbId)) {
+        throw new DashboardError(
+          400,
+          'invalid sessionDbId',
+          `expected a positive integer, got ${JSON.stringify(sessionDbId)}`,
+          'sessionDbId',
+        );
+      }
+      const inspection = await engine.inspect(Number(sessionDbId));
+      if (inspection === undefined) throw new DashboardError(404, 'session not found', `no session ${sessionDbId} in the log`);
+      return reply.header('cache-control', 'no-store').send(sessionDetail(inspection, options.idleTtlMs, now(), engine.description.kind));
+    },
+  );
+}
+
+const TAGS = ['dashboard'];
+const html = { description: 'The page (HTML).', content: { 'text/html': { schema: z.string() } } };
+
+/** A failure of a dashboard route: the worker's error handler answers it in its one shape (`{error, details}`). */
+class DashboardError extends Error {
+  readonly details: readonly { readonly field?: string; readonly problem: string }[];
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    problem: string,
+    field?: string,
+  ) {
+    super(message);
+    this.details = [{ ...(field === undefined ? {} : { field }), problem }];
+  }
 }

@@ -183,7 +183,13 @@ export interface SessionDetail {
     readonly maxMessages: number;
     readonly maxTokens: number;
   };
-  readonly timeline: { readonly total: number; readonly entries: readonly TimelineRow[]; readonly skipped: number };
+  readonly timeline: {
+    readonly total: number;
+    readonly entries: readonly TimelineRow[];
+    readonly skipped: number;
+    /** Where it comes from: this worker's event log (`npm run replay` prints it), or Restate's timeline object. */
+    readonly source: 'log' | 'restate';
+  };
 }
 
 /** GET /dashboard/api/status: the dashboard's own streams, for operators and tests. */

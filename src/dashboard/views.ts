@@ -87,7 +87,12 @@ export function statsSummary(stats: EngineStats): StatsSummary {
  * deadlines while live, its history (the live machine's context), its timeline and, once disposed,
  * why it went.
  */
-export function sessionDetail(inspection: SessionInspection, idleTtlMs: number, now: number): SessionDetail {
+export function sessionDetail(
+  inspection: SessionInspection,
+  idleTtlMs: number,
+  now: number,
+  engine: 'embedded' | 'restate' = 'embedded',
+): SessionDetail {
   const { identity, view, context, timeline } = inspection;
   const messages: HistoryMessage[] = (context?.history ?? []).map((message) => ({
     role: message.role,
@@ -147,6 +152,7 @@ export function sessionDetail(inspection: SessionInspection, idleTtlMs: number, 
     timeline: {
       total: timeline.total,
       skipped: timeline.skipped,
+      source: engine === 'embedded' ? 'log' : 'restate',
       entries: timeline.entries.slice(-MAX_TIMELINE_ENTRIES).map((entry) => ({
         seq: entry.seq,
         at: entry.at,

@@ -24,6 +24,11 @@ export interface RestateEngineOptions extends ConnectOptions {
   readonly statsCacheMs?: number;
   readonly now?: () => number;
   /**
+   * Called when Restate goes out of reach and when it answers again (the worker logs both), with the
+   * health as it now is. Also called for the first failure of `start()`, which waits until it answers.
+   */
+  readonly onReachabilityChange?: (health: EngineHealth) => void;
+  /**
    * Where the cluster's service processes keep the replies' memories (PostgreSQL: openPostgresMemories),
    * read here by the memory routes and the dashboard; closed with the engine. Default none.
    */
@@ -80,17 +85,31 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
   let closed = false;
 
   /** Every ingress call: a success says Restate is reachable, a failure of reach says it is not (and why). */
+  const reported = (): EngineHealth => ({
+    writable: health.writable,
+    location: options.ingressUrl,
+    error: health.error,
+    since: health.since,
+    failedWrites: health.failedWrites,
+  });
   async function reach<T>(call: () => Promise<T>): Promise<T> {
     try {
       const result = await call();
-      if (!health.writable) Object.assign(health, { writable: true, error: null, since: null });
+      if (!health.writable) {
+        const down = { ...reported() };
+        Object.assign(health, { writable: true, error: null, since: null });
+        // The health it had while down (since when, why), now that it is back.
+        options.onReachabilityChange?.({ ...down, writable: true });
+      }
       return result;
     } catch (error) {
       const reason = unavailableReason(error, options.ingressUrl);
       if (reason === undefined) throw error;
       health.failedWrites++;
-      if (health.writable) Object.assign(health, { writable: false, error: reason, since: now() });
-      else health.error = reason;
+      if (health.writable) {
+        Object.assign(health, { writable: false, error: reason, since: now() });
+        options.onReachabilityChange?.(reported());
+      } else health.error = reason;
       throw new EngineUnavailableError(reason, RETRY_AFTER_MS);
     }
   }
@@ -269,13 +288,7 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
     async health(): Promise<EngineHealth> {
       // While out of reach, each health reading is also the probe that notices the way back.
       if (!health.writable && !closed) await reach(() => client.slots()).catch(() => {});
-      return {
-        writable: health.writable,
-        location: options.ingressUrl,
-        error: health.error,
-        since: health.since,
-        failedWrites: health.failedWrites,
-      };
+      return reported();
     },
     stats() {
       const cacheMs = options.statsCacheMs ?? 1_000;

@@ -8,10 +8,30 @@ export interface ConversationMessage {
   readonly pinned?: true;
 }
 
-/** Bounds of a session's stored history. */
+/**
+ * Bounds of a session's stored history. `maxMessages` and `maxTokens` are high-water marks: they hold
+ * after every append. `lowWater` says how far a trim cuts once an append has gone over either of them.
+ */
 export interface HistoryLimits {
   readonly maxMessages: number;
   readonly maxTokens: number;
+  /**
+   * Where a trim cuts down to, as a fraction of both bounds (above 0, at most 1). When an append takes
+   * the history over either bound, the oldest messages go until it fits `lowWater × maxMessages`
+   * messages and `lowWater × maxTokens` tokens; until it goes over again, appends only add to its end,
+   * so each agent call repeats the previous call's messages as its prefix, which every provider's prompt
+   * cache (Anthropic's breakpoints, OpenAI's and Gemini's automatic prefix caching) bills at about a
+   * tenth. Absent: 1, a cut only to the bound, so a full window slides by one message per append and
+   * no prefix repeats (how histories were bounded before this option; older logs replay that way).
+   */
+  readonly lowWater?: number;
 }
 
-export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { maxMessages: 50, maxTokens: 100_000 };
+/**
+ * A quarter of each bound, chosen with the long-session cost benchmark (docs/benchmarks.md, "What a long
+ * session costs"; docs/architecture.md, "History bound"): a lower mark bills less, and a quarter still
+ * leaves the agent its last dozen messages after a cut, a prefix above Haiku 4.5's 4,096-token cache minimum.
+ */
+export const DEFAULT_HISTORY_LOW_WATER = 0.25;
+
+export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { maxMessages: 50, maxTokens: 100_000, lowWater: DEFAULT_HISTORY_LOW_WATER };

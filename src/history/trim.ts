@@ -16,10 +16,15 @@ export interface TrimOptions {
 }
 
 /**
- * Bounds a history to `limits`, dropping whole messages, oldest first.
+ * Bounds a history to `limits`, dropping whole messages, oldest first, in steps.
+ *
+ * Nothing goes while the history is within both bounds (the high-water marks). Once it is over either,
+ * the oldest messages go until it fits the low-water marks (`limits.lowWater` of each bound), so that
+ * the appends that follow leave the front of the history, and with it the prefix of the agent's next
+ * calls, untouched until the next cut.
  *
  * The pinned first message (the init prompt) is kept as long as it fits the token bound on its own.
- * What follows it is the longest run of newest messages that fits what remains of both bounds; when that
+ * What follows it is the longest run of newest messages that fits what remains of both marks; when that
  * run does not start right after the pinned message (something was cut, or the pinned message itself
  * is gone), it is advanced to a `user` message so that a provider never sees a reply without the
  * prompt it answers.
@@ -30,10 +35,18 @@ export function trimHistory(history: readonly ConversationMessage[], limits: His
   if (history.length === 0) return { history, trimmedMessages: 0, trimmedTokens: 0 };
 
   const first = history[0]!;
-  const keepPinned = first.pinned === true && limits.maxMessages >= 1 && first.tokens <= limits.maxTokens;
   const windowFrom = first.pinned === true ? 1 : 0;
-  const messageBudget = limits.maxMessages - (keepPinned ? 1 : 0);
-  const tokenBudget = limits.maxTokens - (keepPinned ? first.tokens : 0);
+  const total = historyTokens(history);
+  const overBound = history.length > limits.maxMessages || total > limits.maxTokens;
+  // After an earlier cut the window must open on a user message, even within the bounds.
+  const opensOnReply = options.trimmedBefore === true && history.length > windowFrom && history[windowFrom]!.role !== 'user';
+  if (!overBound && !opensOnReply) return { history, trimmedMessages: 0, trimmedTokens: 0 };
+
+  const keepPinned = first.pinned === true && limits.maxMessages >= 1 && first.tokens <= limits.maxTokens;
+  // Over a bound: cut to the low-water marks. Only opening on a reply: cut just that.
+  const fraction = overBound ? Math.min(1, limits.lowWater ?? 1) : 1;
+  const messageBudget = Math.max(keepPinned ? 1 : 0, Math.floor(limits.maxMessages * fraction)) - (keepPinned ? 1 : 0);
+  const tokenBudget = Math.floor(limits.maxTokens * fraction) - (keepPinned ? first.tokens : 0);
 
   let start = history.length;
   let windowTokens = 0;
@@ -43,18 +56,10 @@ export function trimHistory(history: readonly ConversationMessage[], limits: His
     windowTokens += tokens;
     start = i;
   }
-  // Without its pinned first message the window has been cut before (or is being cut now).
-  const cut = options.trimmedBefore === true || start > windowFrom || !keepPinned;
-  if (cut) while (start < history.length && history[start]!.role !== 'user') start++;
-  if (start === windowFrom && (keepPinned || first.pinned !== true)) {
-    return { history, trimmedMessages: 0, trimmedTokens: 0 };
-  }
+  while (start < history.length && history[start]!.role !== 'user') start++;
 
   const kept = keepPinned ? [first, ...history.slice(start)] : history.slice(start);
-  let trimmedTokens = 0;
-  for (const message of history) trimmedTokens += message.tokens;
-  for (const message of kept) trimmedTokens -= message.tokens;
-  return { history: kept, trimmedMessages: history.length - kept.length, trimmedTokens };
+  return { history: kept, trimmedMessages: history.length - kept.length, trimmedTokens: total - historyTokens(kept) };
 }
 
 /** Total estimated tokens of a history. */

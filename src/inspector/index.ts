@@ -3,7 +3,7 @@
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent } from 'xstate';
 
-export { type InspectorRelay, startInspectorRelay } from './relay.js';
+export { type InspectorRelay, InspectorRelayError, startInspectorRelay } from './relay.js';
 
 /** Streams inspection events to a relay; `stop` closes the connection. */
 export function connectInspector(url: string): { inspect: (event: InspectionEvent) => void; stop(): void } {

@@ -2,6 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 
+/** The relay could not listen (its port is taken, or not allowed): one line for the user. */
+export class InspectorRelayError extends Error {
+  override readonly name = 'InspectorRelayError';
+}
+
 export interface InspectorRelay {
   /** Where the worker sends inspection events (CLAUDE_MEM_INSPECT). */
   readonly wsUrl: string;
@@ -58,19 +63,30 @@ export function startInspectorRelay(options: { port?: number; inspectorUrl?: str
     }
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(bridgePage(wsUrl, inspectorUrl));
   });
-  const sockets = new WebSocketServer({ server: http });
-  sockets.on('connection', (socket) => {
-    for (const message of buffer) socket.send(message);
-    socket.on('message', (data) => {
-      const message = data.toString();
-      buffer.push(message);
-      if (buffer.length > REPLAY_BUFFER) buffer.shift();
-      for (const client of sockets.clients) if (client !== socket && client.readyState === WebSocket.OPEN) client.send(message);
-    });
-  });
+  const requestedPort = options.port ?? 7777;
   return new Promise((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port ?? 7777, '127.0.0.1', () => {
+    http.once('error', (error: NodeJS.ErrnoException) => {
+      const why =
+        error.code === 'EADDRINUSE'
+          ? `port ${requestedPort} on 127.0.0.1 is in use (another relay?): pass --port with a free one`
+          : error.code === 'EACCES'
+            ? `port ${requestedPort} on 127.0.0.1 may not be used by this user: pass --port above 1023`
+            : `cannot listen on 127.0.0.1:${requestedPort}: ${error.message}`;
+      reject(new InspectorRelayError(why));
+    });
+    http.listen(requestedPort, '127.0.0.1', () => {
+      // Made once the port is ours: a websocket server on a server that failed to listen re-emits
+      // that failure as an 'error' event of its own, which nothing would handle.
+      const sockets = new WebSocketServer({ server: http });
+      sockets.on('connection', (socket) => {
+        for (const message of buffer) socket.send(message);
+        socket.on('message', (data) => {
+          const message = data.toString();
+          buffer.push(message);
+          if (buffer.length > REPLAY_BUFFER) buffer.shift();
+          for (const client of sockets.clients) if (client !== socket && client.readyState === WebSocket.OPEN) client.send(message);
+        });
+      });
       const { port } = http.address() as AddressInfo;
       wsUrl = `ws://127.0.0.1:${port}`;
       resolve({

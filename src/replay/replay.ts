@@ -154,6 +154,21 @@ export function rebuildSession(
   const replayer = new Replayer(options);
   const snapshot = options.useSnapshot === false ? undefined : store.latestSnapshot(session.sessionDbId);
   const fromSnapshot = snapshot !== undefined && snapshot.seq >= session.incarnationSeq ? snapshot : undefined;
+  if (fromSnapshot !== undefined && session.lastSeq <= fromSnapshot.seq) {
+    // Nothing was logged after the snapshot (a dormant session's, usually): it is the state, with no
+    // actor to make, start and stop for it, and no read of an empty tail.
+    const resolved = replayMachine.resolveState({ value: fromSnapshot.value, context: upgradedContext(fromSnapshot.context) });
+    return {
+      session,
+      value: resolved.value,
+      context: resolved.context,
+      status: resolved.status === 'done' ? 'done' : 'active',
+      lastSeq: fromSnapshot.seq,
+      fromSnapshotSeq: fromSnapshot.seq,
+      eventsReplayed: 0,
+      skipped: [],
+    };
+  }
   let lastSeq = fromSnapshot?.seq ?? session.incarnationSeq - 1;
   if (fromSnapshot) replayer.startFrom(fromSnapshot.value, fromSnapshot.context);
   for (const event of eventsOf(store, session.sessionDbId, lastSeq)) {

@@ -57,7 +57,7 @@ type Statement<Parameters extends unknown[], Row = unknown> = Database.Statement
 export interface ReadStatements {
   readonly sessionById: Statement<[number], SessionRow>;
   readonly sessionByContentId: Statement<[string], SessionRow>;
-  readonly liveSessions: Statement<[], SessionRow>;
+  readonly liveSessions: Statement<[], SessionRow & { logged_seq: number | null }>;
   readonly events: Statement<[number, number, number], { seq: number; type: string; payload: string; at: number }>;
   readonly maxSeq: Statement<[number], { seq: number | null }>;
   readonly snapshot: Statement<[number], { seq: number; state: string; at: number }>;
@@ -98,7 +98,10 @@ export function readStatements(db: Database.Database): ReadStatements {
   return {
     sessionById: db.prepare<[number], SessionRow>('SELECT * FROM sessions WHERE session_db_id = ?'),
     sessionByContentId: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE content_session_id = ?'),
-    liveSessions: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE status = 'live' ORDER BY session_db_id"),
+    // With each stream's last seq in the same pass (recovery lists 10,000 sessions; a query each added up).
+    liveSessions: db.prepare<[], SessionRow & { logged_seq: number | null }>(
+      "SELECT s.*, (SELECT max(seq) FROM events e WHERE e.session_db_id = s.session_db_id) AS logged_seq FROM sessions s WHERE s.status = 'live' ORDER BY s.session_db_id",
+    ),
     events: db.prepare<[number, number, number], { seq: number; type: string; payload: string; at: number }>(
       'SELECT seq, type, payload, at FROM events WHERE session_db_id = ? AND seq > ? ORDER BY seq LIMIT ?',
     ),

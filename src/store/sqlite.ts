@@ -91,15 +91,29 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
    * prompt number, a disposal, a compaction): appending an event does not rewrite its session's row.
    * The stream itself knows its last seq.
    */
-  const withLastSeq = (session: StoredSession): StoredSession => {
-    const logged = reads.maxSeq.get(session.sessionDbId)?.seq ?? 0;
-    return logged > session.lastSeq ? { ...session, lastSeq: logged } : session;
-  };
+  const withLastSeq = (session: StoredSession, logged = reads.maxSeq.get(session.sessionDbId)?.seq ?? 0): StoredSession =>
+    logged > session.lastSeq ? { ...session, lastSeq: logged } : session;
   const fromRow = (row: SessionRow): StoredSession => cache.get(row.session_db_id)?.session ?? withLastSeq(toSession(row));
 
   /** Identity rows of streams with writes in this process; the others are read on demand. */
   const cache = new Map<number, Cached>();
   let pendingEvents: EventRow[] = [];
+  /**
+   * The same rows by session, for reads, indexed when a read asks (appends pay nothing): recovery reads
+   * each session's tail while the RECOVER events of the sessions restored before it are still buffered,
+   * and scanning them all for each read made it quadratic.
+   */
+  const pendingBySession = new Map<number, EventRow[]>();
+  let pendingIndexed = 0;
+  const pendingOf = (sessionDbId: number): readonly EventRow[] => {
+    for (; pendingIndexed < pendingEvents.length; pendingIndexed++) {
+      const row = pendingEvents[pendingIndexed]!;
+      const rows = pendingBySession.get(row[0]);
+      if (rows === undefined) pendingBySession.set(row[0], [row]);
+      else rows.push(row);
+    }
+    return pendingBySession.get(sessionDbId) ?? [];
+  };
   /** `sessionDbId:key` of the work keys in pendingEvents. */
   const pendingKeys = new Set<string>();
   const pendingSnapshots = new Map<number, SnapshotRow>();
@@ -155,6 +169,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const clearPending = () => {
     pendingEvents = [];
     pendingProjected = [];
+    pendingBySession.clear();
+    pendingIndexed = 0;
     pendingKeys.clear();
     pendingSnapshots.clear();
     dirty.clear();
@@ -302,9 +318,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         .all(sessionDbId, after, Number.isFinite(limit) ? limit : -1)
         .map((row): LoggedEvent => ({ sessionDbId, seq: row.seq, type: row.type, payload: parsePayload(row.payload), at: row.at }));
       // What this turn buffered follows what committed (its seqs are higher); a read never commits.
-      for (const [id, seq, type, payload, at] of pendingEvents) {
+      for (const [, seq, type, payload, at] of pendingOf(sessionDbId)) {
         if (committed.length >= limit) break;
-        if (id === sessionDbId && seq > after) committed.push({ sessionDbId, seq, type, payload: parsePayload(payload), at });
+        if (seq > after) committed.push({ sessionDbId, seq, type, payload: parsePayload(payload), at });
       }
       return committed;
     },
@@ -318,7 +334,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
     liveSessions() {
       groupCommit.commitNow();
-      return reads.liveSessions.all().map(fromRow);
+      return reads.liveSessions
+        .all()
+        .map((row) => cache.get(row.session_db_id)?.session ?? withLastSeq(toSession(row), row.logged_seq ?? 0));
     },
     compact(disposedBefore, now): CompactionReport {
       groupCommit.commitNow();

@@ -3,9 +3,13 @@
  * probes, and the route files beside it (claude-mem's hook routes, the project's own).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { DASHBOARD_PUBLIC_PATHS } from '../dashboard/index.js';
 import type { SessionEngine } from '../engine/index.js';
+import { healthAnswer, notReadyAnswer, readinessAnswer } from './answers.js';
+import { type RegisteredRoute, registerApiDocs, registerOpenApiRoute } from './api-docs.js';
 import { createRouteContext } from './context.js';
 import { answerClientError, answerError } from './errors.js';
 import { registerHookRoutes } from './hook-routes.js';
@@ -32,10 +36,14 @@ export interface WorkerAppOptions {
   readonly now?: () => number;
 }
 
+const PROBES_TAG = ['worker'];
+
 /** Paths that answer without a token and before recovery: probes, and the dashboard's page (which holds no session data). */
 const PROBES = new Set(['/api/readiness', '/api/health', ...DASHBOARD_PUBLIC_PATHS]);
 
-export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstance; markReady(): void } {
+export async function createWorkerApp(
+  options: WorkerAppOptions,
+): Promise<{ app: FastifyInstance; markReady(): void; routes: readonly RegisteredRoute[] }> {
   let ready = false;
 
   const app = Fastify({
@@ -51,33 +59,77 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
   app.removeContentTypeParser(['text/plain']);
   app.addHook('onRequest', createSecurityHook({ host: options.host, port: options.port, token: options.token, publicPaths: PROBES }));
   app.setErrorHandler(answerError(options.bodyLimitBytes));
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not found', details: `${request.method} ${request.url}` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not found', details: [{ problem: `no route ${request.method} ${request.url}` }] }),
+  );
+  // Before any route: the schemas validate, check answers and make the reference (api-docs.ts).
+  const routes = await registerApiDocs(app, { version: options.version });
+  const api = app.withTypeProvider<ZodTypeProvider>();
 
-  app.get('/api/readiness', async (_request, reply) => {
-    if (!ready) {
-      return reply
-        .code(503)
-        .header('retry-after', '1')
-        .send({ status: 'initializing', message: 'Worker is still initializing, please retry' });
-    }
-    const log = await options.engine.health();
-    if (!log.writable) {
-      // Hooks that check readiness hold their work instead of sending what would be refused.
-      const status = options.engine.description.kind === 'embedded' ? 'log-unwritable' : 'engine-unavailable';
-      return reply.code(503).header('retry-after', '1').send({ status, message: log.error, since: log.since });
-    }
-    return { status: 'ready' };
-  });
-  app.get('/api/health', async () => ({
-    status: 'ok',
-    version: options.version,
-    pid: process.pid,
-    initialized: ready,
-    uptimeSeconds: Math.round(process.uptime()),
-    engine: options.engine.description.kind,
-    log: await options.engine.health(),
-  }));
-  app.get('/api/version', async () => ({ version: options.version }));
+  api.get(
+    '/api/readiness',
+    {
+      schema: {
+        summary: 'Ready for hook calls? 200 once recovery finished (or Restate answered) and the log can be written',
+        tags: PROBES_TAG,
+        response: { 200: readinessAnswer, 503: notReadyAnswer },
+      },
+    },
+    async (_request, reply) => {
+      if (!ready) {
+        return reply
+          .code(503)
+          .header('retry-after', '1')
+          .send({ status: 'initializing', message: 'Worker is still initializing, please retry' });
+      }
+      const log = await options.engine.health();
+      if (!log.writable) {
+        // Hooks that check readiness hold their work instead of sending what would be refused.
+        const status = options.engine.description.kind === 'embedded' ? 'log-unwritable' : 'engine-unavailable';
+        return reply.code(503).header('retry-after', '1').send({ status, message: log.error, since: log.since });
+      }
+      return { status: 'ready' as const };
+    },
+  );
+  // Always 200 while the process serves: claude-mem's hooks read any other answer as "no worker here"
+  // and start one of their own. What is wrong is in `status` (`degraded` while nothing can be recorded)
+  // and `log`; readiness answers 503 meanwhile, which the hooks do wait on.
+  api.get(
+    '/api/health',
+    {
+      schema: {
+        summary: 'Is the process up, which version, and can it record? Always 200 while it serves',
+        description:
+          'claude-mem\'s hooks read any answer but 200 as "no worker here" and start one of their own, and compare `version` with their own.',
+        tags: PROBES_TAG,
+        response: { 200: healthAnswer },
+      },
+    },
+    async () => {
+      const log = await options.engine.health();
+      return {
+        status: log.writable ? ('ok' as const) : ('degraded' as const),
+        version: options.version,
+        pid: process.pid,
+        initialized: ready,
+        uptimeSeconds: Math.round(process.uptime()),
+        engine: options.engine.description.kind,
+        log,
+      };
+    },
+  );
+  api.get(
+    '/api/version',
+    {
+      schema: {
+        summary: "The version claude-mem compares with its own (the installed plugin's, else this package's)",
+        tags: PROBES_TAG,
+        response: { 200: z.object({ version: z.string() }) },
+      },
+    },
+    async () => ({ version: options.version }),
+  );
+  registerOpenApiRoute(app);
 
   const context = createRouteContext(
     {
@@ -95,6 +147,7 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
 
   return {
     app,
+    routes,
     markReady() {
       ready = true;
     },

@@ -7,7 +7,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DurableIdentity, SessionEngine } from '../engine/index.js';
 import { HttpError } from './errors.js';
 import type { WorkerMetrics } from './metrics.js';
-import { parse, sessionDbIdParam } from './schemas.js';
 
 export interface RouteContext {
   readonly engine: SessionEngine;
@@ -17,7 +16,6 @@ export interface RouteContext {
   readonly now: () => number;
   /** A preHandler: session routes wait for the engine to start (a hook retries on 503; nothing races recovery). */
   readonly whenReady: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-  sessionDbIdOf(request: FastifyRequest): number;
   /** The session's durable identity, or a 404. */
   knownSession(sessionDbId: number): Promise<DurableIdentity>;
 }
@@ -35,10 +33,12 @@ export function createRouteContext(
           engine.description.kind === 'embedded'
             ? 'the worker is recovering sessions from its log'
             : 'the worker is reaching its Restate cluster';
-        return reply.code(503).header('retry-after', '1').send({ error: 'initializing', details });
+        return reply
+          .code(503)
+          .header('retry-after', '1')
+          .send({ error: 'initializing', details: [{ problem: details }] });
       }
     },
-    sessionDbIdOf: (request) => parse(sessionDbIdParam, request.params, 'sessionDbId').sessionDbId,
     knownSession: async (sessionDbId) => {
       const identity = await engine.identity({ sessionDbId });
       if (identity === undefined) throw new HttpError(404, 'session not found', `no session ${sessionDbId}`);

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Agent } from '../agents/index.js';
 import { type RunningSessionService, registerSessionService, serviceOptionsFromConfig, startSessionService } from '../cluster/index.js';
 import { eventLogPath, type WorkerConfig } from '../config/index.js';
-import { connectRestateEngine, createEmbeddedEngine, type SessionEngine } from '../engine/index.js';
+import { connectRestateEngine, createEmbeddedEngine, type EngineHealth, type SessionEngine } from '../engine/index.js';
 import { connectInspector } from '../inspector/index.js';
 import {
   describeConnection,
@@ -73,6 +73,7 @@ export function openEmbeddedEngine(
     graceMs: config.graceMs,
     maxHistoryMessages: config.maxConversationHistory,
     maxHistoryTokens: config.maxConversationTokens,
+    historyLowWater: config.historyLowWater,
     maxActiveSessions: config.maxActiveSessions,
     maxConcurrentAgents: config.maxConcurrentAgents,
     maxQueuedItems: config.maxQueuedItems,
@@ -117,6 +118,7 @@ export async function serveSessionServices(
       ...serviceOptionsFromConfig(config, options.agent, options.memories),
       port: restate.servicePort,
       host: restate.serviceHost,
+      logger: restateSdkLogger(logger),
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -196,6 +198,68 @@ async function register(adminUrl: string, serviceUrl: string, logger: Logger): P
   }
 }
 
+/**
+ * The Restate SDK's log lines through the worker's own logger (JSON, like every other line), at their
+ * own level. Restate logs each invocation's start and end at info: only warnings and errors are kept.
+ */
+function restateSdkLogger(logger: Logger) {
+  const sdk = logger.child({ component: 'restate-sdk' });
+  return (meta: { level: string; replaying: boolean }, message?: unknown, ...rest: unknown[]) => {
+    if (meta.replaying || (meta.level !== 'warn' && meta.level !== 'error')) return;
+    const detail = rest.map((value) => (value instanceof Error ? value.message : value));
+    sdk[meta.level]({ ...(detail.length > 0 ? { detail } : {}) }, String(message));
+  };
+}
+
+/** When the worker says again that Restate is still out of reach: after 5 s, then twice as long each time, at most every minute. */
+const REMINDER_FIRST_MS = 5_000;
+const REMINDER_MAX_MS = 60_000;
+
+/**
+ * Logs Restate going out of reach and coming back, and while it is out of reach says so again (5 s,
+ * 10 s, 20 s, … then every minute), probing it through the engine's health each time, so that the way
+ * back is noticed even with no traffic.
+ */
+function reachabilityLog(logger: Logger, ingressUrl: string) {
+  let reminder: NodeJS.Timeout | undefined;
+  let engine: SessionEngine | undefined;
+  const stopReminding = () => {
+    clearTimeout(reminder);
+    reminder = undefined;
+  };
+  const remind = (afterMs: number) => {
+    reminder = setTimeout(async () => {
+      const now = await engine?.health();
+      if (now === undefined || now.writable || reminder === undefined) return;
+      logger.warn(
+        { ingressUrl, error: now.error, waitingSeconds: now.since === null ? null : Math.round((Date.now() - now.since) / 1_000) },
+        'still waiting for Restate',
+      );
+      remind(Math.min(REMINDER_MAX_MS, afterMs * 2));
+    }, afterMs);
+    reminder.unref();
+  };
+  return {
+    attach(attached: SessionEngine) {
+      engine = attached;
+    },
+    stop: stopReminding,
+    onReachabilityChange(health: EngineHealth) {
+      stopReminding();
+      if (health.writable) {
+        const downSeconds = health.since === null ? null : Math.round((Date.now() - health.since) / 1_000);
+        logger.info({ ingressUrl, downSeconds, failedCalls: health.failedWrites }, 'Restate answers again; hook calls are taken');
+        return;
+      }
+      logger.warn(
+        { ingressUrl, error: health.error },
+        'Restate is out of reach: waiting for it; until it answers, readiness is 503 and hook calls are refused with 503 (nothing is lost: the hooks retry)',
+      );
+      remind(REMINDER_FIRST_MS);
+    },
+  };
+}
+
 export async function openRestateEngine(
   config: WorkerConfig,
   options: { readonly agent: Agent; readonly logger: Logger },
@@ -214,12 +278,16 @@ export async function openRestateEngine(
     await memories?.close();
     throw error;
   }
+  const reachability = reachabilityLog(logger, restate.ingressUrl!);
   const engine = connectRestateEngine({
     ingressUrl: restate.ingressUrl!,
     retryForMs: restate.callTimeoutMs,
     attemptTimeoutMs: Math.min(10_000, restate.callTimeoutMs),
     ...(memories === undefined ? {} : { memories }),
+    onReachabilityChange: reachability.onReachabilityChange,
   });
+  reachability.attach(engine);
+  logger.info({ ingressUrl: restate.ingressUrl }, 'reaching Restate: ready once the session services answer through its ingress');
   return {
     engine,
     registry: undefined,
@@ -227,6 +295,7 @@ export async function openRestateEngine(
     sessionService,
     listening() {},
     async stop() {
+      reachability.stop();
       // The services first: they may be storing memories; the engine then closes the store.
       await sessionService?.close();
       await engine.close();

@@ -1,7 +1,8 @@
 /**
- * Owns how the worker answers a failure: one shape, `{error, details}`, with the status that says what
- * happened (400 invalid, 404 unknown, 413 too large, 415 not JSON, 503 refused or out of reach, with
- * Retry-After). Only a bug answers 500, and it is logged.
+ * Owns how the worker answers a failure: one shape, `{error, details}` where `details` is always a list
+ * of `{field?, problem}`, with the status that says what happened (400 invalid, 404 unknown, 413 too
+ * large, 415 not JSON, 503 refused or out of reach, with Retry-After). Only a bug answers 500, and it is
+ * logged.
  * May not: decide anything about sessions.
  */
 import { STATUS_CODES } from 'node:http';
@@ -11,13 +12,20 @@ import { type EngineRefusal, EngineUnavailableError } from '../engine/index.js';
 import { MemoryStoreUnavailableError } from '../memories/index.js';
 import type { Refusal } from '../registry/index.js';
 import { EventStoreError } from '../store/index.js';
-import { InvalidRequest } from './schemas.js';
+import type { ErrorAnswer } from './answers.js';
+import { InvalidRequest, type Problem } from './schemas.js';
+
+/** The one body of every failure: a single problem is a list of one. */
+export function errorBody(error: string, details: string | readonly Problem[] | null | undefined): ErrorAnswer {
+  const problems = details === null || details === undefined ? [] : typeof details === 'string' ? [{ problem: details }] : [...details];
+  return { error, details: problems };
+}
 
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
     message: string,
-    readonly details?: unknown,
+    readonly details?: string | readonly Problem[],
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
@@ -66,10 +74,12 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
     return;
   }
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const body = JSON.stringify({
-    error: status === 431 ? 'request headers too large' : 'malformed HTTP request',
-    details: status === 431 ? 'the request line and headers together must stay under 16 KB' : (error.code ?? error.message),
-  });
+  const body = JSON.stringify(
+    errorBody(
+      status === 431 ? 'request headers too large' : 'malformed HTTP request',
+      status === 431 ? 'the request line and headers together must stay under 16 KB' : (error.code ?? error.message),
+    ),
+  );
   // An answer to HEAD has no body (its client would take one for a second response).
   const head = Buffer.isBuffer(error.rawPacket) && error.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
   socket.end(
@@ -81,49 +91,56 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
 export function answerError(bodyLimitBytes: number) {
   return (error: FastifyError | (Error & { code?: string; statusCode?: number }), request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof HttpError) {
-      return reply
-        .code(error.statusCode)
-        .headers(error.headers)
-        .send({ error: error.message, details: error.details ?? null });
+      return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.message, error.details));
     }
-    if (error instanceof InvalidRequest) return reply.code(400).send({ error: error.message, details: error.details });
+    if (error instanceof InvalidRequest) return reply.code(400).send(errorBody(error.message, error.details));
     if (error instanceof EngineUnavailableError) {
       // A read the engine could not answer (Restate out of reach): nothing changed; try again later.
       return reply
         .code(503)
         .header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1_000))))
-        .send({ error: 'session engine unavailable', details: error.message });
+        .send(errorBody('session engine unavailable', error.message));
     }
     if (error instanceof MemoryStoreUnavailableError) {
       // The memory store (PostgreSQL on Restate) out of reach: nothing changed; try again later.
       return reply
         .code(503)
         .header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1_000))))
-        .send({ error: 'memory store unavailable', details: error.message });
+        .send(errorBody('memory store unavailable', error.message));
     }
     if (error instanceof EventStoreError && error.code === 'write-failed') {
       // A route that wrote to the log itself (a private prompt's identity): nothing of it was recorded.
-      return reply.code(507).header('retry-after', '1').send({ error: 'event log unwritable', details: error.message });
+      return reply.code(507).header('retry-after', '1').send(errorBody('event log unwritable', error.message));
     }
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return reply.code(413).send({
-          error: 'body too large',
-          details: `bodies are limited to ${bodyLimitBytes} bytes (CLAUDE_MEM_WORKER_BODY_LIMIT_MB)`,
-        });
+        return reply
+          .code(413)
+          .send(errorBody('body too large', `bodies are limited to ${bodyLimitBytes} bytes (CLAUDE_MEM_WORKER_BODY_LIMIT_MB)`));
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return reply.code(415).send({
-          error: 'unsupported media type',
-          details: `send Content-Type: application/json (got ${JSON.stringify(request.headers['content-type'] ?? null)})`,
-        });
+        return reply
+          .code(415)
+          .send(
+            errorBody(
+              'unsupported media type',
+              `send Content-Type: application/json (got ${JSON.stringify(request.headers['content-type'] ?? null)})`,
+            ),
+          );
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        return reply.code(400).send({ error: 'invalid JSON', details: error.message });
+        return reply.code(400).send(errorBody('invalid JSON', error.message));
     }
-    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.code(error.statusCode).send({ error: error.message, details: error.code ?? null });
+    const { statusCode } = error;
+    const ownDetails = (error as { details?: string | readonly Problem[] }).details;
+    if (statusCode !== undefined && statusCode >= 400 && statusCode < 600 && ownDetails !== undefined) {
+      // A deliberate failure of another module's route (the dashboard's), with what to tell the client.
+      return reply.code(statusCode).send(errorBody(error.message, ownDetails));
+    }
+    if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+      // A 4xx raised by fastify itself.
+      return reply.code(statusCode).send(errorBody(error.message, error.code));
     }
     request.log.error({ err: error, url: request.url }, 'request failed');
-    return reply.code(500).send({ error: 'internal error', details: error.message });
+    return reply.code(500).send(errorBody('internal error', error.message));
   };
 }

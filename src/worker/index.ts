@@ -1,5 +1,6 @@
 /** The reference worker: claude-mem's HTTP routes over a session registry and its event log. */
 
+export type { RegisteredRoute } from './api-docs.js';
 export { createWorkerApp, type WorkerAppOptions } from './app.js';
 export { openMemoryDatabase, serveSessionServices } from './engines.js';
 export { createMetrics, type WorkerMetrics } from './metrics.js';

@@ -8,6 +8,8 @@
  * the rest answer 503 with Retry-After.
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import {
   type MemoryKind,
   type MemoryStore,
@@ -16,19 +18,22 @@ import {
   renderMatches,
   renderSearchIndex,
 } from '../memories/index.js';
+import { failures, textAnswer } from './answers.js';
 import type { RouteContext } from './context.js';
 import { HttpError } from './errors.js';
-import { memoryRow, observationRow, summaryRow } from './memory-shapes.js';
-import {
-  byFileQuery,
-  contextQuery,
-  memoryIdParam,
-  memoryPageQuery,
-  parse,
-  projectMemoriesQuery,
-  searchQuery,
-  semanticBody,
-} from './schemas.js';
+import { memoryRow, observationAnswer, observationRow, summaryAnswer, summaryRow } from './memory-shapes.js';
+import { byFileQuery, contextQuery, memoryIdParam, memoryPageQuery, projectMemoriesQuery, searchQuery, semanticBody } from './schemas.js';
+
+const HOOKS = ['claude-mem hooks'];
+const MEMORIES = ['memories'];
+const pageAnswer = (item: z.ZodType) =>
+  z.object({
+    items: z.array(item),
+    hasMore: z.boolean().describe('Whether a next page has more.'),
+    offset: z.number().int(),
+    limit: z.number().int(),
+  });
+const counts = z.object({ observations: z.number().int(), summaries: z.number().int() }).describe('How many of each were deleted.');
 
 /** What `GET /api/context/inject` shows at most (CLAUDE_MEM_CONTEXT_OBSERVATIONS, _SESSION_COUNT, _MAX_TOKENS). */
 export interface ContextLimits {
@@ -66,7 +71,8 @@ async function forHook<T>(log: FastifyBaseLogger, route: string, read: () => Pro
   }
 }
 
-export function registerMemoryRoutes(app: FastifyInstance, context: RouteContext, limits: ContextLimits): void {
+export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteContext, limits: ContextLimits): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { engine } = context;
   const { memories } = engine;
   /** The store, or a 501 that says why this engine keeps none. */
@@ -79,97 +85,163 @@ export function registerMemoryRoutes(app: FastifyInstance, context: RouteContext
     );
   };
 
-  app.get('/api/context/inject', async (request, reply) => {
-    const query = parse(contextQuery, request.query, 'query');
-    const text =
-      memories === null
-        ? ''
-        : await forHook(
-            request.log,
-            'context',
-            async () =>
-              renderContext(
-                await memories.recent({ projects: query.projects, observations: limits.observations, sessions: limits.sessions }),
-                {
-                  projects: query.projects,
-                  maxTokens: limits.maxTokens,
-                  colors: query.colors,
-                },
-              ),
-            '',
-          );
-    return reply.type('text/plain; charset=utf-8').send(text);
-  });
+  app.get(
+    '/api/context/inject',
+    {
+      schema: {
+        summary: "Context for a new session (claude-mem's SessionStart hook): the projects' latest summaries and observations",
+        description:
+          'Newest first, within CLAUDE_MEM_CONTEXT_OBSERVATIONS, CLAUDE_MEM_CONTEXT_SESSION_COUNT and CLAUDE_MEM_CONTEXT_MAX_TOKENS; empty when there are none (or the engine keeps no memories, or its memory database is out of reach). `colors=true` gives the terminal variant.',
+        tags: HOOKS,
+        querystring: contextQuery,
+        response: { 200: textAnswer('text/plain', 'The text to inject as `additionalContext`.'), ...failures(400) },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query;
+      const text =
+        memories === null
+          ? ''
+          : await forHook(
+              request.log,
+              'context',
+              async () =>
+                renderContext(
+                  await memories.recent({ projects: query.projects, observations: limits.observations, sessions: limits.sessions }),
+                  { projects: query.projects, maxTokens: limits.maxTokens, colors: query.colors },
+                ),
+              '',
+            );
+      return reply.type('text/plain; charset=utf-8').send(text);
+    },
+  );
 
-  app.post('/api/context/semantic', async (request) => {
-    const body = parse(semanticBody, request.body, 'semantic context request');
-    const prompt = body.q?.trim() ?? '';
-    if (memories === null || prompt.length < SEMANTIC_MIN_CHARS) return { context: '', count: 0 };
-    const limit = Math.min(body.limit ?? SEMANTIC_DEFAULT_LIMIT, SEMANTIC_MAX_LIMIT);
-    const observations = await forHook(
-      request.log,
-      'semantic',
-      async () =>
-        (
-          await memories.search({
-            text: prompt,
-            match: 'any',
-            kinds: ['observation'],
-            limit,
-            ...(body.project === undefined || body.project === '' ? {} : { project: body.project }),
-          })
-        ).observations,
-      [],
-    );
-    return { context: renderMatches(observations), count: observations.length };
-  });
+  app.post(
+    '/api/context/semantic',
+    {
+      schema: {
+        summary: "Observations that match a prompt (claude-mem's UserPromptSubmit semantic injection)",
+        description:
+          'Lexical ranking (full-text search over the words of the prompt), not embeddings. Prompts under 20 characters match nothing.',
+        tags: HOOKS,
+        body: semanticBody,
+        response: {
+          200: z.object({ context: z.string().describe('The matches as text for the model (empty for none).'), count: z.number().int() }),
+          ...failures(400, 413, 415),
+        },
+      },
+    },
+    async (request) => {
+      const { body } = request;
+      const prompt = body.q?.trim() ?? '';
+      if (memories === null || prompt.length < SEMANTIC_MIN_CHARS) return { context: '', count: 0 };
+      const limit = Math.min(body.limit ?? SEMANTIC_DEFAULT_LIMIT, SEMANTIC_MAX_LIMIT);
+      const observations = await forHook(
+        request.log,
+        'semantic',
+        async () =>
+          (
+            await memories.search({
+              text: prompt,
+              match: 'any',
+              kinds: ['observation'],
+              limit,
+              ...(body.project === undefined || body.project === '' ? {} : { project: body.project }),
+            })
+          ).observations,
+        [],
+      );
+      return { context: renderMatches(observations), count: observations.length };
+    },
+  );
 
-  app.get('/api/observations/by-file', async (request) => {
-    const query = parse(byFileQuery, request.query, 'query');
-    if (memories === null) return { observations: [], count: 0 };
-    const observations = await forHook(
-      request.log,
-      'by-file',
-      () =>
-        memories.byFile({
-          paths: query.path,
-          limit: query.limit ?? BY_FILE_DEFAULT_LIMIT,
-          ...(query.projects === undefined || query.projects.length === 0 ? {} : { projects: query.projects }),
-        }),
-      [],
-    );
-    return { observations: observations.map(observationRow), count: observations.length };
-  });
+  app.get(
+    '/api/observations/by-file',
+    {
+      schema: {
+        summary: "A file's observations, newest first (claude-mem's PreToolUse(Read) hook)",
+        description: 'Matches absolute and project-relative paths either way round.',
+        tags: HOOKS,
+        querystring: byFileQuery,
+        response: { 200: z.object({ observations: z.array(observationAnswer), count: z.number().int() }), ...failures(400) },
+      },
+    },
+    async (request) => {
+      const query = request.query;
+      if (memories === null) return { observations: [], count: 0 };
+      const observations = await forHook(
+        request.log,
+        'by-file',
+        () =>
+          memories.byFile({
+            paths: query.path,
+            limit: query.limit ?? BY_FILE_DEFAULT_LIMIT,
+            ...(query.projects === undefined || query.projects.length === 0 ? {} : { projects: query.projects }),
+          }),
+        [],
+      );
+      return { observations: observations.map(observationRow), count: observations.length };
+    },
+  );
 
-  app.get('/api/search', async (request) => {
-    const query = parse(searchQuery, request.query, 'query');
-    const kinds = query.type === undefined ? undefined : SEARCH_KINDS[query.type];
-    const observationType = query.obs_type ?? (query.type !== undefined && kinds === undefined ? query.type : undefined);
-    const memoryStore = store();
-    const result = await memoryStore.search({
-      ...(query.query === undefined ? {} : { text: query.query }),
-      ...(query.project === undefined ? {} : { project: query.project }),
-      ...(kinds === undefined ? {} : { kinds }),
-      ...(observationType === undefined ? {} : { observationType }),
-      limit: query.limit ?? PAGE_DEFAULT_LIMIT,
-      offset: query.offset ?? 0,
-    });
-    if (query.format === 'json') {
-      return {
-        observations: result.observations.map(observationRow),
-        sessions: result.summaries.map(summaryRow),
-        prompts: [],
-        totalResults: result.observations.length + result.summaries.length,
-        query: query.query ?? '',
-        ranking: memoryStore.description.ranking,
-      };
-    }
-    // What claude-mem's MCP search tool passes on to the model as it is.
-    return { content: [{ type: 'text', text: renderSearchIndex(result, query.query ?? '', memoryStore.description.ranking) }] };
-  });
+  app.get(
+    '/api/search',
+    {
+      schema: {
+        summary: "Searches memories (claude-mem's MCP search tool): full-text, ranked",
+        description:
+          "`type` is a kind (`observations`, `sessions`/`summaries`) or an observation type. Answers claude-mem's MCP text by default, or `format=json`.",
+        tags: MEMORIES,
+        querystring: searchQuery,
+        response: {
+          200: z.union([
+            z
+              .object({ content: z.array(z.object({ type: z.literal('text'), text: z.string() })) })
+              .describe("The MCP tool's answer: an index of the matches as text."),
+            z
+              .object({
+                observations: z.array(observationAnswer),
+                sessions: z.array(summaryAnswer),
+                prompts: z.array(z.unknown()),
+                totalResults: z.number().int(),
+                query: z.string(),
+                ranking: z.string(),
+              })
+              .describe('`format=json`.'),
+          ]),
+          ...failures(400, 501, 503),
+        },
+      },
+    },
+    async (request) => {
+      const query = request.query;
+      const kinds = query.type === undefined ? undefined : SEARCH_KINDS[query.type];
+      const observationType = query.obs_type ?? (query.type !== undefined && kinds === undefined ? query.type : undefined);
+      const memoryStore = store();
+      const result = await memoryStore.search({
+        ...(query.query === undefined ? {} : { text: query.query }),
+        ...(query.project === undefined ? {} : { project: query.project }),
+        ...(kinds === undefined ? {} : { kinds }),
+        ...(observationType === undefined ? {} : { observationType }),
+        limit: query.limit ?? PAGE_DEFAULT_LIMIT,
+        offset: query.offset ?? 0,
+      });
+      if (query.format === 'json') {
+        return {
+          observations: result.observations.map(observationRow),
+          sessions: result.summaries.map(summaryRow),
+          prompts: [],
+          totalResults: result.observations.length + result.summaries.length,
+          query: query.query ?? '',
+          ranking: memoryStore.description.ranking,
+        };
+      }
+      // What claude-mem's MCP search tool passes on to the model as it is.
+      return { content: [{ type: 'text', text: renderSearchIndex(result, query.query ?? '', memoryStore.description.ranking) }] };
+    },
+  );
 
-  const pageOf = (request: { query: unknown }) => {
-    const query = parse(memoryPageQuery, request.query, 'query');
+  const pageOf = (query: z.output<typeof memoryPageQuery>) => {
     return {
       offset: query.offset ?? 0,
       limit: query.limit ?? PAGE_DEFAULT_LIMIT,
@@ -177,35 +249,97 @@ export function registerMemoryRoutes(app: FastifyInstance, context: RouteContext
       ...(query.sessionDbId === undefined ? {} : { sessionDbId: query.sessionDbId }),
     };
   };
-  app.get('/api/observations', async (request) => {
-    const page = await store().observations(pageOf(request));
-    return { ...page, items: page.items.map(observationRow) };
-  });
-  app.get('/api/summaries', async (request) => {
-    const page = await store().summaries(pageOf(request));
-    return { ...page, items: page.items.map(summaryRow) };
-  });
+  app.get(
+    '/api/observations',
+    {
+      schema: {
+        summary: 'A page of observations, newest first (of a project or a session)',
+        tags: MEMORIES,
+        querystring: memoryPageQuery,
+        response: { 200: pageAnswer(observationAnswer), ...failures(400, 501, 503) },
+      },
+    },
+    async (request) => {
+      const page = await store().observations(pageOf(request.query));
+      return { ...page, items: page.items.map(observationRow) };
+    },
+  );
+  app.get(
+    '/api/summaries',
+    {
+      schema: {
+        summary: 'A page of summaries, newest first (of a project or a session)',
+        tags: MEMORIES,
+        querystring: memoryPageQuery,
+        response: { 200: pageAnswer(summaryAnswer), ...failures(400, 501, 503) },
+      },
+    },
+    async (request) => {
+      const page = await store().summaries(pageOf(request.query));
+      return { ...page, items: page.items.map(summaryRow) };
+    },
+  );
 
   for (const [path, kind] of [
     ['/api/observation/:id', 'observation'],
     ['/api/summary/:id', 'summary'],
   ] as const) {
-    app.get(path, async (request) => {
-      const { id } = parse(memoryIdParam, request.params, 'id');
-      const memory = await store().get(kind, id);
-      if (memory === undefined) throw new HttpError(404, `${kind} not found`, `no ${kind} #${id}`);
-      return memoryRow(memory);
-    });
-    app.delete(path, async (request) => {
-      const { id } = parse(memoryIdParam, request.params, 'id');
-      if (!(await store().delete(kind, id))) throw new HttpError(404, `${kind} not found`, `no ${kind} #${id}`);
-      return { success: true, id, kind };
-    });
+    const answer = kind === 'observation' ? observationAnswer : summaryAnswer;
+    app.get(
+      path,
+      {
+        schema: {
+          summary: `One ${kind}`,
+          tags: MEMORIES,
+          params: memoryIdParam,
+          response: { 200: answer, ...failures(400, 404, 501, 503) },
+        },
+      },
+      async (request) => {
+        const { id } = request.params;
+        const memory = await store().get(kind, id);
+        if (memory === undefined) throw new HttpError(404, `${kind} not found`, `no ${kind} #${id}`);
+        return memoryRow(memory);
+      },
+    );
+    app.delete(
+      path,
+      {
+        schema: {
+          summary: `Deletes one ${kind} (for good: the reply it came from is never stored again)`,
+          tags: MEMORIES,
+          params: memoryIdParam,
+          response: {
+            200: z.object({ success: z.literal(true), id: z.number().int(), kind: z.literal(kind) }),
+            ...failures(400, 404, 501, 503),
+          },
+        },
+      },
+      async (request) => {
+        const { id } = request.params;
+        if (!(await store().delete(kind, id))) throw new HttpError(404, `${kind} not found`, `no ${kind} #${id}`);
+        return { success: true as const, id, kind };
+      },
+    );
   }
 
-  app.delete('/api/memories', async (request) => {
-    const { project } = parse(projectMemoriesQuery, request.query, 'query');
-    const deleted = await store().deleteProject(project);
-    return { success: true, project, deleted };
-  });
+  app.delete(
+    '/api/memories',
+    {
+      schema: {
+        summary: 'Deletes every memory of a project',
+        tags: MEMORIES,
+        querystring: projectMemoriesQuery,
+        response: {
+          200: z.object({ success: z.literal(true), project: z.string(), deleted: counts }),
+          ...failures(400, 501, 503),
+        },
+      },
+    },
+    async (request) => {
+      const { project } = request.query;
+      const deleted = await store().deleteProject(project);
+      return { success: true as const, project, deleted };
+    },
+  );
 }

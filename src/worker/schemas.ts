@@ -1,22 +1,28 @@
+/**
+ * Owns what the worker's routes accept, as zod schemas: each route declares them (body, params,
+ * querystring), the worker validates with them (api-docs.ts), and the reference is generated from them.
+ * A schema's `title` names it in the error (`invalid observation`).
+ */
 import { z } from 'zod';
 
-/** A body that fails validation: answered 400 `{error, details}`. */
+/** One problem with a request, as every error answer lists them. */
+export interface Problem {
+  readonly field?: string;
+  readonly problem: string;
+}
+
+/** A request that fails validation: answered 400 `{error, details}`, one problem per field. */
 export class InvalidRequest extends Error {
   constructor(
     message: string,
-    readonly details: unknown,
+    readonly details: readonly Problem[],
   ) {
     super(message);
   }
 }
 
-export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  throw new InvalidRequest(
-    `invalid ${what}`,
-    result.error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', problem: issue.message })),
-  );
+export function problemsOf(error: z.ZodError): Problem[] {
+  return error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', problem: issue.message }));
 }
 
 /**
@@ -34,60 +40,77 @@ const nonEmpty = (field: keyof typeof LIMITS) => limited(field).trim().min(1, `$
 /** Claude Code sends tool input and response as JSON values: objects, usually; strings sometimes; maybe nothing. */
 const toolValue = z.unknown().optional();
 
-export const sessionInitBody = z.object({
-  contentSessionId: nonEmpty('contentSessionId'),
-  project: limited('project'),
-  prompt: text('prompt'),
-});
+export const sessionInitBody = z
+  .object({
+    contentSessionId: nonEmpty('contentSessionId').describe("Claude Code's session id."),
+    project: limited('project').describe("The project's name (its directory)."),
+    prompt: text('prompt').describe("The user's prompt; what is inside `<private>…</private>` is never recorded."),
+  })
+  .meta({ title: 'session init' });
 
-export const promptInitBody = z.object({
-  userPrompt: text('userPrompt'),
-  promptNumber: z
-    .number({ error: 'promptNumber must be a number' })
-    .int('promptNumber must be an integer')
-    .min(1, 'promptNumber must be at least 1')
-    .max(Number.MAX_SAFE_INTEGER, 'promptNumber is too large'),
-});
+export const promptInitBody = z
+  .object({
+    userPrompt: text('userPrompt'),
+    promptNumber: z
+      .number({ error: 'promptNumber must be a number' })
+      .int('promptNumber must be an integer')
+      .min(1, 'promptNumber must be at least 1')
+      .max(Number.MAX_SAFE_INTEGER, 'promptNumber is too large'),
+  })
+  .meta({ title: 'prompt init' });
 
-export const observationBody = z.object({
-  contentSessionId: nonEmpty('contentSessionId'),
-  tool_name: nonEmpty('tool_name'),
-  tool_input: toolValue,
-  tool_response: toolValue,
-  cwd: limited('cwd').optional(),
-  tool_use_id: nonEmpty('tool_use_id').optional(),
-});
+export const observationBody = z
+  .object({
+    contentSessionId: nonEmpty('contentSessionId'),
+    tool_name: nonEmpty('tool_name'),
+    tool_input: toolValue.describe('Any JSON value.'),
+    tool_response: toolValue.describe('Any JSON value.'),
+    cwd: limited('cwd').optional(),
+    tool_use_id: nonEmpty('tool_use_id').optional().describe('Makes a retried call idempotent: the same id is queued once.'),
+  })
+  .meta({ title: 'observation' });
 
-export const summarizeBody = z.object({
-  contentSessionId: nonEmpty('contentSessionId'),
-  last_assistant_message: text('last_assistant_message'),
-});
+export const summarizeBody = z
+  .object({
+    contentSessionId: nonEmpty('contentSessionId'),
+    last_assistant_message: text('last_assistant_message'),
+  })
+  .meta({ title: 'summarize' });
 
-export const completeBody = z.object({
-  contentSessionId: nonEmpty('contentSessionId'),
-});
+export const completeBody = z
+  .object({
+    contentSessionId: nonEmpty('contentSessionId'),
+  })
+  .meta({ title: 'complete' });
 
-export const sessionDbIdParam = z.object({
-  sessionDbId: z
-    .string()
-    .regex(/^\d{1,15}$/, 'sessionDbId must be a positive integer')
-    .transform(Number)
-    .pipe(z.number().int().positive('sessionDbId must be a positive integer')),
-});
+export const sessionDbIdParam = z
+  .object({
+    sessionDbId: z
+      .string()
+      .regex(/^\d{1,15}$/, 'sessionDbId must be a positive integer')
+      .transform(Number)
+      .pipe(z.number().int().positive('sessionDbId must be a positive integer'))
+      .describe("The session's id (`sessionDbId` of the init answer)."),
+  })
+  .meta({ title: 'sessionDbId' });
 
-export const eventsQuery = z.object({
-  after: z
-    .string()
-    .regex(/^\d{1,15}$/, 'after must be a sequence number (0 or more)')
-    .transform(Number)
-    .optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,6}$/, 'limit must be a number from 1 to 100000')
-    .transform(Number)
-    .pipe(z.number().int().min(1, 'limit must be a number from 1 to 100000').max(100_000, 'limit must be a number from 1 to 100000'))
-    .optional(),
-});
+export const eventsQuery = z
+  .object({
+    after: z
+      .string()
+      .regex(/^\d{1,15}$/, 'after must be a sequence number (0 or more)')
+      .transform(Number)
+      .optional()
+      .describe('Only events after this sequence number.'),
+    limit: z
+      .string()
+      .regex(/^\d{1,6}$/, 'limit must be a number from 1 to 100000')
+      .transform(Number)
+      .pipe(z.number().int().min(1, 'limit must be a number from 1 to 100000').max(100_000, 'limit must be a number from 1 to 100000'))
+      .optional()
+      .describe('At most this many events (1 to 100000); every event when absent.'),
+  })
+  .meta({ title: 'query' });
 
 // ── memories ────────────────────────────────────────────────────────────────────────────────────
 
@@ -136,11 +159,13 @@ export const byFileQuery = z.object({
   limit: count('limit', 1, 100).optional(),
 });
 
-export const semanticBody = z.object({
-  q: z.string({ error: 'q must be a string' }).max(100_000, 'q must be at most 100000 characters').optional(),
-  project: limited('project').optional(),
-  limit: count('limit', 1, 1_000).optional(),
-});
+export const semanticBody = z
+  .object({
+    q: z.string({ error: 'q must be a string' }).max(100_000, 'q must be at most 100000 characters').optional(),
+    project: limited('project').optional(),
+    limit: count('limit', 1, 1_000).optional(),
+  })
+  .meta({ title: 'semantic context request' });
 
 export const searchQuery = z.object({
   query: z.string({ error: 'query must be text' }).max(4_096, 'query must be at most 4096 characters').optional(),
@@ -159,12 +184,15 @@ export const memoryPageQuery = z.object({
   offset: count('offset', 0, 1_000_000).optional(),
 });
 
-export const memoryIdParam = z.object({
-  id: z
-    .string()
-    .regex(/^[1-9]\d{0,14}$/, 'id must be a positive integer')
-    .transform(Number),
-});
+export const memoryIdParam = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[1-9]\d{0,14}$/, 'id must be a positive integer')
+      .transform(Number)
+      .describe("The memory's id."),
+  })
+  .meta({ title: 'id' });
 
 export const projectMemoriesQuery = z.object({
   project: nonEmpty('project'),

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from './errors.js';
 
 export interface SecurityOptions {
   /** The address the worker is bound to. */
@@ -46,10 +47,14 @@ export function createSecurityHook(options: SecurityOptions) {
     if (host !== undefined) {
       const [hostname, port] = hostAndPort(host);
       if (!isOwn(hostname, port, 80)) {
-        return reply.code(403).send({
-          error: 'forbidden host',
-          details: `Host ${JSON.stringify(host)} is not this worker (${[...hostnames].join(', ')} on port ${options.port()})`,
-        });
+        return reply
+          .code(403)
+          .send(
+            errorBody(
+              'forbidden host',
+              `Host ${JSON.stringify(host)} is not this worker (${[...hostnames].join(', ')} on port ${options.port()})`,
+            ),
+          );
       }
     }
     const origin = request.headers.origin;
@@ -71,7 +76,7 @@ export function createSecurityHook(options: SecurityOptions) {
       if (!sameOrigin) {
         return reply
           .code(403)
-          .send({ error: 'cross-origin request refused', details: `Origin ${JSON.stringify(origin ?? null)} may not call this worker` });
+          .send(errorBody('cross-origin request refused', `Origin ${JSON.stringify(origin ?? null)} may not call this worker`));
       }
     }
     if (expectedToken !== undefined && !options.publicPaths.has(request.routeOptions.url ?? '')) {
@@ -81,7 +86,7 @@ export function createSecurityHook(options: SecurityOptions) {
         return reply
           .code(401)
           .header('www-authenticate', 'Bearer realm="session-lifecycle"')
-          .send({ error: 'unauthorized', details: 'this worker needs Authorization: Bearer <CLAUDE_MEM_WORKER_TOKEN>' });
+          .send(errorBody('unauthorized', 'this worker needs Authorization: Bearer <CLAUDE_MEM_WORKER_TOKEN>'));
       }
     }
   };

@@ -12,6 +12,7 @@ import type { EngineStartReport, SessionEngine } from '../engine/index.js';
 import { keepMemoriesFor } from '../memories/index.js';
 import type { SessionRegistry } from '../registry/index.js';
 import type { EventStore } from '../store/index.js';
+import type { RegisteredRoute } from './api-docs.js';
 import { createWorkerApp } from './app.js';
 import { type OpenedEngine, openEmbeddedEngine, openRestateEngine, WorkerStartError } from './engines.js';
 import { openProviders, type Providers } from './providers.js';
@@ -24,6 +25,8 @@ export interface RunningWorker {
   readonly url: string;
   readonly port: number;
   readonly app: FastifyInstance;
+  /** Every route the worker serves, with its schema (what the API reference is made of). */
+  readonly routes: readonly RegisteredRoute[];
   /** Whatever runs the sessions (CLAUDE_MEM_ENGINE): the routes and the dashboard see only this. */
   readonly engine: SessionEngine;
   /** The embedded engine's registry and log; undefined on Restate, where this process holds no session. */
@@ -119,13 +122,14 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   metrics.observe(engine);
 
   let port = config.port;
-  let app: ReturnType<typeof createWorkerApp>['app'] | undefined;
+  let app: Awaited<ReturnType<typeof createWorkerApp>>['app'] | undefined;
   let url = '';
   let started: EngineStartReport;
   let markReady: () => void;
+  let routes: readonly RegisteredRoute[] = [];
   // Whatever fails from here on, nothing the start opened stays open: the port, the log's lock, the session services.
   try {
-    ({ app, markReady } = createWorkerApp({
+    ({ app, markReady, routes } = await createWorkerApp({
       engine,
       metrics,
       logger: logger.child({ component: 'http' }),
@@ -190,6 +194,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     url,
     port,
     app,
+    routes,
     engine,
     registry: opened.registry,
     store: opened.store,

@@ -118,4 +118,13 @@ describe('session-lifecycle replay', () => {
     const output = execFileSync(process.execPath, ['--import', 'tsx', cli, 'replay', '1', '--db', db], { encoding: 'utf8' });
     expect(output).toContain('after graceDeadline');
   });
+
+  it('prints nothing but JSON through `npm run -s replay -- … --json`, building nothing', async () => {
+    const db = await recordedLog();
+    const root = new URL('../../', import.meta.url).pathname;
+    const output = execFileSync('npm', ['run', '-s', 'replay', '--', '1', '--db', db, '--json'], { cwd: root, encoding: 'utf8' });
+    const timeline = JSON.parse(output) as { session: { sessionDbId: number }; entries: unknown[] };
+    expect(timeline.session.sessionDbId).toBe(1);
+    expect(timeline.entries.length).toBeGreaterThan(5);
+  });
 });

@@ -227,7 +227,7 @@ describe('memories on Restate: service processes write PostgreSQL, workers read 
       expect((await forgetful.call('GET', '/api/observations/by-file?path=src/a.ts')).json).toEqual({ observations: [], count: 0 });
       const search = await forgetful.call('GET', '/api/search?query=edit');
       expect(search.status).toBe(501);
-      expect(search.json.details).toMatch(/CLAUDE_MEM_POSTGRES_URL/);
+      expect(search.json.details[0].problem).toMatch(/CLAUDE_MEM_POSTGRES_URL/);
     } finally {
       await forgetful.close();
     }

@@ -4,9 +4,18 @@
  * does not have), reads too; once it is back on the same data, the worker answers again without a
  * restart and everything acknowledged before is there.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killOnExit } from '../support/children.js';
+import { freePort } from '../support/process.js';
+import { useTempDir } from '../support/tmp.js';
+import { http } from '../support/worker.js';
 import { startRestate, until } from './support/restate-server.js';
 import { type RestateTestWorker, startRestateWorker } from './support/worker.js';
+
+const tempDir = useTempDir();
+const warnings = (worker: RestateTestWorker) => worker.logs.filter((line) => line.level >= 40).map((line) => line.msg);
 
 describe('a worker whose Restate cluster goes away', () => {
   let restate: Awaited<ReturnType<typeof startRestate>>;
@@ -37,6 +46,7 @@ describe('a worker whose Restate cluster goes away', () => {
       () => 'the first prompt processed',
     );
 
+    const warned = warnings(worker!).length;
     await restate.node().kill();
     const refused = await call('POST', '/api/sessions/observations', {
       body: { contentSessionId, tool_name: 'Bash', tool_input: {}, tool_response: 'ok', cwd: '/', tool_use_id: 'during' },
@@ -50,7 +60,13 @@ describe('a worker whose Restate cluster goes away', () => {
     const readiness = await call('GET', '/api/readiness');
     expect(readiness.status).toBe(503);
     expect(readiness.json.status).toBe('engine-unavailable');
-    expect((await call('GET', '/api/health')).json.log).toMatchObject({ writable: false });
+    // Health stays 200 (claude-mem's hooks would start a worker of their own otherwise), but not "ok".
+    const health = await call('GET', '/api/health');
+    expect(health.status).toBe(200);
+    expect(health.json).toMatchObject({ status: 'degraded', log: { writable: false } });
+    expect(health.json.log.error).toContain(restate.node().ingressUrl);
+    // Losing Restate is logged once, with why.
+    expect(warnings(worker!).slice(warned)[0]).toMatch(/^Restate is out of reach: waiting for it/);
     const metrics = await call('GET', '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.text).toContain('session_lifecycle_log_writable 0');
@@ -61,6 +77,11 @@ describe('a worker whose Restate cluster goes away', () => {
       30_000,
       () => 'ready again',
     );
+    // And so is getting it back.
+    expect(
+      worker!.logs.some((line) => line.msg === 'Restate answers again; hook calls are taken' && typeof line.downSeconds === 'number'),
+    ).toBe(true);
+    expect((await call('GET', '/api/health')).json.status).toBe('ok');
     const after = await call('POST', '/api/sessions/observations', {
       body: { contentSessionId, tool_name: 'Bash', tool_input: {}, tool_response: 'ok', cwd: '/', tool_use_id: 'after' },
     });
@@ -70,5 +91,47 @@ describe('a worker whose Restate cluster goes away', () => {
       20_000,
       () => 'the item sent after the outage processed',
     );
+  });
+});
+
+describe('a worker given a wrong ingress URL', () => {
+  it('says what it is waiting for, keeps saying so, and its health says degraded', async () => {
+    const port = await freePort();
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+    const child = killOnExit(
+      spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--engine', 'restate', '--restate-ingress', nobody], {
+        env: { ...process.env, CLAUDE_MEM_DATA_DIR: tempDir(), CLAUDE_MEM_WORKER_PORT: String(port), CLAUDE_MEM_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const lines: { level: number; msg: string; ingressUrl?: string; error?: string }[] = [];
+    let pending = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      const complete = pending.split('\n');
+      pending = complete.pop()!;
+      for (const line of complete) if (line.startsWith('{')) lines.push(JSON.parse(line));
+    });
+    try {
+      await until(
+        () => lines.some((line) => line.msg === 'still waiting for Restate'),
+        30_000,
+        () => `a reminder in the log:\n${lines.map((line) => line.msg).join('\n')}`,
+      );
+      expect(lines.find((line) => line.msg.startsWith('reaching Restate'))?.ingressUrl).toBe(nobody);
+      const outOfReach = lines.find((line) => line.msg.startsWith('Restate is out of reach'));
+      expect(outOfReach?.level).toBe(40);
+      expect(outOfReach?.error).toContain(nobody);
+      const readiness = await http(port, 'GET', '/api/readiness');
+      expect(readiness.status).toBe(503);
+      const health = await http(port, 'GET', '/api/health');
+      expect(health.status).toBe(200);
+      expect(health.json).toMatchObject({ status: 'degraded', initialized: false, engine: 'restate', log: { writable: false } });
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 });

@@ -130,6 +130,8 @@ describe('the worker on Restate', () => {
     expect(detail.json).toMatchObject({ sessionDbId, contentSessionId, lifecycle: 'idle', stream: { status: 'live' } });
     expect(detail.json.history.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant']);
     expect(detail.json.timeline.entries.map((e: { event: string }) => e.event)).toContain('INIT');
+    // No log on this machine to replay: the page points at the events route instead.
+    expect(detail.json.timeline.source).toBe('restate');
     // A disposal reaches the stream's disposal list (read from the cluster's index, also polled).
     await front!.call('DELETE', `/sessions/${sessionDbId}`);
     const disposal = await stream.next(

@@ -95,6 +95,13 @@ describe('a worker on Restate killed after its answers', () => {
       () => 'every item processed',
     );
     const view = await second.call('GET', `/api/sessions/${sessionDbId}`);
+    // The service process logs JSON only, the Restate SDK's own warnings included (besides its one
+    // line for the operator on start).
+    const printed = service!.output
+      .join('')
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('Session services on'));
+    expect(printed.filter((line) => !line.startsWith('{'))).toEqual([]);
     expect(view.json.counters).toMatchObject({ queued: OBSERVATIONS + 1, processed: OBSERVATIONS + 1, failed: 0 });
     const events = (await second.call('GET', `/api/sessions/${sessionDbId}/events`)).json.events as {
       type: string;

@@ -85,6 +85,7 @@ describe('configuration', () => {
     CLAUDE_MEM_SESSION_GRACE_SECONDS: 'soon',
     CLAUDE_MEM_MAX_CONVERSATION_HISTORY: '1',
     CLAUDE_MEM_MAX_CONVERSATION_TOKENS: '1e5',
+    CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '0',
     CLAUDE_MEM_MAX_ACTIVE_SESSIONS: '0',
     CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '2.5',
     CLAUDE_MEM_MAX_QUEUED_ITEMS: 'lots',
@@ -238,6 +239,13 @@ describe('configuration', () => {
     });
     expect(config.fallbackProviders).toEqual(['gemini', 'local']);
     expect(load({ CLAUDE_CODE_PATH: '~/bin/claude' }, undefined).providers.claude.executable).toMatch(/\/bin\/claude$/);
+  });
+
+  it('reads the history low-water mark as a fraction of the bounds, a quarter by default', () => {
+    expect(load({}).historyLowWater).toBe(0.25);
+    expect(load({ CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '100' }).historyLowWater).toBe(1);
+    expect(load({ CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '62.5' }).historyLowWater).toBe(0.625);
+    expect(() => load({ CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '101' })).toThrow(/CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT="101"/);
   });
 
   it('keeps the memory target below the limit', () => {

@@ -1,15 +1,16 @@
 /**
- * The dashboard in a real browser (Debian's Chromium, headless, driven by playwright-core) against a real
- * worker with a short TTL: sessions appear, move idle → expiring → disposed on screen without a reload,
+ * The dashboard in a real browser (headless Chromium driven by playwright-core; which build:
+ * test/support/chromium.ts) against a real worker with a short TTL: sessions appear, move idle → expiring → disposed on screen without a reload,
  * the disposal chart counts them by reason, a session's page lights its current state and lists the
- * memories its replies became, the memories view finds them, and nothing but loopback is ever asked for. With DASHBOARD_SCREENSHOTS=1 (`npm run docs:dashboard`) the screenshots
+ * memories its replies became, the memories view finds them, and nothing but
+ * loopback is ever asked for. With DASHBOARD_SCREENSHOTS=1 (`npm run docs:dashboard`) the screenshots
  * of docs/dashboard.md are taken here.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, CHROMIUM, chromiumInstalled, launchBrowser } from '../support/browser.js';
+import { type Browser, launchBrowser } from '../support/browser.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../support/process.js';
 import { startTestWorker, type TestWorker } from '../support/worker.js';
 
@@ -27,8 +28,9 @@ let worker: WorkerProcess | undefined;
 let tokenWorker: TestWorker | undefined;
 
 beforeAll(async () => {
-  if (!chromiumInstalled()) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does so when it is missing)`);
   browser = await launchBrowser();
+  // The Chromium npm ci brought, whatever else the machine has (unless CHROMIUM_PATH names one).
+  expect(browser.build.source).toBe(process.env.CHROMIUM_PATH ? 'CHROMIUM_PATH' : 'npm');
 });
 
 afterAll(async () => {
@@ -123,9 +125,15 @@ describe('the dashboard in Chromium', () => {
       ['deleted', '1'],
       ['ttl', '1'],
     ]);
-    // The memory chart has its samples and the limit line.
+    // The memory chart: fitted to its samples by default (a heap of megabytes against a limit of
+    // gigabytes would be a sliver), with a key of the two series; the limit line once unfitted.
     expect(await page.$$('#memory-chart path.series.heap, #memory-chart circle.series.heap')).not.toHaveLength(0);
-    expect(await page.$('#memory-chart line.limit')).not.toBeNull();
+    expect(await page.isChecked('#memory-fit')).toBe(true);
+    expect(await page.$$('#memory-legend .swatch.heap, #memory-legend .swatch.rss')).toHaveLength(2);
+    expect(await page.textContent('#memory-legend')).toMatch(/heap used .+·\s+RSS .+ · limit /);
+    await page.uncheck('#memory-fit');
+    await page.waitForSelector('#memory-chart line.limit', { state: 'attached' });
+    await page.check('#memory-fit');
 
     // A new session's page: its current state lit, moving with it.
     await init('claude-gamma-5', 'gamma');
@@ -181,6 +189,36 @@ describe('the dashboard in Chromium', () => {
     expect(nonLoopback(browser!.requested)).toEqual([]);
     for (const name of ['dashboard-overview.png', 'dashboard-session.png'])
       expect(statSync(join(shots, name)).size).toBeGreaterThan(10_000);
+  }, 120_000); // A backstop for a loaded machine: every wait in it is on what the page shows.
+
+  it('fits a phone (390 px wide): nothing pushes the page sideways; a cut history line ends with an ellipsis', async () => {
+    const page = await browser!.context.newPage();
+    try {
+      const { sessionDbId } = (
+        await worker!.call('POST', '/api/sessions/init', {
+          body: {
+            contentSessionId: 'claude-on-a-phone-with-a-rather-long-session-id',
+            project: 'a-project-with-a-long-name',
+            prompt: 'Fix it',
+          },
+        })
+      ).json;
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`http://127.0.0.1:${worker!.port}/`);
+      await page.waitForSelector(`#sessions-table tr[data-session-id="${sessionDbId}"]`);
+      const overflow = () =>
+        page.evaluate(
+          () => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth,
+        );
+      expect(await overflow()).toBeLessThanOrEqual(390);
+      await page.click(`#sessions-table tr[data-session-id="${sessionDbId}"] td.id a`);
+      await page.waitForSelector('#session-view [data-part="history"] ol.history summary');
+      expect(await overflow()).toBeLessThanOrEqual(390);
+      // The init prompt is longer than a summary line shows.
+      expect(await page.textContent('#session-view ol.history li:first-child summary')).toMatch(/…$/);
+    } finally {
+      await page.close();
+    }
   });
 
   it('asks once for the token when the worker has one, keeps it in the tab, and never puts it in an address', async () => {

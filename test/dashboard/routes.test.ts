@@ -119,6 +119,7 @@ describe("the session page's data", () => {
     expect(detail.history.messages[0]).toMatchObject({ role: 'user', pinned: true });
     const timeline = sessionTimeline(worker.store, 1)!;
     expect(detail.timeline.total).toBe(timeline.entries.length);
+    expect(detail.timeline.source).toBe('log');
     expect(detail.timeline.entries.map((e: { seq: number; state: string; detail: string }) => [e.seq, e.state, e.detail])).toEqual(
       timeline.entries.map((e) => [e.seq, e.state, e.detail]),
     );
@@ -151,10 +152,11 @@ describe("the session page's data", () => {
       const answer = await worker.call('GET', `/dashboard/api/sessions/${bad}`);
       expect(answer.status, bad).toBe(400);
       expect(answer.json.error).toBe('invalid sessionDbId');
+      expect(answer.json.details).toEqual([{ field: 'sessionDbId', problem: `expected a positive integer, got ${JSON.stringify(bad)}` }]);
     }
     const unknown = await worker.call('GET', '/dashboard/api/sessions/42');
     expect(unknown.status).toBe(404);
-    expect(unknown.json).toEqual({ error: 'session not found', details: 'no session 42 in the log' });
+    expect(unknown.json).toEqual({ error: 'session not found', details: [{ problem: 'no session 42 in the log' }] });
   });
 });
 

@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dashboardPlugin, type StreamLimits, type StreamStatus } from '../../src/dashboard/index.js';
 import { createEmbeddedEngine, createMemoryStore, createSessionRegistry, type SessionRegistry } from '../../src/index.js';
+import { registerApiDocs } from '../../src/worker/api-docs.js';
 import { delayedAgent } from '../support/agents.js';
 import { openStream } from '../support/sse.js';
 
@@ -26,6 +27,8 @@ async function serve(limits: Partial<StreamLimits>): Promise<{ port: number; sta
   const store = createMemoryStore();
   registry = createSessionRegistry({ agent: delayedAgent(0), store, idleTtlMs: 60_000, graceMs: 1_000, memoryPressure: false });
   app = Fastify();
+  // As the worker sets it up: the routes' zod schemas need its compilers.
+  await registerApiDocs(app, { version: 'test' });
   await app.register(dashboardPlugin, {
     engine: createEmbeddedEngine({ registry, store }),
     version: 'test',

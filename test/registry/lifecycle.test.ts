@@ -211,4 +211,72 @@ describe('history', () => {
     expect(Math.max(...lengths)).toBeLessThanOrEqual(maxHistoryMessages);
     expect(registry.get(abc)!.counters.trimmedMessages).toBe(82 - registry.get(abc)!.historyLength);
   });
+
+  it('cuts in steps, so that most agent calls repeat the previous call as their prefix', async () => {
+    const maxHistoryMessages = 10;
+    const histories: string[][] = [];
+    const recording = delayedAgent(1);
+    start({
+      agent: {
+        name: 'recording',
+        run: (request, signal) => {
+          histories.push(request.history.map((m) => m.content));
+          return recording.run(request, signal);
+        },
+      },
+      maxHistoryMessages,
+      historyLowWater: 0.5,
+      maxBatchItems: 1,
+    });
+    await registry.init(abc, { prompt: 'init' });
+    const lengths: number[] = [];
+    registry.on('processed', () => lengths.push(registry.get(abc)?.historyLength ?? 0));
+    for (let i = 0; i < 40; i++) await registry.enqueue(abc, { kind: 'observation', prompt: `o${i}` });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(registry.get(abc)!.counters.processed).toBe(41);
+    expect(Math.max(...lengths)).toBeLessThanOrEqual(maxHistoryMessages);
+    // A call repeats its predecessor (its history and reply) unless a cut came between them, down to 5
+    // messages (then the call's own message, if the cut came with the reply).
+    let cuts = 0;
+    for (let i = 1; i < histories.length; i++) {
+      const previous = histories[i - 1]!;
+      const current = histories[i]!;
+      if (current.slice(0, previous.length).join('|') === previous.join('|')) continue;
+      cuts++;
+      expect(current.length).toBeLessThanOrEqual(maxHistoryMessages / 2 + 1);
+      expect(current[0]).toBe('init');
+    }
+    // Each cut frees five messages, and a call adds two: a cut every third call at most, not one per call.
+    expect(cuts).toBeGreaterThan(0);
+    expect(cuts).toBeLessThanOrEqual(Math.ceil(histories.length / 2.5));
+  });
+
+  it('with a low-water mark of 1, slides by one exchange per call once full (no prefix repeats)', async () => {
+    const histories: string[][] = [];
+    const recording = delayedAgent(1);
+    start({
+      agent: {
+        name: 'recording',
+        run: (request, signal) => {
+          histories.push(request.history.map((m) => m.content));
+          return recording.run(request, signal);
+        },
+      },
+      maxHistoryMessages: 10,
+      historyLowWater: 1,
+      maxBatchItems: 1,
+    });
+    await registry.init(abc, { prompt: 'init' });
+    for (let i = 0; i < 20; i++) await registry.enqueue(abc, { kind: 'observation', prompt: `o${i}` });
+    await vi.advanceTimersByTimeAsync(100);
+    const repeated = histories
+      .slice(1)
+      .filter((current, i) => current.slice(0, histories[i]!.length).join('|') === histories[i]!.join('|'));
+    expect(repeated.length).toBeLessThan(6); // only while the window fills
+  });
+
+  it('refuses a low-water mark outside (0, 1]', () => {
+    expect(() => start({ historyLowWater: 0 })).toThrow(/historyLowWater: must be above 0/);
+    expect(() => start({ historyLowWater: 1.5 })).toThrow(/historyLowWater: must be at most 1/);
+  });
 });

@@ -143,6 +143,33 @@ describe('sqlite store on disk', () => {
     expect(second.readEvents(sessionDbId).map((e) => e.payload)).toEqual([{ input: 1 }]);
   });
 
+  it('reads a stream with what is still buffered after what is committed, each stream only its own, in order', async () => {
+    const store = openSqliteStore(path());
+    opened.push(store);
+    const a = store.openSession('a', 'p', 0).sessionDbId;
+    const b = store.openSession('b', 'p', 0).sessionDbId;
+    store.append(a, { type: 'E', payload: { n: 1 }, at: 1 });
+    await store.flush();
+    // Buffered, interleaved across the two streams, as a recovery that restores one session after another leaves them.
+    for (let n = 2; n <= 5; n++) {
+      store.append(a, { type: 'E', payload: { n }, at: n });
+      store.append(b, { type: 'E', payload: { n }, at: n });
+    }
+    expect(store.readEvents(a).map((e) => [e.seq, (e.payload as { n: number }).n])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
+    expect(store.readEvents(b).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(store.readEvents(a, { afterSeq: 2, limit: 2 }).map((e) => e.seq)).toEqual([3, 4]);
+    expect(store.readEvents(b, { afterSeq: 3 }).map((e) => e.seq)).toEqual([4]);
+    await store.flush();
+    expect(store.readEvents(a).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(store.readEvents(b).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
   it('commits buffered events at the end of the event-loop turn even when nobody flushes', async () => {
     const store = openSqliteStore(path());
     opened.push(store);

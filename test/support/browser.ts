@@ -1,20 +1,16 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-
-/** Debian's Chromium (`apt-get install chromium`; .ci/run installs it when it is missing). */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-export function chromiumInstalled(): boolean {
-  return existsSync(CHROMIUM);
-}
+import { type ChromiumBuild, resolveChromium } from './chromium.js';
 
 export interface Browser {
   readonly context: BrowserContext;
   readonly page: Page;
   /** Every URL the page asked for, allowed or not. */
   readonly requested: string[];
+  /** Which Chromium this is (see chromium.ts). */
+  readonly build: ChromiumBuild;
   close(): Promise<void>;
 }
 
@@ -25,14 +21,16 @@ const LOOPBACK = /^(https?|wss?):\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//;
  * (and recorded, so a test can assert that none was even attempted). The profile is removed on close.
  */
 export async function launchBrowser(options: { viewport?: { width: number; height: number } } = {}): Promise<Browser> {
-  const profile = mkdtempSync(join(tmpdir(), 'session-lifecycle-chromium-'));
+  const build = await resolveChromium();
+  const profile = mkdtempSync(join(tmpdir(), 'session-lifecycle-profile-'));
   let context: BrowserContext | undefined;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: build.executablePath,
       headless: true,
       viewport: options.viewport ?? { width: 1400, height: 900 },
       args: [
+        ...build.args,
         '--headless',
         '--no-sandbox',
         '--disable-gpu',
@@ -58,6 +56,7 @@ export async function launchBrowser(options: { viewport?: { width: number; heigh
     context,
     page,
     requested,
+    build,
     async close() {
       try {
         await context.close();

@@ -5,8 +5,10 @@ import { until } from '../cluster/support/restate-server.js';
 
 const children = fileURLToPath(new URL('./children.ts', import.meta.url));
 
+type Ending = 'exit' | 'throw' | 'SIGTERM' | 'SIGINT' | 'SIGHUP' | 'SIGKILL' | 'its parent is killed';
+
 /** A test process that starts a long-running child, registers it and then ends as `how` says. */
-function testProcess(how: 'exit' | 'throw' | 'SIGTERM') {
+function testProcess(how: Ending) {
   const script = `
     import { spawn } from 'node:child_process';
     const { killOnExit } = await import(${JSON.stringify(children)});
@@ -14,7 +16,11 @@ function testProcess(how: 'exit' | 'throw' | 'SIGTERM') {
     console.log(child.pid);
     ${how === 'exit' ? 'process.exit(0);' : how === 'throw' ? "setTimeout(() => { throw new Error('uncaught'); }, 10);" : 'setInterval(() => {}, 1000);'}
   `;
-  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
+  if (how !== 'its parent is killed') return spawn(node[0]!, node.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // As `npm run` starts a script: under a shell (`; true` keeps the shell from exec'ing node).
+  const quoted = node.map((arg) => `'${arg.replaceAll("'", `'"'"'`)}'`).join(' ');
+  return spawn('sh', ['-c', `${quoted}; true`], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 const alive = (pid: number) => {
@@ -27,7 +33,7 @@ const alive = (pid: number) => {
 };
 
 describe('processes started by tests', () => {
-  for (const how of ['exit', 'throw', 'SIGTERM'] as const) {
+  for (const how of ['exit', 'throw', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL', 'its parent is killed'] as const) {
     it(`are killed by pid when the test process ends (${how})`, async () => {
       const parent = testProcess(how);
       const exited = new Promise((resolve) => parent.once('exit', resolve));
@@ -40,7 +46,9 @@ describe('processes started by tests', () => {
       );
       const pid = Number(out.trim());
       expect(alive(pid)).toBe(true);
-      if (how === 'SIGTERM') parent.kill('SIGTERM');
+      // SIGKILL runs no handler in the test process: its watchdog does the killing.
+      if (how.startsWith('SIG')) parent.kill(how as NodeJS.Signals);
+      if (how === 'its parent is killed') parent.kill('SIGKILL');
       await exited;
       await until(
         () => !alive(pid),

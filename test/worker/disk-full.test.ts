@@ -78,8 +78,11 @@ describe.runIf(mountPoint !== undefined)('a full disk, for real', () => {
       expect([200, 507]).toContain(answer.status);
       if (answer.status === 507) {
         refused.add(`toolu_${n}`);
-        expect(answer.json).toMatchObject({ error: 'event log unwritable', details: expect.stringContaining('the disk is full') });
-        expect(answer.json.details).toContain(join(mountPoint!, 'data', 'session-events.db'));
+        expect(answer.json).toMatchObject({
+          error: 'event log unwritable',
+          details: [{ problem: expect.stringContaining('the disk is full') }],
+        });
+        expect(answer.json.details[0].problem).toContain(join(mountPoint!, 'data', 'session-events.db'));
         expect(answer.headers['retry-after']).toBeDefined();
       }
     }

@@ -1,7 +1,10 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { startWorker } from '../../src/worker/index.js';
 import { controllableAgent } from '../support/agents.js';
 import { useTempDir } from '../support/tmp.js';
-import { startTestWorker, type TestWorker } from '../support/worker.js';
+import { http, startTestWorker, type TestWorker } from '../support/worker.js';
 
 const tempDir = useTempDir();
 let worker: TestWorker | undefined;
@@ -108,11 +111,43 @@ describe('worker routes, happy paths', () => {
     expect(metrics.text).toContain('session_lifecycle_nodejs_heap_size_used_bytes');
   });
 
+  it('answers work for a content session that was never initialised 200 skipped, with its own reason and a warning in the log', async () => {
+    const dir = tempDir();
+    const lines: { level: number; msg: string; contentSessionId?: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const config = loadConfig({ env: { CLAUDE_MEM_DATA_DIR: dir, CLAUDE_MEM_WORKER_PORT: '0' }, home: dir });
+    const running = await startWorker(config, { logger, version: '8.5.7' });
+    try {
+      const call = (path: string, body: unknown) => http(running.port, 'POST', path, { body });
+      const typo = { ...observation, contentSessionId: 'claude-sesion-1' };
+      expect((await call('/api/sessions/observations', typo)).json).toEqual({ status: 'skipped', reason: 'unknown_session' });
+      expect((await call('/api/sessions/summarize', { contentSessionId: 'claude-sesion-1', last_assistant_message: 'done' })).json).toEqual(
+        {
+          status: 'skipped',
+          reason: 'unknown_session',
+        },
+      );
+      const warnings = lines.filter((line) => line.level === 40 && line.contentSessionId === 'claude-sesion-1');
+      expect(warnings.map((line) => line.msg)).toEqual([
+        'observation for a content session that was never initialised (no POST /api/sessions/init): skipped, nothing recorded',
+        'summarize for a content session that was never initialised (no POST /api/sessions/init): skipped, nothing recorded',
+      ]);
+      // Nothing was recorded for it: no session appeared.
+      expect((await http(running.port, 'GET', '/api/sessions')).json.sessions).toEqual([]);
+      // A session whose prompts were all private is skipped as private, and logs no warning.
+      await call('/api/sessions/init', { ...session, prompt: '<private>secret</private>' });
+      expect((await call('/api/sessions/observations', observation)).json).toEqual({ status: 'skipped', reason: 'private' });
+      expect(lines.filter((line) => line.level === 40)).toHaveLength(2);
+    } finally {
+      await running.stop({ drainMs: 0 });
+    }
+  });
+
   it('skips excluded tools, claude-mem’s own memory files, private sessions and repeated tool_use_ids', async () => {
     worker = await startTestWorker(tempDir(), { CLAUDE_MEM_SKIP_TOOLS: 'TodoWrite' });
     expect((await worker.call('POST', '/api/sessions/observations', { body: observation })).json).toEqual({
       status: 'skipped',
-      reason: 'private',
+      reason: 'unknown_session',
     });
     const privateInit = await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: '<private>my password</private>' } });
     expect(privateInit.json).toEqual({ sessionDbId: 1, promptNumber: 1, skipped: true, reason: 'private' });
@@ -202,7 +237,7 @@ describe('worker routes, bad input: a clear error, the worker stays up, the log 
         headers: { 'content-type': 'application/json' },
       });
       expect(malformed.status).toBe(400);
-      expect(malformed.json).toMatchObject({ error: 'invalid JSON', details: expect.any(String) });
+      expect(malformed.json).toEqual({ error: 'invalid JSON', details: [{ problem: expect.any(String) }] });
 
       const wrongType = await worker!.call('POST', '/api/sessions/init', { body: { contentSessionId: 42, project: 'p', prompt: ['x'] } });
       expect(wrongType.status).toBe(400);

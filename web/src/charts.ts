@@ -6,7 +6,8 @@ const HEIGHT = 180;
 const MARGIN = { top: 10, right: 12, bottom: 22, left: 64 };
 
 function frame(container: HTMLElement, label: string): { root: SVGSVGElement; width: number; plotWidth: number; plotHeight: number } {
-  const width = Math.max(320, Math.floor(container.clientWidth || 600));
+  // As wide as its box (a phone's too); the SVG scales, so a narrow one only draws fewer pixels.
+  const width = Math.max(240, Math.floor(container.clientWidth || 600));
   const root = svg('svg', { viewBox: `0 0 ${width} ${HEIGHT}`, width, height: HEIGHT, role: 'img', 'aria-label': label });
   return { root, width, plotWidth: width - MARGIN.left - MARGIN.right, plotHeight: HEIGHT - MARGIN.top - MARGIN.bottom };
 }
@@ -146,10 +147,13 @@ export function drawMemory(
   }
   container.replaceChildren(root);
   const last = visible.at(-1);
-  setText(
-    legend,
-    last === undefined
-      ? 'no sample yet'
-      : `heap used ${bytes(last.heapUsedBytes)} · RSS ${bytes(last.rssBytes)} · ${limitBytes === null ? 'no shedding (sessions live in Restate)' : `limit ${bytes(limitBytes)}`} · ${visible.length} sample${visible.length === 1 ? '' : 's'}`,
-  );
+  if (last === undefined) {
+    setText(legend, 'no sample yet');
+    return;
+  }
+  // The key: each series' colour beside its name and latest value.
+  const key = (series: 'heap' | 'rss', name: string, value: number) =>
+    el('span', { class: 'key' }, el('span', { class: `swatch ${series}` }), ` ${name} ${bytes(value)}`);
+  const rest = `${limitBytes === null ? 'no shedding (sessions live in Restate)' : `limit ${bytes(limitBytes)}`} · ${visible.length} sample${visible.length === 1 ? '' : 's'}`;
+  legend.replaceChildren(key('heap', 'heap used', last.heapUsedBytes), ' · ', key('rss', 'RSS', last.rssBytes), ` · ${rest}`);
 }

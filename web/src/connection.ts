@@ -22,13 +22,23 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
   return { ...extra, ...(token === null ? {} : { authorization: `Bearer ${token}` }) };
 }
 
+/** The worker's failure answer: `details` lists each problem. */
+interface ErrorAnswer {
+  readonly error?: string;
+  readonly details?: readonly { readonly field?: string; readonly problem: string }[];
+}
+
+const problemsOf = (body: ErrorAnswer) =>
+  (body.details ?? []).map((p) => (p.field === undefined ? p.problem : `${p.field}: ${p.problem}`)).join('; ');
+
 /** GET a JSON route of the worker; throws Unauthorized on 401, an Error with the worker's message otherwise. */
 export async function getJson<T>(path: string): Promise<T> {
   const response = await fetch(path, { headers: headers({ accept: 'application/json' }), cache: 'no-store' });
   if (response.status === 401) throw new Unauthorized('this worker needs its token');
   if (!response.ok) {
-    const body = (await response.json().catch(() => ({}))) as { error?: string; details?: unknown };
-    throw new Error(`${response.status} ${body.error ?? response.statusText}${body.details ? `: ${String(body.details)}` : ''}`);
+    const body = (await response.json().catch(() => ({}))) as ErrorAnswer;
+    const problems = problemsOf(body);
+    throw new Error(`${response.status} ${body.error ?? response.statusText}${problems ? `: ${problems}` : ''}`);
   }
   return (await response.json()) as T;
 }
@@ -86,8 +96,8 @@ export function connectStream(handlers: StreamHandlers): { stop(): void; retryNo
         return;
       }
       if (!response.ok || response.body === null) {
-        const body = (await response.json().catch(() => ({}))) as { details?: string };
-        throw new Error(body.details ?? `${response.status} ${response.statusText}`);
+        const body = (await response.json().catch(() => ({}))) as ErrorAnswer;
+        throw new Error(problemsOf(body) || `${response.status} ${response.statusText}`);
       }
       handlers.state('live');
       pause = 1_000;

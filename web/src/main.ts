@@ -37,7 +37,8 @@ const sessionPage = new SessionPage(byId('session-view'), document.body.dataset.
 const memoriesView = new MemoriesView(byId('memories-view'), (error) => {
   if (error instanceof Unauthorized) askForToken('This worker needs its token.');
 });
-let fitMemory = false;
+/** Scaled to the samples by default: against a limit of gigabytes, a heap of megabytes would be a sliver. */
+let fitMemory = true;
 
 function applyMessage(message: StreamMessage): void {
   offset = message.now - Date.now();
@@ -102,7 +103,8 @@ function render(): void {
     `v${facts.version} · pid ${facts.pid} · up ${duration(serverNow() - facts.startedAt)} · TTL ${duration(facts.idleTtlMs)} + grace ${duration(facts.graceMs)}${engineInfo(facts)}`,
   );
   const cards: Record<string, string> = {
-    live: `${count(stats.live)} / ${count(facts.maxActiveSessions)}`,
+    // On Restate no capacity applies (the cluster keeps every session on disk): the count alone.
+    live: facts.engine.kind === 'restate' ? count(stats.live) : `${count(stats.live)} / ${count(facts.maxActiveSessions)}`,
     active: count(stats.byLifecycle.active),
     idle: count(stats.byLifecycle.idle),
     expiring: count(stats.byLifecycle.expiring),

@@ -6,6 +6,9 @@ import { memoryList } from './memories.js';
 
 const REFRESH_MS = 1_000;
 
+/** A line cut to `max` characters says so with an ellipsis. */
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
 export class SessionPage {
   #current: number | undefined;
   #detail: SessionDetail | undefined;
@@ -205,7 +208,7 @@ export class SessionPage {
               {},
               el('strong', {}, message.role),
               ` · ${count(message.tokens)} tokens${message.pinned ? ' · pinned' : ''} · `,
-              message.content.slice(0, 140).replace(/\s+/g, ' '),
+              clip(message.content.replace(/\s+/g, ' '), 140),
             ),
             el('pre', {}, message.content + (message.clipped ? '\n[cut for the page; the log has it whole]' : '')),
           ),
@@ -224,10 +227,15 @@ export class SessionPage {
 
   #timeline(detail: SessionDetail): HTMLElement[] {
     const { timeline } = detail;
+    const shown =
+      timeline.entries.length < timeline.total ? `The last ${count(timeline.entries.length)} of ${count(timeline.total)} events` : null;
+    // On Restate there is no log on the worker's machine: every event is on the events route.
     const note =
-      timeline.entries.length < timeline.total
-        ? `The last ${count(timeline.entries.length)} of ${count(timeline.total)} events; \`npm run replay -- ${detail.sessionDbId}\` prints them all.`
-        : `${count(timeline.total)} events, replayed from the log as \`npm run replay -- ${detail.sessionDbId}\` prints them.`;
+      timeline.source === 'restate'
+        ? `${shown ?? `${count(timeline.total)} events`}, from the session's timeline in Restate; \`GET /api/sessions/${detail.sessionDbId}/events\` lists every event.`
+        : shown !== null
+          ? `${shown}; \`npm run replay -- ${detail.sessionDbId}\` prints them all.`
+          : `${count(timeline.total)} events, replayed from the log as \`npm run replay -- ${detail.sessionDbId}\` prints them.`;
     const head = el('tr', {}, ...['time', 'seq', 'event', 'state after', 'queue', 'history', 'detail'].map((t) => el('th', {}, t)));
     const rows = timeline.entries.map((entry) =>
       el(

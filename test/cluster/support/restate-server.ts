@@ -101,6 +101,31 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs: 
   }
 }
 
+/**
+ * Waits until `check` holds, for as long as the system moves: fails only when `progress()` (any value
+ * that changes as work gets done) has stayed the same for `stallMs`. On a loaded machine the work is
+ * slower, not stuck, so no total budget is there for load to use up; a wedged cluster still fails.
+ */
+export async function untilStalled(
+  check: () => Promise<boolean> | boolean,
+  progress: () => Promise<unknown> | unknown,
+  stallMs: number,
+  describe: () => string,
+): Promise<void> {
+  let last = JSON.stringify(await progress());
+  let movedAt = Date.now();
+  while (!(await check())) {
+    const now = JSON.stringify(await progress());
+    if (now !== last) {
+      last = now;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt > stallMs) {
+      throw new Error(`no progress for ${stallMs} ms (last: ${now}): ${describe()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Starts one restate-server node; resolves once it is spawned (see `waitHealthy`). */
 export function spawnRestateNode(options: RestateNodeOptions): RestateNode {
   const child = killOnExit(

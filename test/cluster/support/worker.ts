@@ -9,6 +9,8 @@ import { type HttpAnswer, http } from '../../support/worker.js';
 
 export interface RestateTestWorker extends RunningWorker {
   readonly dataDir: string;
+  /** Every line it logged at info and above (pino's JSON, parsed). */
+  readonly logs: { level: number; msg: string; [field: string]: unknown }[];
   call(method: string, path: string, options?: Parameters<typeof http>[3]): Promise<HttpAnswer>;
   /** Stops it and removes its data directory. */
   close(): Promise<void>;
@@ -40,13 +42,15 @@ export async function startRestateWorker(options: {
     },
     home: dataDir,
   });
+  const logs: RestateTestWorker['logs'] = [];
   const worker = await startWorker(config, {
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) }),
     version: '8.5.7',
     ...(options.agent === undefined ? {} : { agent: options.agent }),
   });
   return Object.assign(worker, {
     dataDir,
+    logs,
     call: (method: string, path: string, callOptions?: Parameters<typeof http>[3]) => http(worker.port, method, path, callOptions),
     async close() {
       await worker.stop({ drainMs: 0 });

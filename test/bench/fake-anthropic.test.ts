@@ -1,0 +1,93 @@
+/**
+ * The cost benchmark's fake Anthropic API (bench/lib/fake-anthropic.ts) speaks the Messages API as the
+ * official SDK expects it: JSON and streamed answers, usage with cache reads and writes, Anthropic's
+ * error shape for a bad request. Driven by @anthropic-ai/sdk, on loopback.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeAnthropic, REPLY_CHARS, startFakeAnthropic } from '../../bench/lib/fake-anthropic.js';
+
+let fake: FakeAnthropic;
+let client: Anthropic;
+beforeEach(async () => {
+  // 100× faster than real time: a call's session-time latency of a few seconds takes tens of milliseconds,
+  // and the cache's 5 minutes take 3 s.
+  const epoch = performance.now();
+  fake = await startFakeAnthropic({ speed: 100, now: () => (performance.now() - epoch) * 100 });
+  client = new Anthropic({ apiKey: 'sk-ant-test', baseURL: fake.baseUrl, maxRetries: 0 });
+});
+afterEach(async () => {
+  await fake.close();
+});
+
+const longText = (seed: string) => `${seed} `.padEnd(20_000, 'x'); // 5,000 tokens
+const cached = (text: string) => ({ type: 'text' as const, text, cache_control: { type: 'ephemeral' as const } });
+
+describe('fake Anthropic Messages API', () => {
+  it('answers each observation marker, and reports usage with cache creation then cache reads', async () => {
+    const first = await client.messages.create({
+      model: 'claude-haiku-4-5',
+      max_tokens: 4_096,
+      system: 'You observe a coding session.',
+      messages: [{ role: 'user', content: [cached(`${longText('init')}\nobs:a-1; obs:a-2;`)] }],
+    });
+    expect(first.content).toHaveLength(1);
+    expect(first.content[0]!.type === 'text' && first.content[0]!.text.match(/<observation>/g)).toHaveLength(2);
+    expect(first.usage).toMatchObject({ cache_read_input_tokens: 0, output_tokens: Math.ceil((2 * REPLY_CHARS.observation + 1) / 4) });
+    expect(first.usage.cache_creation_input_tokens).toBeGreaterThan(5_000);
+
+    const reply = first.content[0]!.type === 'text' ? first.content[0]!.text : '';
+    const second = await client.messages.create({
+      model: 'claude-haiku-4-5',
+      max_tokens: 4_096,
+      system: 'You observe a coding session.',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: `${longText('init')}\nobs:a-1; obs:a-2;` }] },
+        { role: 'assistant', content: reply },
+        { role: 'user', content: [cached('obs:a-3;')] },
+      ],
+    });
+    expect(second.usage.cache_read_input_tokens).toBe(first.usage.cache_creation_input_tokens);
+    expect(second.usage.input_tokens).toBe(0);
+    expect([...fake.answered.keys()]).toEqual(['obs:a-1;', 'obs:a-2;', 'obs:a-3;']);
+    expect(fake.calls.map((call) => call.kind)).toEqual(['observations', 'observations']);
+    expect(fake.calls[1]!.dollars).toBeGreaterThan(0);
+  });
+
+  it('streams the answer as Server-Sent Events the SDK assembles, with the usage of message_start and message_delta', async () => {
+    const stream = client.messages.stream({
+      model: 'claude-haiku-4-5',
+      max_tokens: 4_096,
+      messages: [{ role: 'user', content: [cached(`${longText('init')}\nsum:s-1;`)] }],
+    });
+    const message = await stream.finalMessage();
+    expect(message.content[0]!.type === 'text' && message.content[0]!.text).toMatch(/^<summary>.*<\/summary>$/s);
+    expect(message.stop_reason).toBe('end_turn');
+    expect(message.usage.output_tokens).toBe(Math.ceil(REPLY_CHARS.summary / 4));
+    expect(message.usage.cache_creation_input_tokens).toBeGreaterThan(5_000);
+    expect(fake.calls[0]).toMatchObject({ stream: true, kind: 'summary' });
+  });
+
+  it('refuses a bad request in Anthropic’s error shape, and charges nothing for it', async () => {
+    const five = Array.from({ length: 5 }, (_, i) => cached(`block ${i}`));
+    await expect(
+      client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: five }] }),
+    ).rejects.toMatchObject({
+      status: 400,
+      error: {
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringMatching(/maximum of 4 blocks with cache_control/) },
+      },
+    });
+    await expect(
+      client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'assistant', content: 'hello' }] }),
+    ).rejects.toMatchObject({ status: 400 });
+    await expect(
+      client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x'.repeat(820_000) }] }),
+    ).rejects.toMatchObject({ status: 400, error: { error: { message: expect.stringMatching(/prompt is too long/) } } });
+    const raw = await fetch(`${fake.baseUrl}/v1/messages`, { method: 'POST', body: '{not json' });
+    expect(raw.status).toBe(400);
+    expect(((await raw.json()) as { type: string }).type).toBe('error');
+    expect(fake.calls).toHaveLength(0);
+  });
+});
