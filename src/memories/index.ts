@@ -10,11 +10,11 @@ export { normalisePath, pathMatch, queryWords, searchableText } from './matching
 export { DEFAULT_OBSERVATION_TYPE, NOTE_TYPE, noteOf, parseReply } from './parse.js';
 export {
   describeConnection,
-  INDEXED_CHARACTERS,
   openPostgresMemories,
   type PostgresMemoryOptions,
   type PostgresMemoryStore,
 } from './postgres-store.js';
+export { INDEXED_CHARACTERS } from './postgres-writes.js';
 export { renderContext, renderMatches, renderSearchIndex, timeOf } from './render.js';
 export { keepMemoriesFor, type RetentionOptions } from './retention.js';
 export { REPLY_EVENT, type ReplyEvent, replyOf } from './source.js';
