@@ -260,7 +260,7 @@ renderers.memoryStores = {
       row('semantic', "a prompt's words, any of them, 5 results"),
       '',
       `Aims of the memory routes, for PostgreSQL: context p99 ≤ ${s.aims.injectP99Ms} ms ${met(s.met.inject)}, search p99 ≤ ${s.aims.searchP99Ms} ms ${met(s.met.search)}. ` +
-        'PostgreSQL answers over a socket with a round trip per query (the SQLite store reads its file in the process), which is most of the difference.',
+        'PostgreSQL answers each query over a loopback socket, a round trip per query, planned from its statistics (the SQLite store reads its file in this process).',
     ];
   },
 };
