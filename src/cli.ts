@@ -111,7 +111,7 @@ function addRestateServiceCommand(program: Command, io: CliIo): void {
       });
       const { restate } = config;
       const logger = pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
-      const { service, advertisedUrl: advertised } = await serveSessionServices(config, { agent: agentFor(config), logger });
+      const { service, advertisedUrl: advertised } = await serveSessionServices(config, { agent: agentFor(config, logger), logger });
       io.out(
         `Session services on ${service.url}${restate.adminUrl === undefined ? ` (register ${advertised} with your Restate admin API)` : `, registered with ${restate.adminUrl} as ${advertised}`}. Ctrl-C stops them.`,
       );

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { type Agent, createLocalAgent, createOpenAICompatibleAgent } from '../agents/index.js';
 import type { RunningSessionService } from '../cluster/index.js';
-import type { WorkerConfig } from '../config/index.js';
+import { describeMisspelling, type ProviderName, type WorkerConfig } from '../config/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
 import type { EngineStartReport, SessionEngine } from '../engine/index.js';
 import type { SessionRegistry } from '../registry/index.js';
@@ -77,7 +77,20 @@ export function reportedVersion(home = homedir()): string {
   return packageVersion();
 }
 
-export function agentFor(config: WorkerConfig): Agent {
+/**
+ * claude-mem's provider names, accepted as its settings.json has them (its default is `claude`) so that
+ * the file starts the worker; until this build has those providers, `local` answers, and start-up says so.
+ */
+const NOT_YET_AVAILABLE: ReadonlySet<ProviderName> = new Set(['claude', 'gemini', 'openrouter']);
+
+export function agentFor(config: WorkerConfig, logger?: Logger): Agent {
+  if (NOT_YET_AVAILABLE.has(config.provider)) {
+    logger?.warn(
+      { provider: config.provider, from: config.sources.CLAUDE_MEM_PROVIDER },
+      `CLAUDE_MEM_PROVIDER=${config.provider} is claude-mem's provider, not available in this worker yet: the offline local provider answers instead (set CLAUDE_MEM_PROVIDER=local or openai-compatible to choose)`,
+    );
+    return createLocalAgent();
+  }
   if (config.provider === 'local') return createLocalAgent();
   return createOpenAICompatibleAgent({
     baseUrl: config.openaiBaseUrl!,
@@ -85,6 +98,18 @@ export function agentFor(config: WorkerConfig): Agent {
     timeoutMs: config.agentTimeoutMs,
     ...(config.openaiApiKey === undefined ? {} : { apiKey: config.openaiApiKey }),
   });
+}
+
+/** Once per start: the keys set aside (claude-mem's, at debug level), and a warning for each that looks like a misspelling of ours. */
+function logSettingsNotices(config: WorkerConfig, logger: Logger): void {
+  const { ignoredKeys, misspellings } = config.notices;
+  if (ignoredKeys.length > 0) {
+    logger.debug(
+      { file: config.settingsFile, keys: ignoredKeys },
+      `settings.json: ${ignoredKeys.length} keys this worker does not use (claude-mem's own), ignored`,
+    );
+  }
+  for (const misspelling of misspellings) logger.warn({ key: misspelling.key, meant: misspelling.meant }, describeMisspelling(misspelling));
 }
 
 function listenFailure(error: unknown, config: WorkerConfig): Error {
@@ -107,8 +132,9 @@ function listenFailure(error: unknown, config: WorkerConfig): Error {
 export async function startWorker(config: WorkerConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
   const version = options.version ?? reportedVersion();
+  logSettingsNotices(config, logger);
   const metrics = createMetrics();
-  const agent = options.agent ?? agentFor(config);
+  const agent = options.agent ?? agentFor(config, logger);
   // First of all, before the port: the embedded engine owns its log (a second worker on this data directory stops here).
   const opened =
     config.engine === 'restate'
@@ -134,6 +160,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
       bodyLimitBytes: config.bodyLimitBytes,
       skipTools: config.skipTools,
       version,
+      serviceVersion: packageVersion(),
     }));
 
     await app.register(dashboardPlugin, {
