@@ -26,6 +26,8 @@ export interface WorkerAppOptions {
   readonly skipTools: readonly string[];
   /** What GET /api/version answers (see docs/operations.md on claude-mem's version check). */
   readonly version: string;
+  /** This package's own version, which GET /api/health reports as `serviceVersion`. */
+  readonly serviceVersion: string;
   readonly now?: () => number;
 }
 
@@ -59,15 +61,23 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
     }
     const log = await options.engine.health();
     if (!log.writable) {
-      // Hooks that check readiness hold their work instead of sending what would be refused.
+      // Still 200: claude-mem 13.x's hooks count a worker that is not ready as unreachable, and the third
+      // such hook in a row exits 2, which blocks the user's prompt. Writes are refused one by one instead
+      // (507, or 503 on Restate), which those hooks skip and exit 0. The status says why.
       const status = options.engine.description.kind === 'embedded' ? 'log-unwritable' : 'engine-unavailable';
-      return reply.code(503).header('retry-after', '1').send({ status, message: log.error, since: log.since });
+      return reply.code(200).send({ status, message: log.error, since: log.since });
     }
     return { status: 'ready' };
   });
+  // claude-mem 13.x's hooks read two fields here before every call. `version`: a worker whose version is
+  // not their plugin's is "stale", and they SIGKILL the pid in claude-mem's worker.pid; an answer without
+  // one is "unknown", which they accept as it is. `uptime` (seconds): a worker that is never ready past
+  // 300 s of it is "wedged" and recycled the same way. This worker is not claude-mem's, so it names
+  // itself and its own version under fields of its own and claims neither of theirs.
   app.get('/api/health', async () => ({
     status: 'ok',
-    version: options.version,
+    service: 'session-lifecycle',
+    serviceVersion: options.serviceVersion,
     pid: process.pid,
     initialized: ready,
     uptimeSeconds: Math.round(process.uptime()),

@@ -1,6 +1,7 @@
 /**
- * claude-mem 8.5.x's hook routes, with the same bodies and answers, so its hooks work unchanged: each
- * validates its body, becomes one engine command (one event), and answers once that event is durable.
+ * claude-mem's hook routes (its 8.5.x hook scripts and its 13.x hook client), with the same bodies and
+ * answers, so its hooks work unchanged: each validates its body, becomes one engine command (one event),
+ * and answers once that event is durable.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { initPrompt, observationPrompt, summaryPrompt } from '../agents/index.js';
@@ -29,9 +30,11 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
       return { sessionDbId: opened.sessionDbId, promptNumber: opened.lastPromptNumber + 1, skipped: true, reason: 'private' };
     }
     const promptNumber = ((await engine.identity(target))?.lastPromptNumber ?? 0) + 1;
+    // claude-mem's `contextInjected`: the session was already live, so its agent has seen what came before.
+    const contextInjected = promptNumber > 1 && (await engine.get(target)) !== undefined;
     const result = await engine.init(target, { prompt: initPrompt(body.project, userPrompt, promptNumber), promptNumber });
     if (!result.ok) throw refusal(result, body.contentSessionId);
-    return { sessionDbId: result.sessionDbId, promptNumber: result.promptNumber, skipped: false };
+    return { sessionDbId: result.sessionDbId, promptNumber: result.promptNumber, skipped: false, contextInjected, status: 'initialized' };
   });
 
   app.post('/sessions/:sessionDbId/init', { preHandler: whenReady }, async (request) => {
@@ -82,6 +85,11 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
 
   app.post('/api/sessions/summarize', { preHandler: whenReady }, async (request) => {
     const body = parse(summarizeBody, request.body, 'summarize');
+    // A subagent's turn ends inside its parent's: the parent's summary covers it (claude-mem skips it too).
+    if (body.agentId !== undefined) {
+      metrics.countWork('skipped');
+      return { status: 'skipped', reason: 'subagent_context' };
+    }
     const result = await engine.enqueue(
       { contentSessionId: body.contentSessionId },
       { kind: 'summarize', prompt: summaryPrompt(body.last_assistant_message), requirePrompt: true },
@@ -139,10 +147,13 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
     endById((target) => engine.complete(target), { success: true }),
   );
 
-  /** claude-mem's context hook asks for memories to inject; this worker keeps sessions, not memories. */
+  /** claude-mem's context hook asks for memories to inject (8.5.x: ?project=; 13.x: ?projects=a,b); this worker keeps sessions, not memories. */
   app.get('/api/context/inject', async (request, reply) => {
-    const project = (request.query as { project?: unknown }).project;
-    if (typeof project !== 'string' || project === '') throw new HttpError(400, 'Project parameter is required', 'pass ?project=<name>');
+    const query = request.query as { project?: unknown; projects?: unknown };
+    const project = query.projects ?? query.project;
+    if (typeof project !== 'string' || project === '') {
+      throw new HttpError(400, 'Project parameter is required', 'pass ?projects=<name>[,<name>…] or ?project=<name>');
+    }
     return reply.type('text/plain; charset=utf-8').send('');
   });
 }

@@ -24,7 +24,16 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
  * session and tool-use ids are a few dozen characters and a project is a directory name; anything far
  * longer is a client bug, and would be stored in every event of the session.
  */
-export const LIMITS = { contentSessionId: 256, project: 256, tool_name: 256, tool_use_id: 256, cwd: 4_096 } as const;
+export const LIMITS = {
+  contentSessionId: 256,
+  project: 256,
+  tool_name: 256,
+  tool_use_id: 256,
+  cwd: 4_096,
+  platformSource: 64,
+  agentId: 256,
+  agentType: 256,
+} as const;
 
 const text = (field: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a string`) });
@@ -34,10 +43,22 @@ const nonEmpty = (field: keyof typeof LIMITS) => limited(field).trim().min(1, `$
 /** Claude Code sends tool input and response as JSON values: objects, usually; strings sometimes; maybe nothing. */
 const toolValue = z.unknown().optional();
 
+/**
+ * What claude-mem 13.x's hooks add to their bodies: the platform they run on (`claude`, `codex`, …) and,
+ * inside a subagent, its id and type. Accepted and checked; the worker keeps sessions by content session,
+ * so they change nothing but a subagent's summary (skipped, as claude-mem does).
+ */
+const hookOrigin = {
+  platformSource: limited('platformSource').optional(),
+  agentId: limited('agentId').optional(),
+  agentType: limited('agentType').optional(),
+};
+
 export const sessionInitBody = z.object({
   contentSessionId: nonEmpty('contentSessionId'),
   project: limited('project'),
   prompt: text('prompt'),
+  ...hookOrigin,
 });
 
 export const promptInitBody = z.object({
@@ -56,11 +77,13 @@ export const observationBody = z.object({
   tool_response: toolValue,
   cwd: limited('cwd').optional(),
   tool_use_id: nonEmpty('tool_use_id').optional(),
+  ...hookOrigin,
 });
 
 export const summarizeBody = z.object({
   contentSessionId: nonEmpty('contentSessionId'),
   last_assistant_message: text('last_assistant_message'),
+  ...hookOrigin,
 });
 
 export const completeBody = z.object({
