@@ -26,11 +26,23 @@ export interface WorkerProcess {
   call: (method: string, path: string, options?: Parameters<typeof http>[3]) => ReturnType<typeof http>;
 }
 
-/** `session-lifecycle serve` as its own process, as `npm start` runs it; resolves once it is ready. */
-export async function startWorkerProcess(env: Record<string, string>, port: number): Promise<WorkerProcess> {
+/**
+ * `session-lifecycle serve` as its own process, as `npm start` runs it; resolves once it is ready on
+ * `port`. With `portFromSettings`, the port is not passed: the worker must find it in its settings.
+ */
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  port: number,
+  options: { readonly portFromSettings?: boolean } = {},
+): Promise<WorkerProcess> {
   const child = killOnExit(
     spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
-      env: { ...process.env, CLAUDE_MEM_WORKER_PORT: String(port), CLAUDE_MEM_LOG_LEVEL: 'info', ...env },
+      env: {
+        ...process.env,
+        ...(options.portFromSettings ? {} : { CLAUDE_MEM_WORKER_PORT: String(port) }),
+        CLAUDE_MEM_LOG_LEVEL: 'info',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
