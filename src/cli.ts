@@ -5,11 +5,14 @@
  *   restate-service    serve the session services to a Restate cluster (no HTTP API)
  *   replay <session>   print a session's timeline from the event log
  *   inspector          run a loopback relay for the Stately inspector
+ *   install claude-mem switch a claude-mem user's hooks to this worker (port, claude-mem's worker, memories)
+ *   doctor             what it finds: settings problems, claude-mem's hooks, who serves their port
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
+import { doctor, formatReport, installClaudeMem } from './claude-mem/index.js';
 import { ConfigError, DEFAULT_INSPECTOR_URL, eventLogPath, loadConfig, resolveDataDir } from './config/index.js';
 import { startInspectorRelay } from './inspector/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
@@ -46,7 +49,9 @@ const STOP_DEADLINE_MS = 30_000;
 function addServeCommand(program: Command, io: CliIo): void {
   program
     .command('serve')
-    .description("run the worker: claude-mem's HTTP routes on 127.0.0.1:37777, sessions logged in <data dir>/session-events.db")
+    .description(
+      "run the worker: claude-mem's HTTP routes on 127.0.0.1:CLAUDE_MEM_WORKER_PORT (default 37700 + uid % 100, as claude-mem's hooks), sessions logged in <data dir>/session-events.db",
+    )
     .option('--port <port>', 'overrides CLAUDE_MEM_WORKER_PORT')
     .option('--host <host>', 'overrides CLAUDE_MEM_WORKER_HOST')
     .option('--data-dir <dir>', 'overrides CLAUDE_MEM_DATA_DIR')
@@ -170,6 +175,40 @@ function addReplayCommand(program: Command, io: CliIo): void {
     });
 }
 
+/** What a command reports besides its output: its exit code (0 unless it sets one). */
+interface Outcome {
+  code: number;
+}
+
+/** The home directory of the environment the command runs in (~/.claude and ~/.claude-mem are found there). */
+function homeOf(io: CliIo): { home?: string } {
+  return io.env.HOME ? { home: io.env.HOME } : {};
+}
+
+function addClaudeMemCommands(program: Command, io: CliIo, outcome: Outcome): void {
+  program
+    .command('install')
+    .description(
+      "switch to this worker: `install claude-mem` pins the port claude-mem's hooks call, says whether claude-mem's own worker runs and how to stop it, imports its memories; safe to run again",
+    )
+    .argument('<what>', 'what to switch from: claude-mem')
+    .action(async (what: string) => {
+      if (what !== 'claude-mem') throw new UsageError(`cannot install ${JSON.stringify(what)}: the one thing to switch from is claude-mem`);
+      // SEAM(issue 17): pass `importMemories` once `session-lifecycle import claude-mem` is on main.
+      const report = await installClaudeMem({ env: io.env, ...homeOf(io) });
+      io.out(formatReport(report));
+      outcome.code = report.exitCode;
+    });
+  program
+    .command('doctor')
+    .description("say what is found: settings problems, claude-mem's hooks and the port they call, who serves it, claude-mem's own worker")
+    .action(async () => {
+      const report = await doctor({ env: io.env, ...homeOf(io) });
+      io.out(formatReport(report));
+      outcome.code = report.exitCode;
+    });
+}
+
 /** Runs the CLI; resolves with the process exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const program = new Command('session-lifecycle')
@@ -181,9 +220,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   addRestateServiceCommand(program, io);
   addReplayCommand(program, io);
   addInspectorCommand(program, io);
+  const outcome: Outcome = { code: 0 };
+  addClaudeMemCommands(program, io, outcome);
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return 0;
+    return outcome.code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     if (

@@ -24,4 +24,4 @@ export {
   type Setting,
   type SettingKey,
 } from './settings.js';
-export { readSettingsFile, type SettingsFile } from './settings-file.js';
+export { readSettingsFile, type SettingsFile, writeSetting } from './settings-file.js';

@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { type Agent, createLocalAgent, createOpenAICompatibleAgent } from '../agents/index.js';
+import { claudeMemStopCommand, describeOwner, findClaudeMemPlugins, portOwner } from '../claude-mem/index.js';
 import type { RunningSessionService } from '../cluster/index.js';
-import { describeMisspelling, type ProviderName, type WorkerConfig } from '../config/index.js';
+import { describeMisspelling, isLoopback, type ProviderName, type WorkerConfig } from '../config/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
 import type { EngineStartReport, SessionEngine } from '../engine/index.js';
 import type { SessionRegistry } from '../registry/index.js';
@@ -112,10 +113,21 @@ function logSettingsNotices(config: WorkerConfig, logger: Logger): void {
   for (const misspelling of misspellings) logger.warn({ key: misspelling.key, meant: misspelling.meant }, describeMisspelling(misspelling));
 }
 
-function listenFailure(error: unknown, config: WorkerConfig): Error {
+async function listenFailure(error: unknown, config: WorkerConfig): Promise<Error> {
   const code = (error as NodeJS.ErrnoException).code;
   const where = `${config.host}:${config.port}`;
   if (code === 'EADDRINUSE') {
+    // Which program holds it, when it answers as claude-mem's worker or as this one: the user's next step differs.
+    const owner = await portOwner(isLoopback(config.host) ? config.host : '127.0.0.1', config.port);
+    if (owner.kind === 'claude-mem' || owner.kind === 'session-lifecycle') {
+      const stop =
+        owner.kind === 'claude-mem'
+          ? `stop it with \`${claudeMemStopCommand(findClaudeMemPlugins(process.env)[0])}\` (session-lifecycle doctor says more)`
+          : 'stop it, or give this one its own CLAUDE_MEM_DATA_DIR and port';
+      return new WorkerStartError(
+        `port ${config.port} on ${config.host} is served by ${describeOwner(owner)}: ${stop}, or choose another port with CLAUDE_MEM_WORKER_PORT or --port`,
+      );
+    }
     return new WorkerStartError(
       `port ${config.port} on ${config.host} is already in use (another worker, or another program): stop it, or choose another port with CLAUDE_MEM_WORKER_PORT or --port`,
     );
@@ -176,7 +188,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     try {
       await app.listen({ host: config.host, port: config.port });
     } catch (error) {
-      throw listenFailure(error, config);
+      throw await listenFailure(error, config);
     }
     const address = app.server.address();
     if (address !== null && typeof address === 'object') port = address.port;
