@@ -76,7 +76,7 @@ export function hooksAndPortFindings(found: Survey): Finding[] {
     case 'nobody':
       findings.push({
         level: 'note',
-        text: `port ${found.hooksPort}: nothing listens there: start this worker (npx session-lifecycle serve); while nothing does, claude-mem's hooks start claude-mem's own worker there`,
+        text: `port ${found.hooksPort}: nothing listens there: start this worker (\`npm start\`, or \`npx session-lifecycle serve\`); while nothing does, claude-mem's hooks start claude-mem's own worker there`,
       });
       break;
     case 'claude-mem':

@@ -68,7 +68,7 @@ export async function installClaudeMem(options: InstallOptions): Promise<Report>
   } else {
     findings.push({
       level: 'ok',
-      text: `next: start the worker, \`npx session-lifecycle serve\` (it listens on 127.0.0.1:${found.hooksPort}); keep it running, or claude-mem's hooks start their own worker there (stop that one with \`${claudeMemStopCommand(hooks)}\`)`,
+      text: `next: start the worker, \`npm start\` in its repository or \`npx session-lifecycle serve\` where it is installed (it listens on 127.0.0.1:${found.hooksPort}); keep it running, or claude-mem's hooks start their own worker there (stop that one with \`${claudeMemStopCommand(hooks)}\`)`,
     });
   }
   return reportOf(findings);
