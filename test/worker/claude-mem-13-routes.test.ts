@@ -3,7 +3,13 @@
  * route (the client itself runs in claude-mem-13-hooks.test.ts; here each rule has its own case, wrong
  * input included).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { startWorker } from '../../src/worker/index.js';
 import { useTempDir } from '../support/tmp.js';
 import { startTestWorker, type TestWorker } from '../support/worker.js';
 
@@ -99,5 +105,31 @@ describe('claude-mem 13.x hook client: the answers it reads', () => {
     });
     expect(observation.json.details).toEqual([{ field: 'platformSource', problem: 'platformSource must be at most 64 characters' }]);
     expect(worker.store.stats()).toEqual(before);
+  });
+
+  it('a settings.json naming claude-mem’s provider starts the worker: `local` answers, and the start says so', async () => {
+    const home = tempDir();
+    mkdirSync(join(home, '.claude-mem'));
+    writeFileSync(
+      join(home, '.claude-mem', 'settings.json'),
+      JSON.stringify({ CLAUDE_MEM_PROVIDER: 'claude', CLAUDE_MEM_MODEL: 'claude-haiku-4-5-20251001', CLAUDE_MEM_LOG_LEVEL: 'INFO' }),
+    );
+    const lines: { level: number; msg: string; provider?: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const text of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(text));
+        done();
+      },
+    });
+    const config = loadConfig({ env: { CLAUDE_MEM_WORKER_PORT: '0' }, home });
+    const started = await startWorker(config, { logger: pino({ level: config.logLevel }, sink) });
+    try {
+      expect(lines.find((line) => line.level === 40 && line.msg.startsWith('CLAUDE_MEM_PROVIDER=claude'))?.msg).toContain(
+        'the offline local provider answers instead',
+      );
+      expect(lines.find((line) => line.msg === 'worker listening; recovering sessions')?.provider).toBe('local');
+    } finally {
+      await started.stop({ drainMs: 0 });
+    }
   });
 });
