@@ -187,7 +187,10 @@ renderers.soakHttp = {
   render: (s) => [
     `\`session-lifecycle serve\` in its own process (SQLite log, local provider, TTL ${s.ttlSeconds} s, grace ${s.graceSeconds} s) for ${s.minutes} minutes; ` +
       `${s.sessionsPerSecond} sessions arrive every second (a fixed rate, whatever else the machine does), each a prompt, ${s.observationsPerSession} observations of ${n(s.observationBytes)} B and a summarize, ` +
-      `a request every ${s.requestEveryMs} ms, then silence until its TTL. Sampled every ${s.sampleEverySeconds} s; heap used averaged ${n(s.heapFirstHalfMeanMb)} MB over the first half and ${n(s.heapSecondHalfMeanMb)} MB over the second.`,
+      `a request every ${s.requestEveryMs} ms, then silence until its TTL. Sampled every ${s.sampleEverySeconds} s; heap used averaged ${n(s.heapFirstHalfMeanMb)} MB over the first half and ${n(s.heapSecondHalfMeanMb)} MB over the second.` +
+      (s.observationsStored === undefined
+        ? ''
+        : ` Each session also asks for the project's memories and a file's, as claude-mem's hooks do; its replies were stored as ${n(s.observationsStored)} observations by the end, on disk.`),
     '',
     '![worker RSS and live sessions over the run](soak-http.svg)',
     '',
@@ -201,6 +204,30 @@ renderers.soakHttp = {
     '',
     'The samples are in `bench/soak-http.csv`.',
   ],
+};
+
+renderers.memories = {
+  title: 'Memories: 100,000 observations on disk, not in the heap',
+  render: (s) => {
+    const row = (name: string, route: string, aim: string) =>
+      `| ${name} | \`${route}\` | ${n(s.without[name].p50Ms)} / ${n(s.without[name].p99Ms)} | ${n(s.with[name].p50Ms)} / ${n(s.with[name].p99Ms)} | ${aim} |`;
+    return [
+      `\`session-lifecycle serve\` in its own process, once on a data directory holding ${n(s.observations)} observations and ${n(s.summaries)} summaries ` +
+        `(${s.projects} projects; ${n(s.fill.fileMb)} MB on disk, stored in ${n(s.fill.seconds)} s through the store's own \`remember\`), once on an empty one; ` +
+        `the same ${n(s.requestsPerRoute)} requests per route to both, one at a time, after a warm-up.`,
+      '',
+      '| route | request | no memories: p50 / p99 (ms) | with them: p50 / p99 (ms) | aim |',
+      '|---|---|---:|---:|---|',
+      row('inject', 'GET /api/context/inject?projects=…', `p99 ≤ ${s.aims.injectP99Ms} ms: ${met(s.met.inject)}`),
+      row('search', 'GET /api/search?query=…', `p99 ≤ ${s.aims.searchP99Ms} ms: ${met(s.met.search)}`),
+      row('byFile', 'GET /api/observations/by-file?path=…&path=…', ''),
+      row('semantic', 'POST /api/context/semantic', ''),
+      '',
+      `Worker RSS through the requests (the median of a sample every 100 ms; the highest in brackets): ${n(s.without.rssMb)} MB (${n(s.without.rssMaxMb)}) without memories, ` +
+        `${n(s.with.rssMb)} MB (${n(s.with.rssMaxMb)}) with them (${n(s.rssChangePercent)} %). ` +
+        `Aim: within ±${s.aims.rssPercent} %. ${met(s.met.rss)} Memories are rows of the log's SQLite file; the worker holds none of them between requests.`,
+    ];
+  },
 };
 
 renderers.dashboard = {

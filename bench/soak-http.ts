@@ -2,9 +2,12 @@
  * The soak through the real worker over HTTP: `session-lifecycle serve` in its own process (SQLite log,
  * local provider, short TTL), and sessions arriving continuously from this one at a steady rate, each a
  * prompt, 20 observations of about 5 KB and a summarize (a request every 50 ms), then silence until its
- * TTL disposes it. The arrival rate is fixed (an open loop), so that what the worker holds does not
- * follow the machine's other load. Every 10 s: the requests that failed (anything but 2xx, or no
- * answer), the live sessions, the worker's RSS and heap.
+ * TTL disposes it. Each session starts as claude-mem's hooks start one: it asks for the project's
+ * memories (`/api/context/inject`) and, before its first read, a file's (`/api/observations/by-file`);
+ * every reply is stored as memories, so they pile up on disk through the run. The arrival rate is fixed
+ * (an open loop), so that what the worker holds does not follow the machine's other load. Every 10 s:
+ * the requests that failed (anything but 2xx, or no answer), the live sessions, the memories stored,
+ * the worker's RSS and heap.
  *
  *   npm run soak:http                  10 minutes (part of `npm run bench:full`)
  *   npm run soak:http -- --minutes 1   shorter, to try it
@@ -46,6 +49,7 @@ interface Sample {
   readonly failed: number;
   readonly sessionsStarted: number;
   readonly disposals: number;
+  readonly observationsStored: number;
 }
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -88,14 +92,15 @@ let failed = 0;
 let sessionsStarted = 0;
 const failures = new Map<string, number>();
 
-async function post(path: string, body: unknown): Promise<void> {
+async function post(path: string, body?: unknown): Promise<void> {
   requests++;
   try {
-    const answer = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const answer = await fetch(
+      `${base}${path}`,
+      body === undefined
+        ? { method: 'GET' }
+        : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    );
     await answer.arrayBuffer();
     if (!answer.ok) {
       failed++;
@@ -111,6 +116,9 @@ async function post(path: string, body: unknown): Promise<void> {
 const response = 'x'.repeat(OBSERVATION_BYTES);
 async function oneSession(): Promise<void> {
   const contentSessionId = `soak-${process.pid}-${++sessionsStarted}`;
+  // SessionStart and the first PreToolUse(Read): the memories of the project, and of a file.
+  await post('/api/context/inject?projects=soak');
+  await post(`/api/observations/by-file?path=${encodeURIComponent(`/soak/step-${sessionsStarted % 20}`)}&projects=soak`);
   await post('/api/sessions/init', { contentSessionId, project: 'soak', prompt: `Work on task ${sessionsStarted}` });
   for (let n = 0; n < OBSERVATIONS; n++) {
     await new Promise((resolve) => setTimeout(resolve, PACE_MS));
@@ -149,10 +157,11 @@ async function sample(): Promise<void> {
     failed,
     sessionsStarted,
     disposals: await metric('session_lifecycle_disposals_total'),
+    observationsStored: await metric('session_lifecycle_memories{kind="observation"}'),
   };
   samples.push(record);
   log(
-    `  ${record.elapsedSeconds} s: rss ${mib(record.rssBytes)} MB, heap ${mib(record.heapUsedBytes)} MB, ${live} live, ${requests} requests, ${failed} failed, ${record.disposals} disposed`,
+    `  ${record.elapsedSeconds} s: rss ${mib(record.rssBytes)} MB, heap ${mib(record.heapUsedBytes)} MB, ${live} live, ${requests} requests, ${failed} failed, ${record.disposals} disposed, ${record.observationsStored} observations stored`,
   );
 }
 
@@ -188,7 +197,7 @@ const elapsedSeconds = round((Date.now() - started) / 1_000);
 
 writeFileSync(
   new URL('./soak-http.csv', import.meta.url),
-  `${['elapsed_s,rss_mb,live_sessions,requests,failed,sessions_started,disposals', ...samples.map((s) => `${s.elapsedSeconds},${mib(s.rssBytes)},${s.liveSessions},${s.requests},${s.failed},${s.sessionsStarted},${s.disposals}`)].join('\n')}\n`,
+  `${['elapsed_s,rss_mb,live_sessions,requests,failed,sessions_started,disposals,observations_stored', ...samples.map((s) => `${s.elapsedSeconds},${mib(s.rssBytes)},${s.liveSessions},${s.requests},${s.failed},${s.sessionsStarted},${s.disposals},${s.observationsStored}`)].join('\n')}\n`,
 );
 const line = (field: string, title: string, color: string) => ({
   width: 640,
@@ -236,6 +245,7 @@ writeSection('soakHttp', `npm run soak:http${MINUTES === 10 ? '' : ` -- --minute
   failed: last.failed,
   failures: Object.fromEntries(failures),
   disposals: last.disposals,
+  observationsStored: last.observationsStored,
   finalLiveSessions: last.liveSessions,
   maxLiveSessions: Math.max(...samples.map((s) => s.liveSessions)),
   rssMidMb: mib(mid.rssBytes),

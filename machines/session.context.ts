@@ -9,6 +9,7 @@ import type {
   AgentFailure,
   AgentInput,
   AgentOutput,
+  ProviderUsage,
   SessionContext,
   SessionCounters,
   SessionInput,
@@ -46,7 +47,32 @@ export const ZERO_COUNTERS: SessionCounters = {
   trimmedTokens: 0,
   inputTokens: 0,
   outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
 };
+
+/** A provider's usage before its first answer. */
+export const ZERO_PROVIDER_USAGE: ProviderUsage = { batches: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+
+/** `usageByProvider` with one more answer of `output`'s provider counted (unchanged when the output names none). */
+export function usageAfter(
+  usageByProvider: Readonly<Record<string, ProviderUsage>>,
+  output: AgentOutput,
+): Readonly<Record<string, ProviderUsage>> {
+  if (output.provider === undefined) return usageByProvider;
+  const before = usageByProvider[output.provider] ?? ZERO_PROVIDER_USAGE;
+  const usage = output.usage;
+  return {
+    ...usageByProvider,
+    [output.provider]: {
+      batches: before.batches + 1,
+      inputTokens: before.inputTokens + (usage?.inputTokens ?? 0),
+      outputTokens: before.outputTokens + (usage?.outputTokens ?? 0),
+      cacheReadTokens: before.cacheReadTokens + (usage?.cacheReadTokens ?? 0),
+      cacheWriteTokens: before.cacheWriteTokens + (usage?.cacheWriteTokens ?? 0),
+    },
+  };
+}
 
 /**
  * A new session's context. Built as a copy of a literal on purpose: xstate updates context with
@@ -75,6 +101,7 @@ export function initialContext(input: SessionInput): SessionContext {
     completing: false,
     lastFailure: null,
     counters: ZERO_COUNTERS,
+    usageByProvider: {},
     disposal: null,
   };
   return { ...context };
@@ -181,6 +208,7 @@ export function agentInputOf(context: SessionContext): AgentInput {
     items: context.queue.slice(0, Math.max(1, context.batchSize)),
     history: context.history,
     attempt: context.attempt + 1,
+    maxAttempts: context.settings.maxAttempts,
   };
 }
 
@@ -190,9 +218,17 @@ export function agentInputOf(context: SessionContext): AgentInput {
  * was in history (`promptInHistoryFor`) was a batch of one.
  */
 export function upgradedContext(context: SessionContext): SessionContext {
-  if (typeof context.batchSize === 'number' && typeof context.singlesLeft === 'number') return { ...context };
-  const { promptInHistoryFor, ...rest } = context as SessionContext & { promptInHistoryFor?: string | null };
-  return { ...rest, batchSize: promptInHistoryFor == null ? 0 : 1, singlesLeft: 0 };
+  const upgraded =
+    typeof context.batchSize === 'number' && typeof context.singlesLeft === 'number'
+      ? { ...context }
+      : (() => {
+          const { promptInHistoryFor, ...rest } = context as SessionContext & { promptInHistoryFor?: string | null };
+          return { ...rest, batchSize: promptInHistoryFor == null ? 0 : 1, singlesLeft: 0 };
+        })();
+  // Before providers reported cache tokens and who answered: none of either.
+  if (upgraded.usageByProvider === undefined)
+    return { ...upgraded, counters: { ...ZERO_COUNTERS, ...upgraded.counters }, usageByProvider: {} };
+  return upgraded;
 }
 
 /** When the agent's attempt timed out: the agent timer starts when the slot is granted. */

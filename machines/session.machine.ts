@@ -25,10 +25,20 @@ import {
   nextBatchSize,
   outputOf,
   trimmedToBound,
+  usageAfter,
 } from './session.context.js';
 import type { AgentInput, DisposalReason, SessionContext, SessionEvent, SessionInput, WorkItem } from './session.types.js';
 
-export { agentInputOf, asAgentFailure, backoffDelayMs, nextBatchSize, upgradedContext, ZERO_COUNTERS } from './session.context.js';
+export {
+  agentInputOf,
+  asAgentFailure,
+  backoffDelayMs,
+  nextBatchSize,
+  upgradedContext,
+  usageAfter,
+  ZERO_COUNTERS,
+  ZERO_PROVIDER_USAGE,
+} from './session.context.js';
 export * from './session.types.js';
 
 /**
@@ -102,7 +112,7 @@ export const sessionMachine = setup({
     })),
     enqueueWork: assign(({ context, event }) => {
       if (event.type !== 'WORK_QUEUED') return {};
-      const { item } = event;
+      const item: WorkItem = { ...event.item, promptNumber: context.promptNumber };
       return {
         queue: [...context.queue, item],
         lastActivityAt: Math.max(context.lastActivityAt, event.at),
@@ -120,6 +130,7 @@ export const sessionMachine = setup({
         prompt: event.prompt,
         promptTokens: event.promptTokens,
         queuedAt: event.at,
+        promptNumber: event.promptNumber,
       };
       return {
         queue: [...context.queue, item],
@@ -165,11 +176,14 @@ export const sessionMachine = setup({
           processed: counters.processed + size,
           inputTokens: counters.inputTokens + (output.usage?.inputTokens ?? 0),
           outputTokens: counters.outputTokens + (output.usage?.outputTokens ?? 0),
+          cacheReadTokens: counters.cacheReadTokens + (output.usage?.cacheReadTokens ?? 0),
+          cacheWriteTokens: counters.cacheWriteTokens + (output.usage?.cacheWriteTokens ?? 0),
         },
       );
       return {
         history: appended.history,
         counters: appended.counters,
+        usageByProvider: usageAfter(context.usageByProvider, output),
         queue: context.queue.slice(size),
         batchSize: 0,
         singlesLeft: Math.max(0, context.singlesLeft - size),

@@ -16,6 +16,12 @@ export interface WorkItem {
   readonly promptTokens: number;
   readonly toolUseId?: string;
   readonly queuedAt: number;
+  /**
+   * The user prompt this item belongs to: the session's prompt number when it was queued (a prompt's
+   * own number for a prompt). Stamped by the machine, so what is derived from its reply (memories) is
+   * attributed to its turn even when the next prompt arrived before the reply. Absent in older logs.
+   */
+  readonly promptNumber?: number;
 }
 
 /** Why a session went away. Every disposal records exactly one. */
@@ -75,6 +81,39 @@ export interface AgentInput {
   readonly history: readonly ConversationMessage[];
   /** 1 for the first try of this batch. */
   readonly attempt: number;
+  /**
+   * Attempts this batch gets before it is dropped: `attempt === maxAttempts` is its last. A provider
+   * with fallbacks hands a batch on to the next one when the current one refuses its last attempt.
+   * (Absent in inputs made before it existed: read it as the default, 3.)
+   */
+  readonly maxAttempts?: number;
+}
+
+/** Tokens as the provider reported them for one call: prompt (uncached), reply, and prompt-cache reads and writes. */
+export interface AgentUsage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** Prompt tokens served from the provider's prompt cache (billed at about a tenth). */
+  readonly cacheReadTokens?: number;
+  /** Prompt tokens written to the provider's prompt cache (Anthropic bills them at 1.25×). */
+  readonly cacheWriteTokens?: number;
+}
+
+/** What one provider has cost a session: batches it answered and the tokens it reported for them. */
+export interface ProviderUsage {
+  readonly batches: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
+}
+
+/** One item a reply answers, as its log event keeps it. */
+export interface AnsweredItem {
+  readonly id: string;
+  readonly kind: WorkKind;
+  readonly promptNumber?: number;
+  readonly toolUseId?: string;
 }
 
 /** What an agent call produced. `at` is the clock's time when the reply arrived. */
@@ -82,7 +121,16 @@ export interface AgentOutput {
   readonly reply: string;
   readonly replyTokens: number;
   readonly at: number;
-  readonly usage?: { readonly inputTokens: number; readonly outputTokens: number };
+  readonly usage?: AgentUsage;
+  /** The provider that answered (`claude`, `gemini`, …; with fallbacks, not always the first), logged with the reply. */
+  readonly provider?: string;
+  /** The model that answered, when the provider says. */
+  readonly model?: string;
+  /**
+   * The items the reply answers (the batch), so that the reply's log event alone says what it is about:
+   * memories are derived from it without a replay. The machine itself reads only `batchSize`.
+   */
+  readonly answers?: readonly AnsweredItem[];
 }
 
 /**
@@ -109,6 +157,8 @@ export interface SessionCounters {
   readonly trimmedTokens: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
 }
 
 export interface Disposal {
@@ -149,6 +199,8 @@ export interface SessionContext {
   readonly completing: boolean;
   readonly lastFailure: AgentFailure | null;
   readonly counters: SessionCounters;
+  /** Batches answered and tokens reported, by the provider that answered them (see AgentOutput.provider). */
+  readonly usageByProvider: Readonly<Record<string, ProviderUsage>>;
   readonly disposal: Disposal | null;
 }
 

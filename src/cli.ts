@@ -7,17 +7,20 @@
  *   inspector          run a loopback relay for the Stately inspector
  *   install claude-mem switch a claude-mem user's hooks to this worker (port, claude-mem's worker, memories)
  *   doctor             what it finds: settings problems, claude-mem's hooks, who serves their port
+ *   import claude-mem  copy claude-mem's memories (observations, summaries) into this worker's store
  */
 import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { doctor, formatReport, installClaudeMem } from './claude-mem/index.js';
 import { ConfigError, DEFAULT_INSPECTOR_URL, eventLogPath, loadConfig, resolveDataDir } from './config/index.js';
 import { startInspectorRelay } from './inspector/index.js';
+import { ClaudeMemImportError, importClaudeMem, openSqliteMemories } from './memories/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
-import { agentFor, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
+import { openProviders, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -116,12 +119,21 @@ function addRestateServiceCommand(program: Command, io: CliIo): void {
       });
       const { restate } = config;
       const logger = pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
-      const { service, advertisedUrl: advertised } = await serveSessionServices(config, { agent: agentFor(config, logger), logger });
+      const providers = openProviders(config, { logger: logger.child({ component: 'agent' }) });
+      let served: Awaited<ReturnType<typeof serveSessionServices>>;
+      try {
+        served = await serveSessionServices(config, { agent: providers.agent, logger });
+      } catch (error) {
+        await providers.close();
+        throw error;
+      }
+      const { service, advertisedUrl: advertised } = served;
       io.out(
         `Session services on ${service.url}${restate.adminUrl === undefined ? ` (register ${advertised} with your Restate admin API)` : `, registered with ${restate.adminUrl} as ${advertised}`}. Ctrl-C stops them.`,
       );
       await io.stopRequested();
       await service.close();
+      await providers.close();
     });
 }
 
@@ -185,6 +197,30 @@ function homeOf(io: CliIo): { home?: string } {
   return io.env.HOME ? { home: io.env.HOME } : {};
 }
 
+/**
+ * Copies claude-mem's memories from `database` into the store beside this worker's log in `dataDir`;
+ * resolves with the line that says what was added. Opening the log takes its ownership, so a running
+ * worker is named and nothing is touched.
+ */
+async function importFromClaudeMem({ dataDir, database }: { readonly dataDir: string; readonly database: string }): Promise<string> {
+  const log = openSqliteStore(eventLogPath(dataDir));
+  try {
+    const memories = openSqliteMemories(log);
+    const report = await importClaudeMem(memories, database);
+    await memories.close();
+    return (
+      `Imported ${report.added.observations} observations and ${report.added.summaries} summaries from ${database} into ${log.location}` +
+      (report.skipped > 0 ? ` (${report.skipped} imported before, skipped)` : '') +
+      '.'
+    );
+  } catch (error) {
+    if (error instanceof ClaudeMemImportError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    log.close();
+  }
+}
+
 function addClaudeMemCommands(program: Command, io: CliIo, outcome: Outcome): void {
   program
     .command('install')
@@ -194,8 +230,7 @@ function addClaudeMemCommands(program: Command, io: CliIo, outcome: Outcome): vo
     .argument('<what>', 'what to switch from: claude-mem')
     .action(async (what: string) => {
       if (what !== 'claude-mem') throw new UsageError(`cannot install ${JSON.stringify(what)}: the one thing to switch from is claude-mem`);
-      // SEAM(issue 17): pass `importMemories` once `session-lifecycle import claude-mem` is on main.
-      const report = await installClaudeMem({ env: io.env, ...homeOf(io) });
+      const report = await installClaudeMem({ env: io.env, ...homeOf(io), importMemories: importFromClaudeMem });
       io.out(formatReport(report));
       outcome.code = report.exitCode;
     });
@@ -206,6 +241,19 @@ function addClaudeMemCommands(program: Command, io: CliIo, outcome: Outcome): vo
       const report = await doctor({ env: io.env, ...homeOf(io) });
       io.out(formatReport(report));
       outcome.code = report.exitCode;
+    });
+  program
+    .command('import')
+    .description("copy another memory store into this worker's: `import claude-mem` reads claude-mem's database (read-only)")
+    .argument('<source>', 'what to import from: claude-mem')
+    .option('--db <file>', "claude-mem's database (default: <data dir>/claude-mem.db)")
+    .option('--data-dir <dir>', 'the data directory of this worker (default: CLAUDE_MEM_DATA_DIR, then ~/.claude-mem)')
+    .action(async (source: string, options: { db?: string; dataDir?: string }) => {
+      if (source !== 'claude-mem') throw new UsageError(`cannot import from ${JSON.stringify(source)}: the one source is claude-mem`);
+      const dataDir = options.dataDir ?? resolveDataDir({ env: io.env });
+      const database = options.db ?? join(dataDir, 'claude-mem.db');
+      if (!existsSync(database)) throw new UsageError(`no claude-mem database at ${database}: pass --db <file>`);
+      io.out(await importFromClaudeMem({ dataDir, database }));
     });
 }
 

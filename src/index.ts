@@ -24,6 +24,10 @@
  * services with `startSessionService({ agent })` and register them (`registerSessionService`). Code
  * that should not care which takes a {@link SessionEngine}: `createEmbeddedEngine({ registry, store })`
  * over the registry above, or `connectRestateEngine({ ingressUrl })`; the worker's routes and dashboard do so.
+ *
+ * What the agent replies is kept as memories with `openSqliteMemories(store)` on the SQLite log
+ * (`openSqliteStore`): each reply's observations and summaries are stored in the commit that logs it, and
+ * read back through the {@link MemoryStore} (`recent`, `byFile`, `search`).
  */
 
 export type {
@@ -50,10 +54,26 @@ export {
   nextBatchSize,
   sessionMachine,
 } from '../machines/session.machine.js';
-export type { Agent, AgentErrorKind, AgentReply, AgentRequest, OpenAICompatibleOptions, ToolUse } from './agents/index.js';
+export type {
+  Agent,
+  AgentErrorKind,
+  AgentReply,
+  AgentRequest,
+  AgentUsage,
+  ChildProcessesOptions,
+  ClaudeAgentOptions,
+  FallbackOptions,
+  GeminiAgentOptions,
+  OpenAICompatibleOptions,
+  ToolUse,
+} from './agents/index.js';
 export {
   AgentError,
+  ChildProcesses,
   chatMessages,
+  createClaudeAgent,
+  createFallbackAgent,
+  createGeminiAgent,
   createLocalAgent,
   createOpenAICompatibleAgent,
   initPrompt,
@@ -96,6 +116,28 @@ export type { ConversationMessage, HistoryLimits, TokenEstimator, TrimResult } f
 export { DEFAULT_HISTORY_LIMITS, estimateTokens, historyTokens, trimHistory } from './history/index.js';
 export type { InspectorRelay } from './inspector/index.js';
 export { connectInspector, startInspectorRelay } from './inspector/index.js';
+export type {
+  ByFileQuery,
+  ImportedMemory,
+  ImportReport,
+  Memory,
+  MemoryKind,
+  MemoryStats,
+  MemoryStore,
+  MemoryStoreDescription,
+  Observation,
+  ObservationFields,
+  ParsedReply,
+  RecentQuery,
+  RememberResult,
+  ReplySource,
+  SearchQuery,
+  SearchResult,
+  SqliteMemoryStore,
+  Summary,
+  SummaryFields,
+} from './memories/index.js';
+export { importClaudeMem, keepMemoriesFor, openSqliteMemories, parseReply, renderContext, replyOf } from './memories/index.js';
 export type {
   CommandResult,
   EnqueueResult,

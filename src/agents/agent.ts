@@ -1,5 +1,6 @@
-import type { AgentFailure, AgentInput } from '../../machines/session.machine.js';
+import type { AgentFailure, AgentInput, AgentOutput, AgentUsage, AnsweredItem } from '../../machines/session.machine.js';
 import { asAgentFailure } from '../../machines/session.machine.js';
+import type { TokenEstimator } from '../history/index.js';
 
 /**
  * What an agent is asked: a batch of one session's work, with its bounded history, answered by ONE
@@ -11,9 +12,16 @@ import { asAgentFailure } from '../../machines/session.machine.js';
  */
 export type AgentRequest = AgentInput;
 
+export type { AgentUsage };
+
 export interface AgentReply {
   readonly text: string;
-  readonly usage?: { readonly inputTokens: number; readonly outputTokens: number };
+  /** Tokens as the provider reported them, cache reads and writes included where it reports them. */
+  readonly usage?: AgentUsage;
+  /** Which provider answered: defaults to the agent's `name`; a fallback chain names the one that did. */
+  readonly provider?: string;
+  /** The model that answered, when the provider says. */
+  readonly model?: string;
 }
 
 /**
@@ -23,6 +31,7 @@ export interface AgentReply {
  * of a batch of several sends its items again, one per call, so that one bad item does not sink the rest.
  */
 export interface Agent {
+  /** The provider's id (`local`, `claude`, `gemini`, `openrouter`, `openai-compatible`, or a library user's own): logged with each reply it gives. */
   readonly name: string;
   run(request: AgentRequest, signal: AbortSignal): Promise<AgentReply>;
 }
@@ -57,4 +66,36 @@ export function toAgentFailure(error: unknown, at: number): AgentFailure {
     };
   }
   return asAgentFailure(error, at);
+}
+
+/**
+ * Turns a reply to `request` into the output the machine logs, on either engine: the reply's tokens
+ * estimated once, the items it answers (what the memories derived from it are attributed to), the
+ * provider that answered (the agent's name unless a fallback chain says which of its providers did),
+ * usage as reported.
+ */
+export function toAgentOutput(
+  request: AgentRequest,
+  reply: AgentReply,
+  agent: Agent,
+  at: number,
+  estimateTokens: TokenEstimator,
+): AgentOutput {
+  const answers = request.items.map(
+    ({ id, kind, promptNumber, toolUseId }): AnsweredItem => ({
+      id,
+      kind,
+      ...(promptNumber === undefined ? {} : { promptNumber }),
+      ...(toolUseId === undefined ? {} : { toolUseId }),
+    }),
+  );
+  return {
+    reply: reply.text,
+    replyTokens: estimateTokens(reply.text),
+    at,
+    ...(reply.usage === undefined ? {} : { usage: reply.usage }),
+    provider: reply.provider ?? agent.name,
+    ...(reply.model === undefined ? {} : { model: reply.model }),
+    answers,
+  };
 }

@@ -40,6 +40,40 @@ function outcomeOf(response: string | undefined): string {
   return firstLine(text);
 }
 
+/** The file a tool's input names, if it names one. */
+function fileOf(toolInput: string | undefined): string | undefined {
+  if (toolInput === undefined) return undefined;
+  try {
+    const input = JSON.parse(toolInput) as Record<string, unknown>;
+    for (const key of ['file_path', 'notebook_path']) if (typeof input[key] === 'string' && input[key] !== '') return input[key] as string;
+  } catch {
+    // Not JSON: no file.
+  }
+  return undefined;
+}
+
+/** `<files_read>` or `<files_modified>` for a tool that touched a file. */
+function filesOf(type: string, file: string | undefined): string[] {
+  if (file === undefined) return [];
+  const list = type === 'change' ? 'files_modified' : 'files_read';
+  return [`<${list}><file>${escapeXml(file)}</file></${list}>`];
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The user's request of the latest prompt the history holds (the pinned init prompt, or a later one). */
+function latestRequest(history: AgentRequest['history']): string {
+  for (let index = history.length - 1; index >= 0; index--) {
+    const message = history[index]!;
+    if (message.role !== 'user') continue;
+    const request = sectionOf(message.content, 'user_request');
+    if (request !== undefined) return firstLine(request, 200);
+  }
+  return '';
+}
+
 /** The most telling field of a tool's input: the file, the command, the pattern. */
 function subjectOf(toolInput: string | undefined): string {
   if (toolInput === undefined) return '';
@@ -63,13 +97,16 @@ function reply(item: WorkItem, history: AgentRequest['history']): string {
     }
     case 'observation': {
       const tool = sectionOf(prompt, 'tool_name') ?? 'tool';
-      const subject = subjectOf(sectionOf(prompt, 'tool_input'));
+      const input = sectionOf(prompt, 'tool_input');
+      const subject = subjectOf(input);
       const outcome = outcomeOf(sectionOf(prompt, 'tool_response'));
+      const type = observationType(tool);
       return [
         '<observation>',
-        `<type>${observationType(tool)}</type>`,
-        `<title>${tool}${subject ? ` ${subject}` : ''}</title>`,
-        `<facts>in ${sectionOf(prompt, 'working_directory') ?? '?'}; outcome: ${outcome || '(empty)'}</facts>`,
+        `<type>${type}</type>`,
+        `<title>${escapeXml(`${tool}${subject ? ` ${subject}` : ''}`)}</title>`,
+        `<facts><fact>${escapeXml(`in ${sectionOf(prompt, 'working_directory') ?? '?'}; outcome: ${outcome || '(empty)'}`)}</fact></facts>`,
+        ...filesOf(type, fileOf(input)),
         '</observation>',
       ].join('\n');
     }
@@ -79,10 +116,12 @@ function reply(item: WorkItem, history: AgentRequest['history']): string {
       const observations = history
         .filter((m) => m.role === 'assistant')
         .reduce((count, m) => count + (m.content.match(/<observation>/g)?.length ?? 0), 0);
+      const request = latestRequest(history);
       return [
         '<summary>',
-        `<completed>${firstLine(message, 200)}</completed>`,
-        `<observations>${observations} in the kept history</observations>`,
+        ...(request === '' ? [] : [`<request>${escapeXml(request)}</request>`]),
+        `<completed>${escapeXml(firstLine(message, 200))}</completed>`,
+        `<notes>${observations} observations in the kept history</notes>`,
         '</summary>',
       ].join('\n');
     }

@@ -1,13 +1,27 @@
+/**
+ * Owns the chat-completions providers, on OpenAI's official SDK (`openai`): `openai-compatible` (any
+ * /chat/completions endpoint: OpenAI, Gemini's OpenAI endpoint, Ollama, llama.cpp, vLLM) and
+ * `openrouter` (the same protocol at openrouter.ai, with its attribution headers). The SDK's own retries
+ * are off: the session's backoff retries, without holding an agent slot.
+ * May not: decide what a refusal does to the session (errors.ts says what kind it is; the machine acts).
+ */
+import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ConversationMessage } from '../history/index.js';
-import { type Agent, AgentError, type AgentRequest } from './agent.js';
+import { type Agent, AgentError, type AgentReply, type AgentRequest } from './agent.js';
+import { refusal, retryAfterMs } from './errors.js';
 
 export interface OpenAICompatibleOptions {
   /** e.g. https://openrouter.ai/api/v1, https://generativelanguage.googleapis.com/v1beta/openai, http://127.0.0.1:11434/v1 */
   readonly baseUrl: string;
   readonly model: string;
+  /** Sent as `Authorization: Bearer …`; without one no Authorization header is sent (Ollama, llama.cpp). */
   readonly apiKey?: string;
   /** A call taking longer is aborted and reported as retryable. Default 120 s. */
   readonly timeoutMs?: number;
+  /** Extra headers on every request (OpenRouter's HTTP-Referer and X-Title). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The provider's id in logs and usage: `openai-compatible` (default) or `openrouter`. */
+  readonly name?: string;
   readonly fetch?: typeof fetch;
 }
 
@@ -32,76 +46,79 @@ export function chatMessages(request: AgentRequest): ChatMessage[] {
   return messages;
 }
 
-function retryAfterMs(header: string | null): number | undefined {
-  if (header === null) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1_000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+/** What an APIError says, for the message and for the account prose: the provider's error body, else the SDK's message. */
+function saidBy(error: APIError): string {
+  return error.error === undefined ? error.message : JSON.stringify(error.error);
 }
 
-/** How a refusal is handled: auth and billing pause the queue; rate limits and outages back off; the rest fails the item. */
-function classify(status: number, body: string, retryAfter: number | undefined): AgentError {
-  const detail = `${status}: ${body.slice(0, 300)}`;
-  if (status === 401 || status === 403) return new AgentError('paused', `provider refused the credentials (${detail})`, retryAfter);
-  if (status === 402) return new AgentError('paused', `provider wants payment (${detail})`, retryAfter);
-  if (status === 429 && /insufficient_quota|quota|billing|credits/i.test(body)) {
-    return new AgentError('paused', `provider quota exhausted (${detail})`, retryAfter);
-  }
-  if (status === 429 || status === 408 || status >= 500) return new AgentError('retryable', `provider unavailable (${detail})`, retryAfter);
-  return new AgentError('fatal', `provider rejected the request (${detail})`);
+/** OpenRouter attribution: its analytics show the app by these. */
+export function openRouterHeaders(siteUrl: string | undefined, appName: string | undefined): Record<string, string> {
+  return {
+    ...(siteUrl === undefined ? {} : { 'HTTP-Referer': siteUrl }),
+    ...(appName === undefined ? {} : { 'X-Title': appName }),
+  };
+}
+
+export const OPENROUTER_BASE_URL = 'https://openrouter.ai/api/v1';
+
+export function createOpenAICompatibleAgent(options: OpenAICompatibleOptions): Agent {
+  const name = options.name ?? 'openai-compatible';
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const client = new OpenAI({
+    baseURL: options.baseUrl,
+    // The SDK insists on a key; without one, the Authorization header is left out instead.
+    apiKey: options.apiKey ?? 'unused',
+    defaultHeaders: { ...options.headers, ...(options.apiKey === undefined ? { Authorization: null } : {}) },
+    maxRetries: 0,
+    timeout: timeoutMs,
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
+  return {
+    name,
+    async run(request, signal): Promise<AgentReply> {
+      signal.throwIfAborted();
+      let completion: OpenAI.Chat.Completions.ChatCompletion;
+      try {
+        completion = await client.chat.completions.create({ model: options.model, messages: chatMessages(request) }, { signal });
+      } catch (error) {
+        if (signal.aborted || error instanceof APIUserAbortError) throw signal.reason ?? error;
+        if (error instanceof APIConnectionTimeoutError) {
+          throw new AgentError('retryable', `${name} gave no answer within ${timeoutMs} ms`, undefined, { cause: error });
+        }
+        if (error instanceof APIError && error.status !== undefined) {
+          throw refusal(name, error.status, saidBy(error), { retryAfterMs: retryAfterMs(error.headers), cause: error });
+        }
+        throw new AgentError('retryable', `${name} unreachable or unreadable: ${(error as Error).message}`, undefined, { cause: error });
+      }
+      // OpenRouter may answer 200 with an error of the upstream provider in the body.
+      const upstream = (completion as { error?: { code?: number; message?: string } }).error;
+      if (upstream !== undefined) throw refusal(name, upstream.code, JSON.stringify(upstream));
+      const content = completion.choices?.[0]?.message?.content;
+      if (typeof content !== 'string') {
+        throw new AgentError(
+          'retryable',
+          `${name} answered without choices[0].message.content: ${JSON.stringify(completion).slice(0, 200)}`,
+        );
+      }
+      return { text: content, ...(completion.model ? { model: completion.model } : {}), ...usageOf(completion.usage) };
+    },
+  };
 }
 
 /**
- * Any `/chat/completions` endpoint: OpenRouter, Gemini's OpenAI endpoint, Ollama, llama.cpp, vLLM.
- * Honours the session's AbortSignal (deleted, evicted, shut down) as well as its own timeout.
+ * Usage as the endpoint reports it. `prompt_tokens` counts cached ones too: they are reported apart,
+ * so that input means the uncached prompt tokens for every provider.
  */
-export function createOpenAICompatibleAgent(options: OpenAICompatibleOptions): Agent {
-  const url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
-  const doFetch = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? 120_000;
+function usageOf(usage: OpenAI.Completions.CompletionUsage | undefined): Pick<AgentReply, 'usage'> {
+  if (usage === undefined) return {};
+  const details = usage.prompt_tokens_details as { cached_tokens?: number; cache_write_tokens?: number } | undefined;
+  const cached = details?.cached_tokens ?? 0;
   return {
-    name: `openai-compatible (${options.model})`,
-    async run(request, signal) {
-      signal.throwIfAborted();
-      let response: Response;
-      try {
-        response = await doFetch(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
-          },
-          body: JSON.stringify({ model: options.model, messages: chatMessages(request) }),
-          signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
-        });
-      } catch (error) {
-        if (signal.aborted) throw error;
-        const timedOut = (error as Error).name === 'TimeoutError';
-        throw new AgentError(
-          'retryable',
-          timedOut ? `provider gave no answer within ${timeoutMs} ms` : `provider unreachable: ${(error as Error).message}`,
-          undefined,
-          {
-            cause: error,
-          },
-        );
-      }
-      const text = await response.text();
-      if (!response.ok) throw classify(response.status, text, retryAfterMs(response.headers.get('retry-after')));
-      let body: { choices?: { message?: { content?: unknown } }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new AgentError('retryable', `provider answered with something that is not JSON: ${text.slice(0, 200)}`);
-      }
-      const content = body.choices?.[0]?.message?.content;
-      if (typeof content !== 'string')
-        throw new AgentError('retryable', `provider answered without choices[0].message.content: ${text.slice(0, 200)}`);
-      return {
-        text: content,
-        ...(body.usage ? { usage: { inputTokens: body.usage.prompt_tokens ?? 0, outputTokens: body.usage.completion_tokens ?? 0 } } : {}),
-      };
+    usage: {
+      inputTokens: Math.max(0, (usage.prompt_tokens ?? 0) - cached),
+      outputTokens: usage.completion_tokens ?? 0,
+      cacheReadTokens: cached,
+      cacheWriteTokens: details?.cache_write_tokens ?? 0,
     },
   };
 }

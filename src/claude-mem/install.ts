@@ -20,8 +20,8 @@ export type ImportMemories = (source: { readonly dataDir: string; readonly datab
 
 export interface InstallOptions extends SurveyOptions {
   /**
-   * The memories importer (`session-lifecycle import claude-mem`, issue 17). SEAM: until that command is
-   * on main, the CLI passes none and `install` says the memories were not imported.
+   * The memories importer: the CLI passes `session-lifecycle import claude-mem`'s. Without one (a library
+   * caller), `install` says the memories were not imported.
    */
   readonly importMemories?: ImportMemories;
 }
@@ -80,7 +80,7 @@ async function importFinding(options: InstallOptions, dataDir: string, workerRun
   if (options.importMemories === undefined) {
     return {
       level: 'note',
-      text: `memories: ${database} not imported: this build has no importer of claude-mem's memories yet`,
+      text: `memories: ${database} not imported (no importer given): run \`session-lifecycle import claude-mem\``,
     };
   }
   if (workerRuns) {

@@ -1,6 +1,6 @@
 import * as restate from '@restatedev/restate-sdk';
 import type { AgentFailure, AgentInput, AgentOutput } from '../../machines/session.machine.js';
-import { type Agent, toAgentFailure } from '../agents/index.js';
+import { type Agent, toAgentFailure, toAgentOutput } from '../agents/index.js';
 import type { TokenEstimator } from '../history/index.js';
 import type { SessionObject } from './session-object.js';
 import { SLOT_POOL_KEY, type SlotPoolObject } from './slots.js';
@@ -47,13 +47,7 @@ export function createAgentService(options: { readonly agent: Agent; readonly es
           outcome = await ctx.run('agent', async (): Promise<AgentOutcome> => {
             try {
               const reply = await agent.run(call.input, controller.signal);
-              const output: AgentOutput = {
-                reply: reply.text,
-                replyTokens: estimateTokens(reply.text),
-                at: Date.now(),
-                ...(reply.usage === undefined ? {} : { usage: reply.usage }),
-              };
-              return { ok: true, output };
+              return { ok: true, output: toAgentOutput(call.input, reply, agent, Date.now(), estimateTokens) };
             } catch (error) {
               // A failure is an outcome for the machine to route (backoff, pause, drop), not for Restate to retry.
               return { ok: false, failure: toAgentFailure(error, Date.now()) };

@@ -1,6 +1,7 @@
 import * as restate from '@restatedev/restate-sdk';
 import { type DisposalReason, type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
 import type { SessionDisposed } from '../registry/index.js';
+import { addUsage, type UsageByProvider, usageSum } from '../session/index.js';
 
 /** The one key of the index: every live session of the cluster. */
 export const INDEX_KEY = 'all';
@@ -15,6 +16,8 @@ export interface IndexSummary {
   readonly disposals: Readonly<Record<DisposalReason, number>>;
   /** The counters of every disposed session, summed. */
   readonly disposedTotals: SessionCounters;
+  /** Their usage per provider, summed (absent in summaries written before it was kept). */
+  readonly disposedUsage?: UsageByProvider;
   /** The newest disposals (at most `RECENT`), oldest first. */
   readonly recent: readonly IndexedDisposal[];
 }
@@ -45,12 +48,16 @@ export const sessionIndex = restate.object({
       ctx.clear(liveKey(disposal.sessionDbId));
       const summary: IndexSummary & { seq?: number } = (await ctx.get<IndexSummary & { seq?: number }>(SUMMARY)) ?? emptySummary();
       const seq = (summary.seq ?? 0) + 1;
-      const totals = { ...summary.disposedTotals };
+      const totals = { ...ZERO_COUNTERS, ...summary.disposedTotals };
+      const usage = usageSum();
+      addUsage(usage, summary.disposedUsage);
+      addUsage(usage, disposal.usageByProvider);
       for (const key of Object.keys(totals) as (keyof SessionCounters)[]) totals[key] += disposal.counters[key] ?? 0;
       ctx.set(SUMMARY, {
         seq,
         disposals: { ...summary.disposals, [disposal.reason]: (summary.disposals[disposal.reason] ?? 0) + 1 },
         disposedTotals: totals,
+        disposedUsage: usage,
         recent: [...summary.recent, { ...disposal, seq }].slice(-RECENT),
       });
     },
@@ -61,7 +68,12 @@ export const sessionIndex = restate.object({
     }),
     summary: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<IndexSummary> => {
       const summary = (await ctx.get<IndexSummary & { seq?: number }>(SUMMARY)) ?? emptySummary();
-      return { disposals: summary.disposals, disposedTotals: summary.disposedTotals, recent: summary.recent };
+      return {
+        disposals: summary.disposals,
+        disposedTotals: summary.disposedTotals,
+        disposedUsage: summary.disposedUsage ?? {},
+        recent: summary.recent,
+      };
     }),
   },
   options: { enableLazyState: true },

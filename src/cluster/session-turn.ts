@@ -270,6 +270,7 @@ export class SessionTurn {
       at: disposal.at,
       droppedItems: disposal.droppedItems,
       counters: context.counters,
+      usageByProvider: context.usageByProvider ?? {},
     });
     ctx
       .objectSendClient(sessionApi, ctx.key)

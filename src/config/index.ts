@@ -9,6 +9,7 @@ export {
   type LogLevel,
   loadConfig,
   type ProviderName,
+  type ProviderSettings,
   type RestateSettings,
   resolveDataDir,
   type WorkerConfig,

@@ -11,6 +11,31 @@ import { type ProviderName, SETTINGS, type SettingKey, type SettingValue } from 
 import { readSettingsFile } from './settings-file.js';
 
 export type { ProviderName };
+
+/** What each provider needs, resolved (docs/providers.md). */
+export interface ProviderSettings {
+  readonly claude: {
+    readonly model: string;
+    readonly authMethod: 'subscription' | 'api-key' | 'gateway' | 'cli';
+    /** CLAUDE_CODE_PATH, ~ expanded; undefined: the SDK's own binary. */
+    readonly executable: string | undefined;
+  };
+  readonly gemini: {
+    readonly apiKey: string | undefined;
+    readonly model: string;
+    readonly baseUrl: string | undefined;
+    /** CLAUDE_MEM_GEMINI_RATE_LIMITING_ENABLED: accepted, see its description. */
+    readonly rateLimiting: boolean;
+  };
+  readonly openrouter: {
+    readonly apiKey: string | undefined;
+    readonly model: string;
+    /** undefined: OpenRouter's own endpoint. */
+    readonly baseUrl: string | undefined;
+    readonly siteUrl: string | undefined;
+    readonly appName: string | undefined;
+  };
+}
 export type EngineName = 'embedded' | 'restate';
 
 /** How a worker reaches a Restate cluster (`engine: 'restate'`), and whether it serves the session services too. */
@@ -43,9 +68,13 @@ export interface WorkerConfig {
   readonly memoryLimitPercent: number;
   readonly memoryTargetPercent: number;
   readonly provider: ProviderName;
+  /** CLAUDE_MEM_FALLBACK_PROVIDERS without the provider itself: who takes a batch it refuses, in order. */
+  readonly fallbackProviders: readonly ProviderName[];
   readonly openaiBaseUrl: string | undefined;
   readonly openaiApiKey: string | undefined;
+  /** The `openai-compatible` model: CLAUDE_MEM_OPENAI_MODEL, else CLAUDE_MEM_MODEL when set. */
   readonly model: string | undefined;
+  readonly providers: ProviderSettings;
   readonly skipTools: readonly string[];
   readonly dataDir: string;
   readonly bodyLimitBytes: number;
@@ -54,6 +83,10 @@ export interface WorkerConfig {
   readonly shutdownDrainMs: number;
   readonly eventRetentionMs: number;
   readonly snapshotEvery: number;
+  /** What `GET /api/context/inject` shows at most: observations, sessions' summaries, estimated tokens. */
+  readonly context: { readonly observations: number; readonly sessions: number; readonly maxTokens: number };
+  /** How long memories are kept; 0: until deleted. */
+  readonly memoryRetentionMs: number;
   /** A websocket relay to stream every session actor to (@statelyai/inspect), or undefined. */
   readonly inspectUrl: string | undefined;
   readonly logLevel: LogLevel;
@@ -133,6 +166,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     return result.data as SettingValue<K>;
   };
 
+  const claudeModel = value('CLAUDE_MEM_MODEL');
   const config = {
     port: value('CLAUDE_MEM_WORKER_PORT'),
     host: value('CLAUDE_MEM_WORKER_HOST'),
@@ -147,9 +181,30 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     memoryLimitPercent: value('CLAUDE_MEM_MEMORY_LIMIT_PERCENT'),
     memoryTargetPercent: value('CLAUDE_MEM_MEMORY_TARGET_PERCENT'),
     provider: value('CLAUDE_MEM_PROVIDER'),
+    fallbackProviders: value('CLAUDE_MEM_FALLBACK_PROVIDERS').filter((name) => name !== value('CLAUDE_MEM_PROVIDER')),
     openaiBaseUrl: value('CLAUDE_MEM_OPENAI_BASE_URL'),
     openaiApiKey: value('CLAUDE_MEM_OPENAI_API_KEY'),
-    model: value('CLAUDE_MEM_MODEL'),
+    model: value('CLAUDE_MEM_OPENAI_MODEL') ?? (sources.CLAUDE_MEM_MODEL === 'default' ? undefined : claudeModel),
+    providers: {
+      claude: {
+        model: claudeModel ?? SETTINGS.CLAUDE_MEM_MODEL.default,
+        authMethod: value('CLAUDE_MEM_CLAUDE_AUTH_METHOD'),
+        executable: ((path) => (path === undefined ? undefined : expandHome(path, home)))(value('CLAUDE_CODE_PATH')),
+      },
+      gemini: {
+        apiKey: value('CLAUDE_MEM_GEMINI_API_KEY'),
+        model: value('CLAUDE_MEM_GEMINI_MODEL') ?? SETTINGS.CLAUDE_MEM_GEMINI_MODEL.default,
+        baseUrl: value('CLAUDE_MEM_GEMINI_BASE_URL'),
+        rateLimiting: value('CLAUDE_MEM_GEMINI_RATE_LIMITING_ENABLED'),
+      },
+      openrouter: {
+        apiKey: value('CLAUDE_MEM_OPENROUTER_API_KEY'),
+        model: value('CLAUDE_MEM_OPENROUTER_MODEL') ?? SETTINGS.CLAUDE_MEM_OPENROUTER_MODEL.default,
+        baseUrl: value('CLAUDE_MEM_OPENROUTER_BASE_URL'),
+        siteUrl: value('CLAUDE_MEM_OPENROUTER_SITE_URL'),
+        appName: value('CLAUDE_MEM_OPENROUTER_APP_NAME'),
+      },
+    },
     skipTools: value('CLAUDE_MEM_SKIP_TOOLS'),
     dataDir: expandHome(value('CLAUDE_MEM_DATA_DIR'), home),
     bodyLimitBytes: Math.round(value('CLAUDE_MEM_WORKER_BODY_LIMIT_MB') * 1024 * 1024),
@@ -158,6 +213,12 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     shutdownDrainMs: Math.round(value('CLAUDE_MEM_SHUTDOWN_DRAIN_SECONDS') * 1_000),
     eventRetentionMs: Math.round(value('CLAUDE_MEM_EVENT_RETENTION_HOURS') * 3_600_000),
     snapshotEvery: value('CLAUDE_MEM_SNAPSHOT_EVERY'),
+    context: {
+      observations: value('CLAUDE_MEM_CONTEXT_OBSERVATIONS'),
+      sessions: value('CLAUDE_MEM_CONTEXT_SESSION_COUNT'),
+      maxTokens: value('CLAUDE_MEM_CONTEXT_MAX_TOKENS'),
+    },
+    memoryRetentionMs: Math.round(value('CLAUDE_MEM_MEMORY_RETENTION_DAYS') * 86_400_000),
     inspectUrl: value('CLAUDE_MEM_INSPECT'),
     logLevel: value('CLAUDE_MEM_LOG_LEVEL'),
     engine: value('CLAUDE_MEM_ENGINE'),
@@ -181,13 +242,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
       `CLAUDE_MEM_MEMORY_TARGET_PERCENT=${config.memoryTargetPercent} must be below CLAUDE_MEM_MEMORY_LIMIT_PERCENT=${config.memoryLimitPercent}`,
     );
   }
-  if (config.provider === 'openai-compatible') {
-    for (const key of ['CLAUDE_MEM_OPENAI_BASE_URL', 'CLAUDE_MEM_MODEL'] as const) {
-      if (value(key) === undefined) {
-        throw new ConfigError(key, `${key} is required when CLAUDE_MEM_PROVIDER=openai-compatible: expected ${SETTINGS[key].allowed}`);
-      }
-    }
-  }
+  requireProviderSettings(config);
   if (config.engine === 'restate' && config.restate.ingressUrl === undefined) {
     throw new ConfigError(
       'CLAUDE_MEM_RESTATE_INGRESS_URL',
@@ -201,6 +256,24 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     );
   }
   return config;
+}
+
+/** Each provider in use (the provider and its fallbacks) has what it cannot work without. */
+function requireProviderSettings(config: Omit<WorkerConfig, 'sources' | 'settingsFile'>): void {
+  const inUse = [config.provider, ...config.fallbackProviders];
+  const role = (name: ProviderName) =>
+    name === config.provider ? `CLAUDE_MEM_PROVIDER=${name}` : `${name} is in CLAUDE_MEM_FALLBACK_PROVIDERS`;
+  const missing = (key: SettingKey, name: ProviderName) =>
+    new ConfigError(key, `${key} is required when ${role(name)}: expected ${SETTINGS[key].allowed}`);
+  if (inUse.includes('openai-compatible')) {
+    if (config.openaiBaseUrl === undefined) throw missing('CLAUDE_MEM_OPENAI_BASE_URL', 'openai-compatible');
+    if (config.model === undefined) throw missing('CLAUDE_MEM_OPENAI_MODEL', 'openai-compatible');
+  }
+  if (inUse.includes('gemini') && config.providers.gemini.apiKey === undefined) throw missing('CLAUDE_MEM_GEMINI_API_KEY', 'gemini');
+  const { openrouter } = config.providers;
+  if (inUse.includes('openrouter') && openrouter.apiKey === undefined && openrouter.baseUrl === undefined) {
+    throw missing('CLAUDE_MEM_OPENROUTER_API_KEY', 'openrouter');
+  }
 }
 
 /** The event log's file in a data directory. */

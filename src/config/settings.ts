@@ -22,10 +22,10 @@ export function claudeMemDefaultPort(uid: number | undefined): number {
   return 37_700 + ((uid ?? 77) % 100);
 }
 
-/** What CLAUDE_MEM_PROVIDER accepts: this worker's providers and claude-mem's names for its own. */
-export const PROVIDERS = ['local', 'openai-compatible', 'claude', 'gemini', 'openrouter'] as const;
+/** The providers CLAUDE_MEM_PROVIDER and CLAUDE_MEM_FALLBACK_PROVIDERS name (claude-mem's spelling). */
+export const PROVIDERS = ['local', 'claude', 'gemini', 'openrouter', 'openai-compatible'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
-const PROVIDERS_ALLOWED = '`local`, `openai-compatible`, `claude`, `gemini` or `openrouter`';
+const PROVIDERS_ALLOWED = '`local`, `claude`, `gemini`, `openrouter` or `openai-compatible`';
 
 export interface Setting<T> {
   readonly default: string;
@@ -210,7 +210,30 @@ export const SETTINGS = {
     allowed: PROVIDERS_ALLOWED,
     schema: trimmed.pipe(z.enum(PROVIDERS, PROVIDERS_ALLOWED)),
     description:
-      '`local`: offline and deterministic. `openai-compatible`: any /chat/completions endpoint. `claude`, `gemini` and `openrouter` (claude-mem’s names, as its settings.json has them) are accepted; until their providers land, the worker answers with `local` and says so at start.',
+      '`local`: offline and deterministic. `claude`: Claude Code through the Claude Agent SDK, on your Claude login or ANTHROPIC_API_KEY (claude-mem’s default). `gemini`: the Gemini API. `openrouter`: OpenRouter. `openai-compatible`: any /chat/completions endpoint.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_FALLBACK_PROVIDERS: custom({
+    default: '',
+    allowed: `a comma-separated list of providers (${PROVIDERS.join(', ')}), each once, or nothing`,
+    schema: z
+      .string()
+      .transform((list) =>
+        list
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(z.enum(PROVIDERS, `a comma-separated list of providers (${PROVIDERS.join(', ')}), each once, or nothing`))
+          .refine(
+            (names) => new Set(names).size === names.length,
+            `a comma-separated list of providers (${PROVIDERS.join(', ')}), each once, or nothing`,
+          ),
+      ),
+    description:
+      'Providers that take a batch the current one refuses (auth, billing, quota; or still failing on the batch’s last attempt), in order, with the same bounded history. The refusing provider rests (1 min, doubling, up to 30 min, or its Retry-After) and is then tried first again. Example: `gemini,openrouter` behind `claude`.',
     inSpec: true,
   }),
   CLAUDE_MEM_OPENAI_BASE_URL: custom({
@@ -233,11 +256,99 @@ export const SETTINGS = {
     inSpec: true,
   }),
   CLAUDE_MEM_MODEL: custom({
+    default: 'claude-haiku-4-5-20251001',
+    allowed: 'a model name such as claude-haiku-4-5-20251001, haiku or llama3.1, without spaces',
+    schema: noSpaces('a model name such as claude-haiku-4-5-20251001, haiku or llama3.1, without spaces'),
+    description:
+      'The `claude` provider’s model (claude-mem’s key and default; aliases such as `haiku` work). Also the `openai-compatible` model when set here and CLAUDE_MEM_OPENAI_MODEL is not.',
+    inSpec: true,
+  }),
+  CLAUDE_MEM_OPENAI_MODEL: custom({
     default: '',
     allowed: 'a model name such as gpt-4o-mini or llama3.1, without spaces',
     schema: noSpaces('a model name such as gpt-4o-mini or llama3.1, without spaces'),
-    description: 'Model for the OpenAI-compatible API; required with that provider.',
-    inSpec: true,
+    description: 'Model of the `openai-compatible` provider; without it, CLAUDE_MEM_MODEL when that is set (one of them is required).',
+  }),
+  CLAUDE_MEM_CLAUDE_AUTH_METHOD: custom({
+    default: 'subscription',
+    allowed: '`subscription`, `api-key`, `gateway` or `cli`',
+    schema: trimmed.pipe(z.enum(['subscription', 'api-key', 'gateway', 'cli'], '`subscription`, `api-key`, `gateway` or `cli`')),
+    description:
+      'How the `claude` provider signs in (claude-mem’s key and values). `subscription` or `cli`: your Claude login; ANTHROPIC_API_KEY and ANTHROPIC_AUTH_TOKEN of the worker’s environment are withheld from Claude Code, so a key exported for something else is never billed. `api-key`: ANTHROPIC_API_KEY from the environment. `gateway`: the environment as it is (ANTHROPIC_BASE_URL and its token).',
+  }),
+  CLAUDE_CODE_PATH: custom({
+    default: '',
+    allowed: 'the absolute path (or ~/…) of a Claude Code executable, or nothing',
+    schema: optionalText.pipe(
+      z
+        .string()
+        .regex(/^(\/|~\/)\S/, 'the absolute path (or ~/…) of a Claude Code executable, or nothing')
+        .optional(),
+    ),
+    description:
+      'A Claude Code executable for the `claude` provider (claude-mem’s key). Default: the one the Claude Agent SDK installs as its optional dependency.',
+  }),
+  CLAUDE_MEM_GEMINI_API_KEY: custom({
+    default: '',
+    allowed: 'a key without spaces or line breaks',
+    schema: noSpaces('a key without spaces or line breaks'),
+    description: 'Gemini API key (claude-mem’s key); required when `gemini` is the provider or a fallback.',
+  }),
+  CLAUDE_MEM_GEMINI_MODEL: custom({
+    default: 'gemini-flash-latest',
+    allowed: 'a Gemini model name such as gemini-flash-latest or gemini-2.5-flash, without spaces',
+    schema: noSpaces('a Gemini model name such as gemini-flash-latest or gemini-2.5-flash, without spaces'),
+    description: 'Model of the `gemini` provider (claude-mem’s key and default).',
+  }),
+  CLAUDE_MEM_GEMINI_BASE_URL: custom({
+    default: '',
+    allowed: 'an http(s) URL, or nothing',
+    schema: httpUrl('an http(s) URL, or nothing'),
+    description: 'Address of the Gemini API; default Google’s (a proxy, or a fake in tests).',
+  }),
+  CLAUDE_MEM_GEMINI_RATE_LIMITING_ENABLED: custom({
+    default: 'true',
+    allowed: '`true` or `false`',
+    schema: trimmed.pipe(z.enum(['true', 'false'], '`true` or `false`')).transform((value) => value === 'true'),
+    description:
+      'Accepted as claude-mem writes it. Calls are paced anyway: batches make few of them, and a 429 rests the queue for the `retryDelay` Google asks for.',
+  }),
+  CLAUDE_MEM_OPENROUTER_API_KEY: custom({
+    default: '',
+    allowed: 'a key without spaces or line breaks',
+    schema: noSpaces('a key without spaces or line breaks'),
+    description:
+      'OpenRouter API key (claude-mem’s key); required when `openrouter` is the provider or a fallback, unless CLAUDE_MEM_OPENROUTER_BASE_URL points elsewhere.',
+  }),
+  CLAUDE_MEM_OPENROUTER_MODEL: custom({
+    default: 'xiaomi/mimo-v2-flash:free',
+    allowed: 'an OpenRouter model id such as anthropic/claude-haiku-4.5, without spaces',
+    schema: noSpaces('an OpenRouter model id such as anthropic/claude-haiku-4.5, without spaces'),
+    description: 'Model of the `openrouter` provider (claude-mem’s key and default).',
+  }),
+  CLAUDE_MEM_OPENROUTER_BASE_URL: custom({
+    default: '',
+    allowed: 'an http(s) URL such as https://api.deepseek.com/v1, or nothing',
+    schema: httpUrl('an http(s) URL such as https://api.deepseek.com/v1, or nothing'),
+    description:
+      'Another chat-completions endpoint for the `openrouter` provider (claude-mem’s key); default https://openrouter.ai/api/v1.',
+  }),
+  CLAUDE_MEM_OPENROUTER_SITE_URL: custom({
+    default: '',
+    allowed: 'an http(s) URL, or nothing',
+    schema: httpUrl('an http(s) URL, or nothing'),
+    description: 'Sent to OpenRouter as HTTP-Referer, for its app attribution (claude-mem’s key).',
+  }),
+  CLAUDE_MEM_OPENROUTER_APP_NAME: custom({
+    default: 'claude-mem',
+    allowed: 'a name of at most 100 characters on one line, or nothing',
+    schema: optionalText.pipe(
+      z
+        .string()
+        .regex(/^[^\r\n]{1,100}$/, 'a name of at most 100 characters on one line, or nothing')
+        .optional(),
+    ),
+    description: 'Sent to OpenRouter as X-Title, for its app attribution (claude-mem’s key and default).',
   }),
   CLAUDE_MEM_SKIP_TOOLS: custom({
     default: DEFAULT_SKIP_TOOLS.join(','),
@@ -304,6 +415,36 @@ export const SETTINGS = {
     min: 0,
     max: 100_000,
     description: 'How long a disposed session’s events are kept before compaction to a summary row.',
+  }),
+  CLAUDE_MEM_CONTEXT_OBSERVATIONS: integer({
+    default: '50',
+    min: 0,
+    max: 10_000,
+    description:
+      'Newest observations of the project that `GET /api/context/inject` (a session’s start) shows, within CLAUDE_MEM_CONTEXT_MAX_TOKENS (claude-mem’s setting).',
+  }),
+  CLAUDE_MEM_CONTEXT_SESSION_COUNT: integer({
+    default: '10',
+    min: 0,
+    max: 1_000,
+    description:
+      'Sessions whose latest summary `GET /api/context/inject` shows, newest first (claude-mem’s setting: a session summarized at every turn counts once).',
+  }),
+  CLAUDE_MEM_CONTEXT_MAX_TOKENS: integer({
+    default: '8000',
+    min: 100,
+    max: 1_000_000,
+    description:
+      'Estimated tokens (characters / 4) of the text `GET /api/context/inject` answers at most: summaries first, then observations, newest first, until it is spent. Claude Code adds it to the session’s first prompt.',
+  }),
+  CLAUDE_MEM_MEMORY_RETENTION_DAYS: decimal({
+    default: '0',
+    what: 'a number of days',
+    min: 0,
+    max: 100_000,
+    note: '0 keeps them until deleted',
+    description:
+      'How long memories (observations and summaries) are kept; older ones are deleted once an hour. 0: until the user deletes them (`DELETE /api/memories/…`).',
   }),
   CLAUDE_MEM_SNAPSHOT_EVERY: integer({
     default: '500',

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SessionEngine } from '../engine/index.js';
 import { readV8Heap } from '../registry/index.js';
 import { type Asset, defaultAssetsDir, loadAssets } from './assets.js';
+import { registerMemoryViews } from './memories.js';
 import type { WorkerFacts } from './protocol.js';
 import { DisposalRecorder, MemoryRecorder } from './recorder.js';
 import { DashboardStreams, DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream.js';
@@ -144,6 +145,8 @@ export async function dashboardPlugin(app: FastifyInstance, options: DashboardOp
   });
 
   app.get('/dashboard/api/status', async () => streams.status());
+
+  registerMemoryViews(app, engine, SESSION_DB_ID);
 
   app.get('/dashboard/api/sessions/:sessionDbId', async (request, reply) => {
     const { sessionDbId } = request.params as { sessionDbId: string };

@@ -29,6 +29,15 @@ export interface SessionRow {
   readonly next: NextDeadline | null;
 }
 
+/** What one provider cost: batches it answered and the tokens it reported. */
+export interface ProviderCost {
+  readonly batches: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
+}
+
 export interface StatsSummary {
   readonly live: number;
   /** Null where the engine has no dormancy (Restate keeps every session on disk). */
@@ -38,6 +47,8 @@ export interface StatsSummary {
   readonly slots: { readonly capacity: number; readonly inUse: number; readonly waiting: number };
   /** Since the worker started (embedded), or since the Restate cluster began. */
   readonly disposals: Readonly<Record<DisposalReasonName, number>>;
+  /** By provider, over every session (same scope as `disposals`). */
+  readonly costByProvider: Readonly<Record<string, ProviderCost>>;
 }
 
 /** Heap and RSS at one moment, from the worker's ring buffer. */
@@ -161,6 +172,8 @@ export interface SessionDetail {
     readonly lastFailure: { readonly kind: string; readonly message: string; readonly at: number } | null;
     readonly next: NextDeadline | null;
     readonly counters: Readonly<Record<string, number>>;
+    /** What each provider that answered this session cost (with fallbacks, several). */
+    readonly costByProvider: Readonly<Record<string, ProviderCost>>;
   } | null;
   readonly disposal: { readonly reason: DisposalReasonName; readonly at: number; readonly droppedItems: number } | null;
   readonly summary: { readonly events: number; readonly processed: number; readonly failed: number; readonly compactedAt: number } | null;
@@ -187,4 +200,33 @@ export interface StreamStatus {
   readonly refused: number;
   /** Time spent building and writing messages since the worker started (synchronous work: CPU time). */
   readonly workMs: number;
+}
+
+/** One memory (an observation or a summary) as the dashboard shows it. */
+export interface MemoryEntry {
+  readonly kind: 'observation' | 'summary';
+  readonly id: number;
+  /** The session that produced it; null for one imported from claude-mem. */
+  readonly sessionDbId: number | null;
+  readonly project: string;
+  readonly promptNumber: number | null;
+  readonly createdAt: number;
+  /** `reply` (this worker's agent), or where it was imported from. */
+  readonly origin: string;
+  /** An observation's type (`note`: a reply the parser kept raw); `summary` for a summary. */
+  readonly type: string;
+  readonly title: string;
+  /** Everything else it holds, as labelled lines. */
+  readonly lines: readonly { readonly label: string; readonly text: string }[];
+}
+
+/** A session's memories, or a search's results. */
+export interface MemoriesAnswer {
+  /** False when the engine keeps no memories (the Restate engine, for now): `entries` is then empty. */
+  readonly available: boolean;
+  /** How a search ranks, when words were given (lexical: bm25 over FTS5). */
+  readonly ranking: string | null;
+  readonly entries: readonly MemoryEntry[];
+  /** More results past these (ask again with a larger offset). */
+  readonly hasMore: boolean;
 }

@@ -78,6 +78,7 @@ export function statsSummary(stats: EngineStats): StatsSummary {
     byState: stats.byState,
     slots: { capacity: stats.slots.capacity, inUse: stats.slots.inUse, waiting: stats.slots.waiting },
     disposals: stats.disposals,
+    costByProvider: stats.usageByProvider ?? {},
   };
 }
 
@@ -126,6 +127,7 @@ export function sessionDetail(inspection: SessionInspection, idleTtlMs: number, 
                 : { kind: view.lastFailure.kind, message: view.lastFailure.message, at: view.lastFailure.at },
             next: nextDeadline(view, idleTtlMs),
             counters: { ...view.counters },
+            costByProvider: view.usageByProvider ?? {},
           },
     disposal: view === null ? disposal : null,
     summary: stream.summary

@@ -4,6 +4,7 @@
  * questions from the registry (live sessions) and the log (identities, events, timelines).
  * May not: change a session other than through the registry's commands.
  */
+import type { MemoryStore } from '../memories/index.js';
 import type { Refusal, SessionRegistry, SessionTarget } from '../registry/index.js';
 import { rebuildSession, sessionTimeline } from '../replay/index.js';
 import { type EventStore, EventStoreError, type StoredSession } from '../store/index.js';
@@ -15,6 +16,8 @@ export interface EmbeddedEngineOptions {
   readonly store: EventStore;
   /** Closed by `close()` after the registry stopped. Default true. */
   readonly closeStore?: boolean;
+  /** The memories the log's replies become (kept beside it, see openSqliteMemories); none by default. Closed with the store. */
+  readonly memories?: MemoryStore;
   /** What `description.location` names: the log file. */
   readonly location?: string;
   /** Timeline entries `inspect()` returns at most (the newest). Default 1,000. */
@@ -46,6 +49,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): SessionEng
   return {
     description: { kind: 'embedded', location: options.location ?? 'memory', ownership: 'exclusive' },
     notifications: { disposed: 'live', processed: 'live', slotGranted: 'live', pollMs: null },
+    memories: options.memories ?? null,
 
     async start() {
       const report = await registry.recover();
@@ -114,6 +118,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): SessionEng
         slots: stats.slots,
         disposals: stats.disposals,
         totals: stats.totals,
+        usageByProvider: stats.usageByProvider,
         dormant: stats.dormant,
         frozen: stats.frozen,
       };
@@ -122,7 +127,10 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): SessionEng
 
     async close(closeOptions = {}) {
       await registry.shutdown({ drainMs: closeOptions.drainMs ?? 0 });
-      if (options.closeStore !== false) store.close();
+      if (options.closeStore !== false) {
+        await options.memories?.close();
+        store.close();
+      }
     },
   };
 }

@@ -7,10 +7,10 @@
  * May not: keep any session state of its own beyond caches of facts that never change.
  */
 import { randomUUID } from 'node:crypto';
-import type { SessionCounters } from '../../machines/session.machine.js';
+import { type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
 import { type ClusterRefusal, type ConnectOptions, connectSessionCluster, type IdentityRecord } from '../cluster/index.js';
 import type { CommandResult, EnqueueResult, InitResult, Refusal, SessionDisposed, SessionTarget } from '../registry/index.js';
-import { describeSession, type SessionView } from '../session/index.js';
+import { addUsage, describeSession, type SessionView, usageSum } from '../session/index.js';
 import { EngineUnavailableError, unavailableReason } from './errors.js';
 import type { DurableIdentity, EngineHealth, EngineRefusal, EngineStats, SessionEngine, SessionInspection } from './types.js';
 
@@ -142,11 +142,14 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
     const [views, slots, summary] = await Promise.all([list(), read(() => client.slots()), read(() => client.summary())]);
     const byLifecycle = { active: 0, idle: 0, expiring: 0 };
     const byState: Record<string, number> = {};
-    const totals = { ...summary.disposedTotals } as Record<keyof SessionCounters, number>;
+    const totals = { ...ZERO_COUNTERS, ...summary.disposedTotals } as Record<keyof SessionCounters, number>;
+    const usageByProvider = usageSum();
+    addUsage(usageByProvider, summary.disposedUsage);
     for (const view of views) {
       if (view.lifecycle !== 'disposed') byLifecycle[view.lifecycle]++;
       byState[view.state] = (byState[view.state] ?? 0) + 1;
       for (const key of Object.keys(totals) as (keyof SessionCounters)[]) totals[key] += view.counters[key] ?? 0;
+      addUsage(usageByProvider, view.usageByProvider);
     }
     return {
       live: views.length,
@@ -155,6 +158,7 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
       slots: { capacity: slots.capacity, inUse: slots.inUse, waiting: slots.waiting, granted: slots.granted },
       disposals: summary.disposals,
       totals,
+      usageByProvider,
       dormant: null,
       frozen: null,
     };
@@ -195,6 +199,8 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
   return {
     description: { kind: 'restate', location: options.ingressUrl, ownership: 'shared' },
     notifications: { disposed: 'polled', processed: null, slotGranted: null, pollMs },
+    // No memory store on Restate yet: its PostgreSQL store follows (docs/architecture.md, "Memories").
+    memories: null,
 
     async start() {
       const started = now();

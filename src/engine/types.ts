@@ -4,6 +4,7 @@
  * Types only; the engines live in the files beside it.
  */
 import type { Disposal, DisposalReason, Lifecycle, SessionContext, SessionCounters } from '../../machines/session.machine.js';
+import type { MemoryStore } from '../memories/index.js';
 import type {
   CommandResult,
   EnqueueResult,
@@ -18,7 +19,7 @@ import type {
   WorkRequest,
 } from '../registry/index.js';
 import type { TimelineEntry } from '../replay/index.js';
-import type { SessionView } from '../session/index.js';
+import type { SessionView, UsageByProvider } from '../session/index.js';
 import type { StreamStatus, StreamSummary } from '../store/index.js';
 
 export type EngineKind = 'embedded' | 'restate';
@@ -95,6 +96,8 @@ export interface EngineStats {
   readonly disposals: Readonly<Record<DisposalReason, number>>;
   /** Summed over every session the engine ran, live and disposed (same scope as `disposals`). */
   readonly totals: SessionCounters;
+  /** The same scope, per provider: batches answered and tokens reported (input, output, cache reads and writes). */
+  readonly usageByProvider: UsageByProvider;
   /** Embedded only (null on Restate, which has neither): dormant and frozen live sessions. */
   readonly dormant: number | null;
   readonly frozen: number | null;
@@ -131,6 +134,13 @@ export interface EngineDescription {
 export interface SessionEngine {
   readonly description: EngineDescription;
   readonly notifications: EngineNotifications;
+  /**
+   * Where this engine keeps the memories its sessions' replies become, or null when it keeps none: the
+   * embedded engine writes them beside its log (SQLite), in the commit of each reply; the Restate engine
+   * has no memory store yet (PostgreSQL comes with it), and the memory routes then answer as for a
+   * worker that remembers nothing (empty context) or 501 (search, browse, delete). docs/architecture.md, "Memories".
+   */
+  readonly memories: MemoryStore | null;
 
   /** Recovers (embedded) or reaches (Restate) the sessions; commands wait for it. */
   start(): Promise<EngineStartReport>;

@@ -7,7 +7,7 @@
  * May not: decide anything about the session; it runs the call the machine asked for.
  */
 import type { AgentInput, SessionEvent } from '../../machines/session.machine.js';
-import { type Agent, toAgentFailure } from '../agents/index.js';
+import { type Agent, toAgentFailure, toAgentOutput } from '../agents/index.js';
 import type { Clock } from '../clock/index.js';
 import type { TokenEstimator } from '../history/index.js';
 
@@ -76,16 +76,7 @@ export class AgentCalls {
       (answer) => {
         if (!current()) return;
         this.#inFlight.delete(sessionDbId);
-        const text = answer.text;
-        deliver(sessionDbId, {
-          type: 'xstate.done.actor.agent',
-          output: {
-            reply: text,
-            replyTokens: estimateTokens(text),
-            at: clock.now(),
-            ...(answer.usage === undefined ? {} : { usage: answer.usage }),
-          },
-        });
+        deliver(sessionDbId, { type: 'xstate.done.actor.agent', output: toAgentOutput(input, answer, agent, clock.now(), estimateTokens) });
       },
       (error: unknown) => {
         if (!current()) return;

@@ -68,7 +68,7 @@ export class Outcomes {
 
   #announce(record: Disposal, context: SessionContext): void {
     const { counters, logger, listeners } = this.#options;
-    counters.disposed(record.reason, context.counters);
+    counters.disposed(record.reason, context.counters, context.usageByProvider);
     logger.info({ sessionDbId: context.sessionDbId, reason: record.reason, droppedItems: record.droppedItems }, 'session disposed');
     listeners.emit('disposed', {
       sessionDbId: context.sessionDbId,
@@ -78,6 +78,7 @@ export class Outcomes {
       at: record.at,
       droppedItems: record.droppedItems,
       counters: context.counters,
+      usageByProvider: context.usageByProvider ?? {},
     });
   }
 

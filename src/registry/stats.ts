@@ -4,7 +4,7 @@
  * May not: change any session or the log.
  */
 import { type DisposalReason, type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
-import { lifecycleOf, stateNameOf } from '../session/index.js';
+import { addUsage, lifecycleOf, stateNameOf, type UsageByProvider, usageSum } from '../session/index.js';
 import type { LiveSession } from './live-session.js';
 import type { SlotPoolStats } from './slots.js';
 import type { RegistryStats } from './types.js';
@@ -13,19 +13,22 @@ type MutableCounters = { -readonly [K in keyof SessionCounters]: number };
 
 /** Adds `b` into `sum`, in place: stats() walks every live session, so no object per session. */
 function addInto(sum: MutableCounters, b: SessionCounters): void {
-  for (const key of Object.keys(b) as (keyof SessionCounters)[]) sum[key] += b[key];
+  // A context logged before a counter existed lacks it: it counts as 0.
+  for (const key of Object.keys(sum) as (keyof SessionCounters)[]) sum[key] += b[key] ?? 0;
 }
 
 export class RegistryCounters {
   readonly #disposals: Record<DisposalReason, number> = { ttl: 0, completed: 0, deleted: 0, capacity: 0, 'memory-pressure': 0 };
   readonly #retired: MutableCounters = { ...ZERO_COUNTERS };
+  readonly #retiredUsage = usageSum();
   #refusedAtCapacity = 0;
   #refusedQueueFull = 0;
   #refusedLogUnwritable = 0;
 
-  disposed(reason: DisposalReason, counters: SessionCounters): void {
+  disposed(reason: DisposalReason, counters: SessionCounters, usage?: UsageByProvider): void {
     this.#disposals[reason]++;
     addInto(this.#retired, counters);
+    addUsage(this.#retiredUsage, usage);
   }
 
   refused(kind: 'at-capacity' | 'queue-full' | 'log-unwritable'): void {
@@ -39,6 +42,8 @@ export class RegistryCounters {
     const byLifecycle = { active: 0, idle: 0, expiring: 0 };
     const byState: Record<string, number> = {};
     const totals = { ...this.#retired };
+    const usageByProvider = usageSum();
+    addUsage(usageByProvider, this.#retiredUsage);
     let dormant = 0;
     let frozen = 0;
     for (const session of sessions) {
@@ -50,6 +55,7 @@ export class RegistryCounters {
       const state = stateNameOf(snapshot.value);
       byState[state] = (byState[state] ?? 0) + 1;
       addInto(totals, snapshot.context.counters);
+      addUsage(usageByProvider, snapshot.context.usageByProvider);
     }
     return {
       live,
@@ -63,6 +69,7 @@ export class RegistryCounters {
       refusedQueueFull: this.#refusedQueueFull,
       refusedLogUnwritable: this.#refusedLogUnwritable,
       totals,
+      usageByProvider,
     };
   }
 }

@@ -2,9 +2,10 @@
  * The registry's public vocabulary: how callers name sessions, what they ask, what they get back, and
  * what it tells listeners. Types only; the behaviour lives in the files beside it.
  */
+
 import type { DisposalReason, Lifecycle, SessionCounters, WorkKind } from '../../machines/session.machine.js';
 import type { SkippedEvent } from '../replay/index.js';
-import type { SessionView } from '../session/index.js';
+import type { SessionView, UsageByProvider } from '../session/index.js';
 import type { CompactionReport } from '../store/index.js';
 import type { LogHealth } from './journal.js';
 import type { SlotPoolStats } from './slots.js';
@@ -57,6 +58,8 @@ export interface SessionDisposed {
   readonly at: number;
   readonly droppedItems: number;
   readonly counters: SessionCounters;
+  /** What each provider cost the session (absent from disposals recorded before providers were counted). */
+  readonly usageByProvider?: UsageByProvider;
 }
 
 export interface SessionExpiring {
@@ -102,6 +105,8 @@ export interface RegistryStats {
   readonly refusedLogUnwritable: number;
   /** Summed over every session this registry has run, live and disposed. */
   readonly totals: SessionCounters;
+  /** The same scope, per provider: batches answered and tokens reported. */
+  readonly usageByProvider: UsageByProvider;
 }
 
 export interface ShutdownReport {

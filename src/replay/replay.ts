@@ -232,8 +232,16 @@ export function describeEvent(event: Pick<LoggedEvent, 'type' | 'payload'>, cont
       return `${payload.item?.kind} ${payload.item?.id}: ${clip(payload.item?.prompt)}`;
     case 'SLOT_GRANTED':
       return context.batchSize > 1 ? `${context.batchSize} items in one call` : '';
-    case 'xstate.done.actor.agent':
-      return `reply (${payload.output?.replyTokens} tokens): ${clip(payload.output?.reply)}`;
+    case 'xstate.done.actor.agent': {
+      const output = payload.output ?? {};
+      const by = output.provider === undefined ? '' : ` by ${output.provider}${output.model === undefined ? '' : ` (${output.model})`}`;
+      const usage = output.usage;
+      const cost =
+        usage === undefined
+          ? ''
+          : `; ${usage.inputTokens} in, ${usage.outputTokens} out${usage.cacheReadTokens ? `, ${usage.cacheReadTokens} cache read` : ''}${usage.cacheWriteTokens ? `, ${usage.cacheWriteTokens} cache write` : ''}`;
+      return `reply${by} (${output.replyTokens} tokens${cost}): ${clip(output.reply)}`;
+    }
     case 'xstate.error.actor.agent':
       return `${payload.error?.kind}: ${clip(payload.error?.message)}`;
     case 'EVICT':

@@ -1,6 +1,7 @@
 import type { SnapshotFrom, StateValue } from 'xstate';
 import type { AgentFailure, Disposal, Lifecycle, SessionContext, SessionCounters, SessionMachine } from '../../machines/session.machine.js';
 import { historyTokens } from '../history/index.js';
+import type { UsageByProvider } from './usage.js';
 
 export type SessionSnapshot = SnapshotFrom<SessionMachine>;
 
@@ -46,6 +47,8 @@ export interface SessionView {
   readonly completing: boolean;
   readonly lastFailure: AgentFailure | null;
   readonly counters: SessionCounters;
+  /** What each provider that answered this session cost: batches and tokens as reported (see docs/providers.md). */
+  readonly usageByProvider: UsageByProvider;
   readonly disposal: Disposal | null;
 }
 
@@ -69,6 +72,7 @@ export function describeSession(value: StateValue, context: SessionContext): Ses
     completing: context.completing,
     lastFailure: context.lastFailure,
     counters: context.counters,
+    usageByProvider: context.usageByProvider ?? {},
     disposal: context.disposal,
   };
 }

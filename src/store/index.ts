@@ -13,6 +13,8 @@ export type {
   EventRecord,
   EventStore,
   LoggedEvent,
+  LogProjection,
+  ProjectedEvent,
   SnapshotRecord,
   StoredSession,
   StoreStats,

@@ -65,6 +65,19 @@ export interface ReadStatements {
   readonly counts: Statement<[], { sessions: number; live: number }>;
   readonly eventCount: Statement<[], { n: number }>;
   readonly snapshotCount: Statement<[], { n: number }>;
+  readonly eventsSince: Statement<
+    [number, number],
+    {
+      id: number;
+      session_db_id: number;
+      seq: number;
+      type: string;
+      payload: string;
+      at: number;
+      content_session_id: string;
+      project: string;
+    }
+  >;
 }
 
 export interface WriteStatements {
@@ -101,6 +114,11 @@ export function readStatements(db: Database.Database): ReadStatements {
     ),
     eventCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events'),
     snapshotCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM snapshots'),
+    eventsSince: db.prepare(
+      `SELECT e.id, e.session_db_id, e.seq, e.type, e.payload, e.at, s.content_session_id, s.project
+       FROM events e JOIN sessions s ON s.session_db_id = e.session_db_id
+       WHERE e.id > ? ORDER BY e.id LIMIT ?`,
+    ),
   };
 }
 

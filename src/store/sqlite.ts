@@ -7,6 +7,7 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type Database from 'better-sqlite3';
 import { writeFailure } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { acquireOwnership, type Ownership } from './ownership.js';
@@ -28,6 +29,8 @@ import type {
   EventRecord,
   EventStore,
   LoggedEvent,
+  LogProjection,
+  ProjectedEvent,
   SnapshotRecord,
   StoredSession,
 } from './types.js';
@@ -38,6 +41,18 @@ export { UNPARSEABLE } from './sqlite-statements.js';
 export interface SqliteEventStore extends EventStore {
   /** This process's hold on the log; null when opened read-only. */
   readonly ownership: Ownership | null;
+  /**
+   * The connection, for what keeps its own tables in the log's file (the memories): their schema and
+   * reads. Their writes go through `project`, inside the log's commits, or in transactions of their own.
+   */
+  readonly database: Database.Database;
+  /** Adds a projection, written in every commit from now on; returns its removal. */
+  project(projection: LogProjection): () => void;
+  /**
+   * The events after position `afterId` (a projection's `lastEventId`) in the order they were logged,
+   * with their session's identity: what a projection catches up from. Compacted streams have none.
+   */
+  eventsSince(afterId: number, limit: number): (ProjectedEvent & { readonly id: number })[];
 }
 
 interface Cached {
@@ -88,6 +103,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   /** `sessionDbId:key` of the work keys in pendingEvents. */
   const pendingKeys = new Set<string>();
   const pendingSnapshots = new Map<number, SnapshotRow>();
+  /** The events of pendingEvents that a projection derives from. */
+  let pendingProjected: ProjectedEvent[] = [];
+  const projections = new Set<LogProjection>();
   const dirty = new Set<number>();
   const failureListeners = new Set<(failure: CommitFailure) => void>();
   let closed = false;
@@ -107,7 +125,16 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 
   const writePending = db.transaction(() => {
     const statements = writable();
-    for (const row of pendingEvents) statements.insertEvent.run(...row);
+    let lastEventId = 0;
+    for (const row of pendingEvents) lastEventId = Number(statements.insertEvent.run(...row).lastInsertRowid);
+    if (lastEventId > 0) {
+      for (const projection of projections) {
+        projection.apply(
+          pendingProjected.filter((event) => projection.eventTypes.has(event.type)),
+          lastEventId,
+        );
+      }
+    }
     for (const row of pendingSnapshots.values()) statements.upsertSnapshot.run(...row);
     for (const sessionDbId of dirty) {
       const { session, counts } = cache.get(sessionDbId)!;
@@ -127,6 +154,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 
   const clearPending = () => {
     pendingEvents = [];
+    pendingProjected = [];
     pendingKeys.clear();
     pendingSnapshots.clear();
     dirty.clear();
@@ -177,6 +205,23 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   return {
     location,
     ownership,
+    database: db,
+    project(projection) {
+      projections.add(projection);
+      return () => projections.delete(projection);
+    },
+    eventsSince(afterId, limit) {
+      groupCommit.commitNow();
+      return reads.eventsSince.all(afterId, limit).map((row) => ({
+        id: row.id,
+        sessionDbId: row.session_db_id,
+        seq: row.seq,
+        type: row.type,
+        payload: parsePayload(row.payload),
+        at: row.at,
+        session: { contentSessionId: row.content_session_id, project: row.project },
+      }));
+    },
     openSession(contentSessionId, project, at) {
       const row = reads.sessionByContentId.get(contentSessionId);
       if (row !== undefined) return fromRow(row);
@@ -200,6 +245,19 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       pendingEvents.push([sessionDbId, seq, event.type, JSON.stringify(event.payload), event.at, event.workKey ?? null]);
       if (event.workKey !== undefined) pendingKeys.add(`${sessionDbId}:${event.workKey}`);
       const before = entry.session;
+      for (const projection of projections) {
+        if (!projection.eventTypes.has(event.type)) continue;
+        const { contentSessionId, project } = before;
+        pendingProjected.push({
+          sessionDbId,
+          seq,
+          type: event.type,
+          payload: event.payload,
+          at: event.at,
+          session: { contentSessionId, project },
+        });
+        break;
+      }
       entry.session = afterAppend(before, seq, event);
       if (before.incarnationSeq !== entry.session.incarnationSeq || before.lastPromptNumber !== entry.session.lastPromptNumber) {
         dirty.add(sessionDbId);

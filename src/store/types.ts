@@ -55,6 +55,26 @@ export interface LoggedEvent extends EventRecord {
   readonly seq: number;
 }
 
+/** An event as a projection receives it: logged, with the identity of its session. */
+export interface ProjectedEvent extends LoggedEvent {
+  readonly session: Pick<StoredSession, 'contentSessionId' | 'project'>;
+}
+
+/**
+ * State derived from the log and kept in the log's own file (memories), written in the same transaction
+ * as the events it derives from: committed with them, or dropped with them when that commit fails.
+ */
+export interface LogProjection {
+  /** The event types it derives from. */
+  readonly eventTypes: ReadonlySet<string>;
+  /**
+   * Runs inside every commit that writes events, after they are written: `events` are those of its
+   * types (maybe none), `lastEventId` the log's position after the commit (see `eventsSince`). What it
+   * throws fails the whole commit.
+   */
+  apply(events: readonly ProjectedEvent[], lastEventId: number): void;
+}
+
 /** A session's state after the event `seq`, so recovery replays only what came after it. */
 export interface SnapshotRecord {
   readonly seq: number;

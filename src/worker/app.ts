@@ -9,6 +9,7 @@ import type { SessionEngine } from '../engine/index.js';
 import { createRouteContext } from './context.js';
 import { answerClientError, answerError } from './errors.js';
 import { registerHookRoutes } from './hook-routes.js';
+import { type ContextLimits, DEFAULT_CONTEXT_LIMITS, registerMemoryRoutes } from './memory-routes.js';
 import type { WorkerMetrics } from './metrics.js';
 import { createSecurityHook } from './security.js';
 import { registerSessionRoutes } from './session-routes.js';
@@ -28,6 +29,8 @@ export interface WorkerAppOptions {
   readonly version: string;
   /** This package's own version, which GET /api/health reports as `serviceVersion`. */
   readonly serviceVersion: string;
+  /** What `GET /api/context/inject` shows at most; default claude-mem's (50 observations, 10 sessions) within 8,000 tokens. */
+  readonly context?: ContextLimits;
   readonly now?: () => number;
 }
 
@@ -98,6 +101,7 @@ export function createWorkerApp(options: WorkerAppOptions): { app: FastifyInstan
   );
   registerHookRoutes(app, context);
   registerSessionRoutes(app, context);
+  registerMemoryRoutes(app, context, options.context ?? DEFAULT_CONTEXT_LIMITS);
 
   return {
     app,

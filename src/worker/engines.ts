@@ -10,6 +10,7 @@ import { type RunningSessionService, registerSessionService, serviceOptionsFromC
 import { eventLogPath, type WorkerConfig } from '../config/index.js';
 import { connectRestateEngine, createEmbeddedEngine, type SessionEngine } from '../engine/index.js';
 import { connectInspector } from '../inspector/index.js';
+import { openSqliteMemories } from '../memories/index.js';
 import { createSessionRegistry, type SessionRegistry } from '../registry/index.js';
 import { type EventStore, openSqliteStore } from '../store/index.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -44,6 +45,15 @@ export function openEmbeddedEngine(
       'the previous worker on this log did not stop cleanly (killed, or the machine went down); its sessions are recovered from the log',
     );
   }
+  // The memories live in the log's file, written by its commits: opened (and caught up) before any session is recovered.
+  let memories: ReturnType<typeof openSqliteMemories>;
+  try {
+    memories = openSqliteMemories(store);
+  } catch (error) {
+    store.close();
+    throw new WorkerStartError(`cannot open the memories in ${store.location}: ${(error as Error).message}`);
+  }
+  if (memories.caughtUp > 0) logger.info({ replies: memories.caughtUp }, 'memories caught up from the event log');
   const inspector = config.inspectUrl === undefined ? undefined : connectInspector(config.inspectUrl);
   const registry = createSessionRegistry({
     agent: options.agent,
@@ -63,7 +73,7 @@ export function openEmbeddedEngine(
     logger: logger.child({ component: 'registry' }),
     ...(inspector === undefined ? {} : { inspect: inspector.inspect }),
   });
-  const engine = createEmbeddedEngine({ registry, store, location: store.location });
+  const engine = createEmbeddedEngine({ registry, store, memories, location: store.location });
   return {
     engine,
     registry,

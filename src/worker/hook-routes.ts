@@ -6,10 +6,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { initPrompt, observationPrompt, summaryPrompt } from '../agents/index.js';
 import type { EngineRefusal } from '../engine/index.js';
+import { stripPrivate, withoutPrivate } from '../privacy/index.js';
 import type { Refusal, SessionTarget } from '../registry/index.js';
 import type { RouteContext } from './context.js';
 import { HttpError, refusal } from './errors.js';
-import { completeBody, observationBody, parse, promptInitBody, sessionInitBody, stripPrivate, summarizeBody } from './schemas.js';
+import { completeBody, observationBody, parse, promptInitBody, sessionInitBody, summarizeBody } from './schemas.js';
 
 /** File paths of claude-mem's own memory files: observing them would observe the observer. */
 const SESSION_MEMORY_TOOLS = new Set(['Edit', 'Write', 'Read', 'NotebookEdit']);
@@ -66,8 +67,8 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
     }
     const prompt = observationPrompt({
       toolName: body.tool_name,
-      toolInput: body.tool_input,
-      toolResponse: body.tool_response,
+      toolInput: withoutPrivate(body.tool_input),
+      toolResponse: withoutPrivate(body.tool_response),
       cwd: body.cwd ?? '',
       at: now(),
     });
@@ -92,7 +93,7 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
     }
     const result = await engine.enqueue(
       { contentSessionId: body.contentSessionId },
-      { kind: 'summarize', prompt: summaryPrompt(body.last_assistant_message), requirePrompt: true },
+      { kind: 'summarize', prompt: summaryPrompt(stripPrivate(body.last_assistant_message)), requirePrompt: true },
     );
     if (!result.ok && result.error === 'not-prompted') return skippedPrivate();
     if (!result.ok) throw refusal(result, body.contentSessionId);
@@ -146,14 +147,4 @@ export function registerHookRoutes(app: FastifyInstance, context: RouteContext):
     { preHandler: whenReady },
     endById((target) => engine.complete(target), { success: true }),
   );
-
-  /** claude-mem's context hook asks for memories to inject (8.5.x: ?project=; 13.x: ?projects=a,b); this worker keeps sessions, not memories. */
-  app.get('/api/context/inject', async (request, reply) => {
-    const query = request.query as { project?: unknown; projects?: unknown };
-    const project = query.projects ?? query.project;
-    if (typeof project !== 'string' || project === '') {
-      throw new HttpError(400, 'Project parameter is required', 'pass ?projects=<name>[,<name>…] or ?project=<name>');
-    }
-    return reply.type('text/plain; charset=utf-8').send('');
-  });
 }

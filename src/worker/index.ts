@@ -3,8 +3,8 @@
 export { createWorkerApp, type WorkerAppOptions } from './app.js';
 export { serveSessionServices } from './engines.js';
 export { createMetrics, type WorkerMetrics } from './metrics.js';
+export { agentProcessesDir, openProviders, type Providers } from './providers.js';
 export {
-  agentFor,
   packageVersion,
   type RunningWorker,
   reportedVersion,

@@ -140,7 +140,50 @@ function observeEngine(engine: SessionEngine, stats: () => Promise<EngineStats |
   totalCounter('agent_pauses_total', 'Times a provider refused for auth or quota and the queue rested', { pauses: 'pauses' });
   totalCounter('history_trimmed_messages_total', 'Messages dropped from histories by the bound', { trimmed: 'trimmedMessages' });
   totalCounter('history_trimmed_tokens_total', 'Estimated tokens dropped from histories by the bound', { trimmed: 'trimmedTokens' });
-  totalCounter('agent_tokens_total', 'Tokens the providers reported', { input: 'inputTokens', output: 'outputTokens' }, 'direction');
+  totalCounter(
+    'agent_tokens_total',
+    'Tokens the providers reported: input (uncached prompt), output, cache_read and cache_write (prompt-cache reads and writes)',
+    { input: 'inputTokens', output: 'outputTokens', cache_read: 'cacheReadTokens', cache_write: 'cacheWriteTokens' },
+    'direction',
+  );
+
+  // The same, per provider (with fallbacks, several answer), and the batches each answered.
+  const seenUsage = new Map<string, number>();
+  const usageGrowth = (key: string, total: number) => {
+    const growth = Math.max(0, total - (seenUsage.get(key) ?? 0));
+    seenUsage.set(key, total);
+    return growth;
+  };
+  new Counter({
+    name: `${PREFIX}provider_tokens_total`,
+    help: 'Tokens each provider reported, by kind: input (uncached prompt), output, cache_read, cache_write',
+    labelNames: ['provider', 'kind'],
+    registers: [register],
+    async collect() {
+      const usage = (await stats())?.usageByProvider;
+      if (usage === undefined) return;
+      for (const [provider, sum] of Object.entries(usage)) {
+        const kinds = {
+          input: sum.inputTokens,
+          output: sum.outputTokens,
+          cache_read: sum.cacheReadTokens,
+          cache_write: sum.cacheWriteTokens,
+        };
+        for (const [kind, total] of Object.entries(kinds)) this.inc({ provider, kind }, usageGrowth(`${provider}\0${kind}`, total));
+      }
+    },
+  });
+  new Counter({
+    name: `${PREFIX}provider_batches_total`,
+    help: 'Batches each provider answered',
+    labelNames: ['provider'],
+    registers: [register],
+    async collect() {
+      const usage = (await stats())?.usageByProvider;
+      if (usage === undefined) return;
+      for (const [provider, sum] of Object.entries(usage)) this.inc({ provider }, usageGrowth(`${provider}\0batches`, sum.batches));
+    },
+  });
 
   new Gauge({
     name: `${PREFIX}agent_slots`,
@@ -176,6 +219,23 @@ function observeEngine(engine: SessionEngine, stats: () => Promise<EngineStats |
   });
   let seenFailedWrites = 0;
   failedWrites.inc(0);
+
+  const { memories } = engine;
+  if (memories !== null) {
+    new Gauge({
+      name: `${PREFIX}memories`,
+      help: 'Memories stored: observations and summaries (kept after their sessions), and the replies they came from',
+      labelNames: ['kind'],
+      registers: [register],
+      async collect() {
+        const counts = await memories.stats().catch(() => undefined);
+        if (counts === undefined) return;
+        this.set({ kind: 'observation' }, counts.observations);
+        this.set({ kind: 'summary' }, counts.summaries);
+        this.set({ kind: 'reply' }, counts.replies);
+      },
+    });
+  }
 
   const slotWait = new Histogram({
     name: `${PREFIX}agent_slot_wait_seconds`,

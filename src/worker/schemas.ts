@@ -112,10 +112,83 @@ export const eventsQuery = z.object({
     .optional(),
 });
 
-/** claude-mem's privacy tags: what is inside them is never recorded. */
-export function stripPrivate(prompt: string): string {
-  return prompt
-    .replace(/<private>[\s\S]*?<\/private>/g, '')
-    .replace(/<claude-mem-context>[\s\S]*?<\/claude-mem-context>/g, '')
-    .trim();
-}
+// ── memories ────────────────────────────────────────────────────────────────────────────────────
+
+/** A query parameter given once or repeated (fastify parses `?a=1&a=2` as an array). */
+const oneOrMany = (field: string, max: number) =>
+  z
+    .union([text(field), z.array(text(field))], { error: `${field} must be text` })
+    .transform((value) => (Array.isArray(value) ? value : [value]))
+    .pipe(z.array(z.string().max(4_096, `${field} must be at most 4096 characters`)).max(max, `at most ${max} ${field} values`));
+
+/** A comma-separated list of projects, each a project name. */
+const projectList = (field: string) =>
+  text(field)
+    .transform((list) =>
+      list
+        .split(',')
+        .map((project) => project.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string().max(LIMITS.project, `each project must be at most ${LIMITS.project} characters`))
+        .max(32, `${field} lists at most 32 projects`),
+    );
+
+/** A whole number in a query string, within bounds. */
+const count = (field: string, min: number, max: number) =>
+  z
+    .union([z.string().regex(/^\d{1,9}$/), z.number().int()], { error: `${field} must be a number from ${min} to ${max}` })
+    .transform(Number)
+    .pipe(
+      z.number().min(min, `${field} must be a number from ${min} to ${max}`).max(max, `${field} must be a number from ${min} to ${max}`),
+    );
+
+const flag = (field: string) =>
+  z.enum(['true', 'false', '1', '0'], `${field} must be true or false`).transform((value) => value === 'true' || value === '1');
+
+export const contextQuery = z
+  .object({ projects: projectList('projects').optional(), project: projectList('project').optional(), colors: flag('colors').optional() })
+  .transform(({ projects, project, colors }) => ({ projects: [...(projects ?? []), ...(project ?? [])], colors: colors ?? false }))
+  .refine((query) => query.projects.length > 0, { message: 'pass ?projects=a,b or ?project=<name>', path: ['projects'] });
+
+export const byFileQuery = z.object({
+  path: oneOrMany('path', 16).refine((paths) => paths.some((path) => path.trim() !== ''), 'path must name a file'),
+  projects: projectList('projects').optional(),
+  limit: count('limit', 1, 100).optional(),
+});
+
+export const semanticBody = z.object({
+  q: z.string({ error: 'q must be a string' }).max(100_000, 'q must be at most 100000 characters').optional(),
+  project: limited('project').optional(),
+  limit: count('limit', 1, 1_000).optional(),
+});
+
+export const searchQuery = z.object({
+  query: z.string({ error: 'query must be text' }).max(4_096, 'query must be at most 4096 characters').optional(),
+  project: limited('project').optional(),
+  type: z.string({ error: 'type must be text' }).max(64, 'type must be at most 64 characters').optional(),
+  obs_type: z.string({ error: 'obs_type must be text' }).max(64, 'obs_type must be at most 64 characters').optional(),
+  limit: count('limit', 1, 100).optional(),
+  offset: count('offset', 0, 1_000_000).optional(),
+  format: z.enum(['json', 'text'], 'format must be json or text').optional(),
+});
+
+export const memoryPageQuery = z.object({
+  project: limited('project').optional(),
+  sessionDbId: count('sessionDbId', 1, Number.MAX_SAFE_INTEGER).optional(),
+  limit: count('limit', 1, 100).optional(),
+  offset: count('offset', 0, 1_000_000).optional(),
+});
+
+export const memoryIdParam = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9]\d{0,14}$/, 'id must be a positive integer')
+    .transform(Number),
+});
+
+export const projectMemoriesQuery = z.object({
+  project: nonEmpty('project'),
+});

@@ -29,6 +29,7 @@ function liveSession(view: SessionView) {
     completing: view.completing,
     lastFailure: view.lastFailure,
     counters: view.counters,
+    usageByProvider: view.usageByProvider,
   };
 }
 

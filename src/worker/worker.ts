@@ -4,16 +4,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
-import { type Agent, createLocalAgent, createOpenAICompatibleAgent } from '../agents/index.js';
+import type { Agent } from '../agents/index.js';
 import { claudeMemStopCommand, describeOwner, findClaudeMemPlugins, portOwner } from '../claude-mem/index.js';
 import type { RunningSessionService } from '../cluster/index.js';
-import { describeMisspelling, isLoopback, type ProviderName, type WorkerConfig } from '../config/index.js';
+import { describeMisspelling, isLoopback, type WorkerConfig } from '../config/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
 import type { EngineStartReport, SessionEngine } from '../engine/index.js';
+import { keepMemoriesFor } from '../memories/index.js';
 import type { SessionRegistry } from '../registry/index.js';
 import type { EventStore } from '../store/index.js';
 import { createWorkerApp } from './app.js';
-import { openEmbeddedEngine, openRestateEngine, WorkerStartError } from './engines.js';
+import { type OpenedEngine, openEmbeddedEngine, openRestateEngine, WorkerStartError } from './engines.js';
+import { openProviders, type Providers } from './providers.js';
 
 export { WorkerStartError };
 
@@ -78,29 +80,6 @@ export function reportedVersion(home = homedir()): string {
   return packageVersion();
 }
 
-/**
- * claude-mem's provider names, accepted as its settings.json has them (its default is `claude`) so that
- * the file starts the worker; until this build has those providers, `local` answers, and start-up says so.
- */
-const NOT_YET_AVAILABLE: ReadonlySet<ProviderName> = new Set(['claude', 'gemini', 'openrouter']);
-
-export function agentFor(config: WorkerConfig, logger?: Logger): Agent {
-  if (NOT_YET_AVAILABLE.has(config.provider)) {
-    logger?.warn(
-      { provider: config.provider, from: config.sources.CLAUDE_MEM_PROVIDER },
-      `CLAUDE_MEM_PROVIDER=${config.provider} is claude-mem's provider, not available in this worker yet: the offline local provider answers instead (set CLAUDE_MEM_PROVIDER=local or openai-compatible to choose)`,
-    );
-    return createLocalAgent();
-  }
-  if (config.provider === 'local') return createLocalAgent();
-  return createOpenAICompatibleAgent({
-    baseUrl: config.openaiBaseUrl!,
-    model: config.model!,
-    timeoutMs: config.agentTimeoutMs,
-    ...(config.openaiApiKey === undefined ? {} : { apiKey: config.openaiApiKey }),
-  });
-}
-
 /** Once per start: the keys set aside (claude-mem's, at debug level), and a warning for each that looks like a misspelling of ours. */
 function logSettingsNotices(config: WorkerConfig, logger: Logger): void {
   const { ignoredKeys, misspellings } = config.notices;
@@ -146,12 +125,21 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   const version = options.version ?? reportedVersion();
   logSettingsNotices(config, logger);
   const metrics = createMetrics();
-  const agent = options.agent ?? agentFor(config, logger);
   // First of all, before the port: the embedded engine owns its log (a second worker on this data directory stops here).
-  const opened =
-    config.engine === 'restate'
-      ? await openRestateEngine(config, { agent, logger })
-      : openEmbeddedEngine(config, { agent, logger, metrics, version });
+  const providers: Pick<Providers, 'agent' | 'close'> = options.agent
+    ? { agent: options.agent, close: async () => {} }
+    : openProviders(config, { logger: logger.child({ component: 'agent' }) });
+  const { agent } = providers;
+  let opened: OpenedEngine;
+  try {
+    opened =
+      config.engine === 'restate'
+        ? await openRestateEngine(config, { agent, logger })
+        : openEmbeddedEngine(config, { agent, logger, metrics, version });
+  } catch (error) {
+    await providers.close();
+    throw error;
+  }
   const { engine } = opened;
   metrics.observe(engine);
 
@@ -173,6 +161,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
       skipTools: config.skipTools,
       version,
       serviceVersion: packageVersion(),
+      context: config.context,
     }));
 
     await app.register(dashboardPlugin, {
@@ -203,9 +192,18 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   } catch (error) {
     await app?.close();
     await opened.stop(0);
+    await providers.close();
     throw error;
   }
   markReady();
+  const stopRetention =
+    engine.memories === null
+      ? () => {}
+      : keepMemoriesFor(engine.memories, {
+          retentionMs: config.memoryRetentionMs,
+          forgot: (counts) => logger.info({ ...counts }, 'memories past CLAUDE_MEM_MEMORY_RETENTION_DAYS deleted'),
+          failed: (error) => logger.error({ err: error }, 'deleting memories past their retention failed; tried again in an hour'),
+        });
   // A wildcard bind is reached on loopback too; the browser needs an address it can open.
   const dashboard = `${['0.0.0.0', '::', '[::]'].includes(config.host) ? `http://127.0.0.1:${port}` : url}/`;
   logger.info(
@@ -228,7 +226,10 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
       stopping ??= (async () => {
         logger.info('worker stopping: no new requests, in-flight agent calls get a moment to finish');
         await app.close();
+        stopRetention();
         await opened.stop(stopOptions.drainMs ?? 10_000);
+        // Every call was aborted by now; whatever provider process is still exiting is killed and waited for.
+        await providers.close();
         logger.info(
           engine.description.kind === 'embedded'
             ? 'worker stopped; every live session is in the log for the next start'

@@ -28,7 +28,8 @@ describe('the local provider', () => {
         '<observation>',
         '<type>change</type>',
         '<title>Edit src/auth.ts</title>',
-        '<facts>in /repo; outcome: {"success":true}</facts>',
+        '<facts><fact>in /repo; outcome: {"success":true}</fact></facts>',
+        '<files_modified><file>src/auth.ts</file></files_modified>',
         '</observation>',
       ].join('\n'),
     );
@@ -41,7 +42,7 @@ describe('the local provider', () => {
       at: 0,
     });
     expect((await ask('observation', bash)).text).toContain(
-      '<type>command</type>\n<title>Bash npm test</title>\n<facts>in /repo; outcome: 3 passing</facts>',
+      '<type>command</type>\n<title>Bash npm test</title>\n<facts><fact>in /repo; outcome: 3 passing</fact></facts>\n</observation>',
     );
   });
 
@@ -61,11 +62,19 @@ describe('the local provider', () => {
     expect(reply.indexOf('Bash npm test')).toBeLessThan(reply.indexOf('Bash npm run lint'));
   });
 
-  it('summarizes from the last assistant message', async () => {
-    const history = [{ role: 'assistant' as const, content: '<observation>x</observation>', tokens: 5 }];
+  it('summarizes from the last assistant message and the latest request in history', async () => {
+    const history = [
+      { role: 'user' as const, content: initPrompt('my-app', 'Fix the <login> bug', 1), tokens: 5 },
+      { role: 'assistant' as const, content: '<observation>x</observation>', tokens: 5 },
+    ];
     expect((await ask('summarize', summaryPrompt('Fixed the login.\nAll green.'), history)).text).toBe(
-      '<summary>\n<completed>Fixed the login.</completed>\n<observations>1 in the kept history</observations>\n</summary>',
+      '<summary>\n<request>Fix the &lt;login&gt; bug</request>\n<completed>Fixed the login.</completed>\n<notes>1 observations in the kept history</notes>\n</summary>',
     );
+  });
+
+  it('names the file a reading tool read', async () => {
+    const prompt = observationPrompt({ toolName: 'Read', toolInput: { file_path: '/repo/a.ts' }, toolResponse: 'x', cwd: '/repo', at: 0 });
+    expect((await ask('observation', prompt)).text).toContain('<files_read><file>/repo/a.ts</file></files_read>');
   });
 
   it('counts every observation of a batch reply in its summary', async () => {
@@ -73,7 +82,7 @@ describe('the local provider', () => {
       { role: 'assistant' as const, content: '<observation>a</observation>\n<observation>b</observation>', tokens: 10 },
       { role: 'assistant' as const, content: '<observation>c</observation>', tokens: 5 },
     ];
-    expect((await ask('summarize', summaryPrompt('Done.'), history)).text).toContain('<observations>3 in the kept history</observations>');
+    expect((await ask('summarize', summaryPrompt('Done.'), history)).text).toContain('<notes>3 observations in the kept history</notes>');
   });
 
   it('honours an aborted signal', async () => {

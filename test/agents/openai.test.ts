@@ -30,12 +30,16 @@ async function failureOf(promise: Promise<unknown>): Promise<AgentError> {
   throw new Error('expected the call to fail');
 }
 
-describe('openai-compatible agent', () => {
+describe('openai-compatible agent (the openai SDK against a chat-completions server on loopback)', () => {
   it('posts the bounded history with the init prompt as system message, and reads reply and usage', async () => {
     server = await startChatServer([{ reply: '<observation>…</observation>', usage: { prompt_tokens: 120, completion_tokens: 30 } }]);
     const agent = createOpenAICompatibleAgent({ baseUrl: server.baseUrl, model: 'llama3.1', apiKey: 'sk-test' });
     const reply = await agent.run(request, new AbortController().signal);
-    expect(reply).toEqual({ text: '<observation>…</observation>', usage: { inputTokens: 120, outputTokens: 30 } });
+    expect(reply).toEqual({
+      text: '<observation>…</observation>',
+      model: 'llama3.1',
+      usage: { inputTokens: 120, outputTokens: 30, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    });
     const [sent] = server.requests;
     expect(sent!.headers.authorization).toBe('Bearer sk-test');
     expect(sent!.body).toEqual({
@@ -90,7 +94,13 @@ describe('openai-compatible agent', () => {
     [500, 'oops', 'retryable'],
     [503, 'overloaded', 'retryable'],
     [400, '{"error":"context length exceeded"}', 'fatal'],
-    [404, '{"error":"no such model"}', 'fatal'],
+    [404, '{"error":"no such model"}', 'paused'],
+    [400, '{"error":{"message":"Your spend limit has been reached"}}', 'paused'],
+    [
+      429,
+      '{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","code":"insufficient_quota"}}',
+      'paused',
+    ],
   ] as const)('classifies HTTP %i (%s) as %s', async (status, body, kind) => {
     server = await startChatServer([{ status, body, headers: { 'retry-after': '7' } }]);
     const agent = createOpenAICompatibleAgent({ baseUrl: server.baseUrl, model: 'm' });

@@ -15,6 +15,7 @@ import { type CliIo, main } from '../../src/cli.js';
 import { claudeMemDefaultPort } from '../../src/config/index.js';
 import { killOnExit } from '../support/children.js';
 import { type ClaudeCodeHome, installClaudeMem, runClaudeMemCommand } from '../support/claude-mem-13.js';
+import { claudeMemDatabase } from '../support/claude-mem-db.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../support/process.js';
 import { useTempDir } from '../support/tmp.js';
 
@@ -62,11 +63,20 @@ describe('install claude-mem and doctor', () => {
       join(user.dataDir, 'worker.pid'),
       JSON.stringify({ pid: 2 ** 22 + 12_345, port: user.port, startedAt: '2026-12-01T09:00:00.000Z' }),
     );
+    // What claude-mem remembers: one session of my-app, two observations and a summary.
+    claudeMemDatabase(join(user.dataDir, 'claude-mem.db'));
     const settingsBefore = readFileSync(user.settingsFile, 'utf8');
 
     const first = await cli(user.home, 'install', 'claude-mem');
     expect(first.code).toBe(0);
-    expect(line(first.lines, /^ok +settings: .*: 121 keys, 8 read by this worker, 113 claude-mem's own \(ignored\)/)).toBeDefined();
+    const counts = line(first.lines, /^ok +settings: /)?.match(
+      /: (\d+) keys, (\d+) read by this worker, (\d+) claude-mem's own \(ignored\); the worker starts with them$/,
+    );
+    expect(counts).toBeTruthy();
+    const [total, ours, theirs] = counts!.slice(1).map(Number);
+    expect(total).toBeGreaterThan(100);
+    expect(ours! + theirs!).toBe(total);
+    expect(ours).toBeGreaterThanOrEqual(8);
     expect(line(first.lines, new RegExp(`^ok +settings: CLAUDE_MEM_WORKER_PORT=${user.port} already in`))).toBeDefined();
     expect(line(first.lines, /^ok +claude-mem's worker: removed .*worker\.pid \(pid 4206649 is not running\)/)).toBeDefined();
     expect(
@@ -77,7 +87,9 @@ describe('install claude-mem and doctor', () => {
         ),
       ),
     ).toBeDefined();
-    expect(line(first.lines, /^ok +memories: no claude-mem database/)).toBeDefined();
+    expect(
+      line(first.lines, /^ok +memories: Imported 2 observations and 1 summaries from .*claude-mem\.db into .*session-events\.db\.$/),
+    ).toBeDefined();
     expect(
       line(
         first.lines,
@@ -87,11 +99,20 @@ describe('install claude-mem and doctor', () => {
     expect(() => readFileSync(join(user.dataDir, 'worker.pid'))).toThrow();
     expect(readFileSync(user.settingsFile, 'utf8')).toBe(settingsBefore);
 
+    // Again: nothing changes, no memory is imported twice.
+    const again = await cli(user.home, 'install', 'claude-mem');
+    expect(again.code).toBe(0);
+    expect(line(again.lines, /removed/)).toBeUndefined();
+    expect(line(again.lines, /^ok +memories: Imported 0 observations and 0 summaries .* \(3 imported before, skipped\)\.$/)).toBeDefined();
+
     // The worker it said to start, then the same command again: nothing to change, and it says it is done.
     worker = await startWorkerProcess({ HOME: user.home, CLAUDE_MEM_PROVIDER: 'local' }, user.port, { portFromSettings: true });
     const second = await cli(user.home, 'install', 'claude-mem');
     expect(second.code).toBe(0);
     expect(line(second.lines, /removed/)).toBeUndefined();
+    expect(line(second.lines, /^note +memories: not imported while the worker runs/)).toBeDefined();
+    // The imported memories are what the next session of my-app starts with.
+    expect((await worker.call('GET', '/api/context/inject?projects=my-app')).text).toContain('Fixed the login race');
     expect(
       line(second.lines, new RegExp(`^ok +port ${user.port}: served by session-lifecycle .* \\(pid \\d+\\): the hooks reach this worker`)),
     ).toBeDefined();

@@ -91,10 +91,23 @@ describe('configuration', () => {
     CLAUDE_MEM_MAX_BATCH_ITEMS: '0',
     CLAUDE_MEM_MEMORY_LIMIT_PERCENT: '150',
     CLAUDE_MEM_MEMORY_TARGET_PERCENT: '0',
-    CLAUDE_MEM_PROVIDER: 'chatgpt',
+    CLAUDE_MEM_PROVIDER: 'anthropic',
+    CLAUDE_MEM_FALLBACK_PROVIDERS: 'gemini,gemini',
     CLAUDE_MEM_OPENAI_BASE_URL: 'not a url',
     CLAUDE_MEM_OPENAI_API_KEY: 'sk-abc\ndef',
     CLAUDE_MEM_MODEL: 'gpt 4',
+    CLAUDE_MEM_OPENAI_MODEL: 'llama 3',
+    CLAUDE_MEM_CLAUDE_AUTH_METHOD: 'password',
+    CLAUDE_CODE_PATH: 'claude',
+    CLAUDE_MEM_GEMINI_API_KEY: 'AIza abc',
+    CLAUDE_MEM_GEMINI_MODEL: 'gemini flash',
+    CLAUDE_MEM_GEMINI_BASE_URL: 'generativelanguage.googleapis.com',
+    CLAUDE_MEM_GEMINI_RATE_LIMITING_ENABLED: 'yes',
+    CLAUDE_MEM_OPENROUTER_API_KEY: 'sk-or\nv1',
+    CLAUDE_MEM_OPENROUTER_MODEL: 'anthropic/claude haiku',
+    CLAUDE_MEM_OPENROUTER_BASE_URL: 'openrouter.ai/api/v1',
+    CLAUDE_MEM_OPENROUTER_SITE_URL: 'my site',
+    CLAUDE_MEM_OPENROUTER_APP_NAME: 'claude-mem\nX-Injected: 1',
     CLAUDE_MEM_SKIP_TOOLS: 'Read;rm -rf /',
     CLAUDE_MEM_DATA_DIR: '   ',
     CLAUDE_MEM_WORKER_BODY_LIMIT_MB: '0',
@@ -102,6 +115,10 @@ describe('configuration', () => {
     CLAUDE_MEM_AGENT_TIMEOUT_SECONDS: '0',
     CLAUDE_MEM_SHUTDOWN_DRAIN_SECONDS: '3600',
     CLAUDE_MEM_EVENT_RETENTION_HOURS: '-2',
+    CLAUDE_MEM_CONTEXT_OBSERVATIONS: 'fifty',
+    CLAUDE_MEM_CONTEXT_SESSION_COUNT: '-1',
+    CLAUDE_MEM_CONTEXT_MAX_TOKENS: '10',
+    CLAUDE_MEM_MEMORY_RETENTION_DAYS: 'forever',
     CLAUDE_MEM_SNAPSHOT_EVERY: '0',
     CLAUDE_MEM_INSPECT: 'yes please',
     CLAUDE_MEM_ENGINE: 'cluster',
@@ -149,9 +166,65 @@ describe('configuration', () => {
     expect(() => load({ CLAUDE_MEM_PROVIDER: 'openai-compatible', CLAUDE_MEM_MODEL: 'm' })).toThrow(
       /CLAUDE_MEM_OPENAI_BASE_URL is required/,
     );
+    // CLAUDE_MEM_MODEL's default is the claude provider's model: it does not count.
     expect(() => load({ CLAUDE_MEM_PROVIDER: 'openai-compatible', CLAUDE_MEM_OPENAI_BASE_URL: 'http://x' })).toThrow(
-      /CLAUDE_MEM_MODEL is required/,
+      /CLAUDE_MEM_OPENAI_MODEL is required when CLAUDE_MEM_PROVIDER=openai-compatible/,
     );
+    expect(
+      load({ CLAUDE_MEM_PROVIDER: 'openai-compatible', CLAUDE_MEM_OPENAI_BASE_URL: 'http://x', CLAUDE_MEM_OPENAI_MODEL: 'qwen' }).model,
+    ).toBe('qwen');
+  });
+
+  it('accepts the provider settings claude-mem 13.x writes, as it writes them', () => {
+    const config = load(
+      {},
+      homeWith({
+        CLAUDE_MEM_PROVIDER: 'claude',
+        CLAUDE_MEM_MODEL: 'claude-haiku-4-5-20251001',
+        CLAUDE_MEM_CLAUDE_AUTH_METHOD: 'subscription',
+        CLAUDE_CODE_PATH: '',
+        CLAUDE_MEM_GEMINI_API_KEY: '',
+        CLAUDE_MEM_GEMINI_MODEL: 'gemini-flash-latest',
+        CLAUDE_MEM_GEMINI_RATE_LIMITING_ENABLED: 'true',
+        CLAUDE_MEM_OPENROUTER_API_KEY: '',
+        CLAUDE_MEM_OPENROUTER_MODEL: 'xiaomi/mimo-v2-flash:free',
+        CLAUDE_MEM_OPENROUTER_BASE_URL: '',
+        CLAUDE_MEM_OPENROUTER_SITE_URL: '',
+        CLAUDE_MEM_OPENROUTER_APP_NAME: 'claude-mem',
+      }),
+    );
+    expect(config).toMatchObject({
+      provider: 'claude',
+      fallbackProviders: [],
+      providers: {
+        claude: { model: 'claude-haiku-4-5-20251001', authMethod: 'subscription', executable: undefined },
+        gemini: { apiKey: undefined, model: 'gemini-flash-latest' },
+        openrouter: { apiKey: undefined, model: 'xiaomi/mimo-v2-flash:free', baseUrl: undefined, appName: 'claude-mem' },
+      },
+    });
+    for (const provider of ['gemini', 'openrouter'] as const)
+      expect(load({ CLAUDE_MEM_PROVIDER: provider, CLAUDE_MEM_GEMINI_API_KEY: 'k', CLAUDE_MEM_OPENROUTER_API_KEY: 'k' }).provider).toBe(
+        provider,
+      );
+  });
+
+  it('requires each provider in use, fallbacks included, to have its key; the provider itself is not its own fallback', () => {
+    expect(() => load({ CLAUDE_MEM_PROVIDER: 'gemini' })).toThrow(/CLAUDE_MEM_GEMINI_API_KEY is required when CLAUDE_MEM_PROVIDER=gemini/);
+    expect(() => load({ CLAUDE_MEM_PROVIDER: 'claude', CLAUDE_MEM_FALLBACK_PROVIDERS: 'gemini' })).toThrow(
+      /CLAUDE_MEM_GEMINI_API_KEY is required when gemini is in CLAUDE_MEM_FALLBACK_PROVIDERS/,
+    );
+    expect(() => load({ CLAUDE_MEM_FALLBACK_PROVIDERS: 'openrouter' })).toThrow(/CLAUDE_MEM_OPENROUTER_API_KEY is required/);
+    // A custom endpoint for the openrouter provider may need no key (a local server).
+    expect(load({ CLAUDE_MEM_PROVIDER: 'openrouter', CLAUDE_MEM_OPENROUTER_BASE_URL: 'http://127.0.0.1:1234/v1' }).provider).toBe(
+      'openrouter',
+    );
+    const config = load({
+      CLAUDE_MEM_PROVIDER: 'claude',
+      CLAUDE_MEM_FALLBACK_PROVIDERS: ' claude, gemini ,local',
+      CLAUDE_MEM_GEMINI_API_KEY: 'k',
+    });
+    expect(config.fallbackProviders).toEqual(['gemini', 'local']);
+    expect(load({ CLAUDE_CODE_PATH: '~/bin/claude' }, undefined).providers.claude.executable).toMatch(/\/bin\/claude$/);
   });
 
   it('keeps the memory target below the limit', () => {
@@ -197,12 +270,10 @@ describe('configuration', () => {
     ] as const) {
       expect(load({}, homeWith({ CLAUDE_MEM_LOG_LEVEL: written })).logLevel).toBe(level);
     }
-    for (const provider of ['claude', 'gemini', 'openrouter'] as const) {
-      expect(load({}, homeWith({ CLAUDE_MEM_PROVIDER: provider, CLAUDE_MEM_MODEL: 'claude-haiku-4-5-20251001' }))).toMatchObject({
-        provider,
-        model: 'claude-haiku-4-5-20251001',
-      });
-    }
+    expect(load({}, homeWith({ CLAUDE_MEM_PROVIDER: 'claude', CLAUDE_MEM_MODEL: 'claude-haiku-4-5-20251001' }))).toMatchObject({
+      provider: 'claude',
+      providers: { claude: { model: 'claude-haiku-4-5-20251001' } },
+    });
     expect(() => load({}, homeWith({ CLAUDE_MEM_LOG_LEVEL: 'CHATTY' }))).toThrow(/CLAUDE_MEM_LOG_LEVEL="CHATTY".*in any case/);
   });
 

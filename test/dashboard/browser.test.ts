@@ -1,8 +1,8 @@
 /**
  * The dashboard in a real browser (Debian's Chromium, headless, driven by playwright-core) against a real
  * worker with a short TTL: sessions appear, move idle → expiring → disposed on screen without a reload,
- * the disposal chart counts them by reason, a session's page lights its current state, and nothing but
- * loopback is ever asked for. With DASHBOARD_SCREENSHOTS=1 (`npm run docs:dashboard`) the screenshots
+ * the disposal chart counts them by reason, a session's page lights its current state and lists the
+ * memories its replies became, the memories view finds them, and nothing but loopback is ever asked for. With DASHBOARD_SCREENSHOTS=1 (`npm run docs:dashboard`) the screenshots
  * of docs/dashboard.md are taken here.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -150,6 +150,31 @@ describe('the dashboard in Chromium', () => {
       '#session-view[data-session-id="2"][data-state="disposed"] [data-part="statechart"] [data-state="disposed"].current',
     );
     expect(await page.textContent('#session-view [data-part="deadlines"]')).toMatch(/^Disposed: deleted at /);
+
+    // What a session's agent replies were kept as: on its page, and found by the memories view.
+    await init('claude-delta-6', 'delta');
+    await worker!.call('POST', '/api/sessions/observations', {
+      body: {
+        contentSessionId: 'claude-delta-6',
+        tool_name: 'Edit',
+        tool_input: { file_path: '/repo/src/delta.ts' },
+        tool_response: 'ok',
+        cwd: '/repo',
+      },
+    });
+    await page.evaluate(() => {
+      (globalThis as unknown as { location: { hash: string } }).location.hash = '#/session/6';
+    });
+    await page.waitForSelector('#session-view[data-session-id="6"] ol.memories li.memory[data-kind="observation"]');
+    expect(await page.textContent('#session-view [data-part="memories"]')).toContain('Edit /repo/src/delta.ts');
+    await page.click('#memories-link');
+    await page.fill('#memories-view [data-part="query"]', 'delta');
+    await page.click('#memories-view [data-part="search"] button');
+    await page.waitForSelector('#memories-view [data-part="results"] li.memory');
+    expect(
+      await page.$$eval('#memories-view [data-part="results"] li.memory strong', (titles) => titles.map((t) => t.textContent)),
+    ).toEqual(['Edit /repo/src/delta.ts']);
+    expect(await page.textContent('#memories-view [data-part="note"]')).toContain('best match first');
 
     expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(true);
     expect(errors).toEqual([]);

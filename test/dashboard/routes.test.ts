@@ -124,6 +124,13 @@ describe("the session page's data", () => {
     );
     const printed = formatTimeline(timeline);
     for (const entry of detail.timeline.entries) expect(printed).toContain(entry.event);
+    // Who answered each batch, and what it cost: the local provider, four batches, no tokens reported.
+    expect(detail.live.costByProvider).toEqual({
+      local: { batches: 4, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    });
+    const replies = detail.timeline.entries.filter((e: { event: string }) => e.event === 'agent done');
+    expect(replies.length).toBeGreaterThan(0);
+    for (const reply of replies) expect(reply.detail).toMatch(/^reply by local \(/);
   });
 
   it('shows a disposed session from the log, with why it went away', async () => {
@@ -221,5 +228,66 @@ describe('the same security as the API', () => {
     const snapshot = await stream.next((m) => m.event === 'snapshot');
     expect(snapshot.data).toMatchObject({ type: 'snapshot', sessions: [], worker: { idleTtlMs: 3_600_000 } });
     stream.close();
+  });
+});
+
+describe('the dashboard’s memories', () => {
+  const observe = (w: TestWorker, contentSessionId: string, file: string, id: string) =>
+    w.call('POST', '/api/sessions/observations', {
+      body: { contentSessionId, tool_name: 'Edit', tool_input: { file_path: file }, tool_response: 'ok', cwd: '/repo', tool_use_id: id },
+    });
+
+  it('lists the memories a session produced, oldest first, and searches them all', async () => {
+    worker = await startTestWorker(tempDir());
+    const first = (await init(worker, 'claude-mem-a')).json.sessionDbId as number;
+    await observe(worker, 'claude-mem-a', '/repo/src/login.ts', 'a1');
+    await worker.call('POST', '/api/sessions/summarize', {
+      body: { contentSessionId: 'claude-mem-a', last_assistant_message: 'Login fixed.' },
+    });
+    await idle(worker, first);
+    const second = (await init(worker, 'claude-mem-b', 'other')).json.sessionDbId as number;
+    await observe(worker, 'claude-mem-b', '/repo/src/logout.ts', 'b1');
+    await idle(worker, second);
+
+    const own = await worker.call('GET', `/dashboard/api/sessions/${first}/memories`);
+    expect(own.status).toBe(200);
+    expect(own.headers['cache-control']).toBe('no-store');
+    expect(own.json).toMatchObject({ available: true, hasMore: false });
+    expect(own.json.entries.map((e: { kind: string; type: string; title: string }) => [e.kind, e.type, e.title])).toEqual([
+      ['observation', 'change', 'Edit /repo/src/login.ts'],
+      ['summary', 'summary', 'work on claude-mem-a'],
+    ]);
+    expect(own.json.entries[0]).toMatchObject({ sessionDbId: first, project: 'my-app', promptNumber: 1, origin: 'reply' });
+    expect(own.json.entries[0].lines).toContainEqual({ label: 'files modified', text: '/repo/src/login.ts' });
+    expect((await worker.call('GET', '/dashboard/api/sessions/999/memories')).json.entries).toEqual([]);
+
+    const search = await worker.call('GET', '/dashboard/api/memories?q=logout');
+    expect(search.json.ranking).toContain('FTS5');
+    expect(search.json.entries.map((e: { title: string }) => e.title)).toEqual(['Edit /repo/src/logout.ts']);
+    const newest = await worker.call('GET', '/dashboard/api/memories?project=my-app&limit=1');
+    expect(newest.json).toMatchObject({ ranking: null, hasMore: true });
+    expect(newest.json.entries.map((e: { kind: string }) => e.kind)).toEqual(['summary']);
+
+    for (const path of [
+      '/dashboard/api/sessions/abc/memories',
+      '/dashboard/api/memories?limit=0',
+      '/dashboard/api/memories?offset=x',
+      `/dashboard/api/memories?q=${'q'.repeat(5_000)}`,
+    ]) {
+      const answer = await worker.call('GET', path);
+      expect(answer.status, path).toBe(400);
+      expect(answer.json, path).toMatchObject({ error: expect.any(String), details: expect.anything() });
+    }
+  });
+
+  it('keeps them behind the token, and refuses a foreign Host or Origin', async () => {
+    worker = await startTestWorker(tempDir(), { CLAUDE_MEM_WORKER_TOKEN: 'dashboard-token-0123456789' });
+    expect((await worker.call('GET', '/dashboard/api/memories')).status).toBe(401);
+    const auth = { authorization: 'Bearer dashboard-token-0123456789' };
+    expect((await worker.call('GET', '/dashboard/api/memories', { headers: auth })).status).toBe(200);
+    expect((await worker.call('GET', '/dashboard/api/sessions/1/memories', { headers: { ...auth, host: 'evil.example' } })).status).toBe(
+      403,
+    );
+    expect((await worker.call('GET', '/dashboard/api/memories', { headers: { ...auth, origin: 'http://evil.example' } })).status).toBe(403);
   });
 });

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createSessionRegistry, openSqliteStore } from '../../src/index.js';
+import { openSqliteMemories } from '../../src/memories/index.js';
+import { replyNaming } from '../support/crash-reply.js';
 import { useTempDir } from '../support/tmp.js';
 
 const child = fileURLToPath(new URL('../support/crash-child.ts', import.meta.url));
@@ -27,7 +29,7 @@ function startChild(dbPath: string): Promise<{ process: ChildProcess; restored: 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('crash', () => {
-  it(`loses no acknowledged work when the worker is killed with SIGKILL (${TRIALS} trials)`, async () => {
+  it(`loses no acknowledged work and stores each reply's memories once when the worker is killed with SIGKILL (${TRIALS} trials)`, async () => {
     const dbPath = join(tempDir(), 'session-events.db');
     const acknowledged = new Set<string>();
     let sent = 0;
@@ -51,42 +53,59 @@ describe('crash', () => {
 
     // Restart once more, in process, with a quick agent, and let every restored session finish.
     const store = openSqliteStore(dbPath);
+    const memories = openSqliteMemories(store);
     const registry = createSessionRegistry({
       store,
-      agent: { name: 'quick', run: async (request) => ({ text: `reply:${request.items.map((item) => item.id).join(',')}` }) },
+      agent: { name: 'quick', run: async (request) => ({ text: replyNaming(request.items.map((item) => item.id)) }) },
       memoryPressure: false,
     });
     const report = await registry.recover();
     for (let waited = 0; registry.stats().byLifecycle.active > 0 && waited < 10_000; waited += 10) await sleep(10);
     expect(registry.stats().byLifecycle.active).toBe(0);
+    // The last reply may still be in the store's buffer (readable) while its memories come with its commit.
+    await store.flush();
 
-    // Each reply names the items of its batch: every acknowledged item must be in exactly one.
+    // Each reply names the items of its batch: every acknowledged item must be in exactly one. And each
+    // reply's memories (an observation per item) are stored once: every item's title exactly once.
     const replies = new Map<string, number>();
     let batches = 0;
     let largestBatch = 0;
+    const remembered = new Map<string, number>();
     for (const session of SESSIONS) {
       const stored = store.findSession(session);
       if (!stored) continue;
       for (const event of store.readEvents(stored.sessionDbId)) {
         if (event.type !== 'xstate.done.actor.agent') continue;
-        const reply = (event.payload as { output: { reply: string } }).output.reply;
-        const ids = reply.replace(/^reply:/, '').split(',');
+        const ids = (event.payload as { output: { answers: { id: string }[] } }).output.answers.map((answer) => answer.id);
         batches++;
         largestBatch = Math.max(largestBatch, ids.length);
         for (const id of ids) replies.set(id, (replies.get(id) ?? 0) + 1);
+        const observations = await memories.observations({ sessionDbId: stored.sessionDbId, offset: 0, limit: 100_000 });
+        const ofThisReply = observations.items.filter((observation) => observation.seq === event.seq);
+        expect(ofThisReply.map((observation) => observation.title).sort(), `the memories of reply ${event.seq}`).toEqual([...ids].sort());
+        expect(ofThisReply.every((observation) => observation.items.join() === ids.join())).toBe(true);
       }
+    }
+    for (const observation of (await memories.observations({ offset: 0, limit: 100_000 })).items) {
+      remembered.set(observation.title!, (remembered.get(observation.title!) ?? 0) + 1);
     }
     const lost = [...acknowledged].filter((id) => !replies.has(id));
     const twice = [...replies].filter(([, count]) => count > 1);
+    const notRemembered = [...replies.keys()].filter((id) => remembered.get(id) !== 1);
     console.log(
       `crash: ${TRIALS} kills, ${sent} items sent, ${acknowledged.size} acknowledged, ${replies.size} replied in ${batches} batches ` +
         `(the largest of ${largestBatch}), ` +
-        `${report.sessions} sessions recovered at the end (${report.eventsReplayed} events replayed)`,
+        `${report.sessions} sessions recovered at the end (${report.eventsReplayed} events replayed), ` +
+        `${remembered.size} items remembered (${(await memories.stats()).replies} replies stored)`,
     );
     expect(lost).toEqual([]);
     expect(twice).toEqual([]);
+    expect(notRemembered).toEqual([]);
+    expect(remembered.size).toBe(replies.size);
+    expect((await memories.stats()).replies).toBe(batches);
     expect(largestBatch, 'batches of several items were answered').toBeGreaterThan(1);
     await registry.shutdown();
+    await memories.close();
     store.close();
   }, 120_000);
 });

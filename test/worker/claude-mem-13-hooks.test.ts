@@ -237,9 +237,7 @@ describe('claude-mem 13.25.3 hooks against this worker', () => {
     expect((await call('GET', '/api/health')).json).toMatchObject({ service: 'session-lifecycle' });
   }, 120_000);
 
-  // Needs issue 17 (memories): GET /api/context/inject?projects=my-app&platformSource=claude answering the
-  // project's memories as plain text. Until then this worker answers an empty context. Remove `.skip` once it lands.
-  it.skip("gives the second session the first session's memories (needs issue 17: memories served by /api/context/inject)", () => {
+  it("gives the second session the first session's memories", () => {
     expect(secondSessionContext).toBeDefined();
     expect(secondSessionContext).toContain('npm test -- login'); // an observation of a tool use
     expect(secondSessionContext).toContain('src/login.ts'); // the file it edited

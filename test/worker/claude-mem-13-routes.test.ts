@@ -85,7 +85,6 @@ describe('claude-mem 13.x hook client: the answers it reads', () => {
     expect(answer.headers['content-type']).toContain('text/plain');
     const missing = await worker.call('GET', '/api/context/inject?platformSource=claude');
     expect(missing.status).toBe(400);
-    expect(missing.json.details).toContain('?projects=');
   });
 
   it('400 for the added fields of the wrong type or length, naming them, and nothing recorded', async () => {
@@ -107,12 +106,17 @@ describe('claude-mem 13.x hook client: the answers it reads', () => {
     expect(worker.store.stats()).toEqual(before);
   });
 
-  it('a settings.json naming claude-mem’s provider starts the worker: `local` answers, and the start says so', async () => {
+  it('a settings.json in claude-mem’s formats (its provider, model and log level) starts the worker with that provider, and nothing to warn about', async () => {
     const home = tempDir();
     mkdirSync(join(home, '.claude-mem'));
     writeFileSync(
       join(home, '.claude-mem', 'settings.json'),
-      JSON.stringify({ CLAUDE_MEM_PROVIDER: 'claude', CLAUDE_MEM_MODEL: 'claude-haiku-4-5-20251001', CLAUDE_MEM_LOG_LEVEL: 'INFO' }),
+      JSON.stringify({
+        CLAUDE_MEM_PROVIDER: 'claude',
+        CLAUDE_MEM_MODEL: 'claude-haiku-4-5-20251001',
+        CLAUDE_MEM_LOG_LEVEL: 'INFO',
+        CLAUDE_MEM_MODE: 'code',
+      }),
     );
     const lines: { level: number; msg: string; provider?: string }[] = [];
     const sink = new Writable({
@@ -122,12 +126,12 @@ describe('claude-mem 13.x hook client: the answers it reads', () => {
       },
     });
     const config = loadConfig({ env: { CLAUDE_MEM_WORKER_PORT: '0' }, home });
+    expect(config).toMatchObject({ provider: 'claude', logLevel: 'info', providers: { claude: { model: 'claude-haiku-4-5-20251001' } } });
+    // Nothing is asked of Claude before a session has work: the worker starts without a login.
     const started = await startWorker(config, { logger: pino({ level: config.logLevel }, sink) });
     try {
-      expect(lines.find((line) => line.level === 40 && line.msg.startsWith('CLAUDE_MEM_PROVIDER=claude'))?.msg).toContain(
-        'the offline local provider answers instead',
-      );
-      expect(lines.find((line) => line.msg === 'worker listening; recovering sessions')?.provider).toBe('local');
+      expect(lines.find((line) => line.msg === 'worker listening; recovering sessions')?.provider).toBe('claude');
+      expect(lines.filter((line) => line.level >= 40 && line.msg !== 'dashboard unavailable')).toEqual([]);
     } finally {
       await started.stop({ drainMs: 0 });
     }

@@ -1,5 +1,5 @@
 /**
- * The disk fills up for real: the worker's data directory is a 3 MB tmpfs (root only; the same
+ * The disk fills up for real: the worker's data directory is a 4 MB tmpfs (root only; the same
  * behaviour is tested everywhere with a store whose commits fail on demand, in
  * test/registry/fail-closed.test.ts). 300 observations to one session over HTTP: every answer is 200
  * or 507, never 500; a 507 leaves nothing in the log and starts no agent call; the worker recovers by
@@ -13,12 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, createLocalAgent } from '../../src/index.js';
 import { startTestWorker, type TestWorker } from '../support/worker.js';
 
-/** A 3 MB tmpfs, if this process may mount one (root, and a kernel that lets it). */
+/**
+ * A 4 MB tmpfs, if this process may mount one (root, and a kernel that lets it): room for what the 300
+ * observations below leave once the ballast is gone (about 2 MB of log, memories included, and up to
+ * 1 MB of write-ahead log), and none for it while the ballast is there.
+ */
 function mountTinyFilesystem(): string | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'session-lifecycle-tiny-'));
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', dir], { stdio: 'ignore' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'ignore' });
     return dir;
   } catch {
     rmSync(dir, { recursive: true, force: true });
@@ -55,7 +59,7 @@ describe.runIf(mountPoint !== undefined)('a full disk, for real', () => {
   it('answers 200 or 507, never 500; keeps nothing of a 507; and processes every retried observation once', async () => {
     const w = worker!;
     const ballast = join(mountPoint!, 'ballast');
-    writeFileSync(ballast, Buffer.alloc(1_200_000, 1));
+    writeFileSync(ballast, Buffer.alloc(2_200_000, 1));
     const session = { contentSessionId: 'disk-full', project: 'p' };
     expect((await w.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fill the disk' } })).status).toBe(200);
 

@@ -88,6 +88,12 @@ const bodies: fc.Arbitrary<{ json?: unknown; raw?: Buffer | string }> = fc.oneof
   },
   { weight: 2, arbitrary: bodyLike({ contentSessionId: sessionId, last_assistant_message: weirdString }).map((json) => ({ json })) },
   { weight: 2, arbitrary: bodyLike({ userPrompt: weirdString, promptNumber }).map((json) => ({ json })) },
+  {
+    weight: 1,
+    arbitrary: bodyLike({ q: weirdString, project: fc.constantFrom('p', 'q'), limit: fc.oneof(fc.nat(30), fc.nat(30).map(String)) }).map(
+      (json) => ({ json }),
+    ),
+  },
   { weight: 1, arbitrary: fc.jsonValue().map((json) => ({ json })) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ raw: Buffer.from(bytes) })) },
   {
@@ -135,6 +141,16 @@ const ROUTES: [method: string, path: string][] = [
   ['GET', '/api/sessions/:id/events'],
   ['GET', '/metrics'],
   ['GET', '/api/context/inject'],
+  ['POST', '/api/context/semantic'],
+  ['GET', '/api/observations/by-file'],
+  ['GET', '/api/search'],
+  ['GET', '/api/observations'],
+  ['GET', '/api/summaries'],
+  ['GET', '/api/observation/:id'],
+  ['GET', '/api/summary/:id'],
+  ['DELETE', '/api/observation/:id'],
+  ['DELETE', '/api/summary/:id'],
+  ['DELETE', '/api/memories'],
 ];
 const ids = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 1, max: 8 }).map(String) },
@@ -147,6 +163,18 @@ const queries = fc.oneof(
     .tuple(fc.oneof(fc.nat(50).map(String), weirdString), fc.oneof(fc.integer({ min: -5, max: 200_000 }).map(String), weirdString))
     .map(([after, limit]) => `?after=${encode(after)}&limit=${encode(limit)}`),
   fc.constantFrom('?project=p', '?project=', '?a[b]=c&a[b]=d', '?%zz'),
+  // The memory routes' parameters, well-formed or not.
+  fc
+    .tuple(
+      fc.constantFrom('projects', 'project', 'path', 'query', 'type', 'obs_type', 'limit', 'offset', 'format', 'colors', 'sessionDbId'),
+      fc.oneof(
+        fc.constantFrom('p', 'q', 'p,q', 'a.ts', '/r/a.ts', 'Bash', 'json', 'text', 'true', '1', '0', '100', '-1', 'observations'),
+        weirdString,
+      ),
+      fc.constantFrom('projects', 'path', 'query', 'limit'),
+      fc.oneof(fc.constantFrom('p', 'src/a.ts', 'retry OR "x', '5'), weirdString),
+    )
+    .map(([k1, v1, k2, v2]) => `?${k1}=${encode(v1)}&${k2}=${encode(v2)}`),
 );
 const requests = fc.record({
   route: fc.oneof(
@@ -262,6 +290,15 @@ async function logEqualsLive(): Promise<void> {
     const rebuilt = rebuildSession(worker.store, stored)!;
     const fromLog = describeSession(rebuilt.value, rebuilt.context);
     expect({ ...fromLog, historyTokens: fromLog.historyTokens }).toEqual({ ...live });
+  }
+  // Every reply in the log has had its memories stored, once (a deleted memory leaves its reply marked).
+  const memories = worker.engine.memories!;
+  for (const contentSessionId of CONTENT_IDS) {
+    const stored = worker.store.findSession(contentSessionId);
+    if (stored === undefined) continue;
+    for (const event of worker.store.readEvents(stored.sessionDbId)) {
+      if (event.type === 'xstate.done.actor.agent') expect(await memories.remembered(stored.sessionDbId, event.seq)).toBe(true);
+    }
   }
   const health = await worker.call('GET', '/api/health');
   expect(health.status).toBe(200);

@@ -124,3 +124,52 @@ describe('the openai-compatible provider, driven through the worker', () => {
     expect(server.requests).toHaveLength(1);
   });
 });
+
+describe('the openrouter provider (claude-mem’s keys), driven through the worker', () => {
+  const openrouterWorker = (baseUrl: string, env: Record<string, string> = {}) =>
+    startTestWorker(tempDir(), {
+      CLAUDE_MEM_PROVIDER: 'openrouter',
+      CLAUDE_MEM_OPENROUTER_API_KEY: 'sk-or-v1-fake',
+      CLAUDE_MEM_OPENROUTER_BASE_URL: baseUrl,
+      CLAUDE_MEM_OPENROUTER_SITE_URL: 'https://example.org',
+      ...env,
+    });
+
+  it('sends claude-mem’s default model with OpenRouter’s attribution headers, and logs the reply as openrouter’s with cached tokens apart', async () => {
+    server = await startChatServer([{ reply: '<ack/>', usage: { prompt_tokens: 50, completion_tokens: 5 } }]);
+    worker = await openrouterWorker(server.baseUrl);
+    await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
+    await until(() => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', 'the session to go idle');
+    const [sent] = server.requests;
+    expect(sent!.body.model).toBe('xiaomi/mimo-v2-flash:free');
+    expect(sent!.headers).toMatchObject({
+      authorization: 'Bearer sk-or-v1-fake',
+      'http-referer': 'https://example.org',
+      'x-title': 'claude-mem',
+    });
+    const [reply] = worker.store.readEvents(1).filter((e) => e.type === 'xstate.done.actor.agent');
+    expect((reply!.payload as { output: unknown }).output).toMatchObject({
+      provider: 'openrouter',
+      usage: { inputTokens: 50, outputTokens: 5 },
+    });
+    expect((await worker.call('GET', '/api/sessions/1')).json.usageByProvider).toEqual({
+      openrouter: { batches: 1, inputTokens: 50, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    });
+  });
+
+  it('pauses on OpenRouter’s 402 for credits, keeping the queue', async () => {
+    server = await startChatServer([
+      {
+        status: 402,
+        body: '{"error":{"code":402,"message":"This request requires more credits, or fewer max_tokens. You requested up to 4096 tokens, but can only afford 100."}}',
+      },
+    ]);
+    worker = await openrouterWorker(server.baseUrl);
+    await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
+    await until(() => worker!.registry.get({ sessionDbId: 1 })?.state === 'active.paused', 'the pause');
+    expect((await worker.call('GET', '/api/sessions/1')).json).toMatchObject({
+      queueLength: 1,
+      lastFailure: { kind: 'paused', message: expect.stringContaining('402') },
+    });
+  });
+});

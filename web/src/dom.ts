@@ -1,4 +1,5 @@
 /** Small DOM and formatting helpers: the page builds its elements with these, never from HTML strings. */
+import type { ProviderCost } from '../../src/dashboard/protocol.js';
 
 type Attributes = Record<string, string | number | boolean | undefined>;
 
@@ -66,6 +67,28 @@ export function bytes(value: number): string {
 }
 
 export const count = (value: number) => value.toLocaleString('en-US');
+
+/** What providers cost, one row each: batches and the tokens they reported (what GET /api/sessions/:id and /metrics give too). */
+export function costTable(byProvider: Readonly<Record<string, ProviderCost>>): HTMLElement {
+  const providers = Object.entries(byProvider).sort(([a], [b]) => a.localeCompare(b));
+  if (providers.length === 0) return el('p', { class: 'muted' }, 'No provider has answered yet.');
+  const head = ['provider', 'batches', 'input', 'output', 'cache read', 'cache write'];
+  return el(
+    'table',
+    { class: 'costs' },
+    el('tr', {}, ...head.map((title) => el('th', {}, title))),
+    ...providers.map(([provider, cost]) =>
+      el(
+        'tr',
+        { 'data-provider': provider },
+        el('td', {}, provider),
+        ...[cost.batches, cost.inputTokens, cost.outputTokens, cost.cacheReadTokens, cost.cacheWriteTokens].map((n) =>
+          el('td', {}, count(n)),
+        ),
+      ),
+    ),
+  );
+}
 
 /** Local wall-clock time, with the date when it is not today. */
 export function clock(at: number): string {

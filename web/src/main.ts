@@ -9,7 +9,8 @@ import type {
 } from '../../src/dashboard/protocol.js';
 import { drawDisposals, drawMemory } from './charts.js';
 import { type ConnectionState, connectStream, storedToken, storeToken, Unauthorized } from './connection.js';
-import { byId, clock, count, duration, el, setText } from './dom.js';
+import { byId, clock, costTable, count, duration, el, setText } from './dom.js';
+import { MemoriesView } from './memories.js';
 import { SessionPage } from './session-page.js';
 import { SessionsTable } from './sessions.js';
 
@@ -31,6 +32,9 @@ const table = new SessionsTable(
   serverNow,
 );
 const sessionPage = new SessionPage(byId('session-view'), document.body.dataset.statechart ?? '', serverNow, (error) => {
+  if (error instanceof Unauthorized) askForToken('This worker needs its token.');
+});
+const memoriesView = new MemoriesView(byId('memories-view'), (error) => {
   if (error instanceof Unauthorized) askForToken('This worker needs its token.');
 });
 let fitMemory = false;
@@ -108,6 +112,7 @@ function render(): void {
     disposed: count(Object.values(stats.disposals).reduce((a, b) => a + b, 0)),
   };
   for (const [name, value] of Object.entries(cards)) setText(byId('summary').querySelector(`[data-count="${name}"] .value`)!, value);
+  byId('cost-table').replaceChildren(costTable(stats.costByProvider ?? {}));
   table.render();
   const now = serverNow();
   const windowMs = memoryWindow();
@@ -202,15 +207,23 @@ byId<HTMLFormElement>('lookup-form').addEventListener('submit', (event) => {
   if (/^[1-9]\d*$/.test(value)) location.hash = `#/session/${value}`;
 });
 
-/** `#/session/12` shows a session; anything else the overview. Only a number is ever in the address. */
+/** `#/session/12` shows a session, `#/memories` the memories; anything else the overview. Only a number is ever in the address. */
 function route(): void {
   const match = /^#\/session\/([1-9]\d*)$/.exec(location.hash);
+  const memories = location.hash === '#/memories';
   const overview = byId('overview');
   const sessionView = byId('session-view');
+  const memoriesSection = byId('memories-view');
+  memoriesSection.hidden = !memories;
   if (match) {
     overview.hidden = true;
     sessionView.hidden = false;
     void sessionPage.show(Number(match[1]));
+  } else if (memories) {
+    sessionPage.hide();
+    sessionView.hidden = true;
+    overview.hidden = true;
+    void memoriesView.search();
   } else {
     sessionPage.hide();
     sessionView.hidden = true;

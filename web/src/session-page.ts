@@ -1,7 +1,8 @@
 /** One session: its statechart with the current state lit, its deadlines, its bounded history and its timeline. */
-import type { SessionDetail } from '../../src/dashboard/protocol.js';
+import type { MemoriesAnswer, SessionDetail } from '../../src/dashboard/protocol.js';
 import { getJson } from './connection.js';
-import { clock, count, duration, el, setText } from './dom.js';
+import { clock, costTable, count, duration, el, setText } from './dom.js';
+import { memoryList } from './memories.js';
 
 const REFRESH_MS = 1_000;
 
@@ -28,7 +29,7 @@ export class SessionPage {
     this.#detail = undefined;
     // Nothing of the previous session stays on screen while this one loads.
     for (const key of ['sessionId', 'state', 'lifecycle']) delete this.root.dataset[key];
-    for (const name of ['state', 'error', 'deadlines', 'history', 'timeline'])
+    for (const name of ['state', 'error', 'deadlines', 'history', 'memories', 'timeline'])
       this.root.querySelector(`[data-part="${name}"]`)!.replaceChildren();
     this.root.querySelector('[data-part="title"]')!.textContent = `Session #${sessionDbId}`;
     this.#highlight('');
@@ -66,10 +67,14 @@ export class SessionPage {
     if (id === undefined) return;
     this.#lastFetch = Date.now();
     try {
-      const detail = await getJson<SessionDetail>(`/dashboard/api/sessions/${id}`);
+      const [detail, memories] = await Promise.all([
+        getJson<SessionDetail>(`/dashboard/api/sessions/${id}`),
+        getJson<MemoriesAnswer>(`/dashboard/api/sessions/${id}/memories`),
+      ]);
       if (this.#current !== id) return;
       this.#detail = detail;
       this.#render(detail);
+      this.root.querySelector<HTMLElement>('[data-part="memories"]')!.replaceChildren(...this.#memories(memories));
     } catch (error) {
       if (this.#current !== id) return;
       this.root.querySelector('[data-part="error"]')!.textContent = (error as Error).message;
@@ -113,6 +118,11 @@ export class SessionPage {
     );
     this.#highlight(detail.state);
     part('deadlines').replaceChildren(...this.#deadlines(detail));
+    part('cost').replaceChildren(
+      detail.live === null
+        ? el('p', { class: 'muted' }, 'Released with the session; /metrics keeps the totals.')
+        : costTable(detail.live.costByProvider),
+    );
     part('history').replaceChildren(...this.#history(detail));
     part('timeline').replaceChildren(...this.#timeline(detail));
     this.tick();
@@ -203,6 +213,13 @@ export class SessionPage {
       ),
     );
     return [header, list];
+  }
+
+  #memories(answer: MemoriesAnswer): HTMLElement[] {
+    if (!answer.available) return [el('p', { class: 'muted' }, 'This worker’s engine keeps no memories.')];
+    if (answer.entries.length === 0) return [el('p', { class: 'muted' }, 'No memories yet: none of its replies has been stored.')];
+    const note = `${count(answer.entries.length)} memories, oldest first${answer.hasMore ? ' (its newest only)' : ''}.`;
+    return [el('p', { class: 'muted' }, note), memoryList(answer.entries)];
   }
 
   #timeline(detail: SessionDetail): HTMLElement[] {
