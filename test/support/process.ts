@@ -73,5 +73,13 @@ export async function startWorkerProcess(
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  // Readiness can answer before the start's last log lines have come through the pipe: wait for the ready
+  // line, when the log level lets it through.
+  const level = (env.CLAUDE_MEM_LOG_LEVEL ?? 'info').toLowerCase();
+  const readyLogged = ['info', 'debug', 'trace'].includes(level);
+  for (const started = Date.now(); readyLogged && !lines.some((line) => line.includes('worker ready')); ) {
+    if (Date.now() - started > 20_000 || child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   return { child, port, lines, exited, call };
 }
