@@ -7,7 +7,7 @@ export const CONFIG_END = '<!-- end of generated settings -->';
 export function renderConfigurationSection(): string {
   const rows = SETTING_KEYS.map((key) => {
     const setting = SETTINGS[key];
-    const shown = setting.default === '' ? '(none)' : `\`${setting.default}\``;
+    const shown = setting.shownDefault ?? (setting.default === '' ? '(none)' : `\`${setting.default}\``);
     return `| \`${key}\`${setting.inSpec ? '' : ' †'} | ${shown} | ${setting.allowed} | ${setting.description} |`;
   });
   return [

@@ -5,6 +5,8 @@
  *   restate-service    serve the session services to a Restate cluster (no HTTP API)
  *   replay <session>   print a session's timeline from the event log
  *   inspector          run a loopback relay for the Stately inspector
+ *   install claude-mem switch a claude-mem user's hooks to this worker (port, claude-mem's worker, memories)
+ *   doctor             what it finds: settings problems, claude-mem's hooks, who serves their port
  *   import claude-mem  copy claude-mem's memories (observations, summaries) into this worker's store, or a cluster's PostgreSQL
  */
 import { existsSync, realpathSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
+import { doctor, formatReport, installClaudeMem } from './claude-mem/index.js';
 import {
   type CommandLineValue,
   ConfigError,
@@ -73,7 +76,9 @@ function flagValues(given: Partial<Record<SettingKey, { flag: string; value: str
 function addServeCommand(program: Command, io: CliIo): void {
   program
     .command('serve')
-    .description("run the worker: claude-mem's HTTP routes on 127.0.0.1:37777, sessions logged in <data dir>/session-events.db")
+    .description(
+      "run the worker: claude-mem's HTTP routes on 127.0.0.1:CLAUDE_MEM_WORKER_PORT (default 37700 + uid % 100, as claude-mem's hooks), sessions logged in <data dir>/session-events.db",
+    )
     .option('--port <port>', 'overrides CLAUDE_MEM_WORKER_PORT', portNumber)
     .option('--host <host>', 'overrides CLAUDE_MEM_WORKER_HOST')
     .option('--data-dir <dir>', 'overrides CLAUDE_MEM_DATA_DIR')
@@ -220,7 +225,89 @@ function addReplayCommand(program: Command, io: CliIo): void {
     });
 }
 
-function addImportCommand(program: Command, io: CliIo): void {
+/** What a command reports besides its output: its exit code (0 unless it sets one). */
+interface Outcome {
+  code: number;
+}
+
+/** The home directory of the environment the command runs in (~/.claude and ~/.claude-mem are found there). */
+function homeOf(io: CliIo): { home?: string } {
+  return io.env.HOME ? { home: io.env.HOME } : {};
+}
+
+/**
+ * Copies claude-mem's memories from `database` into the store beside this worker's log in `dataDir`;
+ * resolves with the line that says what was added. Opening the log takes its ownership, so a running
+ * worker is named and nothing is touched.
+ */
+async function importFromClaudeMem({ dataDir, database }: { readonly dataDir: string; readonly database: string }): Promise<string> {
+  const log = openSqliteStore(eventLogPath(dataDir));
+  try {
+    const memories = openSqliteMemories(log);
+    const report = await importClaudeMem(memories, database);
+    await memories.close();
+    return importedLine(report, database, log.location);
+  } catch (error) {
+    if (error instanceof ClaudeMemImportError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    log.close();
+  }
+}
+
+/** The same into a Restate cluster's memory database (`--postgres-url`): the workers may run meanwhile. */
+async function importIntoPostgres({ postgresUrl, database }: { readonly postgresUrl: string; readonly database: string }): Promise<string> {
+  const parsed = SETTINGS.CLAUDE_MEM_POSTGRES_URL.schema.safeParse(postgresUrl);
+  if (!parsed.success || parsed.data === undefined) {
+    throw new UsageError(
+      `--postgres-url ${JSON.stringify(postgresUrl)} is not allowed: expected ${SETTINGS.CLAUDE_MEM_POSTGRES_URL.allowed}`,
+    );
+  }
+  let memories: Awaited<ReturnType<typeof openPostgresMemories>>;
+  try {
+    memories = await openPostgresMemories({ connectionString: parsed.data });
+  } catch (error) {
+    throw new UsageError(`cannot open the memories in ${describeConnection(parsed.data)}: ${(error as Error).message}`);
+  }
+  try {
+    return importedLine(await importClaudeMem(memories, database), database, memories.description.location);
+  } catch (error) {
+    if (error instanceof ClaudeMemImportError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    await memories.close();
+  }
+}
+
+function importedLine(report: { added: { observations: number; summaries: number }; skipped: number }, from: string, into: string): string {
+  return (
+    `Imported ${report.added.observations} observations and ${report.added.summaries} summaries from ${from} into ${into}` +
+    (report.skipped > 0 ? ` (${report.skipped} imported before, skipped)` : '') +
+    '.'
+  );
+}
+
+function addClaudeMemCommands(program: Command, io: CliIo, outcome: Outcome): void {
+  program
+    .command('install')
+    .description(
+      "switch to this worker: `install claude-mem` pins the port claude-mem's hooks call, says whether claude-mem's own worker runs and how to stop it, imports its memories; safe to run again",
+    )
+    .argument('<what>', 'what to switch from: claude-mem')
+    .action(async (what: string) => {
+      if (what !== 'claude-mem') throw new UsageError(`cannot install ${JSON.stringify(what)}: the one thing to switch from is claude-mem`);
+      const report = await installClaudeMem({ env: io.env, ...homeOf(io), importMemories: importFromClaudeMem });
+      io.out(formatReport(report));
+      outcome.code = report.exitCode;
+    });
+  program
+    .command('doctor')
+    .description("say what is found: settings problems, claude-mem's hooks and the port they call, who serves it, claude-mem's own worker")
+    .action(async () => {
+      const report = await doctor({ env: io.env, ...homeOf(io) });
+      io.out(formatReport(report));
+      outcome.code = report.exitCode;
+    });
   program
     .command('import')
     .description("copy another memory store into this worker's: `import claude-mem` reads claude-mem's database (read-only)")
@@ -231,51 +318,13 @@ function addImportCommand(program: Command, io: CliIo): void {
     .action(async (source: string, options: { db?: string; dataDir?: string; postgresUrl?: string }) => {
       if (source !== 'claude-mem') throw new UsageError(`cannot import from ${JSON.stringify(source)}: the one source is claude-mem`);
       const dataDir = options.dataDir ?? resolveDataDir({ env: io.env });
-      const path = options.db ?? join(dataDir, 'claude-mem.db');
-      if (!existsSync(path)) throw new UsageError(`no claude-mem database at ${path}: pass --db <file>`);
-      const report = (added: { observations: number; summaries: number }, skipped: number, into: string) =>
-        io.out(
-          `Imported ${added.observations} observations and ${added.summaries} summaries from ${path} into ${into}` +
-            (skipped > 0 ? ` (${skipped} imported before, skipped)` : '') +
-            '.',
-        );
-      if (options.postgresUrl !== undefined) {
-        const parsed = SETTINGS.CLAUDE_MEM_POSTGRES_URL.schema.safeParse(options.postgresUrl);
-        if (!parsed.success || parsed.data === undefined) {
-          throw new UsageError(
-            `--postgres-url ${JSON.stringify(options.postgresUrl)} is not allowed: expected ${SETTINGS.CLAUDE_MEM_POSTGRES_URL.allowed}`,
-          );
-        }
-        let memories: Awaited<ReturnType<typeof openPostgresMemories>>;
-        try {
-          memories = await openPostgresMemories({ connectionString: parsed.data });
-        } catch (error) {
-          throw new UsageError(`cannot open the memories in ${describeConnection(parsed.data)}: ${(error as Error).message}`);
-        }
-        try {
-          const { added, skipped } = await importClaudeMem(memories, path);
-          report(added, skipped, memories.description.location);
-        } catch (error) {
-          if (error instanceof ClaudeMemImportError) throw new UsageError(error.message);
-          throw error;
-        } finally {
-          await memories.close();
-        }
-        return;
-      }
-      // The memories live in the event log's file: opening it takes its ownership, so a running worker is named and nothing is touched.
-      const log = openSqliteStore(eventLogPath(dataDir));
-      try {
-        const memories = openSqliteMemories(log);
-        const { added, skipped } = await importClaudeMem(memories, path);
-        await memories.close();
-        report(added, skipped, log.location);
-      } catch (error) {
-        if (error instanceof ClaudeMemImportError) throw new UsageError(error.message);
-        throw error;
-      } finally {
-        log.close();
-      }
+      const database = options.db ?? join(dataDir, 'claude-mem.db');
+      if (!existsSync(database)) throw new UsageError(`no claude-mem database at ${database}: pass --db <file>`);
+      io.out(
+        options.postgresUrl === undefined
+          ? await importFromClaudeMem({ dataDir, database })
+          : await importIntoPostgres({ postgresUrl: options.postgresUrl, database }),
+      );
     });
 }
 
@@ -301,10 +350,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   addRestateServiceCommand(program, io);
   addReplayCommand(program, io);
   addInspectorCommand(program, io);
-  addImportCommand(program, io);
+  const outcome: Outcome = { code: 0 };
+  addClaudeMemCommands(program, io, outcome);
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return 0;
+    return outcome.code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     if (

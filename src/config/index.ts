@@ -15,4 +15,15 @@ export {
   resolveDataDir,
   type WorkerConfig,
 } from './load.js';
-export { DEFAULT_INSPECTOR_URL, DEFAULT_SKIP_TOOLS, PROVIDERS, SETTING_KEYS, SETTINGS, type Setting, type SettingKey } from './settings.js';
+export { describeMisspelling, type Misspelling, misspelledKey, type SettingsNotices } from './notices.js';
+export {
+  claudeMemDefaultPort,
+  DEFAULT_INSPECTOR_URL,
+  DEFAULT_SKIP_TOOLS,
+  PROVIDERS,
+  SETTING_KEYS,
+  SETTINGS,
+  type Setting,
+  type SettingKey,
+} from './settings.js';
+export { readSettingsFile, type SettingsFile, writeSetting } from './settings-file.js';

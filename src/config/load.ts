@@ -6,6 +6,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
+import { type SettingsNotices, settingsNotices } from './notices.js';
 import { type ProviderName, SETTINGS, type SettingKey, type SettingValue } from './settings.js';
 import { readSettingsFile } from './settings-file.js';
 
@@ -99,6 +100,8 @@ export interface WorkerConfig {
   /** Where each value came from, by key: `default`, the settings file, `environment`, or the flag (`--port`). */
   readonly sources: Readonly<Record<SettingKey, string>>;
   readonly settingsFile: string;
+  /** Keys the worker does not read: claude-mem's own (ignored), and what looks like a misspelling of ours. */
+  readonly notices: SettingsNotices;
 }
 
 export function expandHome(path: string, home = homedir()): string {
@@ -135,7 +138,7 @@ export function resolveDataDir(options: LoadConfigOptions = {}): string {
   const home = options.home ?? homedir();
   if (env.CLAUDE_MEM_DATA_DIR?.trim()) return expandHome(env.CLAUDE_MEM_DATA_DIR.trim(), home);
   const baseDir = expandHome(SETTINGS.CLAUDE_MEM_DATA_DIR.default, home);
-  const fromFile = readSettingsFile(join(baseDir, 'settings.json')).CLAUDE_MEM_DATA_DIR?.trim();
+  const fromFile = readSettingsFile(join(baseDir, 'settings.json')).values.CLAUDE_MEM_DATA_DIR?.trim();
   return expandHome(fromFile || baseDir, home);
 }
 
@@ -150,7 +153,8 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
   const dataDirGiven = flags.CLAUDE_MEM_DATA_DIR?.value ?? env.CLAUDE_MEM_DATA_DIR;
   const baseDir = expandHome(dataDirGiven?.trim() || SETTINGS.CLAUDE_MEM_DATA_DIR.default, home);
   const settingsFile = join(baseDir, 'settings.json');
-  const fromFile = readSettingsFile(settingsFile);
+  const file = readSettingsFile(settingsFile);
+  const fromFile = file.values;
 
   const sources = {} as Record<SettingKey, string>;
   const raw = (key: SettingKey): string => {
@@ -256,6 +260,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     postgresUrl: value('CLAUDE_MEM_POSTGRES_URL'),
     sources,
     settingsFile,
+    notices: settingsNotices({ fileKeys: file.otherKeys, settingsFile, env }),
   } satisfies WorkerConfig;
 
   // Rules between keys.

@@ -14,6 +14,15 @@ const MAX_TIMER_MS = 2_147_483_647;
 export const DEFAULT_SKIP_TOOLS = ['ListMcpResourcesTool', 'SlashCommand', 'Skill', 'TodoWrite', 'AskUserQuestion'];
 export const DEFAULT_INSPECTOR_URL = 'ws://127.0.0.1:7777';
 
+/**
+ * The worker's default port, by claude-mem's rule since 12.3.5 (its hooks call it unless
+ * CLAUDE_MEM_WORKER_PORT says otherwise): 37700 + the user id modulo 100, so that two accounts on one
+ * machine get two workers; 37777 (claude-mem 8.5.x's fixed port) where there is no user id (Windows).
+ */
+export function claudeMemDefaultPort(uid: number | undefined): number {
+  return 37_700 + ((uid ?? 77) % 100);
+}
+
 /** The providers CLAUDE_MEM_PROVIDER and CLAUDE_MEM_FALLBACK_PROVIDERS name (claude-mem's spelling). */
 export const PROVIDERS = ['local', 'claude', 'gemini', 'openrouter', 'openai-compatible'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -21,6 +30,8 @@ const PROVIDERS_ALLOWED = '`local`, `claude`, `gemini`, `openrouter` or `openai-
 
 export interface Setting<T> {
   readonly default: string;
+  /** The default as the docs show it, when it depends on the machine (the port). */
+  readonly shownDefault?: string;
   /** What the key accepts, as an error message says it. */
   readonly allowed: string;
   readonly schema: z.ZodType<T, string>;
@@ -31,6 +42,7 @@ export interface Setting<T> {
 
 interface Common {
   readonly default: string;
+  readonly shownDefault?: string;
   readonly description: string;
   readonly inSpec?: boolean;
 }
@@ -42,7 +54,14 @@ const optionalText = trimmed.transform((value) => (value === '' ? undefined : va
 function integer(spec: Common & { readonly min: number; readonly max: number; readonly note?: string }): Setting<number> {
   const allowed = `an integer from ${spec.min} to ${spec.max}${spec.note === undefined ? '' : ` (${spec.note})`}`;
   const schema = trimmed.regex(/^\d+$/, allowed).transform(Number).pipe(z.number().int().min(spec.min, allowed).max(spec.max, allowed));
-  return { default: spec.default, allowed, schema, description: spec.description, inSpec: spec.inSpec ?? false };
+  return {
+    default: spec.default,
+    ...(spec.shownDefault === undefined ? {} : { shownDefault: spec.shownDefault }),
+    allowed,
+    schema,
+    description: spec.description,
+    inSpec: spec.inSpec ?? false,
+  };
 }
 
 /**
@@ -90,11 +109,13 @@ const noSpaces = (allowed: string) => optionalText.pipe(z.string().regex(/^\S+$/
 
 export const SETTINGS = {
   CLAUDE_MEM_WORKER_PORT: integer({
-    default: '37777',
+    default: String(claudeMemDefaultPort(process.getuid?.())),
+    shownDefault: '`37700 + uid % 100` (`37777` without a uid)',
     min: 0,
     max: 65_535,
     note: '0 picks a free port',
-    description: 'TCP port of the worker.',
+    description:
+      'TCP port of the worker. The default is claude-mem’s own rule (since 12.3.5), so its hooks find the worker with no setting; claude-mem 8.5.x hooks call 37777 unless this key is set (see docs/operations.md).',
     inSpec: true,
   }),
   CLAUDE_MEM_WORKER_HOST: custom({
@@ -523,9 +544,18 @@ export const SETTINGS = {
   }),
   CLAUDE_MEM_LOG_LEVEL: custom({
     default: 'info',
-    allowed: 'fatal, error, warn, info, debug, trace or silent',
-    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'fatal, error, warn, info, debug, trace or silent'),
-    description: 'Verbosity of the worker’s pino log (JSON on stdout).',
+    allowed: 'fatal, error, warn, info, debug, trace or silent, in any case (claude-mem writes INFO)',
+    schema: trimmed
+      .toLowerCase()
+      .transform((level) => (level === 'warning' ? 'warn' : level))
+      .pipe(
+        z.enum(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          'fatal, error, warn, info, debug, trace or silent, in any case (claude-mem writes INFO)',
+        ),
+      ),
+    description:
+      'Verbosity of the worker’s pino log (JSON on stdout). claude-mem’s values (`DEBUG`, `INFO`, `WARN`, `ERROR`, `SILENT`) mean the same.',
   }),
 } as const;
 

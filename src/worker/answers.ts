@@ -154,7 +154,8 @@ export const engineHealth = z.object({
 
 export const healthAnswer = z.object({
   status: z.enum(['ok', 'degraded']).describe('`degraded` while nothing can be recorded (see `log`); the answer is 200 all the same.'),
-  version: z.string(),
+  service: z.literal('session-lifecycle'),
+  serviceVersion: z.string().describe("This package's version (not claude-mem's: see the summary)."),
   pid: z.number().int(),
   initialized: z.boolean().describe('Recovery finished (embedded) or the Restate cluster answered.'),
   uptimeSeconds: z.number(),
@@ -162,11 +163,20 @@ export const healthAnswer = z.object({
   log: engineHealth,
 });
 
-export const readinessAnswer = z.object({ status: z.literal('ready') });
+export const readinessAnswer = z.union([
+  z.object({ status: z.literal('ready') }),
+  z
+    .object({
+      status: z.enum(['log-unwritable', 'engine-unavailable']),
+      message: z.string().nullable(),
+      since: nullableTimestamp.optional(),
+    })
+    .describe('Serving, but nothing can be recorded now: writes answer 507 (or 503 on Restate) until it can.'),
+]);
 export const notReadyAnswer = z
   .object({
-    status: z.enum(['initializing', 'log-unwritable', 'engine-unavailable']),
+    status: z.literal('initializing'),
     message: z.string().nullable(),
     since: nullableTimestamp.optional(),
   })
-  .describe('Not ready: still recovering, or nothing can be recorded. Retry after `Retry-After` seconds.');
+  .describe('Not ready: still recovering its sessions (or reaching Restate). Retry after `Retry-After` seconds.');

@@ -31,6 +31,8 @@ export interface WorkerAppOptions {
   readonly skipTools: readonly string[];
   /** What GET /api/version answers (see docs/operations.md on claude-mem's version check). */
   readonly version: string;
+  /** This package's own version, which GET /api/health reports as `serviceVersion`. */
+  readonly serviceVersion: string;
   /** What `GET /api/context/inject` shows at most; default claude-mem's (50 observations, 10 sessions) within 8,000 tokens. */
   readonly context?: ContextLimits;
   readonly now?: () => number;
@@ -70,7 +72,9 @@ export async function createWorkerApp(
     '/api/readiness',
     {
       schema: {
-        summary: 'Ready for hook calls? 200 once recovery finished (or Restate answered) and the log can be written',
+        summary: 'Ready for hook calls? 200 once recovery finished (or Restate answered)',
+        description:
+          "200 with `status: ready`, or with the reason nothing can be recorded now (`log-unwritable`, `engine-unavailable`): claude-mem 13.x's hooks count a worker that is not ready as unreachable, and the third such hook in a row exits 2, which blocks the user's prompt. Writes are then refused one by one (507, or 503 on Restate), which those hooks skip and exit 0. 503 only while the worker starts.",
         tags: PROBES_TAG,
         response: { 200: readinessAnswer, 503: notReadyAnswer },
       },
@@ -84,23 +88,25 @@ export async function createWorkerApp(
       }
       const log = await options.engine.health();
       if (!log.writable) {
-        // Hooks that check readiness hold their work instead of sending what would be refused.
-        const status = options.engine.description.kind === 'embedded' ? 'log-unwritable' : 'engine-unavailable';
-        return reply.code(503).header('retry-after', '1').send({ status, message: log.error, since: log.since });
+        const status = options.engine.description.kind === 'embedded' ? ('log-unwritable' as const) : ('engine-unavailable' as const);
+        return { status, message: log.error, since: log.since };
       }
       return { status: 'ready' as const };
     },
   );
-  // Always 200 while the process serves: claude-mem's hooks read any other answer as "no worker here"
-  // and start one of their own. What is wrong is in `status` (`degraded` while nothing can be recorded)
-  // and `log`; readiness answers 503 meanwhile, which the hooks do wait on.
+  // claude-mem 13.x's hooks read two fields here before every call. `version`: a worker whose version is
+  // not their plugin's is "stale", and they SIGKILL the pid in claude-mem's worker.pid; an answer without
+  // one is "unknown", which they accept as it is. `uptime` (seconds): a worker that is never ready past
+  // 300 s of it is "wedged" and recycled the same way. This worker is not claude-mem's, so it names
+  // itself and its own version under fields of its own and claims neither of theirs. Always 200 while
+  // it serves: the hooks read any other answer as "no worker here" and start one of their own.
   api.get(
     '/api/health',
     {
       schema: {
-        summary: 'Is the process up, which version, and can it record? Always 200 while it serves',
+        summary: 'Is the process up, which service and version, and can it record? Always 200 while it serves',
         description:
-          'claude-mem\'s hooks read any answer but 200 as "no worker here" and start one of their own, and compare `version` with their own.',
+          'claude-mem\'s hooks read any answer but 200 as "no worker here" and start one of their own; they compare a `version` field with their own and read `uptime`, so neither is sent (`serviceVersion`, `uptimeSeconds` instead).',
         tags: PROBES_TAG,
         response: { 200: healthAnswer },
       },
@@ -109,7 +115,8 @@ export async function createWorkerApp(
       const log = await options.engine.health();
       return {
         status: log.writable ? ('ok' as const) : ('degraded' as const),
-        version: options.version,
+        service: 'session-lifecycle' as const,
+        serviceVersion: options.serviceVersion,
         pid: process.pid,
         initialized: ready,
         uptimeSeconds: Math.round(process.uptime()),
@@ -122,7 +129,7 @@ export async function createWorkerApp(
     '/api/version',
     {
       schema: {
-        summary: "The version claude-mem compares with its own (the installed plugin's, else this package's)",
+        summary: "The installed claude-mem plugin's version, else this package's (claude-mem 8.5.x's `start` compares it with its own)",
         tags: PROBES_TAG,
         response: { 200: z.object({ version: z.string() }) },
       },

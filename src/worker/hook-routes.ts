@@ -1,6 +1,7 @@
 /**
- * claude-mem 8.5.x's hook routes, with the same bodies and answers, so its hooks work unchanged: each
- * validates its body, becomes one engine command (one event), and answers once that event is durable.
+ * claude-mem's hook routes (its 8.5.x hook scripts and its 13.x hook client), with the same bodies and
+ * answers, so its hooks work unchanged: each validates its body, becomes one engine command (one event),
+ * and answers once that event is durable.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -23,10 +24,10 @@ const workAnswer = z.union([
   z
     .object({
       status: z.literal('skipped'),
-      reason: z.enum(['private', 'unknown_session', 'tool_excluded', 'session_memory_meta']),
+      reason: z.enum(['private', 'unknown_session', 'tool_excluded', 'session_memory_meta', 'subagent_context']),
     })
     .describe(
-      'Nothing recorded, on purpose: `private` (every prompt of the session was private), `unknown_session` (no session was ever initialised for this contentSessionId: also logged as a warning), `tool_excluded` (CLAUDE_MEM_SKIP_TOOLS), `session_memory_meta` (claude-mem’s own memory files).',
+      'Nothing recorded, on purpose: `private` (every prompt of the session was private), `unknown_session` (no session was ever initialised for this contentSessionId: also logged as a warning), `tool_excluded` (CLAUDE_MEM_SKIP_TOOLS), `session_memory_meta` (claude-mem’s own memory files), `subagent_context` (a summarize from inside a subagent: its parent’s summary covers it).',
     ),
 ]);
 
@@ -65,6 +66,11 @@ export function registerHookRoutes(fastify: FastifyInstance, context: RouteConte
               promptNumber: z.number().int(),
               skipped: z.boolean(),
               reason: z.literal('private').optional(),
+              contextInjected: z
+                .boolean()
+                .optional()
+                .describe("claude-mem 13.x's: the session was already live, so its agent has seen what came before."),
+              status: z.literal('initialized').optional(),
             })
             .describe('The session and the prompt\'s number; `skipped: true, reason: "private"` when the whole prompt was private.'),
           ...failures(...BODY_FAILURES),
@@ -81,9 +87,17 @@ export function registerHookRoutes(fastify: FastifyInstance, context: RouteConte
         return { sessionDbId: opened.sessionDbId, promptNumber: opened.lastPromptNumber + 1, skipped: true, reason: 'private' };
       }
       const promptNumber = ((await engine.identity(target))?.lastPromptNumber ?? 0) + 1;
+      // claude-mem's `contextInjected`: the session was already live, so its agent has seen what came before.
+      const contextInjected = promptNumber > 1 && (await engine.get(target)) !== undefined;
       const result = await engine.init(target, { prompt: initPrompt(body.project, userPrompt, promptNumber), promptNumber });
       if (!result.ok) throw refusal(result, body.contentSessionId);
-      return { sessionDbId: result.sessionDbId, promptNumber: result.promptNumber, skipped: false };
+      return {
+        sessionDbId: result.sessionDbId,
+        promptNumber: result.promptNumber,
+        skipped: false,
+        contextInjected,
+        status: 'initialized' as const,
+      };
     },
   );
 
@@ -174,6 +188,11 @@ export function registerHookRoutes(fastify: FastifyInstance, context: RouteConte
     },
     async (request) => {
       const { body } = request;
+      // A subagent's turn ends inside its parent's: the parent's summary covers it (claude-mem skips it too).
+      if (body.agentId !== undefined) {
+        metrics.countWork('skipped');
+        return { status: 'skipped' as const, reason: 'subagent_context' as const };
+      }
       const result = await engine.enqueue(
         { contentSessionId: body.contentSessionId },
         { kind: 'summarize', prompt: summaryPrompt(stripPrivate(body.last_assistant_message)), requirePrompt: true },

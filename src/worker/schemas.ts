@@ -30,7 +30,16 @@ export function problemsOf(error: z.ZodError): Problem[] {
  * session and tool-use ids are a few dozen characters and a project is a directory name; anything far
  * longer is a client bug, and would be stored in every event of the session.
  */
-export const LIMITS = { contentSessionId: 256, project: 256, tool_name: 256, tool_use_id: 256, cwd: 4_096 } as const;
+export const LIMITS = {
+  contentSessionId: 256,
+  project: 256,
+  tool_name: 256,
+  tool_use_id: 256,
+  cwd: 4_096,
+  platformSource: 64,
+  agentId: 256,
+  agentType: 256,
+} as const;
 
 const text = (field: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a string`) });
@@ -40,11 +49,23 @@ const nonEmpty = (field: keyof typeof LIMITS) => limited(field).trim().min(1, `$
 /** Claude Code sends tool input and response as JSON values: objects, usually; strings sometimes; maybe nothing. */
 const toolValue = z.unknown().optional();
 
+/**
+ * What claude-mem 13.x's hooks add to their bodies: the platform they run on (`claude`, `codex`, …) and,
+ * inside a subagent, its id and type. Accepted and checked; the worker keeps sessions by content session,
+ * so they change nothing but a subagent's summary (skipped, as claude-mem does).
+ */
+const hookOrigin = {
+  platformSource: limited('platformSource').optional().describe('The platform the hook runs on (`claude`, `codex`, …).'),
+  agentId: limited('agentId').optional().describe('Inside a subagent: its id.'),
+  agentType: limited('agentType').optional().describe('Inside a subagent: its type.'),
+};
+
 export const sessionInitBody = z
   .object({
     contentSessionId: nonEmpty('contentSessionId').describe("Claude Code's session id."),
     project: limited('project').describe("The project's name (its directory)."),
     prompt: text('prompt').describe("The user's prompt; what is inside `<private>…</private>` is never recorded."),
+    ...hookOrigin,
   })
   .meta({ title: 'session init' });
 
@@ -67,6 +88,7 @@ export const observationBody = z
     tool_response: toolValue.describe('Any JSON value.'),
     cwd: limited('cwd').optional(),
     tool_use_id: nonEmpty('tool_use_id').optional().describe('Makes a retried call idempotent: the same id is queued once.'),
+    ...hookOrigin,
   })
   .meta({ title: 'observation' });
 
@@ -74,6 +96,7 @@ export const summarizeBody = z
   .object({
     contentSessionId: nonEmpty('contentSessionId'),
     last_assistant_message: text('last_assistant_message'),
+    ...hookOrigin,
   })
   .meta({ title: 'summarize' });
 

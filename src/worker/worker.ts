@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Agent } from '../agents/index.js';
+import { claudeMemStopCommand, describeOwner, findClaudeMemPlugins, portOwner } from '../claude-mem/index.js';
 import type { RunningSessionService } from '../cluster/index.js';
-import type { WorkerConfig } from '../config/index.js';
+import { describeMisspelling, isLoopback, type WorkerConfig } from '../config/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
 import type { EngineStartReport, SessionEngine } from '../engine/index.js';
 import { keepMemoriesFor } from '../memories/index.js';
@@ -82,10 +83,33 @@ export function reportedVersion(home = homedir()): string {
   return packageVersion();
 }
 
-function listenFailure(error: unknown, config: WorkerConfig): Error {
+/** Once per start: the keys set aside (claude-mem's, at debug level), and a warning for each that looks like a misspelling of ours. */
+function logSettingsNotices(config: WorkerConfig, logger: Logger): void {
+  const { ignoredKeys, misspellings } = config.notices;
+  if (ignoredKeys.length > 0) {
+    logger.debug(
+      { file: config.settingsFile, keys: ignoredKeys },
+      `settings.json: ${ignoredKeys.length} keys this worker does not use (claude-mem's own), ignored`,
+    );
+  }
+  for (const misspelling of misspellings) logger.warn({ key: misspelling.key, meant: misspelling.meant }, describeMisspelling(misspelling));
+}
+
+async function listenFailure(error: unknown, config: WorkerConfig): Promise<Error> {
   const code = (error as NodeJS.ErrnoException).code;
   const where = `${config.host}:${config.port}`;
   if (code === 'EADDRINUSE') {
+    // Which program holds it, when it answers as claude-mem's worker or as this one: the user's next step differs.
+    const owner = await portOwner(isLoopback(config.host) ? config.host : '127.0.0.1', config.port);
+    if (owner.kind === 'claude-mem' || owner.kind === 'session-lifecycle') {
+      const stop =
+        owner.kind === 'claude-mem'
+          ? `stop it with \`${claudeMemStopCommand(findClaudeMemPlugins(process.env)[0])}\` (session-lifecycle doctor says more)`
+          : 'stop it, or give this one its own CLAUDE_MEM_DATA_DIR and port';
+      return new WorkerStartError(
+        `port ${config.port} on ${config.host} is served by ${describeOwner(owner)}: ${stop}, or choose another port with CLAUDE_MEM_WORKER_PORT or --port`,
+      );
+    }
     return new WorkerStartError(
       `port ${config.port} on ${config.host} is already in use (another worker, or another program): stop it, or choose another port with CLAUDE_MEM_WORKER_PORT or --port`,
     );
@@ -102,6 +126,7 @@ function listenFailure(error: unknown, config: WorkerConfig): Error {
 export async function startWorker(config: WorkerConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
   const version = options.version ?? reportedVersion();
+  logSettingsNotices(config, logger);
   const metrics = createMetrics();
   // First of all, before the port: the embedded engine owns its log (a second worker on this data directory stops here).
   const providers: Pick<Providers, 'agent' | 'close'> = options.agent
@@ -139,6 +164,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
       bodyLimitBytes: config.bodyLimitBytes,
       skipTools: config.skipTools,
       version,
+      serviceVersion: packageVersion(),
       context: config.context,
     }));
 
@@ -155,7 +181,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     try {
       await app.listen({ host: config.host, port: config.port });
     } catch (error) {
-      throw listenFailure(error, config);
+      throw await listenFailure(error, config);
     }
     const address = app.server.address();
     if (address !== null && typeof address === 'object') port = address.port;

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, SETTING_KEYS, SETTINGS, type SettingKey } from '../../src/config/index.js';
+import { ConfigError, claudeMemDefaultPort, loadConfig, SETTING_KEYS, SETTINGS, type SettingKey } from '../../src/config/index.js';
 import { useTempDir } from '../support/tmp.js';
 
 const tempDir = useTempDir();
@@ -20,7 +20,7 @@ describe('configuration', () => {
   it('has the defaults of the design card', () => {
     const config = load();
     expect(config).toMatchObject({
-      port: 37777,
+      port: 37700 + ((process.getuid?.() ?? 77) % 100),
       host: '127.0.0.1',
       sessionTtlMs: 60 * 60_000,
       graceMs: 30_000,
@@ -268,5 +268,60 @@ describe('configuration', () => {
     expect(() => load({}, homeWith({ CLAUDE_MEM_SESSION_TTL_MINUTES: 'an hour' }))).toThrow(
       /CLAUDE_MEM_SESSION_TTL_MINUTES="an hour" \(from .*settings\.json\) is not allowed/,
     );
+  });
+
+  it('defaults the port by claude-mem’s rule: 37700 + uid % 100, 37777 without a uid; settings.json and the environment win', () => {
+    expect(claudeMemDefaultPort(0)).toBe(37700);
+    expect(claudeMemDefaultPort(501)).toBe(37701);
+    expect(claudeMemDefaultPort(1000)).toBe(37700);
+    expect(claudeMemDefaultPort(undefined)).toBe(37777);
+    expect(load().port).toBe(claudeMemDefaultPort(process.getuid?.()));
+    expect(load({}, homeWith({ CLAUDE_MEM_WORKER_PORT: '37777' })).port).toBe(37777);
+    expect(load({ CLAUDE_MEM_WORKER_PORT: '40001' }, homeWith({ CLAUDE_MEM_WORKER_PORT: '37777' })).port).toBe(40001);
+  });
+
+  it('reads claude-mem’s values: the log level in any case, its provider and model names', () => {
+    for (const [written, level] of [
+      ['INFO', 'info'],
+      ['DEBUG', 'debug'],
+      ['Warn', 'warn'],
+      ['WARNING', 'warn'],
+      ['ERROR', 'error'],
+      ['SILENT', 'silent'],
+    ] as const) {
+      expect(load({}, homeWith({ CLAUDE_MEM_LOG_LEVEL: written })).logLevel).toBe(level);
+    }
+    expect(load({}, homeWith({ CLAUDE_MEM_PROVIDER: 'claude', CLAUDE_MEM_MODEL: 'claude-haiku-4-5-20251001' }))).toMatchObject({
+      provider: 'claude',
+      providers: { claude: { model: 'claude-haiku-4-5-20251001' } },
+    });
+    expect(() => load({}, homeWith({ CLAUDE_MEM_LOG_LEVEL: 'CHATTY' }))).toThrow(/CLAUDE_MEM_LOG_LEVEL="CHATTY".*in any case/);
+  });
+
+  it('sets claude-mem’s own keys aside, and names a key that looks like a misspelling of one of ours, in the file or the environment', () => {
+    const home = homeWith({
+      CLAUDE_MEM_SESSION_TTL_MINUTES: '15',
+      CLAUDE_MEM_MODE: 'code', // claude-mem's, one letter from CLAUDE_MEM_MODEL: not a misspelling
+      CLAUDE_MEM_CHROMA_ENABLED: 'true',
+      CLAUDE_MEM_SESION_TTL_MINUTES: '5',
+      claude_mem_max_active_sessions: '3',
+      SOMETHING_ELSE: 'x',
+    });
+    const config = load({ CLAUDE_MEM_MAX_CONVERSATON_HISTORY: '10', CLAUDE_MEM_HEALTH_TIMEOUT_MS: '500', PATH: '/usr/bin' }, home);
+    const file = join(home, '.claude-mem', 'settings.json');
+    expect(config.sessionTtlMs).toBe(15 * 60_000); // the misspelt key changed nothing
+    expect(config.maxActiveSessions).toBe(100);
+    expect(config.notices.ignoredKeys).toEqual(['CLAUDE_MEM_MODE', 'CLAUDE_MEM_CHROMA_ENABLED', 'SOMETHING_ELSE']);
+    expect(config.notices.misspellings).toEqual([
+      { key: 'CLAUDE_MEM_SESION_TTL_MINUTES', source: file, meant: 'CLAUDE_MEM_SESSION_TTL_MINUTES' },
+      { key: 'claude_mem_max_active_sessions', source: file, meant: 'CLAUDE_MEM_MAX_ACTIVE_SESSIONS' },
+      { key: 'CLAUDE_MEM_MAX_CONVERSATON_HISTORY', source: 'the environment', meant: 'CLAUDE_MEM_MAX_CONVERSATION_HISTORY' },
+    ]);
+  });
+
+  it('treats a prototype key in settings.json as a key of no one, not as one of ours', () => {
+    const config = load({}, homeWith('{"toString": "x", "constructor": "y", "CLAUDE_MEM_SNAPSHOT_EVERY": "7"}'));
+    expect(config.snapshotEvery).toBe(7);
+    expect(config.notices.ignoredKeys).toEqual(['toString', 'constructor']);
   });
 });

@@ -65,7 +65,7 @@ export async function claudeMemSessionOfTwoPrompts(call: Call, port: number, und
     prompt: '/fix the flaky login test',
   });
   expect(first.status).toBe(200);
-  expect(first.json).toEqual({ sessionDbId: id, promptNumber: 1, skipped: false });
+  expect(first.json).toEqual({ sessionDbId: id, promptNumber: 1, skipped: false, contextInjected: false, status: 'initialized' });
   const { sessionDbId, promptNumber } = first.json;
   const started = await recorded(transcript, call, 'POST', `/sessions/${sessionDbId}/init`, {
     userPrompt: 'fix the flaky login test',
@@ -120,7 +120,7 @@ export async function claudeMemSessionOfTwoPrompts(call: Call, port: number, und
     project: 'my-app',
     prompt: 'now add a test for logout',
   });
-  expect(second.json).toEqual({ sessionDbId: id, promptNumber: 2, skipped: false });
+  expect(second.json).toEqual({ sessionDbId: id, promptNumber: 2, skipped: false, contextInjected: true, status: 'initialized' });
   const continued = await recorded(transcript, call, 'POST', `/sessions/${id}/init`, {
     userPrompt: 'now add a test for logout',
     promptNumber: 2,

@@ -26,11 +26,23 @@ export interface WorkerProcess {
   call: (method: string, path: string, options?: Parameters<typeof http>[3]) => ReturnType<typeof http>;
 }
 
-/** `session-lifecycle serve` as its own process, as `npm start` runs it; resolves once it is ready. */
-export async function startWorkerProcess(env: Record<string, string>, port: number): Promise<WorkerProcess> {
+/**
+ * `session-lifecycle serve` as its own process, as `npm start` runs it; resolves once it is ready on
+ * `port`. With `portFromSettings`, the port is not passed: the worker must find it in its settings.
+ */
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  port: number,
+  options: { readonly portFromSettings?: boolean } = {},
+): Promise<WorkerProcess> {
   const child = killOnExit(
     spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
-      env: { ...process.env, CLAUDE_MEM_WORKER_PORT: String(port), CLAUDE_MEM_LOG_LEVEL: 'info', ...env },
+      env: {
+        ...process.env,
+        ...(options.portFromSettings ? {} : { CLAUDE_MEM_WORKER_PORT: String(port) }),
+        CLAUDE_MEM_LOG_LEVEL: 'info',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
@@ -60,6 +72,14 @@ export async function startWorkerProcess(env: Record<string, string>, port: numb
       throw new Error(`worker not ready in 20 s:\n${lines.join('\n')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  // Readiness can answer before the start's last log lines have come through the pipe: wait for the ready
+  // line, when the log level lets it through.
+  const level = (env.CLAUDE_MEM_LOG_LEVEL ?? 'info').toLowerCase();
+  const readyLogged = ['info', 'debug', 'trace'].includes(level);
+  for (const started = Date.now(); readyLogged && !lines.some((line) => line.includes('worker ready')); ) {
+    if (Date.now() - started > 20_000 || child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return { child, port, lines, exited, call };
 }

@@ -71,12 +71,17 @@ describe.runIf(mountPoint !== undefined)('a full disk, for real', () => {
       tool_use_id: `toolu_${n}`,
     });
     const refused = new Set<string>();
+    const readinessSaid = new Set<string>();
     const statuses = new Map<number, number>();
     for (let n = 0; n < 300; n++) {
       const answer = await w.call('POST', '/api/sessions/observations', { body: observation(n) });
       statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
       expect([200, 507]).toContain(answer.status);
       if (answer.status === 507) {
+        // Readiness stays 200 and says why (claude-mem 13.x's hooks block the user's prompt after three "not ready").
+        const readiness = await w.call('GET', '/api/readiness');
+        expect(readiness.status).toBe(200);
+        readinessSaid.add(readiness.json.status);
         refused.add(`toolu_${n}`);
         expect(answer.json).toMatchObject({
           error: 'event log unwritable',
@@ -88,6 +93,7 @@ describe.runIf(mountPoint !== undefined)('a full disk, for real', () => {
     }
     console.log(`disk-full: first pass ${JSON.stringify(Object.fromEntries(statuses))}`);
     expect(refused.size).toBeGreaterThan(0);
+    expect(readinessSaid).toContain('log-unwritable');
     // Nothing of a refused observation is anywhere: not in the log, and no agent call was made for it.
     const log = () => w.store.readEvents(1).filter((event) => event.type === 'WORK_QUEUED');
     const logged = new Set(log().map((event) => (event.payload as { item: { id: string } }).item.id));

@@ -43,7 +43,7 @@ describe('worker routes, happy paths', () => {
     worker = await startTestWorker(tempDir());
     const init = await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'Fix the login bug' } });
     expect(init.status).toBe(200);
-    expect(init.json).toEqual({ sessionDbId: 1, promptNumber: 1, skipped: false });
+    expect(init.json).toEqual({ sessionDbId: 1, promptNumber: 1, skipped: false, contextInjected: false, status: 'initialized' });
     expect((await worker.call('POST', '/sessions/1/init', { body: { userPrompt: 'Fix the login bug', promptNumber: 1 } })).json).toEqual({
       status: 'initialized',
       sessionDbId: 1,
