@@ -242,6 +242,29 @@ renderers.memories = {
   },
 };
 
+renderers.memoryStores = {
+  title: 'Memories: the SQLite store and the PostgreSQL store side by side',
+  render: (s) => {
+    const row = (read: string, what: string) =>
+      `| \`${read}\` | ${what} | ${n(s.sqlite.reads[read].p50Ms)} / ${n(s.sqlite.reads[read].p99Ms)} | ${n(s.postgres.reads[read].p50Ms)} / ${n(s.postgres.reads[read].p99Ms)} | ${x(s.p99Ratio[read])} |`;
+    return [
+      `Both stores filled with the same ${n(s.observations)} observations (${s.projects} projects), each through its own \`remember\` ` +
+        `(SQLite: ${n(s.sqlite.fillSeconds)} s, ${n(s.sqlite.diskMb)} MB with the log's file; PostgreSQL ${s.postgres.version} on loopback: ${n(s.postgres.fillSeconds)} s, ${n(s.postgres.diskMb)} MB), ` +
+        `then the same ${n(s.requests)} reads each (semantic: a quarter of them), one at a time, at the store's interface in one process (the routes above it are the same code for both):`,
+      '',
+      '| read | what | SQLite p50 / p99 (ms) | PostgreSQL p50 / p99 (ms) | p99, PostgreSQL / SQLite |',
+      '|---|---|---:|---:|---:|',
+      row('recent', 'the context at a session start (50 observations, 10 sessions)'),
+      row('search', 'one or two words, 20 results'),
+      row('byFile', 'a file by its absolute and relative path'),
+      row('semantic', "a prompt's words, any of them, 5 results"),
+      '',
+      `Aims of the memory routes, for PostgreSQL: context p99 ≤ ${s.aims.injectP99Ms} ms ${met(s.met.inject)}, search p99 ≤ ${s.aims.searchP99Ms} ms ${met(s.met.search)}. ` +
+        'PostgreSQL answers each query over a loopback socket, a round trip per query, planned from its statistics (the SQLite store reads its file in this process).',
+    ];
+  },
+};
+
 renderers.dashboard = {
   title: 'The dashboard: transfer size and CPU',
   render: (s) => {

@@ -7,7 +7,7 @@
  *   inspector          run a loopback relay for the Stately inspector
  *   install claude-mem switch a claude-mem user's hooks to this worker (port, claude-mem's worker, memories)
  *   doctor             what it finds: settings problems, claude-mem's hooks, who serves their port
- *   import claude-mem  copy claude-mem's memories (observations, summaries) into this worker's store
+ *   import claude-mem  copy claude-mem's memories (observations, summaries) into this worker's store, or a cluster's PostgreSQL
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,13 +22,14 @@ import {
   eventLogPath,
   loadConfig,
   resolveDataDir,
+  SETTINGS,
   type SettingKey,
 } from './config/index.js';
 import { InspectorRelayError, startInspectorRelay } from './inspector/index.js';
-import { ClaudeMemImportError, importClaudeMem, openSqliteMemories } from './memories/index.js';
+import { ClaudeMemImportError, describeConnection, importClaudeMem, openPostgresMemories, openSqliteMemories } from './memories/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
-import { openProviders, packageVersion, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
+import { openMemoryDatabase, openProviders, packageVersion, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -143,8 +144,16 @@ function addRestateServiceCommand(program: Command, io: CliIo): void {
       const logger = pino({ level: config.logLevel, base: { service: 'session-lifecycle', pid: process.pid } });
       const providers = openProviders(config, { logger: logger.child({ component: 'agent' }) });
       let served: Awaited<ReturnType<typeof serveSessionServices>>;
+      let memories: Awaited<ReturnType<typeof openMemoryDatabase>>;
       try {
-        served = await serveSessionServices(config, { agent: providers.agent, logger });
+        // Each reply's memories are written from here, once (CLAUDE_MEM_POSTGRES_URL; none without it).
+        memories = await openMemoryDatabase(config, logger);
+        try {
+          served = await serveSessionServices(config, { agent: providers.agent, logger, memories });
+        } catch (error) {
+          await memories?.close();
+          throw error;
+        }
       } catch (error) {
         await providers.close();
         throw error;
@@ -155,6 +164,7 @@ function addRestateServiceCommand(program: Command, io: CliIo): void {
       );
       await io.stopRequested();
       await service.close();
+      await memories?.close();
       await providers.close();
     });
 }
@@ -236,17 +246,45 @@ async function importFromClaudeMem({ dataDir, database }: { readonly dataDir: st
     const memories = openSqliteMemories(log);
     const report = await importClaudeMem(memories, database);
     await memories.close();
-    return (
-      `Imported ${report.added.observations} observations and ${report.added.summaries} summaries from ${database} into ${log.location}` +
-      (report.skipped > 0 ? ` (${report.skipped} imported before, skipped)` : '') +
-      '.'
-    );
+    return importedLine(report, database, log.location);
   } catch (error) {
     if (error instanceof ClaudeMemImportError) throw new UsageError(error.message);
     throw error;
   } finally {
     log.close();
   }
+}
+
+/** The same into a Restate cluster's memory database (`--postgres-url`): the workers may run meanwhile. */
+async function importIntoPostgres({ postgresUrl, database }: { readonly postgresUrl: string; readonly database: string }): Promise<string> {
+  const parsed = SETTINGS.CLAUDE_MEM_POSTGRES_URL.schema.safeParse(postgresUrl);
+  if (!parsed.success || parsed.data === undefined) {
+    throw new UsageError(
+      `--postgres-url ${JSON.stringify(postgresUrl)} is not allowed: expected ${SETTINGS.CLAUDE_MEM_POSTGRES_URL.allowed}`,
+    );
+  }
+  let memories: Awaited<ReturnType<typeof openPostgresMemories>>;
+  try {
+    memories = await openPostgresMemories({ connectionString: parsed.data });
+  } catch (error) {
+    throw new UsageError(`cannot open the memories in ${describeConnection(parsed.data)}: ${(error as Error).message}`);
+  }
+  try {
+    return importedLine(await importClaudeMem(memories, database), database, memories.description.location);
+  } catch (error) {
+    if (error instanceof ClaudeMemImportError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    await memories.close();
+  }
+}
+
+function importedLine(report: { added: { observations: number; summaries: number }; skipped: number }, from: string, into: string): string {
+  return (
+    `Imported ${report.added.observations} observations and ${report.added.summaries} summaries from ${from} into ${into}` +
+    (report.skipped > 0 ? ` (${report.skipped} imported before, skipped)` : '') +
+    '.'
+  );
 }
 
 function addClaudeMemCommands(program: Command, io: CliIo, outcome: Outcome): void {
@@ -276,12 +314,17 @@ function addClaudeMemCommands(program: Command, io: CliIo, outcome: Outcome): vo
     .argument('<source>', 'what to import from: claude-mem')
     .option('--db <file>', "claude-mem's database (default: <data dir>/claude-mem.db)")
     .option('--data-dir <dir>', 'the data directory of this worker (default: CLAUDE_MEM_DATA_DIR, then ~/.claude-mem)')
-    .action(async (source: string, options: { db?: string; dataDir?: string }) => {
+    .option('--postgres-url <url>', "into a Restate cluster's memories in this PostgreSQL database instead of the worker's event log")
+    .action(async (source: string, options: { db?: string; dataDir?: string; postgresUrl?: string }) => {
       if (source !== 'claude-mem') throw new UsageError(`cannot import from ${JSON.stringify(source)}: the one source is claude-mem`);
       const dataDir = options.dataDir ?? resolveDataDir({ env: io.env });
       const database = options.db ?? join(dataDir, 'claude-mem.db');
       if (!existsSync(database)) throw new UsageError(`no claude-mem database at ${database}: pass --db <file>`);
-      io.out(await importFromClaudeMem({ dataDir, database }));
+      io.out(
+        options.postgresUrl === undefined
+          ? await importFromClaudeMem({ dataDir, database })
+          : await importIntoPostgres({ postgresUrl: options.postgresUrl, database }),
+      );
     });
 }
 

@@ -27,7 +27,9 @@
  *
  * What the agent replies is kept as memories with `openSqliteMemories(store)` on the SQLite log
  * (`openSqliteStore`): each reply's observations and summaries are stored in the commit that logs it, and
- * read back through the {@link MemoryStore} (`recent`, `byFile`, `search`).
+ * read back through the {@link MemoryStore} (`recent`, `byFile`, `search`). On Restate they go to
+ * PostgreSQL: `openPostgresMemories({ connectionString })`, given to `startSessionService({ memories })`
+ * (which stores each reply once) and to `connectRestateEngine({ memories })` (which reads them).
  */
 
 export type {
@@ -128,6 +130,8 @@ export type {
   Observation,
   ObservationFields,
   ParsedReply,
+  PostgresMemoryOptions,
+  PostgresMemoryStore,
   RecentQuery,
   RememberResult,
   ReplySource,
@@ -137,7 +141,17 @@ export type {
   Summary,
   SummaryFields,
 } from './memories/index.js';
-export { importClaudeMem, keepMemoriesFor, openSqliteMemories, parseReply, renderContext, replyOf } from './memories/index.js';
+export {
+  importClaudeMem,
+  keepMemoriesFor,
+  MemoryRejectedError,
+  MemoryStoreUnavailableError,
+  openPostgresMemories,
+  openSqliteMemories,
+  parseReply,
+  renderContext,
+  replyOf,
+} from './memories/index.js';
 export type {
   CommandResult,
   EnqueueResult,

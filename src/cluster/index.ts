@@ -10,6 +10,7 @@ export type { ClusterResult, ClusterTarget, CommandOptions, ConnectOptions, Sess
 export { connectSessionCluster, registerSessionService } from './client.js';
 export type { DeliveredEvent, Effect, MachineState, Step } from './machine.js';
 export { clusterSessionMachine, startMachine, stepMachine } from './machine.js';
+export type { RememberOutcome, ReplyToRemember } from './memory-service.js';
 export type { RunningSessionService, SessionServiceOptions } from './service.js';
 export { createSessionServices, serviceOptionsFromConfig, startSessionService } from './service.js';
 export type { IndexedDisposal, IndexSummary } from './session-index.js';

@@ -5,8 +5,10 @@ import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../../machines/s
 import type { Agent } from '../agents/index.js';
 import type { WorkerConfig } from '../config/index.js';
 import { estimateTokens as defaultEstimate, type TokenEstimator } from '../history/index.js';
+import type { MemoryStore } from '../memories/index.js';
 import { createAgentService } from './agent-service.js';
 import { sessionDirectory, sessionIds } from './directory.js';
+import { createMemoryService } from './memory-service.js';
 import { sessionIndex } from './session-index.js';
 import { createSessionObject } from './session-object.js';
 import { slotPool } from './slots.js';
@@ -24,6 +26,12 @@ export interface SessionServiceOptions extends Partial<SessionSettings> {
   readonly timelineEntries?: number;
   /** How long a disposed session's events and work keys are kept (its identity and reason stay). Default 24 h. */
   readonly retentionMs?: number;
+  /**
+   * Where the replies' memories are stored (the cluster's PostgreSQL store, shared by every service
+   * process and worker), once each, by the `sessionMemories` service. Default none: nothing is stored.
+   * Not closed by the services: its owner closes it after them.
+   */
+  readonly memories?: MemoryStore;
 }
 
 function positive(name: string, value: number, integer = false): number {
@@ -51,8 +59,17 @@ export function createSessionServices(options: SessionServiceOptions) {
   const maxQueuedItems = positive('maxQueuedItems', options.maxQueuedItems ?? 1_000, true);
   const retentionMs = options.retentionMs === 0 ? 0 : positive('retentionMs', options.retentionMs ?? 24 * 3_600_000);
   return [
-    createSessionObject({ settings, maxConcurrentAgents, maxQueuedItems, estimateTokens, retentionMs }),
+    createSessionObject({
+      settings,
+      maxConcurrentAgents,
+      maxQueuedItems,
+      estimateTokens,
+      retentionMs,
+      memories: options.memories !== undefined,
+    }),
     createAgentService({ agent: options.agent, estimateTokens }),
+    // Registered by every process, with a store or not, so that every deployment offers the same services.
+    createMemoryService(options.memories),
     slotPool,
     createTimelineObject({ maxEntries: positive('timelineEntries', options.timelineEntries ?? 1_000, true) }),
     sessionDirectory,
@@ -62,9 +79,10 @@ export function createSessionServices(options: SessionServiceOptions) {
 }
 
 /** The session services' options from the worker's configuration (settings.json and CLAUDE_MEM_*). */
-export function serviceOptionsFromConfig(config: WorkerConfig, agent: Agent): SessionServiceOptions {
+export function serviceOptionsFromConfig(config: WorkerConfig, agent: Agent, memories?: MemoryStore): SessionServiceOptions {
   return {
     agent,
+    ...(memories === undefined ? {} : { memories }),
     idleTtlMs: config.sessionTtlMs,
     graceMs: config.graceMs,
     maxHistoryMessages: config.maxConversationHistory,

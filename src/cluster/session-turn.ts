@@ -1,11 +1,13 @@
 import * as restate from '@restatedev/restate-sdk';
 import type { Disposal, SessionCounters, SessionSettings } from '../../machines/session.machine.js';
 import { historyTokens, type TokenEstimator } from '../history/index.js';
+import { REPLY_EVENT, replyOf } from '../memories/index.js';
 import { describeEvent } from '../replay/index.js';
 import { stateNameOf } from '../session/index.js';
 import type { StreamStatus, StreamSummary } from '../store/index.js';
 import type { AgentService } from './agent-service.js';
 import { type DeliveredEvent, type Effect, type MachineState, type Step, startMachine, stepMachine } from './machine.js';
+import type { MemoryService } from './memory-service.js';
 import { INDEX_KEY, type SessionIndexObject } from './session-index.js';
 import type { SessionObject } from './session-object.js';
 import { SLOT_POOL_KEY, type SlotPoolObject } from './slots.js';
@@ -18,6 +20,8 @@ export interface SessionServiceSettings {
   readonly estimateTokens: TokenEstimator;
   /** How long a disposed session's events and work keys are kept before they are forgotten. */
   readonly retentionMs: number;
+  /** Each applied reply is sent to `sessionMemories` to be stored (a memory store is configured). */
+  readonly memories: boolean;
 }
 
 /** A live session: its machine and what the object tracks around it. */
@@ -67,6 +71,7 @@ const timelineApi: TimelineObject = { name: 'sessionTimeline' };
 const slotsApi: SlotPoolObject = { name: 'agentSlots' };
 const agentApi: AgentService = { name: 'sessionAgent' };
 const indexApi: SessionIndexObject = { name: 'sessionIndex' };
+const memoriesApi: MemoryService = { name: 'sessionMemories' };
 
 /**
  * Several state keys read at once. With lazy state each read is a round trip to the server; they go out
@@ -213,6 +218,7 @@ export class SessionTurn {
   /** Writes what the turn changed: the record (or, once disposed, only what outlives it), the timeline, the index. */
   async finish(): Promise<void> {
     const { ctx } = this;
+    this.sendReplies();
     if (this.releaseLease !== null) ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).release({ lease: this.releaseLease });
     this.releaseLease = null;
     const record = this.record;
@@ -231,6 +237,22 @@ export class SessionTurn {
     if (record.seq - record.flushedSeq >= TIMELINE_BATCH) await this.flushTimeline(record);
     else for (const entry of this.entries) ctx.set(pendingKey(entry.seq), entry);
     ctx.set(RECORD, record);
+  }
+
+  /**
+   * Each reply applied in this turn goes to the memory service, keyed by the session and the seq of its
+   * event: the send is an entry of this turn's journal (a replay does not repeat it), and storing it is
+   * idempotent on that key (memory-service.ts).
+   */
+  private sendReplies(): void {
+    if (!this.service.memories) return;
+    const { identity } = this;
+    for (const entry of this.entries) {
+      if (entry.type !== REPLY_EVENT) continue;
+      const { seq, type, payload, at } = entry;
+      const found = replyOf({ sessionDbId: identity.sessionDbId, seq, type, payload, at, session: identity });
+      if (found !== undefined) this.ctx.serviceSendClient(memoriesApi).remember(found);
+    }
   }
 
   /** Sends every entry not yet in the timeline object (earlier turns' from their keys, this turn's) as one batch. */

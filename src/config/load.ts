@@ -95,6 +95,8 @@ export interface WorkerConfig {
   /** What runs the sessions: this process (`embedded`, the default) or a Restate cluster. */
   readonly engine: EngineName;
   readonly restate: RestateSettings;
+  /** CLAUDE_MEM_POSTGRES_URL: where a Restate cluster's memories are kept; undefined: nowhere. */
+  readonly postgresUrl: string | undefined;
   /** Where each value came from, by key: `default`, the settings file, `environment`, or the flag (`--port`). */
   readonly sources: Readonly<Record<SettingKey, string>>;
   readonly settingsFile: string;
@@ -255,6 +257,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
       serviceHost: value('CLAUDE_MEM_RESTATE_SERVICE_HOST'),
       advertisedUrl: value('CLAUDE_MEM_RESTATE_ADVERTISED_URL'),
     },
+    postgresUrl: value('CLAUDE_MEM_POSTGRES_URL'),
     sources,
     settingsFile,
     notices: settingsNotices({ fileKeys: file.otherKeys, settingsFile, env }),

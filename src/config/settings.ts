@@ -527,6 +527,21 @@ export const SETTINGS = {
     description:
       'With CLAUDE_MEM_RESTATE_ADMIN_URL: the URL registered with Restate (a load balancer in front of several workers); default `http://<service host>:<service port>`.',
   }),
+  CLAUDE_MEM_POSTGRES_URL: custom({
+    default: '',
+    allowed: 'a postgres:// or postgresql:// URL such as postgresql://user:password@db.internal:5432/memories, or nothing',
+    schema: optionalText.pipe(
+      z
+        .url({
+          protocol: /^postgres(ql)?$/,
+          hostname: /^.+$/,
+          error: 'a postgres:// or postgresql:// URL such as postgresql://user:password@db.internal:5432/memories, or nothing',
+        })
+        .optional(),
+    ),
+    description:
+      'With `CLAUDE_MEM_ENGINE=restate`: the PostgreSQL database that keeps the memories (observations and summaries), shared by every worker (which reads it: context, by-file, search) and every service process (which writes each reply’s memories once). Its tables are created at the first start. Unset: on Restate nothing is remembered (the hooks get empty answers, the other memory routes 501). Not used by the embedded engine, whose memories live in its SQLite log. See docs/scale-out.md.',
+  }),
   CLAUDE_MEM_LOG_LEVEL: custom({
     default: 'info',
     allowed: 'fatal, error, warn, info, debug, trace or silent, in any case (claude-mem writes INFO)',

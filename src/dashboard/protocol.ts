@@ -228,7 +228,7 @@ export interface MemoryEntry {
 
 /** A session's memories, or a search's results. */
 export interface MemoriesAnswer {
-  /** False when the engine keeps no memories (the Restate engine, for now): `entries` is then empty. */
+  /** False when the engine keeps no memories (Restate without CLAUDE_MEM_POSTGRES_URL): `entries` is then empty. */
   readonly available: boolean;
   /** How a search ranks, when words were given (lexical: bm25 over FTS5). */
   readonly ranking: string | null;

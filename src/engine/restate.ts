@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
 import { type ClusterRefusal, type ConnectOptions, connectSessionCluster, type IdentityRecord } from '../cluster/index.js';
+import type { MemoryStore } from '../memories/index.js';
 import type { CommandResult, EnqueueResult, InitResult, Refusal, SessionDisposed, SessionTarget } from '../registry/index.js';
 import { addUsage, describeSession, type SessionView, usageSum } from '../session/index.js';
 import { EngineUnavailableError, unavailableReason } from './errors.js';
@@ -27,6 +28,11 @@ export interface RestateEngineOptions extends ConnectOptions {
    * health as it now is. Also called for the first failure of `start()`, which waits until it answers.
    */
   readonly onReachabilityChange?: (health: EngineHealth) => void;
+  /**
+   * Where the cluster's service processes keep the replies' memories (PostgreSQL: openPostgresMemories),
+   * read here by the memory routes and the dashboard; closed with the engine. Default none.
+   */
+  readonly memories?: MemoryStore;
 }
 
 const RETRY_AFTER_MS = 2_000;
@@ -218,8 +224,8 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
   return {
     description: { kind: 'restate', location: options.ingressUrl, ownership: 'shared' },
     notifications: { disposed: 'polled', processed: null, slotGranted: null, pollMs },
-    // No memory store on Restate yet: its PostgreSQL store follows (docs/architecture.md, "Memories").
-    memories: null,
+    // The cluster's memory store when one is configured; none: nothing is remembered (docs/scale-out.md).
+    memories: options.memories ?? null,
 
     async start() {
       const started = now();
@@ -309,9 +315,11 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
       };
     },
     async close() {
+      if (closed) return;
       closed = true;
       clearInterval(poller);
       poller = undefined;
+      await options.memories?.close();
     },
   };
 }

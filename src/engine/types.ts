@@ -136,9 +136,10 @@ export interface SessionEngine {
   readonly notifications: EngineNotifications;
   /**
    * Where this engine keeps the memories its sessions' replies become, or null when it keeps none: the
-   * embedded engine writes them beside its log (SQLite), in the commit of each reply; the Restate engine
-   * has no memory store yet (PostgreSQL comes with it), and the memory routes then answer as for a
-   * worker that remembers nothing (empty context) or 501 (search, browse, delete). docs/architecture.md, "Memories".
+   * embedded engine writes them beside its log (SQLite), in the commit of each reply; on Restate the
+   * service processes write them to PostgreSQL (CLAUDE_MEM_POSTGRES_URL), which this is then. With none,
+   * the memory routes answer as for a worker that remembers nothing (empty context) or 501 (search,
+   * browse, delete). docs/architecture.md, "Memories"; docs/scale-out.md.
    */
   readonly memories: MemoryStore | null;
 

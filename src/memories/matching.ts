@@ -56,13 +56,25 @@ const STOP_WORDS = new Set(
   ).split(' '),
 );
 
+/** A word, for search: a run of letters, digits and underscores. Everything else separates words. */
+const WORD = /[\p{L}\p{N}_]+/gu;
+
+/**
+ * The words of a text, separated by single spaces: what a store whose own tokenizer splits otherwise
+ * (PostgreSQL's reads `/r/settings.ts` or `example.com` as one token) indexes, so that documents are
+ * split as queries are, and as SQLite's unicode61 tokenizer splits them.
+ */
+export function searchableText(text: string): string {
+  return Array.from(text.matchAll(WORD), (match) => match[0]).join(' ');
+}
+
 /**
  * The distinct words of a query (letters, digits, underscores), lower case, in order, at most
  * MAX_QUERY_WORDS; with `prompt`, without the common English words (unless nothing else is left).
  */
 export function queryWords(text: string, options: { readonly prompt?: boolean } = {}): string[] {
   const words = new Set<string>();
-  for (const match of text.toLowerCase().matchAll(/[\p{L}\p{N}_]+/gu)) {
+  for (const match of text.toLowerCase().matchAll(WORD)) {
     if (options.prompt && STOP_WORDS.has(match[0])) continue;
     words.add(match[0]);
     if (words.size === MAX_QUERY_WORDS) break;

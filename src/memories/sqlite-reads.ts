@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { pathMatch, queryWords } from './matching.js';
-import { type ObservationRow, type SummaryRow, toObservation, toSummary } from './sqlite-rows.js';
+import { type ObservationRow, type SummaryRow, toObservation, toSummary } from './rows.js';
 import type {
   ByFileQuery,
   ListQuery,

@@ -10,9 +10,9 @@ import type Database from 'better-sqlite3';
 import type { SqliteEventStore } from '../store/index.js';
 import { normalisePath } from './matching.js';
 import { parseReply } from './parse.js';
+import { observationValues, type RowOrigin, summaryValues } from './rows.js';
 import { REPLY_EVENT, type ReplyEvent, replyOf } from './source.js';
 import { createSqliteReads } from './sqlite-reads.js';
-import { observationValues, type RowOrigin, summaryValues } from './sqlite-rows.js';
 import { META, migrateMemoryTables } from './sqlite-schema.js';
 import type { ImportedMemory, MemoryCounts, MemoryStore, ObservationFields, ParsedReply, RememberResult, ReplySource } from './types.js';
 

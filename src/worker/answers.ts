@@ -31,7 +31,7 @@ const FAILURES = {
   413: 'The body is over CLAUDE_MEM_WORKER_BODY_LIMIT_MB.',
   415: 'The body is not `application/json`.',
   501: 'The engine keeps no memories (the Restate engine without a memory database): nothing to read or delete.',
-  503: 'Not now: the worker is starting, stopping, at capacity, the session queue is full, or the Restate cluster is out of reach. Retry after `Retry-After` seconds.',
+  503: 'Not now: the worker is starting, stopping, at capacity, the session queue is full, or the Restate cluster (or its memory database) is out of reach. Retry after `Retry-After` seconds.',
   507: 'The event log cannot be written (disk full, I/O error): nothing was recorded. Retry after `Retry-After` seconds.',
 } as const;
 type FailureStatus = keyof typeof FAILURES;

@@ -1,7 +1,8 @@
 /**
  * Owns opening the engine the configuration names (CLAUDE_MEM_ENGINE) for the worker, and stopping it:
- * the embedded registry over its SQLite log (an owner lock on the file), or the Restate engine (no lock:
- * several workers may front one cluster), which may also serve the session services to the cluster.
+ * the embedded registry over its SQLite log (an owner lock on the file; its memories in the same file),
+ * or the Restate engine (no lock: several workers may front one cluster; its memories in the PostgreSQL
+ * database CLAUDE_MEM_POSTGRES_URL names), which may also serve the session services to the cluster.
  * May not: answer requests (the routes do, through the engine).
  */
 import type { Logger } from 'pino';
@@ -10,7 +11,14 @@ import { type RunningSessionService, registerSessionService, serviceOptionsFromC
 import { eventLogPath, type WorkerConfig } from '../config/index.js';
 import { connectRestateEngine, createEmbeddedEngine, type EngineHealth, type SessionEngine } from '../engine/index.js';
 import { connectInspector } from '../inspector/index.js';
-import { openSqliteMemories } from '../memories/index.js';
+import {
+  describeConnection,
+  type MemoryStore,
+  MemoryStoreUnavailableError,
+  openPostgresMemories,
+  openSqliteMemories,
+  type PostgresMemoryStore,
+} from '../memories/index.js';
 import { createSessionRegistry, type SessionRegistry } from '../registry/index.js';
 import { type EventStore, openSqliteStore } from '../store/index.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -35,6 +43,9 @@ export function openEmbeddedEngine(
   options: { readonly agent: Agent; readonly logger: Logger; readonly metrics: WorkerMetrics; readonly version: string },
 ): OpenedEngine {
   const { logger, metrics } = options;
+  if (config.postgresUrl !== undefined) {
+    logger.warn('CLAUDE_MEM_POSTGRES_URL has no effect with the embedded engine: its memories live in its SQLite log');
+  }
   const store = openSqliteStore(eventLogPath(config.dataDir), {
     owner: { port: config.port, host: config.host, version: options.version },
   });
@@ -97,14 +108,14 @@ export function openEmbeddedEngine(
  */
 export async function serveSessionServices(
   config: WorkerConfig,
-  options: { readonly agent: Agent; readonly logger: Logger },
+  options: { readonly agent: Agent; readonly logger: Logger; readonly memories?: MemoryStore | undefined },
 ): Promise<{ readonly service: RunningSessionService; readonly advertisedUrl: string }> {
   const { restate } = config;
   const { logger } = options;
   let service: RunningSessionService;
   try {
     service = await startSessionService({
-      ...serviceOptionsFromConfig(config, options.agent),
+      ...serviceOptionsFromConfig(config, options.agent, options.memories),
       port: restate.servicePort,
       host: restate.serviceHost,
       logger: restateSdkLogger(logger),
@@ -132,6 +143,42 @@ export async function serveSessionServices(
 
 /** How long the worker keeps trying to register its session services with a Restate admin API that does not answer yet. */
 const REGISTER_FOR_MS = 60_000;
+/** How long a start keeps trying a PostgreSQL that cannot be reached yet (starting with it, restarting). */
+const MEMORY_DATABASE_FOR_MS = 60_000;
+
+/**
+ * The memory store of a Restate cluster (CLAUDE_MEM_POSTGRES_URL), its tables created or upgraded; none
+ * when the setting is unset. A database out of reach is tried again for a minute; one that refuses
+ * (sign-in, a missing database, a newer schema) stops the start at once, named without its password.
+ */
+export async function openMemoryDatabase(config: WorkerConfig, logger: Logger): Promise<PostgresMemoryStore | undefined> {
+  const connectionString = config.postgresUrl;
+  if (connectionString === undefined) {
+    logger.warn('CLAUDE_MEM_POSTGRES_URL is not set: on Restate nothing is remembered (docs/scale-out.md)');
+    return undefined;
+  }
+  const location = describeConnection(connectionString);
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const store = await openPostgresMemories({ connectionString });
+      logger.info({ location, migratedFrom: store.migratedFrom }, 'memories kept in PostgreSQL');
+      return store;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (!(error instanceof MemoryStoreUnavailableError)) {
+        throw new WorkerStartError(`cannot open the memories in ${location} (CLAUDE_MEM_POSTGRES_URL): ${message}`);
+      }
+      if (Date.now() - started > MEMORY_DATABASE_FOR_MS) {
+        throw new WorkerStartError(
+          `could not reach the memory database (CLAUDE_MEM_POSTGRES_URL) within ${MEMORY_DATABASE_FOR_MS / 1_000} s: ${message}; is PostgreSQL running, and can this machine reach it?`,
+        );
+      }
+      if (attempt === 0) logger.warn({ location, err: message }, 'memory database not reachable yet; retrying');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
 
 async function register(adminUrl: string, serviceUrl: string, logger: Logger): Promise<void> {
   const started = Date.now();
@@ -221,13 +268,22 @@ export async function openRestateEngine(
   const { logger } = options;
   if (config.inspectUrl !== undefined)
     logger.warn('CLAUDE_MEM_INSPECT has no effect with CLAUDE_MEM_ENGINE=restate: no session actor runs here');
+  // Read by the routes of this worker; written by the session services, here or in their own processes.
+  const memories = await openMemoryDatabase(config, logger);
   // With an admin URL this worker also serves the session services (the two-command setup).
-  const sessionService = restate.adminUrl === undefined ? undefined : (await serveSessionServices(config, options)).service;
+  let sessionService: RunningSessionService | undefined;
+  try {
+    sessionService = restate.adminUrl === undefined ? undefined : (await serveSessionServices(config, { ...options, memories })).service;
+  } catch (error) {
+    await memories?.close();
+    throw error;
+  }
   const reachability = reachabilityLog(logger, restate.ingressUrl!);
   const engine = connectRestateEngine({
     ingressUrl: restate.ingressUrl!,
     retryForMs: restate.callTimeoutMs,
     attemptTimeoutMs: Math.min(10_000, restate.callTimeoutMs),
+    ...(memories === undefined ? {} : { memories }),
     onReachabilityChange: reachability.onReachabilityChange,
   });
   reachability.attach(engine);
@@ -240,8 +296,9 @@ export async function openRestateEngine(
     listening() {},
     async stop() {
       reachability.stop();
-      await engine.close();
+      // The services first: they may be storing memories; the engine then closes the store.
       await sessionService?.close();
+      await engine.close();
     },
   };
 }

@@ -1,13 +1,15 @@
 /**
  * Owns how the worker answers a failure: one shape, `{error, details}` where `details` is always a list
  * of `{field?, problem}`, with the status that says what happened (400 invalid, 404 unknown, 413 too
- * large, 415 not JSON, 503 refused with Retry-After). Only a bug answers 500, and it is logged.
+ * large, 415 not JSON, 503 refused or out of reach, with Retry-After). Only a bug answers 500, and it is
+ * logged.
  * May not: decide anything about sessions.
  */
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type EngineRefusal, EngineUnavailableError } from '../engine/index.js';
+import { MemoryStoreUnavailableError } from '../memories/index.js';
 import type { Refusal } from '../registry/index.js';
 import { EventStoreError } from '../store/index.js';
 import type { ErrorAnswer } from './answers.js';
@@ -98,6 +100,13 @@ export function answerError(bodyLimitBytes: number) {
         .code(503)
         .header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1_000))))
         .send(errorBody('session engine unavailable', error.message));
+    }
+    if (error instanceof MemoryStoreUnavailableError) {
+      // The memory store (PostgreSQL on Restate) out of reach: nothing changed; try again later.
+      return reply
+        .code(503)
+        .header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1_000))))
+        .send(errorBody('memory store unavailable', error.message));
     }
     if (error instanceof EventStoreError && error.code === 'write-failed') {
       // A route that wrote to the log itself (a private prompt's identity): nothing of it was recorded.

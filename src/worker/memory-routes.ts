@@ -1,13 +1,23 @@
 /**
  * The memory routes: what claude-mem 13.x's hooks ask for (the context a session starts with, a file's
  * observations before it is read, a prompt's lexical matches), its MCP search tool's `/api/search`, and
- * browsing and deleting memories. They read the engine's memory store; an engine without one (Restate,
- * for now) answers the hooks as a worker that remembers nothing, and the rest with 501.
+ * browsing and deleting memories. They read the engine's memory store; an engine without one (Restate
+ * without CLAUDE_MEM_POSTGRES_URL) answers the hooks as a worker that remembers nothing, and the rest
+ * with 501. A store out of reach (PostgreSQL down) does the same for the hooks, logged, so that an
+ * outage of the memories never fails the user's hooks (three failures in a row block their prompt);
+ * the rest answer 503 with Retry-After.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type MemoryKind, type MemoryStore, renderContext, renderMatches, renderSearchIndex } from '../memories/index.js';
+import {
+  type MemoryKind,
+  type MemoryStore,
+  MemoryStoreUnavailableError,
+  renderContext,
+  renderMatches,
+  renderSearchIndex,
+} from '../memories/index.js';
 import { failures, textAnswer } from './answers.js';
 import type { RouteContext } from './context.js';
 import { HttpError } from './errors.js';
@@ -50,17 +60,28 @@ const SEARCH_KINDS: Readonly<Record<string, readonly MemoryKind[]>> = {
   prompts: [],
 };
 
+/** A hook's read: what the store answers, or `nothing` when it is out of reach (logged): a hook must not fail for it. */
+async function forHook<T>(log: FastifyBaseLogger, route: string, read: () => Promise<T>, nothing: T): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof MemoryStoreUnavailableError)) throw error;
+    log.warn({ route, err: error.message }, 'memory store out of reach: the hook is answered as if there were no memories');
+    return nothing;
+  }
+}
+
 export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteContext, limits: ContextLimits): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { engine } = context;
   const { memories } = engine;
-  /** The store, or a 501 that says which engine keeps none. */
+  /** The store, or a 501 that says why this engine keeps none. */
   const store = (): MemoryStore => {
     if (memories !== null) return memories;
     throw new HttpError(
       501,
       'memories unavailable',
-      `this worker's engine (${engine.description.kind}) keeps no memories yet; the embedded engine does (CLAUDE_MEM_ENGINE=embedded)`,
+      `this worker's engine (${engine.description.kind}) keeps no memories: on Restate, set CLAUDE_MEM_POSTGRES_URL (docs/scale-out.md)`,
     );
   };
 
@@ -70,7 +91,7 @@ export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteCon
       schema: {
         summary: "Context for a new session (claude-mem's SessionStart hook): the projects' latest summaries and observations",
         description:
-          'Newest first, within CLAUDE_MEM_CONTEXT_OBSERVATIONS, CLAUDE_MEM_CONTEXT_SESSION_COUNT and CLAUDE_MEM_CONTEXT_MAX_TOKENS; empty when there are none (or the engine keeps no memories). `colors=true` gives the terminal variant.',
+          'Newest first, within CLAUDE_MEM_CONTEXT_OBSERVATIONS, CLAUDE_MEM_CONTEXT_SESSION_COUNT and CLAUDE_MEM_CONTEXT_MAX_TOKENS; empty when there are none (or the engine keeps no memories, or its memory database is out of reach). `colors=true` gives the terminal variant.',
         tags: HOOKS,
         querystring: contextQuery,
         response: { 200: textAnswer('text/plain', 'The text to inject as `additionalContext`.'), ...failures(400) },
@@ -81,13 +102,15 @@ export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteCon
       const text =
         memories === null
           ? ''
-          : renderContext(
-              await memories.recent({ projects: query.projects, observations: limits.observations, sessions: limits.sessions }),
-              {
-                projects: query.projects,
-                maxTokens: limits.maxTokens,
-                colors: query.colors,
-              },
+          : await forHook(
+              request.log,
+              'context',
+              async () =>
+                renderContext(
+                  await memories.recent({ projects: query.projects, observations: limits.observations, sessions: limits.sessions }),
+                  { projects: query.projects, maxTokens: limits.maxTokens, colors: query.colors },
+                ),
+              '',
             );
       return reply.type('text/plain; charset=utf-8').send(text);
     },
@@ -113,13 +136,21 @@ export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteCon
       const prompt = body.q?.trim() ?? '';
       if (memories === null || prompt.length < SEMANTIC_MIN_CHARS) return { context: '', count: 0 };
       const limit = Math.min(body.limit ?? SEMANTIC_DEFAULT_LIMIT, SEMANTIC_MAX_LIMIT);
-      const { observations } = await memories.search({
-        text: prompt,
-        match: 'any',
-        kinds: ['observation'],
-        limit,
-        ...(body.project === undefined || body.project === '' ? {} : { project: body.project }),
-      });
+      const observations = await forHook(
+        request.log,
+        'semantic',
+        async () =>
+          (
+            await memories.search({
+              text: prompt,
+              match: 'any',
+              kinds: ['observation'],
+              limit,
+              ...(body.project === undefined || body.project === '' ? {} : { project: body.project }),
+            })
+          ).observations,
+        [],
+      );
       return { context: renderMatches(observations), count: observations.length };
     },
   );
@@ -138,11 +169,17 @@ export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteCon
     async (request) => {
       const query = request.query;
       if (memories === null) return { observations: [], count: 0 };
-      const observations = await memories.byFile({
-        paths: query.path,
-        limit: query.limit ?? BY_FILE_DEFAULT_LIMIT,
-        ...(query.projects === undefined || query.projects.length === 0 ? {} : { projects: query.projects }),
-      });
+      const observations = await forHook(
+        request.log,
+        'by-file',
+        () =>
+          memories.byFile({
+            paths: query.path,
+            limit: query.limit ?? BY_FILE_DEFAULT_LIMIT,
+            ...(query.projects === undefined || query.projects.length === 0 ? {} : { projects: query.projects }),
+          }),
+        [],
+      );
       return { observations: observations.map(observationRow), count: observations.length };
     },
   );
@@ -172,7 +209,7 @@ export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteCon
               })
               .describe('`format=json`.'),
           ]),
-          ...failures(400, 501),
+          ...failures(400, 501, 503),
         },
       },
     },
@@ -219,7 +256,7 @@ export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteCon
         summary: 'A page of observations, newest first (of a project or a session)',
         tags: MEMORIES,
         querystring: memoryPageQuery,
-        response: { 200: pageAnswer(observationAnswer), ...failures(400, 501) },
+        response: { 200: pageAnswer(observationAnswer), ...failures(400, 501, 503) },
       },
     },
     async (request) => {
@@ -234,7 +271,7 @@ export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteCon
         summary: 'A page of summaries, newest first (of a project or a session)',
         tags: MEMORIES,
         querystring: memoryPageQuery,
-        response: { 200: pageAnswer(summaryAnswer), ...failures(400, 501) },
+        response: { 200: pageAnswer(summaryAnswer), ...failures(400, 501, 503) },
       },
     },
     async (request) => {
@@ -255,7 +292,7 @@ export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteCon
           summary: `One ${kind}`,
           tags: MEMORIES,
           params: memoryIdParam,
-          response: { 200: answer, ...failures(400, 404, 501) },
+          response: { 200: answer, ...failures(400, 404, 501, 503) },
         },
       },
       async (request) => {
@@ -274,7 +311,7 @@ export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteCon
           params: memoryIdParam,
           response: {
             200: z.object({ success: z.literal(true), id: z.number().int(), kind: z.literal(kind) }),
-            ...failures(400, 404, 501),
+            ...failures(400, 404, 501, 503),
           },
         },
       },
@@ -295,7 +332,7 @@ export function registerMemoryRoutes(fastify: FastifyInstance, context: RouteCon
         querystring: projectMemoriesQuery,
         response: {
           200: z.object({ success: z.literal(true), project: z.string(), deleted: counts }),
-          ...failures(400, 501),
+          ...failures(400, 501, 503),
         },
       },
     },

@@ -1,15 +1,19 @@
 /**
  * `session-lifecycle import claude-mem` on databases built with claude-mem's schema, as its migrations
  * leave it (src/services/sqlite/SessionStore.ts of claude-mem 13: sdk_sessions, observations with the
- * structured fields, session_summaries), and as an old install left it (sdk_session_id, raw text).
+ * structured fields, session_summaries), and as an old install left it (sdk_session_id, raw text); into
+ * the worker's log, or into a Restate cluster's PostgreSQL (a real one, test/support/postgres.ts).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIo, main } from '../../src/cli.js';
-import { openSqliteMemories } from '../../src/memories/index.js';
+import { openPostgresMemories, openSqliteMemories } from '../../src/memories/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { claudeMemDatabase } from '../support/claude-mem-db.js';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { freePort } from '../support/process.js';
 import { useTempDir } from '../support/tmp.js';
 
 const tempDir = useTempDir();
@@ -115,5 +119,50 @@ describe('session-lifecycle import claude-mem', () => {
     } finally {
       owner.close();
     }
+  });
+});
+
+describe('session-lifecycle import claude-mem --postgres-url', () => {
+  let postgres: TestPostgres;
+  beforeAll(async () => {
+    postgres = await startPostgres();
+  });
+  afterAll(async () => postgres?.stop());
+
+  it('copies into a Restate cluster’s PostgreSQL once, and names a wrong or unreachable database', async () => {
+    const dataDir = tempDir();
+    const source = join(dataDir, 'claude-mem.db');
+    claudeMemDatabase(source);
+    const { url, name } = await postgres.createDatabase();
+    const args = ['import', 'claude-mem', '--db', source, '--postgres-url', url];
+    const first = capture({ CLAUDE_MEM_DATA_DIR: dataDir });
+    expect(await main(args, first.io)).toBe(0);
+    expect(first.out.join('\n')).toBe(
+      `Imported 2 observations and 1 summaries from ${source} into postgresql://postgres@127.0.0.1:${postgres.port}/${name}.`,
+    );
+    const second = capture({ CLAUDE_MEM_DATA_DIR: dataDir });
+    expect(await main(args, second.io)).toBe(0);
+    expect(second.out.join('\n')).toMatch(/^Imported 0 observations and 0 summaries .* \(3 imported before, skipped\)\.$/);
+    const memories = await openPostgresMemories({ connectionString: url });
+    expect((await memories.byFile({ paths: ['/home/me/my-app/src/login.ts', 'src/login.ts'], limit: 5 })).map((o) => o.title)).toEqual([
+      'Fixed the login race',
+    ]);
+    expect(await memories.stats()).toMatchObject({ observations: 2, summaries: 1 });
+    await memories.close();
+    // The worker's own log was not touched.
+    expect(existsSync(join(dataDir, 'session-events.db'))).toBe(false);
+
+    const wrong = capture({ CLAUDE_MEM_DATA_DIR: dataDir });
+    expect(await main(['import', 'claude-mem', '--db', source, '--postgres-url', 'mysql://127.0.0.1/m'], wrong.io)).toBe(1);
+    expect(wrong.err.join('\n')).toContain(
+      '--postgres-url "mysql://127.0.0.1/m" is not allowed: expected a postgres:// or postgresql:// URL',
+    );
+    const away = capture({ CLAUDE_MEM_DATA_DIR: dataDir });
+    const port = await freePort();
+    expect(
+      await main(['import', 'claude-mem', '--db', source, '--postgres-url', `postgresql://u:secret@127.0.0.1:${port}/m`], away.io),
+    ).toBe(1);
+    expect(away.err.join('\n')).toContain(`cannot open the memories in postgresql://u@127.0.0.1:${port}/m: PostgreSQL at`);
+    expect(away.err.join('\n')).not.toContain('secret');
   });
 });

@@ -129,6 +129,7 @@ describe('configuration', () => {
     CLAUDE_MEM_RESTATE_SERVICE_PORT: '65536',
     CLAUDE_MEM_RESTATE_SERVICE_HOST: 'two hosts',
     CLAUDE_MEM_RESTATE_ADVERTISED_URL: 'http://',
+    CLAUDE_MEM_POSTGRES_URL: 'mysql://user@127.0.0.1:3306/memories',
     CLAUDE_MEM_LOG_LEVEL: 'loud',
   };
   it.each(SETTING_KEYS)('rejects a wrong %s, naming it', (key) => {
@@ -161,6 +162,18 @@ describe('configuration', () => {
       engine: 'restate',
       restate: { ingressUrl: 'http://10.0.0.5:8080', adminUrl: 'http://10.0.0.5:9070', servicePort: 0, serviceHost: '127.0.0.1' },
     });
+  });
+
+  it('reads a PostgreSQL URL for the memories as it is given, and refuses anything else', () => {
+    expect(load({}).postgresUrl).toBeUndefined();
+    const url = 'postgresql://memories:p%40ss@db.internal:5432/memories?sslmode=require';
+    expect(load({ CLAUDE_MEM_POSTGRES_URL: ` ${url} ` }).postgresUrl).toBe(url);
+    expect(load({ CLAUDE_MEM_POSTGRES_URL: 'postgres://127.0.0.1/m' }).postgresUrl).toBe('postgres://127.0.0.1/m');
+    for (const wrong of ['127.0.0.1:5432/memories', 'http://127.0.0.1:5432/memories', 'postgresql://', 'not a url']) {
+      expect(() => load({ CLAUDE_MEM_POSTGRES_URL: wrong }), wrong).toThrow(
+        /CLAUDE_MEM_POSTGRES_URL=.* is not allowed: expected a postgres:\/\//,
+      );
+    }
   });
 
   it('requires a base URL and a model for the OpenAI-compatible provider', () => {

@@ -6,7 +6,6 @@ import {
   type RunningSessionService,
   registerSessionService,
   type SessionClusterClient,
-  type SessionServiceOptions,
   startSessionService,
 } from '../../../src/cluster/index.js';
 import { startRestate, until } from './restate-server.js';
@@ -14,7 +13,7 @@ import { startRestate, until } from './restate-server.js';
 export { until };
 
 /** A real single-node restate-server and this process's session service registered with it. */
-export async function startEngine(options: SessionServiceOptions) {
+export async function startEngine(options: Parameters<typeof startSessionService>[0]) {
   const restate = await startRestate();
   let service: RunningSessionService | undefined;
   try {

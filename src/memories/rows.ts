@@ -1,5 +1,7 @@
 /**
- * Owns how a memory row of the SQLite store becomes a memory, and a memory becomes a row's values.
+ * Owns how a memory row of either SQL store becomes a memory, and a memory becomes a row's values: the
+ * same columns in SQLite and PostgreSQL, lists as JSON text (PostgreSQL keeps them as jsonb and reads
+ * them back as text).
  * May not: run statements.
  */
 import type { MemoryOrigin, Observation, ObservationFields, Summary, SummaryFields } from './types.js';
