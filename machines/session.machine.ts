@@ -27,7 +27,7 @@ import {
   trimmedToBound,
   usageAfter,
 } from './session.context.js';
-import type { AgentInput, DisposalReason, SessionContext, SessionEvent, SessionInput, WorkItem } from './session.types.js';
+import type { AgentInput, DisposalReason, SessionContext, SessionEvent, SessionInput, SessionTag, WorkItem } from './session.types.js';
 
 export {
   agentInputOf,
@@ -61,6 +61,7 @@ export const sessionMachine = setup({
     context: {} as SessionContext,
     events: {} as SessionEvent,
     input: {} as SessionInput,
+    tags: {} as SessionTag,
   },
   delays: {
     // Durations from entry. The registry supplies versions that count down to the deadline in
@@ -291,6 +292,7 @@ export const sessionMachine = setup({
       initial: 'waiting',
       states: {
         waiting: {
+          tags: 'slot-request',
           entry: 'requestSlot',
           exit: 'cancelSlotRequest',
           on: {
@@ -299,6 +301,7 @@ export const sessionMachine = setup({
           },
         },
         processing: {
+          tags: 'agent-call',
           entry: ['startBatch', { type: 'callAgent', params: ({ context }) => agentInputOf(context) }],
           exit: ['abortAgentCall', 'releaseSlot'],
           on: {
@@ -325,16 +328,19 @@ export const sessionMachine = setup({
           },
         },
         backoff: {
+          tags: 'retry-wait',
           after: { retryAt: 'waiting' },
           on: { RECOVER: { target: 'backoff', reenter: true, actions: 'applySettings' } },
         },
         paused: {
+          tags: 'retry-wait',
           after: { retryAt: 'waiting' },
           on: { RECOVER: { target: 'paused', reenter: true, actions: 'applySettings' } },
         },
       },
     },
     idle: {
+      tags: ['resting', 'hibernatable'],
       entry: 'armIdleDeadline',
       after: {
         idleDeadline: [
@@ -350,6 +356,7 @@ export const sessionMachine = setup({
       },
     },
     expiring: {
+      tags: 'resting',
       entry: ['armGraceDeadline', 'notifyExpiring'],
       after: {
         graceDeadline: { target: 'disposed', actions: { type: 'recordDisposal', params: { reason: 'ttl' } } },

@@ -81,6 +81,8 @@ export async function dashboardPlugin(app: FastifyInstance, options: DashboardOp
     engine: {
       kind: engine.description.kind,
       location: engine.description.location,
+      ownership: engine.description.ownership,
+      capacity: engine.capabilities.capacity,
       updates: engine.notifications.processed === 'live' ? 'live' : 'polled',
       pollMs: engine.notifications.pollMs,
     },
@@ -91,8 +93,8 @@ export async function dashboardPlugin(app: FastifyInstance, options: DashboardOp
     graceMs: options.graceMs,
     maxActiveSessions: options.maxActiveSessions,
     maxConcurrentAgents: options.maxConcurrentAgents,
-    // Only the embedded engine sheds sessions under memory pressure; on Restate this process holds none.
-    memoryLimitBytes: engine.description.kind === 'embedded' ? Math.round((heapLimitBytes * options.memoryLimitPercent) / 100) : null,
+    // Only an engine that holds its sessions in this process sheds them under memory pressure.
+    memoryLimitBytes: engine.capabilities.memoryPressure ? Math.round((heapLimitBytes * options.memoryLimitPercent) / 100) : null,
     heapLimitBytes,
     memorySampleMs,
     disposalBucketMs,
@@ -217,7 +219,7 @@ export async function dashboardPlugin(app: FastifyInstance, options: DashboardOp
       }
       const inspection = await engine.inspect(Number(sessionDbId));
       if (inspection === undefined) throw new DashboardError(404, 'session not found', `no session ${sessionDbId} in the log`);
-      return reply.header('cache-control', 'no-store').send(sessionDetail(inspection, options.idleTtlMs, now(), engine.description.kind));
+      return reply.header('cache-control', 'no-store').send(sessionDetail(inspection, options.idleTtlMs, now(), engine));
     },
   );
 }

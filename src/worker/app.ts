@@ -88,8 +88,7 @@ export async function createWorkerApp(
       }
       const log = await options.engine.health();
       if (!log.writable) {
-        const status = options.engine.description.kind === 'embedded' ? ('log-unwritable' as const) : ('engine-unavailable' as const);
-        return { status, message: log.error, since: log.since };
+        return { status: options.engine.capabilities.unwritable, message: log.error, since: log.since };
       }
       return { status: 'ready' as const };
     },
