@@ -126,20 +126,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     },
 
     health: async () => registry.health(),
-    stats: async (): Promise<EngineStats> => {
-      const stats = registry.stats();
-      return {
-        live: stats.live,
-        byLifecycle: stats.byLifecycle,
-        byState: stats.byState,
-        slots: stats.slots,
-        disposals: stats.disposals,
-        totals: stats.totals,
-        usageByProvider: stats.usageByProvider,
-        dormant: stats.dormant,
-        frozen: stats.frozen,
-      };
-    },
+    stats: async (): Promise<EngineStats> => registry.stats(),
     on: (event, listener) => registry.on(event, listener),
 
     async close(closeOptions = {}) {

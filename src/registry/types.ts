@@ -4,20 +4,19 @@
  * Types only; the behaviour lives in the files beside it.
  */
 
-import type { DisposalReason, Lifecycle, SessionCounters } from '../../machines/session.machine.js';
 import type {
   CommandResult,
   EngineEvents,
   EngineHealth,
+  EngineStats,
   EnqueueResult,
   InitResult,
   PromptRequest,
   SessionTarget,
-  SlotStats,
   WorkRequest,
 } from '../engine/index.js';
 import type { SkippedEvent } from '../replay/index.js';
-import type { SessionView, UsageByProvider } from '../session/index.js';
+import type { SessionView } from '../session/index.js';
 import type { CompactionReport } from '../store/index.js';
 
 export interface SessionExpiring {
@@ -30,25 +29,17 @@ export interface RegistryEvents extends EngineEvents {
   expiring: SessionExpiring;
 }
 
-export interface RegistryStats {
-  readonly live: number;
+/** The engine's stats (since this process started), and what only the registry counts. */
+export interface RegistryStats extends Omit<EngineStats, 'dormant' | 'frozen'> {
   /** Live sessions idle long enough to be held without an actor (see `hibernateAfterMs`). */
   readonly dormant: number;
   /** Live sessions held at the log's state after a failed commit, until the log can be written again. */
   readonly frozen: number;
-  readonly byLifecycle: Readonly<Record<Exclude<Lifecycle, 'disposed'>, number>>;
-  readonly byState: Readonly<Record<string, number>>;
-  readonly slots: SlotStats;
-  readonly disposals: Readonly<Record<DisposalReason, number>>;
   readonly refusedAtCapacity: number;
   /** Work refused because its session's queue was full. */
   readonly refusedQueueFull: number;
   /** Commands refused because the log could not be written. */
   readonly refusedLogUnwritable: number;
-  /** Summed over every session this registry has run, live and disposed. */
-  readonly totals: SessionCounters;
-  /** The same scope, per provider: batches answered and tokens reported. */
-  readonly usageByProvider: UsageByProvider;
 }
 
 export interface ShutdownReport {
