@@ -6,42 +6,25 @@
  * and no call on work that is not durable.
  */
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  AgentError,
-  createSessionRegistry,
-  type EventStore,
-  openSqliteStore,
-  type SessionDisposed,
-  type SessionRegistry,
-  type SessionRegistryOptions,
-} from '../../src/index.js';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { AgentError, type SessionRegistry, type SessionRegistryOptions } from '../../src/index.js';
 import { controllableAgent } from '../support/agents.js';
+import { useRegistry } from '../support/registry.js';
 import { useTempDir } from '../support/tmp.js';
 
 const abc = { contentSessionId: 'abc', project: 'demo' };
 const tempDir = useTempDir();
 
-let registry: SessionRegistry;
 let agent: ReturnType<typeof controllableAgent>;
-let disposals: SessionDisposed[];
-let stores: EventStore[];
-
 beforeEach(() => {
-  vi.useFakeTimers({ now: 1_000_000 });
   agent = controllableAgent();
-  disposals = [];
-  stores = [];
 });
-afterEach(async () => {
-  await registry?.shutdown();
-  for (const store of stores) store.close();
-  vi.useRealTimers();
-});
+const harness = useRegistry(() => ({ agent: agent.agent, maxBatchItems: 3 }));
+const { disposals } = harness;
+let registry: SessionRegistry;
 
 function start(options: Partial<SessionRegistryOptions> = {}) {
-  registry = createSessionRegistry({ agent: agent.agent, memoryPressure: false, maxBatchItems: 3, ...options });
-  registry.on('disposed', (disposal) => disposals.push(disposal));
+  registry = harness.start(options);
   return registry;
 }
 
@@ -264,9 +247,8 @@ describe('batches', () => {
 
   it('starts no call before every item of its batch is in the log: the agent finds them all committed', async () => {
     const path = join(tempDir(), 'session-events.db');
-    const store = openSqliteStore(path);
-    const reader = openSqliteStore(path, { readOnly: true });
-    stores.push(store, reader);
+    const store = harness.sqlite(path);
+    const reader = harness.sqlite(path, { readOnly: true });
     const committedAtCall: boolean[] = [];
     const other = { contentSessionId: 'other', project: 'demo' };
     start({
