@@ -11,6 +11,7 @@ import { AgentError, type SessionRegistry, type SessionRegistryOptions } from '.
 import { controllableAgent } from '../support/agents.js';
 import { useRegistry } from '../support/registry.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const abc = { contentSessionId: 'abc', project: 'demo' };
 const tempDir = useTempDir();
@@ -268,8 +269,9 @@ describe('batches', () => {
       },
     });
     vi.useRealTimers();
+    const processed = (recheck: () => void) => registry.on('processed', recheck);
     await registry.init(other, { prompt: 'holds the only slot' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => agent.pending().length === 1, { what: 'the other session holding the only slot', on: [processed] });
     // In one turn: an item for ours is logged and asks for the slot (granted after the commit of what
     // came before), the other session's reply frees the slot, and right after that commit, before the
     // grant, another item for ours arrives: it is in the batch, but not committed yet when the slot comes.
@@ -280,11 +282,11 @@ describe('batches', () => {
     });
     agent.pending()[0]!.resolve('done');
     await first;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => second !== undefined && agent.pending().length === 1, { what: 'our batch called', on: [processed] });
     await second;
     expect(agent.pending().map((call) => call.request.items.map((item) => item.id))).toEqual([['a1', 'a2']]);
     expect(committedAtCall).toEqual([true, true, true]);
     agent.pending()[0]!.resolve('ok');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => registry.get(abc)?.lifecycle === 'idle', { what: 'our session idle', on: [processed] });
   });
 });
