@@ -36,17 +36,25 @@ export interface EmbeddedEngine extends SessionEngine {
 }
 
 export interface EmbeddedEngineOptions {
+  /** The registry that runs the sessions (createSessionRegistry). Required. */
   readonly registry: SessionRegistry;
-  /** The log the registry writes (for reads: identities, events, timelines). */
+  /** The log the registry writes, for reads: identities, events, timelines. Required (the registry's own `store`). */
   readonly store: EventStore;
-  /** Closed by `close()` after the registry stopped. Default true. */
+  /** Closed by `close()` after the registry stopped. Default true: the engine owns its log; false for a log you close yourself. */
   readonly closeStore?: boolean;
-  /** The memories the log's replies become (kept beside it, see openSqliteMemories); none by default. Closed with the store. */
+  /**
+   * The memories the log's replies become (kept beside it, see openSqliteMemories), closed with the store.
+   * Default none: the memory routes then answer as a worker that remembers nothing.
+   */
   readonly memories?: MemoryStore;
-  /** What `description.location` names: the log file. */
+  /** What `description.location` names: the log file. Default `memory` (a log without a file). */
   readonly location?: string;
-  /** Timeline entries `inspect()` returns at most (the newest). Default 1,000. */
+  /**
+   * Timeline entries `inspect()` returns at most (the newest). Default 1,000, as many as the Restate
+   * engine keeps per session, so that the dashboard's session page reads the same on both.
+   */
   readonly maxTimelineEntries?: number;
+  /** When a private prompt opens an identity. Default the process clock. */
   readonly now?: () => number;
 }
 
