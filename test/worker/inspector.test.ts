@@ -27,7 +27,12 @@ describe('inspector', () => {
     await worker.call('POST', '/api/sessions/init', { body: { contentSessionId: 'c', project: 'p', prompt: 'hello' } });
     await waitFor(() => received.some((e) => e.type === '@xstate.snapshot' && JSON.stringify(e).includes('"idle"')), {
       what: 'the idle snapshot at the viewer',
-      on: [(recheck) => (viewer.on('message', recheck), () => viewer.off('message', recheck))],
+      on: [
+        (recheck) => {
+          viewer.on('message', recheck);
+          return () => viewer.off('message', recheck);
+        },
+      ],
     });
     expect(received.some((e) => e.type === '@xstate.actor')).toBe(true);
     expect(received.filter((e) => e.type === '@xstate.event').map((e) => (e.event as { type: string }).type)).toEqual(
