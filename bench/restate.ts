@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as clients from '@restatedev/restate-sdk-clients';
-import { connectRestateEngine, registerSessionService, SLOT_POOL_KEY, slotsApi } from '../src/cluster/index.js';
+import { connectRestateEngine, registerSessionService, SERVICE_NAMES, SLOT_POOL_KEY, slotsApi } from '../src/cluster/index.js';
 import type { SessionEngine } from '../src/index.js';
 import { createLocalAgent, createSessionRegistry, openSqliteStore } from '../src/index.js';
 import { startBalancer } from '../test/cluster/support/balancer.js';
@@ -107,7 +107,7 @@ function perEvent(after: Map<string, number>, before: Map<string, number>, event
   const out: Record<string, number> = {};
   for (const [handler, count] of after) {
     // The bench's own polling for the end of the work, and the worker's disposal poll (every 2 s, not per event).
-    if (handler === 'agentSlots/stats' || handler === 'sessionIndex/summary') continue;
+    if (handler === `${SERVICE_NAMES.slots}/stats` || handler === `${SERVICE_NAMES.index}/summary`) continue;
     const grown = count - (before.get(handler) ?? 0);
     if (grown > 0) out[handler] = round(grown / events, 2);
   }
