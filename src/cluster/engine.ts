@@ -8,7 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as clients from '@restatedev/restate-sdk-clients';
-import { type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
 import {
   type CommandResult,
   type DurableIdentity,
@@ -24,7 +23,8 @@ import {
   type SessionTarget,
 } from '../engine/index.js';
 import type { MemoryStore } from '../memories/index.js';
-import { addUsage, describeSession, type SessionView, usageSum } from '../session/index.js';
+import { describeSession, type SessionView } from '../session/index.js';
+import { clusterStats, DisposalPoller, mapLimited } from './cluster-stats.js';
 import { directoryApi, INDEX_KEY, indexApi, SLOT_POOL_KEY, sessionApi, slotsApi, timelineApi } from './handles.js';
 import { Reachability } from './reach.js';
 import type { TimelineEntry, TimelinePage } from './timeline.js';
@@ -71,17 +71,6 @@ export interface RestateEngineOptions {
    * read here by the memory routes and the dashboard; closed with the engine. Default none.
    */
   readonly memories?: MemoryStore;
-}
-
-/** Runs `work` on every item with at most `limit` at a time. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    for (let index = next++; index < items.length; index = next++) results[index] = await work(items[index]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }
 
 export function connectRestateEngine(options: RestateEngineOptions): SessionEngine {
@@ -198,63 +187,11 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
   }
 
   let statsReading: { at: number; stats: Promise<EngineStats> } | undefined;
-  async function readStats(): Promise<EngineStats> {
+  const readStats = async (): Promise<EngineStats> => {
     const [views, pool, index] = await Promise.all([list(), read(slots), read(summary)]);
-    const byLifecycle = { active: 0, idle: 0, expiring: 0 };
-    const byState: Record<string, number> = {};
-    const totals = { ...ZERO_COUNTERS, ...index.disposedTotals } as Record<keyof SessionCounters, number>;
-    const usageByProvider = usageSum();
-    addUsage(usageByProvider, index.disposedUsage);
-    for (const view of views) {
-      if (view.lifecycle !== 'disposed') byLifecycle[view.lifecycle]++;
-      byState[view.state] = (byState[view.state] ?? 0) + 1;
-      for (const key of Object.keys(totals) as (keyof SessionCounters)[]) totals[key] += view.counters[key] ?? 0;
-      addUsage(usageByProvider, view.usageByProvider);
-    }
-    return {
-      live: views.length,
-      byLifecycle,
-      byState,
-      slots: { capacity: pool.capacity, inUse: pool.inUse, waiting: pool.waiting, granted: pool.granted },
-      disposals: index.disposals,
-      totals,
-      usageByProvider,
-      dormant: null,
-      frozen: null,
-    };
-  }
-
-  // Disposals, read from the cluster's index every `pollMs` while anyone listens: those after the first reading.
-  const disposedListeners = new Set<(disposed: SessionDisposed) => void>();
-  let poller: NodeJS.Timeout | undefined;
-  let lastDisposalSeq: number | undefined;
-  async function pollDisposals(): Promise<void> {
-    const { recent } = await reach(summary);
-    const newest = recent.at(-1)?.seq ?? 0;
-    if (lastDisposalSeq !== undefined) {
-      for (const disposal of recent) {
-        if (disposal.seq <= lastDisposalSeq) continue;
-        const { seq: _seq, ...disposed } = disposal;
-        for (const listener of disposedListeners) listener(disposed);
-      }
-    }
-    lastDisposalSeq = Math.max(lastDisposalSeq ?? 0, newest);
-  }
-  const startPolling = () => {
-    if (poller !== undefined || closed) return;
-    let busy = false;
-    poller = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      pollDisposals()
-        .catch(() => {}) // unreachable: health says so; the next reading catches up (the index keeps the newest 100)
-        .finally(() => {
-          busy = false;
-        });
-    }, pollMs);
-    poller.unref();
-    pollDisposals().catch(() => {});
+    return clusterStats(views, pool, index);
   };
+  const disposals = new DisposalPoller(() => reach(summary), pollMs);
 
   return {
     description: {
@@ -356,23 +293,14 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
       return statsReading.stats;
     },
     on(event, listener) {
-      if (event !== 'disposed') return () => {}; // not announced by this engine (see `notifications`)
-      const typed = listener as (disposed: SessionDisposed) => void;
-      disposedListeners.add(typed);
-      startPolling();
-      return () => {
-        disposedListeners.delete(typed);
-        if (disposedListeners.size === 0) {
-          clearInterval(poller);
-          poller = undefined;
-        }
-      };
+      // Only disposals are announced by this engine, polled (see `notifications`).
+      if (event !== 'disposed' || closed) return () => {};
+      return disposals.listen(listener as (disposed: SessionDisposed) => void);
     },
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(poller);
-      poller = undefined;
+      disposals.stop();
       await options.memories?.close();
     },
   };
