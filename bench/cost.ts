@@ -14,9 +14,10 @@
  *   ours-sliding  (full run) the worker with CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT=100: the bound as it was
  *   ours-lw-N     (full run) the worker with a low-water mark of N % (10, 25, 50, 75 but the default): how the default was chosen
  *
- * `--ours-via bench-client` (default) gives the worker the bench-only Anthropic client
- * (bench/lib/anthropic-agent.ts); `--ours-via claude` runs it with CLAUDE_MEM_PROVIDER=claude and
- * ANTHROPIC_BASE_URL at the fake, for when the `claude` provider (Claude Code through the Agent SDK) is in.
+ * Ours runs the product's `claude` provider: the real Claude Code (the Agent SDK's optional dependency),
+ * one process per batch, with ANTHROPIC_BASE_URL at its fake. Claude Code's own start (about half a
+ * second of wall clock per call on this machine) cannot be compressed with the rest: at `--speed` 10 it
+ * counts as about 5 s of session time per call, which the report states beside the answer lags.
  *
  *   npm run bench:cost [-- --quick] [-- --speed 10] [-- --only 'ours|upstream']
  */
@@ -39,14 +40,11 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     speed: { type: 'string' },
     only: { type: 'string' },
-    'ours-via': { type: 'string', default: 'bench-client' },
   },
 });
 const SHAPE = args.quick ? { ...LONG_SESSION, observations: 100 } : LONG_SESSION;
 const SPEED = Number(args.speed ?? (args.quick ? 20 : 10));
-const OURS_VIA = args['ours-via'] as 'bench-client' | 'claude';
-if (!(SPEED > 0) || !['bench-client', 'claude'].includes(OURS_VIA))
-  throw new Error('bench:cost: --speed must be positive, --ours-via bench-client|claude');
+if (!(SPEED > 0)) throw new Error('bench:cost: --speed must be positive');
 const SWEEP = args.quick ? [] : [10, 25, 50, 75].filter((percent) => percent !== DEFAULT_HISTORY_LOW_WATER * 100);
 const SESSION = 'cost-session';
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -64,19 +62,17 @@ const ours = (name: string, label: string, lowWaterPercent?: number): Contender 
   start: (fake, port, dir) =>
     startServer(
       process.execPath,
-      ['--import', 'tsx', here('./server-ours.ts'), OURS_VIA === 'claude' ? 'full' : 'anthropic'],
+      ['--import', 'tsx', here('./server-ours.ts'), 'full'],
       {
+        HOME: dir,
         CLAUDE_MEM_DATA_DIR: dir,
         CLAUDE_MEM_WORKER_PORT: String(port),
         CLAUDE_MEM_LOG_LEVEL: 'warn',
-        ...(OURS_VIA === 'claude'
-          ? {
-              CLAUDE_MEM_PROVIDER: 'claude',
-              CLAUDE_MEM_MODEL: 'claude-haiku-4-5',
-              ANTHROPIC_BASE_URL: fake.baseUrl,
-              ANTHROPIC_API_KEY: 'sk-ant-bench',
-            }
-          : { BENCH_ANTHROPIC_BASE_URL: fake.baseUrl }),
+        CLAUDE_MEM_PROVIDER: 'claude',
+        CLAUDE_MEM_MODEL: HAIKU_4_5_PRICES.model,
+        CLAUDE_MEM_CLAUDE_AUTH_METHOD: 'api-key',
+        ANTHROPIC_BASE_URL: fake.baseUrl,
+        ANTHROPIC_API_KEY: 'sk-ant-bench',
         ...(lowWaterPercent === undefined ? {} : { CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: String(lowWaterPercent) }),
       },
       port,
@@ -204,6 +200,8 @@ function measure({ contender, fake, sentAt }: Running) {
     },
     drainSeconds: round((lastAnswer - lastHookAt) / 1_000, 1),
     answerLagSeconds: { p50: round(quantile(lags, 0.5), 1), p95: round(quantile(lags, 0.95), 1), max: round(Math.max(...lags), 1) },
+    // Requests to anything but the Messages API (Claude Code makes none with its non-essential traffic off).
+    otherRequests: fake.others,
     largestPromptTokens: Math.max(...calls.map((call) => call.inputTokens + call.cacheCreationInputTokens + call.cacheReadInputTokens)),
     // The chart's series: each call's prompt tokens (and how many were read from the cache), at its session time.
     series: calls.map((call) => ({
@@ -320,7 +318,7 @@ const floorPer1000 = round((observationTokens * HAIKU_4_5_PRICES.input + replyTo
 const oursResult = results.ours!;
 writeSection('cost', `npm run bench:cost${args.quick ? ' -- --quick' : ''}`, {
   speed: SPEED,
-  oursVia: OURS_VIA,
+  oursVia: 'claude',
   workload: { ...SHAPE, sessionMinutes: round(lastHookAt / 60_000, 1) },
   model: { prices: HAIKU_4_5_PRICES, cache: HAIKU_4_5_CACHE_RULES, latency: HAIKU_LATENCY, replyChars: REPLY_CHARS },
   defaultLowWater: DEFAULT_HISTORY_LOW_WATER,

@@ -383,7 +383,8 @@ renderers.cost = {
         `${n(s.model.replyChars.observation)} characters and takes ${s.model.latency.fixedMs} ms plus its prompt processing and ${Math.round(1_000 / s.model.latency.outputTokenMs)} output tokens/s. ` +
         "upstream-13 is claude-mem 13.x's observer as its source describes it (`bench/server-upstream13.ts`: Claude Code keeps the conversation and sends all of it, one call per " +
         'observation, breakpoints on the system prompt and the last message, auto-compaction near the context window); seed-fix sends a window of 50 messages that slides, one call ' +
-        `per observation, without breakpoints; ours is the worker (\`session-lifecycle serve\`) with ${s.oursVia === 'claude' ? 'the `claude` provider' : 'a bench-only Anthropic client (`bench/lib/anthropic-agent.ts`: the bounded history, a breakpoint on the last message)'}.`,
+        'per observation, without breakpoints; ours is the worker (`session-lifecycle serve`) with its `claude` provider: the real Claude Code, one process per batch, ' +
+        'sent the bounded history and the batch as the blocks of one message, with the breakpoints Claude Code sets (docs/providers.md).',
       '',
       '![prompt tokens per call and dollars across the session](cost-session.svg)',
       '',
