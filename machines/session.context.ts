@@ -91,6 +91,7 @@ export function initialContext(input: SessionInput): SessionContext {
     idleDeadline: null,
     graceDeadline: null,
     retryAt: null,
+    gatherDeadline: null,
     processingSince: null,
     promptNumber: input.promptNumber ?? 0,
     queue: [],
@@ -184,6 +185,30 @@ export function nextBatchSize(context: SessionContext): number {
   return size;
 }
 
+/**
+ * Whether the batch at the head of the queue could still take more: a run of observations that is all
+ * of the queue (nothing that cannot join is queued behind it), below `maxBatchItems`, in a session that
+ * gathers batches and is not completing. Time aside: see `gatherDeadlineOf`.
+ */
+export function batchCanGrow(context: SessionContext): boolean {
+  const { queue, settings } = context;
+  if (!((settings.batchWindowMs ?? 0) > 0) || context.completing || context.singlesLeft > 0 || context.batchSize > 0) return false;
+  if (queue[0]?.kind !== 'observation') return false;
+  const size = nextBatchSize(context);
+  return size === queue.length && size < (settings.maxBatchItems ?? 1);
+}
+
+/**
+ * When the gathering batch closes: `batchWindowMs` after its first item was queued, or `batchQuietMs`
+ * after its last one, whichever comes first. So no observation waits in a batch longer than the window.
+ */
+export function gatherDeadlineOf(context: SessionContext): number {
+  const { queue, settings } = context;
+  const first = queue[0]?.queuedAt ?? 0;
+  const last = queue.at(-1)?.queuedAt ?? first;
+  return Math.min(first + (settings.batchWindowMs ?? 0), last + (settings.batchQuietMs ?? 0));
+}
+
 /** Joins a batch's prompts into one user message: a blank line between items, tokens summed. */
 export const BATCH_SEPARATOR = '\n\n';
 
@@ -226,9 +251,15 @@ export function upgradedContext(context: SessionContext): SessionContext {
           const { promptInHistoryFor, ...rest } = context as SessionContext & { promptInHistoryFor?: string | null };
           return { ...rest, batchSize: promptInHistoryFor == null ? 0 : 1, singlesLeft: 0 };
         })();
-  // Before providers reported cache tokens and who answered: none of either.
+  // Before providers reported cache tokens and who answered: none of either. Before batches gathered: no gather timer.
   if (upgraded.usageByProvider === undefined)
-    return { ...upgraded, counters: { ...ZERO_COUNTERS, ...upgraded.counters }, usageByProvider: {} };
+    return {
+      ...upgraded,
+      counters: { ...ZERO_COUNTERS, ...upgraded.counters },
+      usageByProvider: {},
+      gatherDeadline: upgraded.gatherDeadline ?? null,
+    };
+  if (upgraded.gatherDeadline === undefined) return { ...upgraded, gatherDeadline: null };
   return upgraded;
 }
 
@@ -268,5 +299,6 @@ export function eventTime(context: SessionContext, event: AnyEventObject): numbe
   if (event.type === AGENT_ERROR || isTimerOf(event, 'agentTimeout')) return failureOf(context, event).at;
   if (isTimerOf(event, 'graceDeadline') && context.graceDeadline !== null) return context.graceDeadline;
   if (isTimerOf(event, 'idleDeadline') && context.idleDeadline !== null) return context.idleDeadline;
+  if (isTimerOf(event, 'gatherDeadline') && context.gatherDeadline !== null) return context.gatherDeadline;
   return context.lastActivityAt;
 }

@@ -33,6 +33,9 @@ function positive(name: string, value: number, integer = false): number {
   return value;
 }
 
+/** Settings for which 0 means something (no grace, no gathering) rather than nonsense. */
+const ZERO_ALLOWED = new Set<keyof SessionSettings>(['graceMs', 'batchWindowMs', 'batchQuietMs']);
+
 /** The Restate services of the session engine, to bind into an endpoint of your own or to `startSessionService`. */
 export function createSessionServices(options: SessionServiceOptions) {
   if (typeof options?.agent?.run !== 'function') {
@@ -44,7 +47,7 @@ export function createSessionServices(options: SessionServiceOptions) {
   for (const key of Object.keys(DEFAULT_SESSION_SETTINGS) as (keyof SessionSettings)[]) {
     const value = options[key];
     if (value !== undefined)
-      (settings as Record<keyof SessionSettings, number>)[key] = key === 'graceMs' && value === 0 ? 0 : positive(key, value);
+      (settings as Record<keyof SessionSettings, number>)[key] = ZERO_ALLOWED.has(key) && value === 0 ? 0 : positive(key, value);
   }
   const estimateTokens = options.estimateTokens ?? defaultEstimate;
   const maxConcurrentAgents = positive('maxConcurrentAgents', options.maxConcurrentAgents ?? 2, true);
@@ -74,6 +77,8 @@ export function serviceOptionsFromConfig(config: WorkerConfig, agent: Agent): Se
     maxConcurrentAgents: config.maxConcurrentAgents,
     maxQueuedItems: config.maxQueuedItems,
     maxBatchItems: config.maxBatchItems,
+    batchWindowMs: config.batchWindowMs,
+    batchQuietMs: config.batchQuietMs,
     retentionMs: config.eventRetentionMs,
   };
 }

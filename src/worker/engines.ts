@@ -67,6 +67,8 @@ export function openEmbeddedEngine(
     maxConcurrentAgents: config.maxConcurrentAgents,
     maxQueuedItems: config.maxQueuedItems,
     maxBatchItems: config.maxBatchItems,
+    batchWindowMs: config.batchWindowMs,
+    batchQuietMs: config.batchQuietMs,
     agentTimeoutMs: config.agentTimeoutMs,
     memoryPressure: { limitPercent: config.memoryLimitPercent, targetPercent: config.memoryTargetPercent },
     snapshotEvery: config.snapshotEvery,
