@@ -10,9 +10,12 @@
  * batches it would in real time. Contenders run side by side, each with its own fake (its own cache):
  *   upstream-13   claude-mem 13.x's observer as its source describes it (bench/server-upstream13.ts)
  *   seed-fix      one call per observation, a window of 50 messages that slides (bench/server-seed-fix.ts)
- *   ours          the worker (`session-lifecycle serve`), its history bound in steps (the default low-water mark)
+ *   ours          the worker (`session-lifecycle serve`) as configured by default: batches gathered, answered
+ *                 tool uses digested in the history, the history bound in steps (the default low-water mark)
+ *   ours-no-gather, ours-whole  (full run) the worker without the gather window, or without the digests:
+ *                 what each of them saves
  *   ours-sliding  (full run) the worker with CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT=100: the bound as it was
- *   ours-lw-N     (full run) the worker with a low-water mark of N % (10, 25, 50, 75 but the default): how the default was chosen
+ *   ours-lw-N     (full run) the worker with a low-water mark of N % (10, 25, 50 but the default): how the default was chosen
  *
  * Ours runs the product's `claude` provider: the real Claude Code (the Agent SDK's optional dependency),
  * one process per batch, with ANTHROPIC_BASE_URL at its fake. Claude Code's own start (about half a
@@ -28,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { DEFAULT_HISTORY_LOW_WATER, observationPrompt } from '../src/index.js';
+import { DEFAULT_BATCH_QUIET_MS, DEFAULT_HISTORY_LOW_WATER, DEFAULT_WORKER_BATCH_WINDOW_MS, observationPrompt } from '../src/index.js';
 import { HAIKU_4_5_CACHE_RULES, HAIKU_4_5_PRICES } from './lib/anthropic-cache.js';
 import { type FakeAnthropic, HAIKU_LATENCY, REPLY_CHARS, startFakeAnthropic } from './lib/fake-anthropic.js';
 import { freePort, startServer, stopServer } from './lib/http.js';
@@ -45,7 +48,7 @@ const { values: args } = parseArgs({
 const SHAPE = args.quick ? { ...LONG_SESSION, observations: 100 } : LONG_SESSION;
 const SPEED = Number(args.speed ?? (args.quick ? 20 : 10));
 if (!(SPEED > 0)) throw new Error('bench:cost: --speed must be positive');
-const SWEEP = args.quick ? [] : [10, 25, 50, 75].filter((percent) => percent !== DEFAULT_HISTORY_LOW_WATER * 100);
+const SWEEP = args.quick ? [] : [10, 25, 50].filter((percent) => percent !== DEFAULT_HISTORY_LOW_WATER * 100);
 const SESSION = 'cost-session';
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -56,7 +59,7 @@ interface Contender {
   start(fake: FakeAnthropic, port: number, dir: string): ReturnType<typeof startServer>;
 }
 
-const ours = (name: string, label: string, lowWaterPercent?: number): Contender => ({
+const ours = (name: string, label: string, settings: Record<string, string> = {}): Contender => ({
   name,
   label,
   start: (fake, port, dir) =>
@@ -73,7 +76,10 @@ const ours = (name: string, label: string, lowWaterPercent?: number): Contender 
         CLAUDE_MEM_CLAUDE_AUTH_METHOD: 'api-key',
         ANTHROPIC_BASE_URL: fake.baseUrl,
         ANTHROPIC_API_KEY: 'sk-ant-bench',
-        ...(lowWaterPercent === undefined ? {} : { CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: String(lowWaterPercent) }),
+        // The worker's own clock is not compressed: its gather window is, by the same factor as the session.
+        CLAUDE_MEM_BATCH_WINDOW_SECONDS: String(DEFAULT_WORKER_BATCH_WINDOW_MS / 1_000 / SPEED),
+        CLAUDE_MEM_BATCH_QUIET_SECONDS: String(DEFAULT_BATCH_QUIET_MS / 1_000 / SPEED),
+        ...settings,
       },
       port,
     ),
@@ -92,9 +98,21 @@ const contenders: Contender[] = [
     start: (fake, port) =>
       startServer(process.execPath, ['--import', 'tsx', here('./server-seed-fix.ts'), String(port), fake.baseUrl, 'anthropic'], {}, port),
   },
-  ours('ours', `ours (batches, history cut in steps to ${DEFAULT_HISTORY_LOW_WATER * 100} %)`),
-  ...(args.quick ? [] : [ours('ours-sliding', 'ours, cut only to the bound (low-water 100 %: slides)', 100)]),
-  ...SWEEP.map((percent) => ours(`ours-lw-${percent}`, `ours, low-water ${percent} %`, percent)),
+  ours('ours', `ours (batches gathered, answered tool uses digested, history cut in steps to ${DEFAULT_HISTORY_LOW_WATER * 100} %)`),
+  ...(args.quick
+    ? []
+    : [
+        ours('ours-no-gather', 'ours without the gather window (a batch is what queued during the last call)', {
+          CLAUDE_MEM_BATCH_WINDOW_SECONDS: '0',
+        }),
+        ours('ours-whole', 'ours keeping answered tool uses whole in the history (no digests)', {
+          CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: 'false',
+        }),
+        ours('ours-sliding', 'ours, cut only to the bound (low-water 100 %: slides)', { CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '100' }),
+      ]),
+  ...SWEEP.map((percent) =>
+    ours(`ours-lw-${percent}`, `ours, low-water ${percent} %`, { CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: String(percent) }),
+  ),
 ];
 const chosen = args.only === undefined ? contenders : contenders.filter((contender) => new RegExp(args.only!).test(contender.name));
 
@@ -261,7 +279,7 @@ for (const [name, r] of Object.entries(results)) {
 if (args.only !== undefined) process.exit(0);
 
 // The chart: prompt tokens of each call across the session, and what the session has cost so far.
-const chartNames = Object.keys(results).filter((name) => ['upstream-13', 'seed-fix', 'ours', 'ours-sliding'].includes(name));
+const chartNames = Object.keys(results).filter((name) => ['upstream-13', 'seed-fix', 'ours-no-gather', 'ours'].includes(name));
 const points = chartNames.flatMap((name) => {
   let total = 0;
   return results[name]!.series.map((point) => {

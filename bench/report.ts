@@ -359,9 +359,15 @@ renderers.cost = {
     const w = s.workload;
     const c = s.contenders;
     const price = s.model.prices;
-    const names = ['upstream-13', 'seed-fix', 'ours', 'ours-sliding', ...s.sweep.map((p: number) => `ours-lw-${p}`)].filter(
-      (name) => c[name],
-    );
+    const names = [
+      'upstream-13',
+      'seed-fix',
+      'ours',
+      'ours-no-gather',
+      'ours-whole',
+      'ours-sliding',
+      ...s.sweep.map((p: number) => `ours-lw-${p}`),
+    ].filter((name) => c[name]);
     const row = (name: string) => {
       const r = c[name];
       const t = r.tokens;

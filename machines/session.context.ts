@@ -122,8 +122,9 @@ export function appendCounted(
   context: SessionContext,
   message: ConversationMessage,
   counters: SessionCounters,
+  history: readonly ConversationMessage[] = context.history,
 ): Pick<SessionContext, 'history' | 'counters'> {
-  return bounded([...context.history, message], counters, context.settings);
+  return bounded([...history, message], counters, context.settings);
 }
 
 /** The history cut to the session's current bound, with the trim counted. */
@@ -228,14 +229,44 @@ export function batchItemOf(context: SessionContext, size = Math.max(1, context.
 
 /** What the agent is given for the batch at the head of the queue. */
 export function agentInputOf(context: SessionContext): AgentInput {
+  const item = batchItemOf(context);
   return {
     sessionDbId: context.sessionDbId,
-    item: batchItemOf(context),
+    item,
     items: context.queue.slice(0, Math.max(1, context.batchSize)),
     history: context.history,
     attempt: context.attempt + 1,
     maxAttempts: context.settings.maxAttempts,
+    batchStaysInHistory: !digestsBatch(context, item),
   };
+}
+
+/** Whether the answered batch's message is replaced by a digest: observations, in a session that digests them. */
+function digestsBatch(context: SessionContext, item: WorkItem): boolean {
+  return context.settings.digestAnsweredObservations === true && item.kind === 'observation';
+}
+
+/** What stands in the history for an answered batch of `count` observations (see `digestAnsweredObservations`). */
+export function observationDigest(count: number): ConversationMessage {
+  const content =
+    count === 1
+      ? '[1 tool use, shown in full when it was answered; what you observed of it follows]'
+      : `[${count} tool uses, shown in full when they were answered; what you observed of them follows]`;
+  // Estimated here (a few tokens, characters / 4), so that replay needs no estimator.
+  return { role: 'user', content, tokens: Math.ceil(content.length / 4) };
+}
+
+/**
+ * The history once the batch at the head is answered, before its reply is appended: the batch's message,
+ * if it is still the last one, replaced by its digest when the session digests observations.
+ */
+export function historyAfterAnswer(context: SessionContext): readonly ConversationMessage[] {
+  const size = Math.max(1, context.batchSize);
+  const item = batchItemOf(context, size);
+  const last = context.history.at(-1);
+  if (!digestsBatch(context, item) || last === undefined || last.role !== 'user' || last.content !== item.prompt) return context.history;
+  const digest = observationDigest(size);
+  return [...context.history.slice(0, -1), last.pinned === true ? { ...digest, pinned: true } : digest];
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   eventTime,
   failureOf,
   gatherDeadlineOf,
+  historyAfterAnswer,
   initialContext,
   nextBatchSize,
   outputOf,
@@ -177,7 +178,10 @@ export const sessionMachine = setup({
       const appended = appendMessage(context, message);
       return { history: appended.history, counters: appended.counters, batchSize, processingSince };
     }),
-    /** The one place a reply enters history: once per batch, however many items it answers. */
+    /**
+     * The one place a reply enters history: once per batch, however many items it answers (after the
+     * batch's own message, digested if the session digests answered observations).
+     */
     finishBatch: assign(({ context, event }) => {
       const output = outputOf(event);
       const size = Math.max(1, context.batchSize);
@@ -194,6 +198,7 @@ export const sessionMachine = setup({
           cacheReadTokens: counters.cacheReadTokens + (output.usage?.cacheReadTokens ?? 0),
           cacheWriteTokens: counters.cacheWriteTokens + (output.usage?.cacheWriteTokens ?? 0),
         },
+        historyAfterAnswer(context),
       );
       return {
         history: appended.history,

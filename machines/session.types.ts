@@ -68,6 +68,15 @@ export interface SessionSettings {
   readonly batchWindowMs: number;
   /** A gathering batch closes once no observation has arrived for this long: the burst of tool uses is over. */
   readonly batchQuietMs: number;
+  /**
+   * Once a batch of observations is answered, its message in the history (the tool uses' inputs and
+   * outputs, most of a session's tokens) is replaced by a one-line digest: the reply, which records what
+   * the agent made of them, follows it. The agent then never re-reads a tool output it has answered (each
+   * is sent once, and need not be cached), and the history holds many more batches within its bound.
+   * Prompts and summarize requests stay as they are. Logs written before it carry settings without it:
+   * their histories kept every message whole (false).
+   */
+  readonly digestAnsweredObservations: boolean;
 }
 
 /** Chosen from the bursty benchmark (docs/benchmarks.md): see docs/architecture.md, "Batches". */
@@ -105,6 +114,8 @@ export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   // DEFAULT_WORKER_BATCH_WINDOW_MS).
   batchWindowMs: 0,
   batchQuietMs: DEFAULT_BATCH_QUIET_MS,
+  // The library's history holds what the agent was sent, unless asked (the worker asks).
+  digestAnsweredObservations: false,
 };
 
 /** What one agent call is given: a batch of work items, with the session's bounded history. */
@@ -121,6 +132,12 @@ export interface AgentInput {
   readonly history: readonly ConversationMessage[];
   /** 1 for the first try of this batch. */
   readonly attempt: number;
+  /**
+   * Whether the batch's message stays in the history once answered (so later calls send it again, and a
+   * provider's prompt cache should keep it), or is replaced by a digest (`digestAnsweredObservations`:
+   * it is sent this once, and caching it would only cost). Absent in inputs made before it existed: stays.
+   */
+  readonly batchStaysInHistory?: boolean;
   /**
    * Attempts this batch gets before it is dropped: `attempt === maxAttempts` is its last. A provider
    * with fallbacks hands a batch on to the next one when the current one refuses its last attempt.

@@ -46,8 +46,9 @@ export function createSessionServices(options: SessionServiceOptions) {
   const settings: SessionSettings = { ...DEFAULT_SESSION_SETTINGS, maxBatchTokens: Math.max(1, Math.floor(historyTokens / 4)) };
   for (const key of Object.keys(DEFAULT_SESSION_SETTINGS) as (keyof SessionSettings)[]) {
     const value = options[key];
-    if (value !== undefined)
-      (settings as Record<keyof SessionSettings, number>)[key] = ZERO_ALLOWED.has(key) && value === 0 ? 0 : positive(key, value);
+    if (typeof value === 'boolean') (settings as Record<keyof SessionSettings, unknown>)[key] = value;
+    else if (value !== undefined)
+      (settings as Record<keyof SessionSettings, unknown>)[key] = ZERO_ALLOWED.has(key) && value === 0 ? 0 : positive(key, value);
   }
   const estimateTokens = options.estimateTokens ?? defaultEstimate;
   const maxConcurrentAgents = positive('maxConcurrentAgents', options.maxConcurrentAgents ?? 2, true);
@@ -79,6 +80,7 @@ export function serviceOptionsFromConfig(config: WorkerConfig, agent: Agent): Se
     maxBatchItems: config.maxBatchItems,
     batchWindowMs: config.batchWindowMs,
     batchQuietMs: config.batchQuietMs,
+    digestAnsweredObservations: config.digestAnsweredObservations,
     retentionMs: config.eventRetentionMs,
   };
 }

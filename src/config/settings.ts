@@ -189,6 +189,13 @@ export const SETTINGS = {
     description:
       'A gathering batch of observations (CLAUDE_MEM_BATCH_WINDOW_SECONDS) goes once no tool use has come for this long: longer than the few seconds between the tool uses of one turn, so that a turn’s tool uses gather.',
   }),
+  CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: custom({
+    default: 'true',
+    allowed: '`true` or `false`',
+    schema: trimmed.pipe(z.enum(['true', 'false'], '`true` or `false`')).transform((value) => value === 'true'),
+    description:
+      'Once a batch of observations is answered, its tool inputs and outputs leave the session’s history, replaced by a one-line digest; the reply (what the agent observed of them) stays. So no tool output is sent, or paid for, twice, and the history bound holds many more batches of observations (in the cost benchmark, a third less per observation with the prompt cache). `false` keeps every message whole until the bound cuts it.',
+  }),
   CLAUDE_MEM_MAX_QUEUED_ITEMS: integer({
     default: '1000',
     min: 1,

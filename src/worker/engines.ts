@@ -69,6 +69,7 @@ export function openEmbeddedEngine(
     maxBatchItems: config.maxBatchItems,
     batchWindowMs: config.batchWindowMs,
     batchQuietMs: config.batchQuietMs,
+    digestAnsweredObservations: config.digestAnsweredObservations,
     agentTimeoutMs: config.agentTimeoutMs,
     memoryPressure: { limitPercent: config.memoryLimitPercent, targetPercent: config.memoryTargetPercent },
     snapshotEvery: config.snapshotEvery,

@@ -150,4 +150,35 @@ describe('fake Anthropic Messages API, called by the claude provider (real Claud
     expect(fake.calls.map((call) => call.markers)).toEqual([['obs:c-1;'], ['obs:c-2;']]);
     expect(fake.others).toEqual([]);
   });
+
+  it('with digests, reads the history before the batch from the cache and bills the batch, sent once, as plain input', async () => {
+    const agent = createClaudeAgent({
+      processes,
+      model: 'claude-haiku-4-5',
+      env: { PATH: process.env.PATH, HOME: home, ANTHROPIC_BASE_URL: fake.baseUrl, ANTHROPIC_API_KEY: 'sk-ant-test' },
+    });
+    const init: ConversationMessage = { role: 'user', content: longText('Fix the login test'), tokens: 5_000, pinned: true };
+    const first = batch('obs:d-1;');
+    const one = await agent.run(
+      { ...requestFor([init, { role: 'user', content: first.prompt, tokens: 5_000 }], first), batchStaysInHistory: false },
+      new AbortController().signal,
+    );
+    // The init prompt (and Claude Code's preamble) written to the cache; the batch, after the breakpoint, plain input.
+    expect(one.usage!.cacheReadTokens).toBe(0);
+    expect(one.usage!.inputTokens).toBe(5_000);
+    expect(one.usage!.cacheWriteTokens).toBeGreaterThan(5_000);
+
+    const second = batch('obs:d-2;');
+    const history: ConversationMessage[] = [
+      init,
+      { role: 'user', content: '[1 tool use, shown in full when it was answered; what you observed of it follows]', tokens: 21 },
+      { role: 'assistant', content: one.text, tokens: Math.ceil(one.text.length / 4) },
+      { role: 'user', content: second.prompt, tokens: 5_000 },
+    ];
+    const two = await agent.run({ ...requestFor(history, second), batchStaysInHistory: false }, new AbortController().signal);
+    expect(two.usage!.cacheReadTokens).toBe(one.usage!.cacheWriteTokens);
+    expect(two.usage!.inputTokens).toBe(5_000);
+    expect(two.usage!.cacheWriteTokens).toBeLessThan(200);
+    expect([...fake.answered.keys()]).toEqual(['obs:d-1;', 'obs:d-2;']);
+  });
 });

@@ -28,6 +28,7 @@ const settings: SessionSettings = {
   maxBatchItems: 3,
   batchWindowMs: 10_000,
   batchQuietMs: 3_000,
+  digestAnsweredObservations: true,
 };
 
 // Inert effects: the walk drives the agent and the timers itself, by sending their events.
