@@ -178,7 +178,7 @@ export const SETTINGS = {
     shownMax: Math.floor(MAX_TIMER_MS / 1_000),
     note: '0 sends what is queued as soon as a slot is free',
     description:
-      'How long a session’s observations may gather before its agent is called, counted from the first of them: the tool uses of a burst are then answered by one call, which reads the history once instead of once per tool use (in the cost benchmark, about a seventh of the calls). The batch goes sooner when it is full (CLAUDE_MEM_MAX_BATCH_ITEMS), when a prompt or a summarize follows it, when the session ends, or when the burst goes quiet (CLAUDE_MEM_BATCH_QUIET_SECONDS); prompts and summaries never wait. So no memory is later than this, plus the call.',
+      'How long a session’s observations may gather before its agent is called, counted from the first of them: the tool uses of a burst are then answered by one call, which reads the history once instead of once per tool use (in the cost benchmark, 65 calls instead of 359 for 500 tool uses). The batch goes sooner when it is full (CLAUDE_MEM_MAX_BATCH_ITEMS), when a prompt or a summarize follows it, when the session ends, or when the burst goes quiet (CLAUDE_MEM_BATCH_QUIET_SECONDS); prompts and summaries never wait. So no memory is later than this, plus the call.',
   }),
   CLAUDE_MEM_BATCH_QUIET_SECONDS: decimal({
     default: String(DEFAULT_BATCH_QUIET_MS / 1_000),
@@ -194,7 +194,7 @@ export const SETTINGS = {
     allowed: '`true` or `false`',
     schema: trimmed.pipe(z.enum(['true', 'false'], '`true` or `false`')).transform((value) => value === 'true'),
     description:
-      'Once a batch of observations is answered, its tool inputs and outputs leave the session’s history, replaced by a one-line digest; the reply (what the agent observed of them) stays. So no tool output is sent, or paid for, twice, and the history bound holds many more batches of observations (in the cost benchmark, a third less per observation with the prompt cache). `false` keeps every message whole until the bound cuts it.',
+      'Once a batch of observations is answered, its tool inputs and outputs leave the session’s history, replaced by a one-line digest; the reply (what the agent observed of them) stays. So no tool output is sent, or paid for, twice, and the history bound holds many more batches of observations (in the cost benchmark, $2.53 instead of $3.39 per 1,000 observations with the prompt cache). `false` keeps every message whole until the bound cuts it.',
   }),
   CLAUDE_MEM_MAX_QUEUED_ITEMS: integer({
     default: '1000',

@@ -213,6 +213,12 @@ describe('gathering a batch', () => {
     expect(agent.pending().map((call) => call.request.items.map((item) => item.prompt))).toEqual([['o3']]);
   });
 
+  it('refuses a window or a quiet gap that is negative or beyond setTimeout, and digests that are not a boolean', () => {
+    expect(() => start({ batchWindowMs: -1 })).toThrow(/batchWindowMs/);
+    expect(() => start({ batchQuietMs: 2 ** 31 })).toThrow(/batchQuietMs: must be at most 2147483647 ms/);
+    expect(() => start({ digestAnsweredObservations: 'yes' as unknown as boolean })).toThrow(/digestAnsweredObservations/);
+  });
+
   it('does not gather with a window of 0 (the library default)', async () => {
     start({ batchWindowMs: undefined });
     await initialised();
