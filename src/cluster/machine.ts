@@ -26,6 +26,7 @@ export const clusterSessionMachine = sessionMachine.provide({
     idleDeadline: ({ context, event }) => untilDeadline(context.idleDeadline, event),
     graceDeadline: ({ context, event }) => untilDeadline(context.graceDeadline, event),
     retryAt: ({ context, event }) => untilDeadline(context.retryAt, event),
+    gatherDeadline: ({ context, event }) => untilDeadline(context.gatherDeadline, event),
   },
 });
 

@@ -41,6 +41,9 @@ function positive(name: string, value: number, integer = false): number {
   return value;
 }
 
+/** Settings for which 0 means something (no grace, no gathering) rather than nonsense. */
+const ZERO_ALLOWED = new Set<keyof SessionSettings>(['graceMs', 'batchWindowMs', 'batchQuietMs']);
+
 /** The Restate services of the session engine, to bind into an endpoint of your own or to `startSessionService`. */
 export function createSessionServices(options: SessionServiceOptions) {
   if (typeof options?.agent?.run !== 'function') {
@@ -51,8 +54,9 @@ export function createSessionServices(options: SessionServiceOptions) {
   const settings: SessionSettings = { ...DEFAULT_SESSION_SETTINGS, maxBatchTokens: Math.max(1, Math.floor(historyTokens / 4)) };
   for (const key of Object.keys(DEFAULT_SESSION_SETTINGS) as (keyof SessionSettings)[]) {
     const value = options[key];
-    if (value !== undefined)
-      (settings as Record<keyof SessionSettings, number>)[key] = key === 'graceMs' && value === 0 ? 0 : positive(key, value);
+    if (typeof value === 'boolean') (settings as Record<keyof SessionSettings, unknown>)[key] = value;
+    else if (value !== undefined)
+      (settings as Record<keyof SessionSettings, unknown>)[key] = ZERO_ALLOWED.has(key) && value === 0 ? 0 : positive(key, value);
   }
   const estimateTokens = options.estimateTokens ?? defaultEstimate;
   const maxConcurrentAgents = positive('maxConcurrentAgents', options.maxConcurrentAgents ?? 2, true);
@@ -92,6 +96,9 @@ export function serviceOptionsFromConfig(config: WorkerConfig, agent: Agent, mem
     maxConcurrentAgents: config.maxConcurrentAgents,
     maxQueuedItems: config.maxQueuedItems,
     maxBatchItems: config.maxBatchItems,
+    batchWindowMs: config.batchWindowMs,
+    batchQuietMs: config.batchQuietMs,
+    digestAnsweredObservations: config.digestAnsweredObservations,
     retentionMs: config.eventRetentionMs,
   };
 }

@@ -45,6 +45,7 @@ export function provideSessionMachine(world: MachineWorld): SessionMachine {
       idleDeadline: ({ context }) => untilDeadline(context.idleDeadline),
       graceDeadline: ({ context }) => untilDeadline(context.graceDeadline),
       retryAt: ({ context }) => untilDeadline(context.retryAt),
+      gatherDeadline: ({ context }) => untilDeadline(context.gatherDeadline),
     },
   });
 }

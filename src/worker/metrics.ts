@@ -5,7 +5,7 @@ import type { EventStore } from '../store/index.js';
 
 const PREFIX = 'session_lifecycle_';
 const REASONS: readonly DisposalReason[] = ['ttl', 'completed', 'deleted', 'capacity', 'memory-pressure'];
-const STATES = ['active.waiting', 'active.processing', 'active.backoff', 'active.paused', 'idle', 'expiring'];
+const STATES = ['active.gathering', 'active.waiting', 'active.processing', 'active.backoff', 'active.paused', 'idle', 'expiring'];
 
 export interface WorkerMetrics {
   readonly register: MetricsRegistry;

@@ -13,6 +13,7 @@ export function countdown(row: SessionRow, now: number): string {
   if (row.next === null) {
     if (row.state === 'active.processing') return 'agent working';
     if (row.state === 'active.waiting') return 'waiting for a slot';
+    if (row.state === 'active.gathering') return 'gathering a batch';
     return '—';
   }
   const left = row.next.at - now;
