@@ -5,20 +5,29 @@
  * that bills like Anthropic: input, cache writes (1.25×), cache reads (0.1×) and output at Claude Haiku
  * 4.5's prices, with prefix caching by the documented rules (bench/lib/anthropic-cache.ts).
  *
- * Time runs `--speed` times faster than real (default 10): the hooks' spacing, the fake model's latency
- * and the cache's 5-minute TTL alike, so the 40-minute session runs in about 4 minutes and forms the
- * batches it would in real time. Contenders run side by side, each with its own fake (its own cache):
+ * Time runs `--speed` times faster than real (default 2): the hooks' spacing, the fake model's latency,
+ * the cache's 5-minute TTL and the worker's gather window alike, so the 40-minute session runs in about
+ * 20 minutes and forms the batches it would in real time. Contenders run side by side, each with its own
+ * fake (its own cache):
  *   upstream-13   claude-mem 13.x's observer as its source describes it (bench/server-upstream13.ts)
  *   seed-fix      one call per observation, a window of 50 messages that slides (bench/server-seed-fix.ts)
- *   ours          the worker (`session-lifecycle serve`), its history bound in steps (the default low-water mark)
+ *   ours          the worker (`session-lifecycle serve`) as configured by default: batches gathered, answered
+ *                 tool uses digested in the history, the history bound in steps (the default low-water mark)
+ *   ours-no-gather, ours-whole  (full run) the worker without the gather window, or without the digests:
+ *                 what each of them saves
  *   ours-sliding  (full run) the worker with CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT=100: the bound as it was
- *   ours-lw-N     (full run) the worker with a low-water mark of N % (10, 25, 50, 75 but the default): how the default was chosen
+ *   ours-lw-N     (full run) the worker with a low-water mark of N % (10, 25, 50 but the default): how the default was chosen
  *
- * `--ours-via bench-client` (default) gives the worker the bench-only Anthropic client
- * (bench/lib/anthropic-agent.ts); `--ours-via claude` runs it with CLAUDE_MEM_PROVIDER=claude and
- * ANTHROPIC_BASE_URL at the fake, for when the `claude` provider (Claude Code through the Agent SDK) is in.
+ * Ours runs the product's `claude` provider: the real Claude Code (the Agent SDK's optional dependency),
+ * one process per batch, with ANTHROPIC_BASE_URL at its fake. Claude Code's own time per call (its
+ * start, about half a second of wall clock here) cannot be compressed with the rest: at `--speed` S it
+ * counts S times over in session time, which lengthens every call and so lets more observations queue
+ * behind it (larger batches, fewer calls) than in real time. At the default 2 it counts about as much as
+ * it does in real time on a laptop (0.6 to 1 s, docs/providers.md); at 10 (five times faster) a call
+ * without a gather window forms batches about three times larger than it would. The run measures that
+ * time first (the model answering at once) and reports it.
  *
- *   npm run bench:cost [-- --quick] [-- --speed 10] [-- --only 'ours|upstream']
+ *   npm run bench:cost [-- --quick] [-- --speed 2] [-- --only 'ours|upstream']
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +36,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { DEFAULT_HISTORY_LOW_WATER, observationPrompt } from '../src/index.js';
+import {
+  ChildProcesses,
+  createClaudeAgent,
+  DEFAULT_BATCH_QUIET_MS,
+  DEFAULT_HISTORY_LOW_WATER,
+  DEFAULT_WORKER_BATCH_WINDOW_MS,
+  observationPrompt,
+} from '../src/index.js';
 import { HAIKU_4_5_CACHE_RULES, HAIKU_4_5_PRICES } from './lib/anthropic-cache.js';
 import { type FakeAnthropic, HAIKU_LATENCY, REPLY_CHARS, startFakeAnthropic } from './lib/fake-anthropic.js';
 import { freePort, startServer, stopServer } from './lib/http.js';
@@ -39,15 +55,13 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     speed: { type: 'string' },
     only: { type: 'string' },
-    'ours-via': { type: 'string', default: 'bench-client' },
   },
 });
 const SHAPE = args.quick ? { ...LONG_SESSION, observations: 100 } : LONG_SESSION;
-const SPEED = Number(args.speed ?? (args.quick ? 20 : 10));
-const OURS_VIA = args['ours-via'] as 'bench-client' | 'claude';
-if (!(SPEED > 0) || !['bench-client', 'claude'].includes(OURS_VIA))
-  throw new Error('bench:cost: --speed must be positive, --ours-via bench-client|claude');
-const SWEEP = args.quick ? [] : [10, 25, 50, 75].filter((percent) => percent !== DEFAULT_HISTORY_LOW_WATER * 100);
+// The quick run is a smoke test: fast, and its batches (see above) are not what real time forms.
+const SPEED = Number(args.speed ?? (args.quick ? 20 : 2));
+if (!(SPEED > 0)) throw new Error('bench:cost: --speed must be positive');
+const SWEEP = args.quick ? [] : [10, 25, 50].filter((percent) => percent !== DEFAULT_HISTORY_LOW_WATER * 100);
 const SESSION = 'cost-session';
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,26 +72,27 @@ interface Contender {
   start(fake: FakeAnthropic, port: number, dir: string): ReturnType<typeof startServer>;
 }
 
-const ours = (name: string, label: string, lowWaterPercent?: number): Contender => ({
+const ours = (name: string, label: string, settings: Record<string, string> = {}): Contender => ({
   name,
   label,
   start: (fake, port, dir) =>
     startServer(
       process.execPath,
-      ['--import', 'tsx', here('./server-ours.ts'), OURS_VIA === 'claude' ? 'full' : 'anthropic'],
+      ['--import', 'tsx', here('./server-ours.ts'), 'full'],
       {
+        HOME: dir,
         CLAUDE_MEM_DATA_DIR: dir,
         CLAUDE_MEM_WORKER_PORT: String(port),
         CLAUDE_MEM_LOG_LEVEL: 'warn',
-        ...(OURS_VIA === 'claude'
-          ? {
-              CLAUDE_MEM_PROVIDER: 'claude',
-              CLAUDE_MEM_MODEL: 'claude-haiku-4-5',
-              ANTHROPIC_BASE_URL: fake.baseUrl,
-              ANTHROPIC_API_KEY: 'sk-ant-bench',
-            }
-          : { BENCH_ANTHROPIC_BASE_URL: fake.baseUrl }),
-        ...(lowWaterPercent === undefined ? {} : { CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: String(lowWaterPercent) }),
+        CLAUDE_MEM_PROVIDER: 'claude',
+        CLAUDE_MEM_MODEL: HAIKU_4_5_PRICES.model,
+        CLAUDE_MEM_CLAUDE_AUTH_METHOD: 'api-key',
+        ANTHROPIC_BASE_URL: fake.baseUrl,
+        ANTHROPIC_API_KEY: 'sk-ant-bench',
+        // The worker's own clock is not compressed: its gather window is, by the same factor as the session.
+        CLAUDE_MEM_BATCH_WINDOW_SECONDS: String(DEFAULT_WORKER_BATCH_WINDOW_MS / 1_000 / SPEED),
+        CLAUDE_MEM_BATCH_QUIET_SECONDS: String(DEFAULT_BATCH_QUIET_MS / 1_000 / SPEED),
+        ...settings,
       },
       port,
     ),
@@ -96,9 +111,21 @@ const contenders: Contender[] = [
     start: (fake, port) =>
       startServer(process.execPath, ['--import', 'tsx', here('./server-seed-fix.ts'), String(port), fake.baseUrl, 'anthropic'], {}, port),
   },
-  ours('ours', `ours (batches, history cut in steps to ${DEFAULT_HISTORY_LOW_WATER * 100} %)`),
-  ...(args.quick ? [] : [ours('ours-sliding', 'ours, cut only to the bound (low-water 100 %: slides)', 100)]),
-  ...SWEEP.map((percent) => ours(`ours-lw-${percent}`, `ours, low-water ${percent} %`, percent)),
+  ours('ours', `ours (batches gathered, answered tool uses digested, history cut in steps to ${DEFAULT_HISTORY_LOW_WATER * 100} %)`),
+  ...(args.quick
+    ? []
+    : [
+        ours('ours-no-gather', 'ours without the gather window (a batch is what queued during the last call)', {
+          CLAUDE_MEM_BATCH_WINDOW_SECONDS: '0',
+        }),
+        ours('ours-whole', 'ours keeping answered tool uses whole in the history (no digests)', {
+          CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: 'false',
+        }),
+        ours('ours-sliding', 'ours, cut only to the bound (low-water 100 %: slides)', { CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: '100' }),
+      ]),
+  ...SWEEP.map((percent) =>
+    ours(`ours-lw-${percent}`, `ours, low-water ${percent} %`, { CLAUDE_MEM_HISTORY_LOW_WATER_PERCENT: String(percent) }),
+  ),
 ];
 const chosen = args.only === undefined ? contenders : contenders.filter((contender) => new RegExp(args.only!).test(contender.name));
 
@@ -204,6 +231,8 @@ function measure({ contender, fake, sentAt }: Running) {
     },
     drainSeconds: round((lastAnswer - lastHookAt) / 1_000, 1),
     answerLagSeconds: { p50: round(quantile(lags, 0.5), 1), p95: round(quantile(lags, 0.95), 1), max: round(Math.max(...lags), 1) },
+    // Requests to anything but the Messages API (Claude Code makes none with its non-essential traffic off).
+    otherRequests: fake.others,
     largestPromptTokens: Math.max(...calls.map((call) => call.inputTokens + call.cacheCreationInputTokens + call.cacheReadInputTokens)),
     // The chart's series: each call's prompt tokens (and how many were read from the cache), at its session time.
     series: calls.map((call) => ({
@@ -215,6 +244,37 @@ function measure({ contender, fake, sentAt }: Running) {
   };
 }
 
+/** Claude Code's own wall-clock time per call (process start to answer), the fake model answering at once: the median of a few. */
+async function claudeCodeOwnMs(): Promise<number> {
+  const fake = await startFakeAnthropic({ speed: 1e9, now: () => 0 });
+  const processes = new ChildProcesses({ maxRunning: 1 });
+  const home = mkdtempSync(join(tmpdir(), 'bench-cost-claude-'));
+  try {
+    const agent = createClaudeAgent({
+      processes,
+      model: HAIKU_4_5_PRICES.model,
+      env: { PATH: process.env.PATH, HOME: home, ANTHROPIC_BASE_URL: fake.baseUrl, ANTHROPIC_API_KEY: 'sk-ant-bench' },
+    });
+    const item = { id: 'o1', kind: 'observation' as const, prompt: 'obs:start-1;', promptTokens: 4, queuedAt: 0 };
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const begun = performance.now();
+      await agent.run({ sessionDbId: 1, item, items: [item], history: [], attempt: 1 }, new AbortController().signal);
+      times.push(performance.now() - begun);
+    }
+    return Math.round(quantile(times, 0.5));
+  } finally {
+    processes.killAll();
+    await processes.settled();
+    await fake.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+const claudeCodeMs = await claudeCodeOwnMs();
+log(
+  `cost: Claude Code's own time per call: ${claudeCodeMs} ms of wall clock, ${round((claudeCodeMs * SPEED) / 1_000, 1)} s of session time at ${SPEED}×`,
+);
 const started = performance.now();
 const running = await Promise.all(chosen.map(open));
 try {
@@ -263,7 +323,7 @@ for (const [name, r] of Object.entries(results)) {
 if (args.only !== undefined) process.exit(0);
 
 // The chart: prompt tokens of each call across the session, and what the session has cost so far.
-const chartNames = Object.keys(results).filter((name) => ['upstream-13', 'seed-fix', 'ours', 'ours-sliding'].includes(name));
+const chartNames = Object.keys(results).filter((name) => ['upstream-13', 'seed-fix', 'ours-no-gather', 'ours'].includes(name));
 const points = chartNames.flatMap((name) => {
   let total = 0;
   return results[name]!.series.map((point) => {
@@ -320,7 +380,8 @@ const floorPer1000 = round((observationTokens * HAIKU_4_5_PRICES.input + replyTo
 const oursResult = results.ours!;
 writeSection('cost', `npm run bench:cost${args.quick ? ' -- --quick' : ''}`, {
   speed: SPEED,
-  oursVia: OURS_VIA,
+  claudeCodeOwnMs: claudeCodeMs,
+  oursVia: 'claude',
   workload: { ...SHAPE, sessionMinutes: round(lastHookAt / 60_000, 1) },
   model: { prices: HAIKU_4_5_PRICES, cache: HAIKU_4_5_CACHE_RULES, latency: HAIKU_LATENCY, replyChars: REPLY_CHARS },
   defaultLowWater: DEFAULT_HISTORY_LOW_WATER,

@@ -382,9 +382,15 @@ renderers.cost = {
     const w = s.workload;
     const c = s.contenders;
     const price = s.model.prices;
-    const names = ['upstream-13', 'seed-fix', 'ours', 'ours-sliding', ...s.sweep.map((p: number) => `ours-lw-${p}`)].filter(
-      (name) => c[name],
-    );
+    const names = [
+      'upstream-13',
+      'seed-fix',
+      'ours',
+      'ours-no-gather',
+      'ours-whole',
+      'ours-sliding',
+      ...s.sweep.map((p: number) => `ours-lw-${p}`),
+    ].filter((name) => c[name]);
     const row = (name: string) => {
       const r = c[name];
       const t = r.tokens;
@@ -406,7 +412,9 @@ renderers.cost = {
         `${n(s.model.replyChars.observation)} characters and takes ${s.model.latency.fixedMs} ms plus its prompt processing and ${Math.round(1_000 / s.model.latency.outputTokenMs)} output tokens/s. ` +
         "upstream-13 is claude-mem 13.x's observer as its source describes it (`bench/server-upstream13.ts`: Claude Code keeps the conversation and sends all of it, one call per " +
         'observation, breakpoints on the system prompt and the last message, auto-compaction near the context window); seed-fix sends a window of 50 messages that slides, one call ' +
-        `per observation, without breakpoints; ours is the worker (\`session-lifecycle serve\`) with ${s.oursVia === 'claude' ? 'the `claude` provider' : 'a bench-only Anthropic client (`bench/lib/anthropic-agent.ts`: the bounded history, a breakpoint on the last message)'}.`,
+        'per observation, without breakpoints; ours is the worker (`session-lifecycle serve`) with its defaults and its `claude` provider: the real Claude Code, one ' +
+        'process per batch, sent the bounded history and the batch as the blocks of one message, with one cache breakpoint (docs/providers.md). Time runs faster for the ' +
+        "worker's gather window too; Claude Code's own start, real wall clock, does not (see below).",
       '',
       '![prompt tokens per call and dollars across the session](cost-session.svg)',
       '',
@@ -433,21 +441,55 @@ renderers.cost = {
           return `| ${name} | $${n(b.input)} | $${n(b.cacheWrite)} | $${n(b.cacheRead)} | $${n(b.output)} | $${n(c[name].dollarsPer1000Observations)} |`;
         }),
       '',
-      `Why ours is not lower: it made ${n(ours.calls)} calls for ${n(w.observations)} observations (${n(ours.observationsPerCall)} observations per call). ` +
-        `The fake model answers an observation in about ${n(Math.round((s.model.latency.fixedMs + s.floor.replyTokens * s.model.latency.outputTokenMs) / 100) / 10)} s and tools arrive ` +
-        `${w.toolGapMs.min / 1_000} to ${w.toolGapMs.max / 1_000} s apart, so the agent is free again before the next one arrives and a batch rarely holds more than one ` +
-        '(batches pay off when observations arrive faster than calls end, as in "What users pay" above). So, like upstream-13, ours reads its history once per ' +
-        `observation; what makes it cheaper is that its history is bounded and cut in steps: ${n(ours.promptTokensPerObservation)} prompt tokens per observation against upstream-13's ` +
-        `${n(c['upstream-13']?.promptTokensPerObservation)}, ${n(Math.round(ours.cacheReadShare * 100))} % of them read from the cache. ` +
-        `Every contender pays the output ($${n(ours.breakdownPer1000Observations?.output)} per 1,000 observations) and each observation written once at 1.25× ` +
-        `(about $${n(Math.round((s.floor.observationTokens * price.cacheWrite5m) / 10) / 100)}): ${x(s.aims.vsUpstream13)} upstream-13 leaves about ` +
-        `$${n(Math.round((s.aims.vsUpstream13 * c['upstream-13']?.dollarsPer1000Observations - (s.floor.replyTokens * price.output + s.floor.observationTokens * price.cacheWrite5m) / 1_000) * 100) / 100)} ` +
-        'per 1,000 observations for reading any history at all. Only calls that each answer a whole burst (observations gathered for a few seconds before a call) would read it ' +
-        'seldom enough; the worker does not wait to gather a batch.',
+      ...oursExplained(s, c, w),
       ...(s.analysis ? ['', ...s.analysis] : []),
     ];
   },
 };
+
+/** bench:cost: how ours gets to its figure, from the contenders that each leave one of its parts out. */
+// biome-ignore lint/suspicious/noExplicitAny: results.json sections are free-form; a missing figure renders as '—'
+function oursExplained(s: any, c: any, w: any): string[] {
+  const ours = c.ours;
+  const b = ours.breakdownPer1000Observations ?? {};
+  const t = ours.tokens;
+  const perK = (name: string) => (c[name] ? `$${n(c[name].dollarsPer1000Observations)}` : '—');
+  const historyFromCache = Math.round((t.cacheRead / Math.max(1, t.cacheRead + t.cacheWrite)) * 100);
+  const ownSeconds = s.claudeCodeOwnMs === undefined ? undefined : Math.round((s.claudeCodeOwnMs * s.speed) / 100) / 10;
+  const noGather = c['ours-no-gather'];
+  const whole = c['ours-whole'];
+  return [
+    `How ours gets there. **Calls that each answer a burst:** ${n(ours.calls)} calls for ${n(w.observations)} observations (${n(ours.observationsPerCall)} per call that answers observations), ` +
+      "because the worker lets a session's observations gather before it calls the model (up to 30 s from the first, or until 10 s pass without one; a summarize or " +
+      'a prompt closes the batch at once), so each call, and each reading of the history, answers a burst of tool uses' +
+      (noGather
+        ? ` (without the window, ours-no-gather: ${n(noGather.calls)} calls, ${n(noGather.observationsPerCall)} observations per call, ${perK('ours-no-gather')}).`
+        : '.') +
+      ` **Each tool output sent once:** an answered batch leaves the history as a one-line digest, and the reply that records it stays; so the tool outputs, ${n(t.input)} ` +
+      `input tokens ($${n(b.input)} per 1,000 observations), go to the model once, as plain input after the cache breakpoint, and are neither written to the cache nor read again, ` +
+      `while what is read again, the history of digests and replies, comes from the cache (${n(t.cacheRead)} tokens, $${n(b.cacheRead)})` +
+      (whole
+        ? `; keeping them whole (ours-whole) writes each to the cache at 1.25× and re-reads it until a cut: ${perK('ours-whole')}, ` +
+          `${n(Math.round(whole.cacheReadShare * 100))} % read from the cache.`
+        : '.') +
+      ` **Stepped cuts:** with the bound cut only to itself (ours-sliding) the same worker pays ${perK('ours-sliding')}; the low-water mark matters little once the ` +
+      `history is digests and replies (${s.sweep.map((p: number) => `${p} %: ${perK(`ours-lw-${p}`)}`).join(', ')}; ${n(s.defaultLowWater * 100)} %: ${perK('ours')}), ` +
+      'and 25 % keeps a dozen messages of context after a cut where 10 % keeps five.',
+    '',
+    `Ours reads ${n(Math.round(ours.cacheReadShare * 100))} % of its input from the cache, less than upstream-13, because most of what it sends is new: ` +
+      'the tool outputs, which no later call sends again, so that caching them would only cost. Of the history it sends (everything before the batch), ' +
+      `${n(historyFromCache)} % is read from the cache. So ours pays the floor, the output (the same for every contender, $${n(b.output)}) and each tool output once ` +
+      `($${n(b.input)}), and its history on top ($${n(Math.round(((b.cacheRead ?? 0) + (b.cacheWrite ?? 0)) * 1_000) / 1_000)}).`,
+    '',
+    (ownSeconds === undefined
+      ? ''
+      : `Claude Code's own time per call, measured before the run with the model answering at once, is ${n(s.claudeCodeOwnMs)} ms of wall clock: ` +
+        `${n(ownSeconds)} s of session time at ${s.speed}×, which every call of ours, and so its drain and lags, include (0.6 to 1 s in real time, docs/providers.md); ` +
+        'a longer call lets more observations queue behind it, which matters to ours-no-gather and little to ours. ') +
+      "Ours' answer lag is mostly the gather window: an observation waits until its burst goes quiet or its window closes, then for the call; " +
+      "its drain is the last burst's quiet gap and call.",
+  ];
+}
 
 /** A figure of a free-form results.json section (see Renderer). */
 // biome-ignore lint/suspicious/noExplicitAny: results.json sections are free-form; a missing figure renders as '—'

@@ -36,7 +36,14 @@ const SESSIONS = args.quick ? 100 : 300;
 const OBSERVATIONS = 4;
 const CONCURRENCY = 32;
 const IDLE_SESSIONS = args.quick ? 1_000 : 5_000;
-const SERVICE_ENV = { CLAUDE_MEM_PROVIDER: 'local', CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '8', CLAUDE_MEM_SESSION_TTL_MINUTES: '60' };
+// Batches do not gather here (CLAUDE_MEM_BATCH_WINDOW_SECONDS=0, as the in-process registry's default): this measures how
+// fast each engine processes events, which a gather window would only delay by its quiet gap.
+const SERVICE_ENV = {
+  CLAUDE_MEM_PROVIDER: 'local',
+  CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '8',
+  CLAUDE_MEM_SESSION_TTL_MINUTES: '60',
+  CLAUDE_MEM_BATCH_WINDOW_SECONDS: '0',
+};
 
 interface Calls {
   init(contentSessionId: string): Promise<unknown>;

@@ -134,5 +134,7 @@ export function deadlineDelays(now: (context: SessionContext, event: AnyEventObj
       untilDeadline(context.graceDeadline, now(context, event)),
     retryAt: ({ context, event }: { context: SessionContext; event: AnyEventObject }) =>
       untilDeadline(context.retryAt, now(context, event)),
+    gatherDeadline: ({ context, event }: { context: SessionContext; event: AnyEventObject }) =>
+      untilDeadline(context.gatherDeadline, now(context, event)),
   };
 }

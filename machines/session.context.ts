@@ -91,6 +91,7 @@ export function initialContext(input: SessionInput): SessionContext {
     idleDeadline: null,
     graceDeadline: null,
     retryAt: null,
+    gatherDeadline: null,
     processingSince: null,
     promptNumber: input.promptNumber ?? 0,
     queue: [],
@@ -121,8 +122,9 @@ export function appendCounted(
   context: SessionContext,
   message: ConversationMessage,
   counters: SessionCounters,
+  history: readonly ConversationMessage[] = context.history,
 ): Pick<SessionContext, 'history' | 'counters'> {
-  return bounded([...context.history, message], counters, context.settings);
+  return bounded([...history, message], counters, context.settings);
 }
 
 /** The history cut to the session's current bound, with the trim counted. */
@@ -184,6 +186,30 @@ export function nextBatchSize(context: SessionContext): number {
   return size;
 }
 
+/**
+ * Whether the batch at the head of the queue could still take more: a run of observations that is all
+ * of the queue (nothing that cannot join is queued behind it), below `maxBatchItems`, in a session that
+ * gathers batches and is not completing. Time aside: see `gatherDeadlineOf`.
+ */
+export function batchCanGrow(context: SessionContext): boolean {
+  const { queue, settings } = context;
+  if (!((settings.batchWindowMs ?? 0) > 0) || context.completing || context.singlesLeft > 0 || context.batchSize > 0) return false;
+  if (queue[0]?.kind !== 'observation') return false;
+  const size = nextBatchSize(context);
+  return size === queue.length && size < (settings.maxBatchItems ?? 1);
+}
+
+/**
+ * When the gathering batch closes: `batchWindowMs` after its first item was queued, or `batchQuietMs`
+ * after its last one, whichever comes first. So no observation waits in a batch longer than the window.
+ */
+export function gatherDeadlineOf(context: SessionContext): number {
+  const { queue, settings } = context;
+  const first = queue[0]?.queuedAt ?? 0;
+  const last = queue.at(-1)?.queuedAt ?? first;
+  return Math.min(first + (settings.batchWindowMs ?? 0), last + (settings.batchQuietMs ?? 0));
+}
+
 /** Joins a batch's prompts into one user message: a blank line between items, tokens summed. */
 export const BATCH_SEPARATOR = '\n\n';
 
@@ -203,14 +229,44 @@ export function batchItemOf(context: SessionContext, size = Math.max(1, context.
 
 /** What the agent is given for the batch at the head of the queue. */
 export function agentInputOf(context: SessionContext): AgentInput {
+  const item = batchItemOf(context);
   return {
     sessionDbId: context.sessionDbId,
-    item: batchItemOf(context),
+    item,
     items: context.queue.slice(0, Math.max(1, context.batchSize)),
     history: context.history,
     attempt: context.attempt + 1,
     maxAttempts: context.settings.maxAttempts,
+    batchStaysInHistory: !digestsBatch(context, item),
   };
+}
+
+/** Whether the answered batch's message is replaced by a digest: observations, in a session that digests them. */
+function digestsBatch(context: SessionContext, item: WorkItem): boolean {
+  return context.settings.digestAnsweredObservations === true && item.kind === 'observation';
+}
+
+/** What stands in the history for an answered batch of `count` observations (see `digestAnsweredObservations`). */
+export function observationDigest(count: number): ConversationMessage {
+  const content =
+    count === 1
+      ? '[1 tool use, shown in full when it was answered; what you observed of it follows]'
+      : `[${count} tool uses, shown in full when they were answered; what you observed of them follows]`;
+  // Estimated here (a few tokens, characters / 4), so that replay needs no estimator.
+  return { role: 'user', content, tokens: Math.ceil(content.length / 4) };
+}
+
+/**
+ * The history once the batch at the head is answered, before its reply is appended: the batch's message,
+ * if it is still the last one, replaced by its digest when the session digests observations.
+ */
+export function historyAfterAnswer(context: SessionContext): readonly ConversationMessage[] {
+  const size = Math.max(1, context.batchSize);
+  const item = batchItemOf(context, size);
+  const last = context.history.at(-1);
+  if (!digestsBatch(context, item) || last === undefined || last.role !== 'user' || last.content !== item.prompt) return context.history;
+  const digest = observationDigest(size);
+  return [...context.history.slice(0, -1), last.pinned === true ? { ...digest, pinned: true } : digest];
 }
 
 /**
@@ -226,9 +282,15 @@ export function upgradedContext(context: SessionContext): SessionContext {
           const { promptInHistoryFor, ...rest } = context as SessionContext & { promptInHistoryFor?: string | null };
           return { ...rest, batchSize: promptInHistoryFor == null ? 0 : 1, singlesLeft: 0 };
         })();
-  // Before providers reported cache tokens and who answered: none of either.
+  // Before providers reported cache tokens and who answered: none of either. Before batches gathered: no gather timer.
   if (upgraded.usageByProvider === undefined)
-    return { ...upgraded, counters: { ...ZERO_COUNTERS, ...upgraded.counters }, usageByProvider: {} };
+    return {
+      ...upgraded,
+      counters: { ...ZERO_COUNTERS, ...upgraded.counters },
+      usageByProvider: {},
+      gatherDeadline: upgraded.gatherDeadline ?? null,
+    };
+  if (upgraded.gatherDeadline === undefined) return { ...upgraded, gatherDeadline: null };
   return upgraded;
 }
 
@@ -268,5 +330,6 @@ export function eventTime(context: SessionContext, event: AnyEventObject): numbe
   if (event.type === AGENT_ERROR || isTimerOf(event, 'agentTimeout')) return failureOf(context, event).at;
   if (isTimerOf(event, 'graceDeadline') && context.graceDeadline !== null) return context.graceDeadline;
   if (isTimerOf(event, 'idleDeadline') && context.idleDeadline !== null) return context.idleDeadline;
+  if (isTimerOf(event, 'gatherDeadline') && context.gatherDeadline !== null) return context.gatherDeadline;
   return context.lastActivityAt;
 }

@@ -8,6 +8,8 @@
  *
  * The agent works on a batch: the run of queued observations at the head of the queue (or a prompt or
  * a summarize alone), formed when a slot is granted and kept, unchanged, until it is answered or given up.
+ * A batch of observations may first gather (`active.gathering`, when the session's settings ask for it):
+ * it asks for a slot only once its window has passed, it is full, or the burst has gone quiet.
  */
 import { and, assign, setup } from 'xstate';
 import type { ConversationMessage } from '../src/history/index.js';
@@ -18,9 +20,12 @@ import {
   appendCounted,
   appendMessage,
   backoffDelayMs,
+  batchCanGrow,
   batchItemOf,
   eventTime,
   failureOf,
+  gatherDeadlineOf,
+  historyAfterAnswer,
   initialContext,
   nextBatchSize,
   outputOf,
@@ -33,6 +38,8 @@ export {
   agentInputOf,
   asAgentFailure,
   backoffDelayMs,
+  batchCanGrow,
+  gatherDeadlineOf,
   nextBatchSize,
   upgradedContext,
   usageAfter,
@@ -43,7 +50,8 @@ export * from './session.types.js';
 
 /**
  * Where a failed attempt leads (a rejection or the agent timer): the batch is given up when spent
- * (then the next batch, idle, or disposal when completing), or retried, the same batch, after a backoff.
+ * (then the next batch, which may gather, idle, or disposal when completing), or retried, the same
+ * batch, after a backoff.
  */
 const afterFailedAttempt = [
   {
@@ -52,7 +60,7 @@ const afterFailedAttempt = [
     actions: ['dropFailedBatch', { type: 'recordDisposal', params: { reason: 'completed' } }],
   },
   { guard: and(['batchIsSpent', 'isLastBatch']), target: '#session.idle', actions: 'dropFailedBatch' },
-  { guard: 'batchIsSpent', target: 'waiting', actions: 'dropFailedBatch' },
+  { guard: 'batchIsSpent', target: 'deciding', actions: 'dropFailedBatch' },
   { target: 'backoff', actions: 'scheduleRetry' },
 ] as const;
 
@@ -70,6 +78,8 @@ export const sessionMachine = setup({
     graceDeadline: ({ context }) => context.settings.graceMs,
     retryAt: ({ context }) => (context.retryAt ?? 0) - (context.lastFailure?.at ?? context.retryAt ?? 0),
     agentTimeout: ({ context }) => context.settings.agentTimeoutMs,
+    // From the last observation queued; the registry counts down to the deadline itself.
+    gatherDeadline: ({ context }) => Math.max(0, (context.gatherDeadline ?? 0) - (context.queue.at(-1)?.queuedAt ?? 0)),
   },
   guards: {
     /**
@@ -87,6 +97,12 @@ export const sessionMachine = setup({
     /** The batch being answered is all that is queued: once it leaves, nothing is. */
     isLastBatch: ({ context }) => context.queue.length <= Math.max(1, context.batchSize),
     isCompleting: ({ context }) => context.completing,
+    /** The head's batch can take more work, and its window is still open at this event's time. */
+    shouldGather: ({ context, event }) => batchCanGrow(context) && eventTime(context, event) < gatherDeadlineOf(context),
+    /** The gathering batch can take nothing more: full, a prompt or summarize behind it, or the session completing. */
+    batchIsClosed: ({ context }) => !batchCanGrow(context),
+    /** Lazy deadline: observations queued since the gather timer was armed moved the batch's closing time. */
+    gatherDeadlineMoved: ({ context }) => context.gatherDeadline !== null && gatherDeadlineOf(context) > context.gatherDeadline,
     /** Lazy deadline: only activity since the timer was armed can push the deadline out. */
     idleDeadlineReached: ({ context }) =>
       context.idleDeadline !== null && context.lastActivityAt + context.settings.idleTtlMs <= context.idleDeadline,
@@ -163,7 +179,10 @@ export const sessionMachine = setup({
       const appended = appendMessage(context, message);
       return { history: appended.history, counters: appended.counters, batchSize, processingSince };
     }),
-    /** The one place a reply enters history: once per batch, however many items it answers. */
+    /**
+     * The one place a reply enters history: once per batch, however many items it answers (after the
+     * batch's own message, digested if the session digests answered observations).
+     */
     finishBatch: assign(({ context, event }) => {
       const output = outputOf(event);
       const size = Math.max(1, context.batchSize);
@@ -180,6 +199,7 @@ export const sessionMachine = setup({
           cacheReadTokens: counters.cacheReadTokens + (output.usage?.cacheReadTokens ?? 0),
           cacheWriteTokens: counters.cacheWriteTokens + (output.usage?.cacheWriteTokens ?? 0),
         },
+        historyAfterAnswer(context),
       );
       return {
         history: appended.history,
@@ -250,6 +270,8 @@ export const sessionMachine = setup({
       graceDeadline: null,
       retryAt: null,
     })),
+    armGatherDeadline: assign(({ context }) => ({ gatherDeadline: gatherDeadlineOf(context) })),
+    clearGatherDeadline: assign({ gatherDeadline: null }),
     armGraceDeadline: assign(({ context }) => ({
       graceDeadline: (context.idleDeadline ?? context.lastActivityAt) + context.settings.graceMs,
     })),
@@ -265,6 +287,7 @@ export const sessionMachine = setup({
       idleDeadline: null,
       graceDeadline: null,
       retryAt: null,
+      gatherDeadline: null,
       processingSince: null,
       completing: false,
     }),
@@ -289,8 +312,27 @@ export const sessionMachine = setup({
   },
   states: {
     active: {
-      initial: 'waiting',
+      initial: 'deciding',
       states: {
+        /** Transient: new work, or the next batch after an answer, either gathers or asks for a slot at once. */
+        deciding: {
+          always: [{ guard: 'shouldGather', target: 'gathering' }, { target: 'waiting' }],
+        },
+        /**
+         * The batch at the head gathers the observations that follow, holding no slot. It closes (→ waiting)
+         * when it cannot grow any more (full; a prompt or summarize behind it; completing) or when its timer
+         * finds the window over or the burst quiet. Arrivals move only the closing time, not the timer.
+         */
+        gathering: {
+          tags: 'batch-gathering',
+          entry: 'armGatherDeadline',
+          exit: 'clearGatherDeadline',
+          always: { guard: 'batchIsClosed', target: 'waiting' },
+          after: {
+            gatherDeadline: [{ guard: 'gatherDeadlineMoved', target: 'gathering', reenter: true }, { target: 'waiting' }],
+          },
+          on: { RECOVER: { target: 'gathering', reenter: true, actions: 'applySettings' } },
+        },
         waiting: {
           tags: 'slot-request',
           entry: 'requestSlot',
@@ -312,7 +354,7 @@ export const sessionMachine = setup({
                 actions: ['finishBatch', { type: 'recordDisposal', params: { reason: 'completed' } }],
               },
               { guard: 'isLastBatch', target: '#session.idle', actions: 'finishBatch' },
-              { target: 'waiting', actions: 'finishBatch' },
+              { target: 'deciding', actions: 'finishBatch' },
             ],
             [AGENT_ERROR]: [
               { guard: 'failureIsPause', target: 'paused', actions: 'pauseProcessing' },

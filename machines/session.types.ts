@@ -75,10 +75,46 @@ export interface SessionSettings {
   readonly maxBatchItems: number;
   /** Most estimated prompt tokens a batch of several items holds; a larger single item still goes, alone. */
   readonly maxBatchTokens: number;
+  /**
+   * How long a batch of observations may gather before it asks for an agent slot, counted from when its
+   * first item was queued: observations that arrive meanwhile join it, so a burst of tool uses is
+   * answered by one call instead of one per tool use (each call re-reads the history). 0 forms a batch
+   * from what is queued when the slot comes, without waiting. The batch closes sooner when it is full
+   * (`maxBatchItems`, `maxBatchTokens`), when a prompt or a summarize is queued behind it, when the
+   * session is completing, or when no observation has arrived for `batchQuietMs`. Logs written before
+   * it carry settings without it: their batches never gathered (0).
+   */
+  readonly batchWindowMs: number;
+  /** A gathering batch closes once no observation has arrived for this long: the burst of tool uses is over. */
+  readonly batchQuietMs: number;
+  /**
+   * Once a batch of observations is answered, its message in the history (the tool uses' inputs and
+   * outputs, most of a session's tokens) is replaced by a one-line digest: the reply, which records what
+   * the agent made of them, follows it. The agent then never re-reads a tool output it has answered (each
+   * is sent once, and need not be cached), and the history holds many more batches within its bound.
+   * Prompts and summarize requests stay as they are. Logs written before it carry settings without it:
+   * their histories kept every message whole (false).
+   */
+  readonly digestAnsweredObservations: boolean;
 }
 
 /** Chosen from the bursty benchmark (docs/benchmarks.md): see docs/architecture.md, "Batches". */
 export const DEFAULT_MAX_BATCH_ITEMS = 20;
+
+/**
+ * The worker's gather window (CLAUDE_MEM_BATCH_WINDOW_SECONDS): chosen from the cost benchmark
+ * (docs/benchmarks.md, "What a long session costs"), see docs/architecture.md, "Batches". Long enough
+ * for a burst of tool uses to gather into one call; short enough that no memory is more than half a
+ * minute late.
+ */
+export const DEFAULT_WORKER_BATCH_WINDOW_MS = 30_000;
+
+/**
+ * A gathering batch closes after this long without a new observation (CLAUDE_MEM_BATCH_QUIET_SECONDS):
+ * longer than the few seconds an assistant takes between the tool uses of one turn, so that a turn's
+ * tool uses gather, and a third of the window, so that a burst that has ended does not wait for all of it.
+ */
+export const DEFAULT_BATCH_QUIET_MS = 10_000;
 
 export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   idleTtlMs: 60 * 60_000,
@@ -93,6 +129,12 @@ export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   agentTimeoutMs: 120_000,
   maxBatchItems: DEFAULT_MAX_BATCH_ITEMS,
   maxBatchTokens: 25_000,
+  // A library user's agent may cost nothing per call: batches gather only when asked (the worker asks:
+  // DEFAULT_WORKER_BATCH_WINDOW_MS).
+  batchWindowMs: 0,
+  batchQuietMs: DEFAULT_BATCH_QUIET_MS,
+  // The library's history holds what the agent was sent, unless asked (the worker asks).
+  digestAnsweredObservations: false,
 };
 
 /** What one agent call is given: a batch of work items, with the session's bounded history. */
@@ -109,6 +151,12 @@ export interface AgentInput {
   readonly history: readonly ConversationMessage[];
   /** 1 for the first try of this batch. */
   readonly attempt: number;
+  /**
+   * Whether the batch's message stays in the history once answered (so later calls send it again, and a
+   * provider's prompt cache should keep it), or is replaced by a digest (`digestAnsweredObservations`:
+   * it is sent this once, and caching it would only cost). Absent in inputs made before it existed: stays.
+   */
+  readonly batchStaysInHistory?: boolean;
   /**
    * Attempts this batch gets before it is dropped: `attempt === maxAttempts` is its last. A provider
    * with fallbacks hands a batch on to the next one when the current one refuses its last attempt.
@@ -210,6 +258,12 @@ export interface SessionContext {
   readonly graceDeadline: number | null;
   /** When `backoff` or `paused` lets the head item be tried again. */
   readonly retryAt: number | null;
+  /**
+   * While a batch gathers: the moment its timer is armed for. Observations that arrive meanwhile move
+   * only the batch's closing time (`gatherDeadlineOf`); when the timer fires it waits for the remainder.
+   * Absent in snapshots written before batches gathered.
+   */
+  readonly gatherDeadline: number | null;
   readonly processingSince: number | null;
   readonly promptNumber: number;
   readonly queue: readonly WorkItem[];
@@ -263,13 +317,14 @@ export type SessionEvent =
 
 /**
  * What a state means to the world outside the machine, so that it asks with tags, never with state names:
+ * - `batch-gathering`: its next batch waits, holding no slot, for the rest of its burst (`active.gathering`);
  * - `slot-request`: the session has asked for an agent slot and waits for it (`active.waiting`);
  * - `agent-call`: it holds a slot and its agent call is in flight (`active.processing`);
  * - `retry-wait`: its batch goes again at `retryAt`, after a failure or a provider's refusal (`active.backoff`, `active.paused`);
  * - `resting`: it has no queued work (`idle`, `expiring`): the only sessions capacity or memory may evict;
  * - `hibernatable`: it may give up its actor and sleep until work or its deadline wakes it (`idle`).
  */
-export type SessionTag = 'slot-request' | 'agent-call' | 'retry-wait' | 'resting' | 'hibernatable';
+export type SessionTag = 'batch-gathering' | 'slot-request' | 'agent-call' | 'retry-wait' | 'resting' | 'hibernatable';
 
 /** Top-level phase of a session, as the HTTP API reports it. */
 export type Lifecycle = 'active' | 'idle' | 'expiring' | 'disposed';

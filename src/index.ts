@@ -52,8 +52,10 @@ export type {
 } from '../machines/session.machine.js';
 export {
   backoffDelayMs,
+  DEFAULT_BATCH_QUIET_MS,
   DEFAULT_MAX_BATCH_ITEMS,
   DEFAULT_SESSION_SETTINGS,
+  DEFAULT_WORKER_BATCH_WINDOW_MS,
   DISPOSAL_REASONS,
   nextBatchSize,
   sessionMachine,

@@ -3,10 +3,10 @@
  * or as Server-Sent Events (`stream: true`), with `usage` (input, cache creation, cache read and output
  * tokens) charged by the pure model in ./anthropic-cache.ts at Claude Haiku 4.5's prices.
  *
- * What it answers: one `<observation>` per observation marker (`obs:…;`) in the last user message, a
- * `<summary>` when that message carries a summary marker (`sum:…;`), the conversation's summary when it
- * is Claude Code's compaction request (`compact:…;`), and a short acknowledgement otherwise. Tokens are
- * estimated as the project does (characters / 4).
+ * What it answers: one `<observation>` per observation marker (`obs:…;`) in the last block of the last
+ * user message, a `<summary>` when that block carries a summary marker (`sum:…;`), the conversation's
+ * summary when it is Claude Code's compaction request (`compact:…;`), and a short acknowledgement
+ * otherwise. Tokens are estimated as the project does (characters / 4).
  *
  * Time runs `speed` times faster than the wall clock, for the whole benchmark: the latency of a call (a
  * fixed part, prompt processing, and output at a model's pace, in session time) and the cache's TTL are
@@ -66,6 +66,8 @@ export interface FakeAnthropic {
   readonly calls: FakeAnthropicCall[];
   /** Session-time ms when each marker (observation or summary) was first answered. */
   readonly answered: Map<string, number>;
+  /** Requests to anything but `POST /v1/messages` (answered 404), by method and path: none is expected. */
+  readonly others: string[];
   close(): Promise<void>;
 }
 
@@ -140,13 +142,11 @@ export function parseRequest(body: unknown): { request: MessagesRequest; blocks:
     if (index === 0 && message.role !== 'user') throw new BadRequest('messages: first message must use the "user" role');
     for (const block of textBlocks(message.content, `messages.${index}.content`)) add(message.role, block);
   });
+  // What is asked is the last block of the last message: the whole message when it is one block (a
+  // conversation, as upstream-13 and seed-fix send it), the batch when the message carries the history
+  // before it as blocks of its own (the `claude` provider), whose earlier markers are not asked again.
   const last = request.messages.at(-1)!;
-  const lastUser =
-    last.role === 'user'
-      ? textBlocks(last.content, 'last')
-          .map((block) => block.text)
-          .join('\n')
-      : '';
+  const lastUser = last.role === 'user' ? (textBlocks(last.content, 'last').at(-1)?.text ?? '') : '';
   return { request, blocks, lastUser };
 }
 
@@ -196,12 +196,14 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
   const cache = new PromptCache(options.rules ?? HAIKU_4_5_CACHE_RULES);
   const calls: FakeAnthropicCall[] = [];
   const answered = new Map<string, number>();
+  const others: string[] = [];
   const { now } = options;
   let nextId = 1;
 
   const server: Server = createServer(async (req, res) => {
     const text = await readBody(req);
     if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/messages') {
+      others.push(`${req.method} ${req.url}`);
       sendError(res, 404, 'not_found_error', `${req.method} ${req.url} is not a route of this fake`);
       return;
     }
@@ -284,6 +286,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
     baseUrl: `http://127.0.0.1:${port}`,
     calls,
     answered,
+    others,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

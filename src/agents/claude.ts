@@ -3,8 +3,8 @@
  * Claude login or ANTHROPIC_API_KEY (whatever the worker's environment gives Claude Code). One `query()`
  * per batch, in a process of its own that lives only for the call (docs/providers.md says why, with the
  * measurements): no tools, one turn, no thinking, no user or project settings, a short system prompt of
- * its own, and the session's bounded history as the content blocks of one user message, so that the
- * prompt cache's prefix from the previous batch is found again.
+ * its own, and the session's bounded history as the content blocks of one user message, with the one
+ * prompt-cache breakpoint the provider sets itself, so that the next batch finds this one's prefix.
  * May not: start a process except through `ChildProcesses` (which bounds, records and reaps them).
  */
 import { tmpdir } from 'node:os';
@@ -34,7 +34,8 @@ export interface ClaudeAgentOptions {
    * The environment Claude Code runs with: default the worker's own, so ANTHROPIC_API_KEY,
    * ANTHROPIC_BASE_URL, a proxy or the user's login (HOME) reach it. Claude Code's own retries are off
    * (CLAUDE_CODE_MAX_RETRIES=0: the session's backoff retries, without holding an agent slot) and so is
-   * its non-essential traffic, unless this environment sets them.
+   * its non-essential traffic, unless this environment sets them. Its own prompt-cache breakpoints are
+   * always off (DISABLE_PROMPT_CACHING=1): the provider sets the one that pays (see claudeContent).
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** CLAUDE_CODE_PATH: a Claude Code executable of the user's; default the SDK's optional dependency. */
@@ -48,13 +49,24 @@ export interface ClaudeAgentOptions {
   readonly loadSdk?: () => Promise<{ query: (params: { prompt: AsyncIterable<SDKUserMessage>; options?: Options }) => Query }>;
 }
 
+export interface ClaudeBlock {
+  readonly type: 'text';
+  readonly text: string;
+  readonly cache_control?: { readonly type: 'ephemeral' };
+}
+
 /**
  * The session's bounded history and the batch as the content blocks of one user message: one block per
- * message, replies marked as such, the batch last (unless the history already ends with it). Claude
- * Code puts its cache breakpoint on the last block, so the next batch finds this call's prefix cached.
+ * message, replies marked as such, the batch last (unless the history already ends with it), and one
+ * prompt-cache breakpoint (Claude Code's own are turned off: DISABLE_PROMPT_CACHING). It goes on the
+ * batch when the batch stays in the history: the next call, which repeats these blocks and adds two,
+ * reads all of this one from the cache (Anthropic looks 20 blocks back from a breakpoint). It goes on the
+ * block before the batch when the batch leaves the history once answered (a digest takes its place): the
+ * next call reads the history up to there, and the batch, sent this once, is not written to the cache
+ * (which costs 1.25× for tokens nobody reads again).
  */
-export function claudeContent(request: AgentRequest): { type: 'text'; text: string }[] {
-  const blocks = request.history
+export function claudeContent(request: AgentRequest): ClaudeBlock[] {
+  const blocks: ClaudeBlock[] = request.history
     .filter((message) => message.content.trim() !== '')
     .map((message) => ({
       type: 'text' as const,
@@ -63,6 +75,8 @@ export function claudeContent(request: AgentRequest): { type: 'text'; text: stri
   const last = request.history.at(-1);
   if (last === undefined || last.role !== 'user' || last.content !== request.item.prompt)
     blocks.push({ type: 'text', text: request.item.prompt });
+  const at = request.batchStaysInHistory === false ? blocks.length - 2 : blocks.length - 1;
+  if (at >= 0) blocks[at] = { ...blocks[at]!, cache_control: { type: 'ephemeral' } };
   return blocks;
 }
 
@@ -87,7 +101,7 @@ export function claudeErrorKind(code: string | undefined, text: string): AgentEr
   }
 }
 
-async function* oneMessage(content: { type: 'text'; text: string }[]): AsyncGenerator<SDKUserMessage> {
+async function* oneMessage(content: ClaudeBlock[]): AsyncGenerator<SDKUserMessage> {
   yield { type: 'user', message: { role: 'user', content }, parent_tool_use_id: null };
 }
 
@@ -100,6 +114,9 @@ export function createClaudeAgent(options: ClaudeAgentOptions): Agent {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     ...base,
     CLAUDE_AGENT_SDK_CLIENT_APP: 'session-lifecycle',
+    // The provider sets its own breakpoint (claudeContent); Claude Code's would also write the batch to the
+    // cache when it leaves the history, and those on its system prompt are below what Anthropic caches.
+    DISABLE_PROMPT_CACHING: '1',
   };
   // Started by a hook inside a Claude Code session, the worker inherits its marker; this Claude Code is not nested.
   delete env.CLAUDECODE;

@@ -67,6 +67,12 @@ export interface WorkerConfig {
   readonly maxConcurrentAgents: number;
   readonly maxQueuedItems: number;
   readonly maxBatchItems: number;
+  /** How long a batch of observations may gather before its agent call (CLAUDE_MEM_BATCH_WINDOW_SECONDS), in ms. */
+  readonly batchWindowMs: number;
+  /** A gathering batch goes once no observation has come for this long (CLAUDE_MEM_BATCH_QUIET_SECONDS), in ms. */
+  readonly batchQuietMs: number;
+  /** Answered observations leave the history as a digest (CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS). */
+  readonly digestAnsweredObservations: boolean;
   readonly memoryLimitPercent: number;
   readonly memoryTargetPercent: number;
   readonly provider: ProviderName;
@@ -205,6 +211,9 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     maxConcurrentAgents: value('CLAUDE_MEM_MAX_CONCURRENT_AGENTS'),
     maxQueuedItems: value('CLAUDE_MEM_MAX_QUEUED_ITEMS'),
     maxBatchItems: value('CLAUDE_MEM_MAX_BATCH_ITEMS'),
+    batchWindowMs: Math.round(value('CLAUDE_MEM_BATCH_WINDOW_SECONDS') * 1_000),
+    batchQuietMs: Math.round(value('CLAUDE_MEM_BATCH_QUIET_SECONDS') * 1_000),
+    digestAnsweredObservations: value('CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS'),
     memoryLimitPercent: value('CLAUDE_MEM_MEMORY_LIMIT_PERCENT'),
     memoryTargetPercent: value('CLAUDE_MEM_MEMORY_TARGET_PERCENT'),
     provider: value('CLAUDE_MEM_PROVIDER'),

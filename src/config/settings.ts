@@ -5,7 +5,12 @@
  * May not: read files or the environment (see load.ts).
  */
 import { z } from 'zod';
-import { DEFAULT_MAX_BATCH_ITEMS, DEFAULT_SESSION_SETTINGS } from '../../machines/session.machine.js';
+import {
+  DEFAULT_BATCH_QUIET_MS,
+  DEFAULT_MAX_BATCH_ITEMS,
+  DEFAULT_SESSION_SETTINGS,
+  DEFAULT_WORKER_BATCH_WINDOW_MS,
+} from '../../machines/session.machine.js';
 import { MAX_TIMER_MS } from '../clock/index.js';
 import { DEFAULT_PROCESS_OPTIONS, DEFAULT_SESSION_OPTIONS } from '../engine/index.js';
 import { DEFAULT_HISTORY_LOW_WATER } from '../history/index.js';
@@ -189,6 +194,32 @@ export const SETTINGS = {
     note: '1 sends every item alone',
     description:
       'Most queued observations one agent call answers: a session’s queued observations go to its agent together, in one call, answered by one reply (a prompt or a summarize always goes alone). A batch also stays within a quarter of CLAUDE_MEM_MAX_CONVERSATION_TOKENS.',
+  }),
+  CLAUDE_MEM_BATCH_WINDOW_SECONDS: decimal({
+    default: String(DEFAULT_WORKER_BATCH_WINDOW_MS / 1_000),
+    what: 'a number of seconds',
+    min: 0,
+    max: MAX_TIMER_MS / 1_000,
+    shownMax: Math.floor(MAX_TIMER_MS / 1_000),
+    note: '0 sends what is queued as soon as a slot is free',
+    description:
+      'How long a session’s observations may gather before its agent is called, counted from the first of them: the tool uses of a burst are then answered by one call, which reads the history once instead of once per tool use (in the cost benchmark, 65 calls instead of 359 for 500 tool uses). The batch goes sooner when it is full (CLAUDE_MEM_MAX_BATCH_ITEMS), when a prompt or a summarize follows it, when the session ends, or when the burst goes quiet (CLAUDE_MEM_BATCH_QUIET_SECONDS); prompts and summaries never wait. So no memory is later than this, plus the call.',
+  }),
+  CLAUDE_MEM_BATCH_QUIET_SECONDS: decimal({
+    default: String(DEFAULT_BATCH_QUIET_MS / 1_000),
+    what: 'a number of seconds',
+    min: 0,
+    max: MAX_TIMER_MS / 1_000,
+    shownMax: Math.floor(MAX_TIMER_MS / 1_000),
+    description:
+      'A gathering batch of observations (CLAUDE_MEM_BATCH_WINDOW_SECONDS) goes once no tool use has come for this long: longer than the few seconds between the tool uses of one turn, so that a turn’s tool uses gather.',
+  }),
+  CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: custom({
+    default: 'true',
+    allowed: '`true` or `false`',
+    schema: trimmed.pipe(z.enum(['true', 'false'], '`true` or `false`')).transform((value) => value === 'true'),
+    description:
+      'Once a batch of observations is answered, its tool inputs and outputs leave the session’s history, replaced by a one-line digest; the reply (what the agent observed of them) stays. So no tool output is sent, or paid for, twice, and the history bound holds many more batches of observations (in the cost benchmark, $2.53 instead of $3.39 per 1,000 observations with the prompt cache). `false` keeps every message whole until the bound cuts it.',
   }),
   CLAUDE_MEM_MAX_QUEUED_ITEMS: integer({
     default: String(DEFAULT_SESSION_OPTIONS.maxQueuedItems),

@@ -21,8 +21,8 @@ export interface SessionRow {
   readonly lifecycle: 'active' | 'idle' | 'expiring';
   /** Full state name, e.g. `active.processing`, to show. */
   readonly state: string;
-  /** What an active session waits for when no deadline is set: its agent's answer, or a slot (absent otherwise). */
-  readonly waitsFor?: 'agent' | 'slot';
+  /** What an active session waits for when no deadline is set: its agent's answer, a slot, or the rest of its batch (absent otherwise). */
+  readonly waitsFor?: 'agent' | 'slot' | 'batch';
   readonly queueLength: number;
   readonly historyLength: number;
   readonly historyTokens: number;

@@ -33,7 +33,9 @@ export function sessionRow(view: SessionView, idleTtlMs: number): SessionRow {
       ? { waitsFor: 'agent' as const }
       : view.tags.includes('slot-request')
         ? { waitsFor: 'slot' as const }
-        : {}),
+        : view.tags.includes('batch-gathering')
+          ? { waitsFor: 'batch' as const }
+          : {}),
     queueLength: view.queueLength,
     historyLength: view.historyLength,
     historyTokens: view.historyTokens,

@@ -73,6 +73,26 @@ export interface SessionOptions {
    */
   readonly maxBatchTokens?: number;
   /**
+   * How long a batch of observations gathers, holding no slot, before it asks for one, counted from its
+   * first item: a burst of tool uses is then answered by one call instead of several, each re-reading
+   * the history. Default 0 in the library (an agent of its own may cost nothing per call); the worker
+   * sets 30 s (CLAUDE_MEM_BATCH_WINDOW_SECONDS), measured by bench:cost. The batch closes sooner when
+   * full, when a prompt or summarize follows it, when the session completes, or after `batchQuietMs`.
+   */
+  readonly batchWindowMs?: number;
+  /**
+   * A gathering batch closes once no observation has arrived for this long: the burst is over. Default
+   * 10 s (CLAUDE_MEM_BATCH_QUIET_SECONDS): tool uses within a burst come 1–3 s apart.
+   */
+  readonly batchQuietMs?: number;
+  /**
+   * Whether an answered batch of observations stays in the history as a one-line digest instead of its
+   * tool outputs: each output is then sent once, and the history holds many more batches within its
+   * bound. Default false in the library (its history holds what the agent was sent); the worker sets it
+   * (CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS).
+   */
+  readonly digestAnsweredObservations?: boolean;
+  /**
    * Agent calls in flight at once, across all sessions (on Restate, across the cluster). Default 2
    * (CLAUDE_MEM_MAX_CONCURRENT_AGENTS): a developer's machine runs a couple of model calls at once
    * without starving the assistant itself; more only queue at the provider's rate limit.
@@ -156,6 +176,9 @@ const sessionNumbers = z.object({
   agentTimeoutMs: positiveMs,
   maxBatchItems: count,
   maxBatchTokens: count,
+  batchWindowMs: nonNegativeMs,
+  batchQuietMs: nonNegativeMs,
+  digestAnsweredObservations: z.boolean(),
   maxConcurrentAgents: count,
   maxQueuedItems: count,
   retryAfterMs: positiveMs,
@@ -205,6 +228,9 @@ export function resolveSessionOptions(options: SessionOptions, who: string): Res
       agentTimeoutMs: n.agentTimeoutMs,
       maxBatchItems: n.maxBatchItems,
       maxBatchTokens: n.maxBatchTokens,
+      batchWindowMs: n.batchWindowMs,
+      batchQuietMs: n.batchQuietMs,
+      digestAnsweredObservations: n.digestAnsweredObservations,
     },
     maxConcurrentAgents: n.maxConcurrentAgents,
     maxQueuedItems: n.maxQueuedItems,
@@ -231,6 +257,9 @@ export function sessionOptionsFromConfig(config: WorkerConfig): Omit<SessionOpti
     maxConcurrentAgents: config.maxConcurrentAgents,
     maxQueuedItems: config.maxQueuedItems,
     maxBatchItems: config.maxBatchItems,
+    batchWindowMs: config.batchWindowMs,
+    batchQuietMs: config.batchQuietMs,
+    digestAnsweredObservations: config.digestAnsweredObservations,
     retentionMs: config.eventRetentionMs,
   };
 }

@@ -45,6 +45,8 @@ export interface SessionView {
   readonly idleDeadline: number | null;
   readonly graceDeadline: number | null;
   readonly retryAt: number | null;
+  /** While a batch gathers (`active.gathering`): when its timer fires (it may then wait for more, see the machine). */
+  readonly gatherDeadline: number | null;
   readonly attempt: number;
   readonly completing: boolean;
   readonly lastFailure: AgentFailure | null;
@@ -71,6 +73,7 @@ export function describeSession(value: StateValue, context: SessionContext): Ses
     idleDeadline: context.idleDeadline,
     graceDeadline: context.graceDeadline,
     retryAt: context.retryAt,
+    gatherDeadline: context.gatherDeadline ?? null,
     attempt: context.attempt,
     completing: context.completing,
     lastFailure: context.lastFailure,

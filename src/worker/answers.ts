@@ -96,6 +96,7 @@ export const liveSession = z.object({
   idleDeadline: nullableTimestamp,
   graceDeadline: nullableTimestamp,
   retryAt: nullableTimestamp,
+  gatherDeadline: nullableTimestamp.describe('While a batch of observations gathers (`active.gathering`): when its timer fires.'),
   attempt: z.number().int(),
   completing: z.boolean(),
   lastFailure: z

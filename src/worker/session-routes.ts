@@ -30,6 +30,7 @@ function liveSession(view: SessionView) {
     idleDeadline: view.idleDeadline,
     graceDeadline: view.graceDeadline,
     retryAt: view.retryAt,
+    gatherDeadline: view.gatherDeadline,
     attempt: view.attempt,
     completing: view.completing,
     lastFailure: view.lastFailure,

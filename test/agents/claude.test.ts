@@ -98,8 +98,10 @@ describe('claude provider (real Claude Code, fake Anthropic API)', () => {
       '<previous_reply>\n<ack>fixing the parser</ack>\n</previous_reply>',
       observation.prompt,
     ]);
-    // The cache breakpoint is on the batch: the next call finds this prefix.
+    // The one cache breakpoint is on the batch, which stays in the history: the next call finds this prefix.
     expect(blocks.at(-1)!.cache_control).toEqual({ type: 'ephemeral' });
+    expect(blocks.filter((block) => block.cache_control !== undefined)).toHaveLength(1);
+    expect((sent!.body.system as unknown as { cache_control?: unknown }[]).every((block) => block.cache_control === undefined)).toBe(true);
     // Small: no Claude Code system prompt or tool definitions (58 KB with the SDK's defaults).
     expect(sent!.bytes).toBeLessThan(6_000);
     await eventually(() => (processes.running === 0 ? true : undefined), 2_000, 'Claude Code to exit');
@@ -141,6 +143,15 @@ describe('claude provider (real Claude Code, fake Anthropic API)', () => {
     // Claude Code's own retries are off (the session's backoff retries); it asks once more itself after some 400/404s.
     expect(fake.requests.length).toBeLessThanOrEqual(kind === 'retryable' ? 1 : 2);
     await eventually(() => (processes.running === 0 ? true : undefined), 2_000, 'Claude Code to exit');
+  });
+
+  it('puts its breakpoint before a batch that leaves the history once answered (digested), so the batch is not written to the cache', async () => {
+    const agent = await agentFor({ text: '<observation><type>change</type></observation>' });
+    await agent.run({ ...request, batchStaysInHistory: false }, new AbortController().signal);
+    const blocks = fake.requests[0]!.body.messages[0]!.content as unknown as { text: string; cache_control?: unknown }[];
+    expect(blocks.at(-1)).toEqual({ type: 'text', text: observation.prompt });
+    expect(blocks.at(-2)!.cache_control).toEqual({ type: 'ephemeral' });
+    expect(blocks.filter((block) => block.cache_control !== undefined)).toHaveLength(1);
   });
 
   it('an abort (DELETE, eviction, timeout, shutdown) kills Claude Code within 2 s while the model stalls', async () => {

@@ -1,11 +1,17 @@
 /**
  * The cost benchmark's fake Anthropic API (bench/lib/fake-anthropic.ts) speaks the Messages API as the
  * official SDK expects it: JSON and streamed answers, usage with cache reads and writes, Anthropic's
- * error shape for a bad request. Driven by @anthropic-ai/sdk, on loopback.
+ * error shape for a bad request. Driven by @anthropic-ai/sdk, on loopback, and by the `claude` provider
+ * with the real Claude Code, as the benchmark runs ours.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeAnthropic, REPLY_CHARS, startFakeAnthropic } from '../../bench/lib/fake-anthropic.js';
+import type { ConversationMessage } from '../../src/history/index.js';
+import { type AgentRequest, ChildProcesses, createClaudeAgent } from '../../src/index.js';
 
 let fake: FakeAnthropic;
 let client: Anthropic;
@@ -89,5 +95,90 @@ describe('fake Anthropic Messages API', () => {
     expect(raw.status).toBe(400);
     expect(((await raw.json()) as { type: string }).type).toBe('error');
     expect(fake.calls).toHaveLength(0);
+  });
+});
+
+describe('fake Anthropic Messages API, called by the claude provider (real Claude Code)', () => {
+  let processes: ChildProcesses;
+  let home: string;
+  beforeEach(() => {
+    home = mkdtempSync(join(tmpdir(), 'claude-home-'));
+    processes = new ChildProcesses({ maxRunning: 1 });
+  });
+  afterEach(async () => {
+    processes.killAll();
+    await processes.settled();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  const batch = (marker: string) => ({
+    id: marker,
+    kind: 'observation' as const,
+    prompt: longText(marker),
+    promptTokens: 5_000,
+    queuedAt: 0,
+  });
+  const requestFor = (history: ConversationMessage[], item: ReturnType<typeof batch>): AgentRequest => ({
+    sessionDbId: 1,
+    attempt: 1,
+    maxAttempts: 3,
+    item,
+    items: [item],
+    history,
+  });
+
+  it('answers only the batch, the last block, and the next batch reads the previous call from the cache', async () => {
+    const agent = createClaudeAgent({
+      processes,
+      model: 'claude-haiku-4-5',
+      env: { PATH: process.env.PATH, HOME: home, ANTHROPIC_BASE_URL: fake.baseUrl, ANTHROPIC_API_KEY: 'sk-ant-test' },
+    });
+    const init: ConversationMessage = { role: 'user', content: 'Fix the login test', tokens: 5, pinned: true };
+    const first = batch('obs:c-1;');
+    const history: ConversationMessage[] = [init, { role: 'user', content: first.prompt, tokens: first.promptTokens }];
+    const one = await agent.run(requestFor(history, first), new AbortController().signal);
+    expect(one.usage).toMatchObject({ cacheReadTokens: 0 });
+    expect(one.usage!.cacheWriteTokens).toBeGreaterThan(5_000);
+
+    history.push({ role: 'assistant', content: one.text, tokens: Math.ceil(one.text.length / 4) });
+    const second = batch('obs:c-2;');
+    history.push({ role: 'user', content: second.prompt, tokens: second.promptTokens });
+    const two = await agent.run(requestFor(history, second), new AbortController().signal);
+    // Claude Code's own system prompt and reminders, the history as blocks: the first call's whole prompt is the second's prefix.
+    expect(two.usage!.cacheReadTokens).toBe(one.usage!.cacheWriteTokens! + one.usage!.inputTokens);
+    expect([...fake.answered.keys()]).toEqual(['obs:c-1;', 'obs:c-2;']);
+    expect(fake.calls.map((call) => call.markers)).toEqual([['obs:c-1;'], ['obs:c-2;']]);
+    expect(fake.others).toEqual([]);
+  });
+
+  it('with digests, reads the history before the batch from the cache and bills the batch, sent once, as plain input', async () => {
+    const agent = createClaudeAgent({
+      processes,
+      model: 'claude-haiku-4-5',
+      env: { PATH: process.env.PATH, HOME: home, ANTHROPIC_BASE_URL: fake.baseUrl, ANTHROPIC_API_KEY: 'sk-ant-test' },
+    });
+    const init: ConversationMessage = { role: 'user', content: longText('Fix the login test'), tokens: 5_000, pinned: true };
+    const first = batch('obs:d-1;');
+    const one = await agent.run(
+      { ...requestFor([init, { role: 'user', content: first.prompt, tokens: 5_000 }], first), batchStaysInHistory: false },
+      new AbortController().signal,
+    );
+    // The init prompt (and Claude Code's preamble) written to the cache; the batch, after the breakpoint, plain input.
+    expect(one.usage!.cacheReadTokens).toBe(0);
+    expect(one.usage!.inputTokens).toBe(5_000);
+    expect(one.usage!.cacheWriteTokens).toBeGreaterThan(5_000);
+
+    const second = batch('obs:d-2;');
+    const history: ConversationMessage[] = [
+      init,
+      { role: 'user', content: '[1 tool use, shown in full when it was answered; what you observed of it follows]', tokens: 21 },
+      { role: 'assistant', content: one.text, tokens: Math.ceil(one.text.length / 4) },
+      { role: 'user', content: second.prompt, tokens: 5_000 },
+    ];
+    const two = await agent.run({ ...requestFor(history, second), batchStaysInHistory: false }, new AbortController().signal);
+    expect(two.usage!.cacheReadTokens).toBe(one.usage!.cacheWriteTokens);
+    expect(two.usage!.inputTokens).toBe(5_000);
+    expect(two.usage!.cacheWriteTokens).toBeLessThan(200);
+    expect([...fake.answered.keys()]).toEqual(['obs:d-1;', 'obs:d-2;']);
   });
 });

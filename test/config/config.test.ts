@@ -55,6 +55,14 @@ describe('configuration', () => {
     expect(config.skipTools).toEqual(['Read', 'Grep']);
   });
 
+  it('gathers batches for 30 s, or until 10 s without a tool use, unless told otherwise (0 does not gather)', () => {
+    expect(load()).toMatchObject({ batchWindowMs: 30_000, batchQuietMs: 10_000, digestAnsweredObservations: true });
+    expect(load({ CLAUDE_MEM_BATCH_WINDOW_SECONDS: '0', CLAUDE_MEM_BATCH_QUIET_SECONDS: '0.5' })).toMatchObject({
+      batchWindowMs: 0,
+      batchQuietMs: 500,
+    });
+  });
+
   it('finds settings.json in CLAUDE_MEM_DATA_DIR, expanding ~', () => {
     const home = tempDir();
     mkdirSync(join(home, 'data'), { recursive: true });
@@ -90,6 +98,9 @@ describe('configuration', () => {
     CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '2.5',
     CLAUDE_MEM_MAX_QUEUED_ITEMS: 'lots',
     CLAUDE_MEM_MAX_BATCH_ITEMS: '0',
+    CLAUDE_MEM_BATCH_WINDOW_SECONDS: '-5',
+    CLAUDE_MEM_BATCH_QUIET_SECONDS: 'a while',
+    CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: 'yes',
     CLAUDE_MEM_MEMORY_LIMIT_PERCENT: '150',
     CLAUDE_MEM_MEMORY_TARGET_PERCENT: '0',
     CLAUDE_MEM_PROVIDER: 'anthropic',

@@ -52,6 +52,10 @@ const MODEL = {
   agentTimeoutMs: 60_000,
   maxQueuedItems: MODEL_MAX_QUEUE,
   maxBatchItems: MODEL_MAX_BATCH,
+  // Longer than the backoffs and pauses a path lets pass with work queued, so queued work is never too old
+  // to gather; short enough that a step after GATHER_ELAPSED sees the batch closed within its wait.
+  batchWindowMs: 10_000,
+  batchQuietMs: 5_000,
   maxConcurrentAgents: 64,
 } as const;
 
@@ -369,7 +373,7 @@ export function describeEngineContract(name: string, open: OpenEngine): void {
           case 'AGENT_REFUSES':
             await agentStep((call) => call.fail(new AgentError('paused', '401 unauthorized')));
             break;
-          // RETRY_ELAPSED, TTL_ELAPSED, GRACE_ELAPSED: real time passes; the wait below is the step.
+          // RETRY_ELAPSED, TTL_ELAPSED, GRACE_ELAPSED, GATHER_ELAPSED: real time passes; the wait below is the step.
         }
         const expected = stateName(state.value);
         if (expected.startsWith('disposed.')) {
@@ -424,6 +428,7 @@ const SUPPORTED = new Set([
   'RETRY_ELAPSED',
   'TTL_ELAPSED',
   'GRACE_ELAPSED',
+  'GATHER_ELAPSED',
 ]);
 const REASONS: Record<string, string> = { ttl: 'ttl', completed: 'completed', deleted: 'deleted' };
 

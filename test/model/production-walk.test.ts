@@ -10,14 +10,26 @@ import {
   type AgentFailure,
   type AgentOutput,
   DEFAULT_SESSION_SETTINGS,
+  gatherDeadlineOf,
   type SessionContext,
   type SessionSettings,
   sessionMachine,
 } from '../../machines/session.machine.js';
 import { CoverageRecorder } from './coverage.js';
 
-// Batches of two at most: with at most two queued items, every way of forming one is reachable.
-const settings: SessionSettings = { ...DEFAULT_SESSION_SETTINGS, maxAttempts: 2, idleTtlMs: 60_000, maxBatchItems: 2 };
+// With at most two queued items, every way of forming a batch is reachable; a batch of up to three can
+// still grow with two queued, so a gathering batch sees an arrival move its closing time. Events come
+// 1 s apart: a quiet gap of 3 s closes a batch within a few of them, and recovered sessions may stop
+// gathering (a window of 0).
+const settings: SessionSettings = {
+  ...DEFAULT_SESSION_SETTINGS,
+  maxAttempts: 2,
+  idleTtlMs: 60_000,
+  maxBatchItems: 3,
+  batchWindowMs: 10_000,
+  batchQuietMs: 3_000,
+  digestAnsweredObservations: true,
+};
 
 // Inert effects: the walk drives the agent and the timers itself, by sending their events.
 const machine = sessionMachine;
@@ -44,6 +56,7 @@ function eventsFor(snapshot: Snapshot): WalkEvent[] {
     { type: 'SLOT_GRANTED', at },
     { type: 'RECOVER', at },
     { type: 'RECOVER', at, settings: { ...settings, maxHistoryMessages: 10 } },
+    { type: 'RECOVER', at, settings: { ...settings, batchWindowMs: 0 } },
   ];
   // An agent's answer or timeout happens only while it runs; a timer fires only in the state that armed it.
   const state = JSON.stringify(snapshot.value);
@@ -59,6 +72,7 @@ function eventsFor(snapshot: Snapshot): WalkEvent[] {
   if (state === '{"active":"backoff"}') events.push({ type: 'xstate.after.retryAt.session.active.backoff' });
   if (state === '{"active":"paused"}') events.push({ type: 'xstate.after.retryAt.session.active.paused' });
   if (state === '"idle"') events.push({ type: 'xstate.after.idleDeadline.session.idle' });
+  if (state === '{"active":"gathering"}') events.push({ type: 'xstate.after.gatherDeadline.session.active.gathering' });
   if (state === '"expiring"') events.push({ type: 'xstate.after.graceDeadline.session.expiring' });
   // Work adds to the queue: bounded, so that the abstract state space is finite.
   if (context.queue.length < 2) {
@@ -93,6 +107,8 @@ function abstraction(snapshot: Snapshot): string {
     attempt: context.attempt,
     completing: context.completing,
     activitySinceArming: context.idleDeadline !== null && context.lastActivityAt + context.settings.idleTtlMs > context.idleDeadline,
+    gathers: context.settings.batchWindowMs > 0,
+    gatherDeadlineMoved: context.gatherDeadline !== null && gatherDeadlineOf(context) > context.gatherDeadline,
   });
 }
 

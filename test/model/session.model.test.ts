@@ -15,6 +15,10 @@ const TTL = 10_000;
 const GRACE = 1_000;
 // Longer than all the time a path lets pass while the other session holds the slot.
 const AGENT_TIMEOUT = 1_000_000;
+// Longer than the backoffs and pauses a path lets pass with work queued (so only an agent timeout makes
+// queued work too old to gather), shorter than the TTL.
+const BATCH_WINDOW = 6_000;
+const BATCH_QUIET = 3_000;
 const ours = { contentSessionId: 'ours', project: 'model' };
 const other = { contentSessionId: 'other', project: 'model' };
 
@@ -57,6 +61,8 @@ class Harness {
       graceMs: GRACE,
       maxAttempts: MODEL_MAX_ATTEMPTS,
       maxBatchItems: MODEL_MAX_BATCH,
+      batchWindowMs: BATCH_WINDOW,
+      batchQuietMs: BATCH_QUIET,
       backoffBaseMs: 100,
       pauseMs: 500,
       agentTimeoutMs: AGENT_TIMEOUT,
@@ -111,7 +117,11 @@ const events: { [K in ModelEvent['type']]: () => Promise<unknown> } = {
     await harness.laterIfIdle();
     return harness.registry.init(ours, { prompt: 'a user prompt', promptNumber: harness.view!.promptNumber });
   },
-  WORK: () => harness.registry.enqueue(ours, { kind: 'observation', prompt: 'a tool use' }),
+  async WORK() {
+    // The next tool use of a burst comes a moment after the last: it moves the gathering batch's closing time.
+    if (harness.view?.state === 'active.gathering') await vi.advanceTimersByTimeAsync(BATCH_QUIET / 3);
+    return harness.registry.enqueue(ours, { kind: 'observation', prompt: 'a tool use' });
+  },
   async TOUCH() {
     await harness.laterIfIdle();
     return harness.registry.touch(ours);
@@ -119,8 +129,9 @@ const events: { [K in ModelEvent['type']]: () => Promise<unknown> } = {
   COMPLETE: () => harness.registry.complete(ours),
   DELETE: () => harness.registry.delete(ours),
   async EVICT_CAPACITY() {
-    // The other session is made busy, so ours is the only idle one when a newcomer needs room.
-    if (harness.registry.get(other)?.lifecycle !== 'active') await harness.registry.enqueue(other, { kind: 'observation', prompt: 'busy' });
+    // The other session is made busy, so ours is the only idle one when a newcomer needs room. (A
+    // summarize, not an observation: it asks for the slot at once, where an observation would gather.)
+    if (harness.registry.get(other)?.lifecycle !== 'active') await harness.registry.enqueue(other, { kind: 'summarize', prompt: 'busy' });
     await vi.advanceTimersByTimeAsync(0);
     return harness.registry.init({ contentSessionId: `newcomer-${harness.newcomers++}`, project: 'model' }, { prompt: 'hi' });
   },
@@ -142,7 +153,14 @@ const events: { [K in ModelEvent['type']]: () => Promise<unknown> } = {
     await harness.advanceTo(deadline);
   },
   GRACE_ELAPSED: () => harness.advanceTo(harness.view!.graceDeadline!),
-  OTHER_TAKES_SLOT: () => harness.registry.enqueue(other, { kind: 'observation', prompt: 'busy' }),
+  async GATHER_ELAPSED() {
+    // The timer may find the batch's closing time moved by observations queued since it was armed: it then waits for the rest.
+    for (let fired = 0; harness.view?.state === 'active.gathering'; fired++) {
+      if (fired > 2) throw new Error('the gathering batch never closed');
+      await harness.advanceTo(harness.view.gatherDeadline!);
+    }
+  },
+  OTHER_TAKES_SLOT: () => harness.registry.enqueue(other, { kind: 'summarize', prompt: 'busy' }),
   OTHER_RELEASES_SLOT: async () => harness.callsOf(other)[0]!.resolve('done'),
   RESTART: () => harness.restart(),
 };
@@ -179,6 +197,7 @@ function expectDisposed(reason: SessionDisposed['reason']) {
 
 const states: Record<string, (model: ModelSnapshot) => void> = {
   new: () => expect(harness.view).toBeUndefined(),
+  'active.gathering': (m) => expectLive(m, 'active.gathering'),
   'active.waiting': (m) => expectLive(m, 'active.waiting'),
   'active.processing': (m) => expectLive(m, 'active.processing'),
   'active.backoff': (m) => expectLive(m, 'active.backoff'),

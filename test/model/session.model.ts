@@ -7,7 +7,10 @@
  *
  * Batches: when the slot comes, the run of queued observations at the head (at most MODEL_MAX_BATCH)
  * goes in one call, a prompt alone; the batch stays as it is through retries; a fatal refusal of a
- * batch of several sends its items again one at a time.
+ * batch of several sends its items again one at a time. Before that, a batch of observations that can
+ * still grow gathers (holding no slot) until GATHER_ELAPSED (its window is over or the burst quiet),
+ * until it cannot grow (a prompt behind it; completing), or at once when its first item has waited past
+ * the window already (queued before an agent timeout: `oldHead`).
  *
  * The registry runs with one agent slot and a second session ("other") that can hold it, which is
  * what makes `waiting` a state one can stand in rather than a microtask. "other" is created first, so
@@ -17,7 +20,8 @@ import { and, assign, not, setup } from 'xstate';
 
 export const MODEL_MAX_ATTEMPTS = 2;
 export const MODEL_MAX_QUEUE = 2;
-export const MODEL_MAX_BATCH = 2;
+/** Above the queue's bound, so that a batch can gather a second observation and still grow. */
+export const MODEL_MAX_BATCH = 3;
 
 export type ModelItem = 'prompt' | 'observation';
 
@@ -33,6 +37,12 @@ export interface ModelContext {
   readonly otherHoldsSlot: boolean;
   /** Activity arrived in `idle` after its timer was armed: the TTL now counts from that activity. */
   readonly activitySinceIdle: boolean;
+  /**
+   * The first item after the batch was queued before the agent timer ran out: it has waited past any
+   * gather window. (With at most two queued items, every other item of the queue is in the batch, or
+   * joins the next one with it.)
+   */
+  readonly oldHead: boolean;
 }
 
 export type ModelEvent =
@@ -53,24 +63,40 @@ export type ModelEvent =
   | { type: 'RETRY_ELAPSED' }
   | { type: 'TTL_ELAPSED' }
   | { type: 'GRACE_ELAPSED' }
+  /** The gathering batch's timer fires until it closes: its window is over, or the burst has gone quiet. */
+  | { type: 'GATHER_ELAPSED' }
   | { type: 'OTHER_TAKES_SLOT' }
   | { type: 'OTHER_RELEASES_SLOT' }
   /** The worker process stops and a new one recovers every session from the log. Nothing changes. */
   | { type: 'RESTART' };
 
-/** After the batch leaves the queue (answered or given up): the next batch, idle, or done. */
+/** After the batch leaves the queue (answered or given up): the next batch (which may gather), idle, or done. */
 const batchLeaves = [
   { guard: and(['lastBatch', 'completing']), target: '#model.disposed.completed', actions: 'dequeue' },
   { guard: 'lastBatch', target: '#model.idle', actions: 'dequeue' },
-  { target: '#model.active.waiting', actions: 'dequeue' },
+  { target: '#model.active.deciding', actions: 'dequeue' },
 ] as const;
 
-const retryOrGiveUp = [
-  { guard: and(['lastAttempt', 'lastBatch', 'completing']), target: '#model.disposed.completed', actions: 'dequeue' },
-  { guard: and(['lastAttempt', 'lastBatch']), target: '#model.idle', actions: 'dequeue' },
-  { guard: 'lastAttempt', target: '#model.active.waiting', actions: 'dequeue' },
-  { target: '#model.active.backoff', actions: 'countAttempt' },
-] as const;
+/** A failed attempt: given up after the last one, else retried after a backoff. `first` runs before either. */
+const retryOrGiveUp = (...first: 'markOldHead'[]) =>
+  [
+    { guard: and(['lastAttempt', 'lastBatch', 'completing']), target: '#model.disposed.completed', actions: [...first, 'dequeue'] },
+    { guard: and(['lastAttempt', 'lastBatch']), target: '#model.idle', actions: [...first, 'dequeue'] },
+    { guard: 'lastAttempt', target: '#model.active.deciding', actions: [...first, 'dequeue'] },
+    { target: '#model.active.backoff', actions: [...first, 'countAttempt'] },
+  ] as const;
+
+/** The head's batch could take another observation (the machine's `batchCanGrow`). */
+function canGrow(context: ModelContext): boolean {
+  return (
+    context.batch === 0 &&
+    context.singles === 0 &&
+    !context.completing &&
+    context.queue.length < MODEL_MAX_BATCH &&
+    context.queue.length > 0 &&
+    context.queue.every((item) => item === 'observation')
+  );
+}
 
 /** The batch the slot's grant forms: kept if one is formed; else the run of observations at the head. */
 function batchFor(context: ModelContext): number {
@@ -100,17 +126,20 @@ export const sessionModel = setup({
     lastAttempt: ({ context }) => context.attempt + 1 >= MODEL_MAX_ATTEMPTS,
     completing: ({ context }) => context.completing,
     otherHoldsSlot: ({ context }) => context.otherHoldsSlot,
+    batchCanGrow: ({ context }) => canGrow(context),
+    shouldGather: ({ context }) => canGrow(context) && !context.oldHead,
   },
   actions: {
     enqueueWork: assign({ queue: ({ context }) => [...context.queue, 'observation' as const] }),
     enqueuePrompt: assign({ queue: ({ context }) => [...context.queue, 'prompt' as const] }),
-    formBatch: assign({ batch: ({ context }) => batchFor(context) }),
+    formBatch: assign(({ context }) => ({ batch: batchFor(context), oldHead: false })),
     dequeue: assign(({ context }) => ({
       queue: context.queue.slice(context.batch),
       batch: 0,
       singles: Math.max(0, context.singles - context.batch),
       attempt: 0,
     })),
+    markOldHead: assign({ oldHead: ({ context }) => context.queue.length > context.batch }),
     split: assign(({ context }) => ({ singles: context.batch, batch: 0, attempt: 0 })),
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     markCompleting: assign({ completing: true }),
@@ -124,12 +153,21 @@ export const sessionModel = setup({
   },
 }).createMachine({
   id: 'model',
-  context: { queue: [], batch: 0, singles: 0, attempt: 0, completing: false, otherHoldsSlot: false, activitySinceIdle: false },
+  context: {
+    queue: [],
+    batch: 0,
+    singles: 0,
+    attempt: 0,
+    completing: false,
+    otherHoldsSlot: false,
+    activitySinceIdle: false,
+    oldHead: false,
+  },
   initial: 'new',
   states: {
     new: { on: { INIT: { target: 'active', actions: 'enqueuePrompt' } } },
     active: {
-      initial: 'waiting',
+      initial: 'deciding',
       on: {
         WORK: { guard: 'roomInQueue', actions: 'enqueueWork' },
         INIT: { guard: 'roomInQueue', actions: 'enqueuePrompt' },
@@ -140,6 +178,11 @@ export const sessionModel = setup({
         RESTART: { actions: 'recordRestart' },
       },
       states: {
+        deciding: { always: [{ guard: 'shouldGather', target: 'gathering' }, { target: 'waiting' }] },
+        gathering: {
+          always: { guard: not('batchCanGrow'), target: 'waiting' },
+          on: { GATHER_ELAPSED: 'waiting', ...otherSlot },
+        },
         waiting: {
           always: { guard: not('otherHoldsSlot'), target: 'processing', actions: 'formBatch' },
           on: { OTHER_RELEASES_SLOT: { actions: 'otherReleasesSlot' } },
@@ -148,8 +191,8 @@ export const sessionModel = setup({
           on: {
             AGENT_REPLY: batchLeaves,
             AGENT_FATAL: [{ guard: 'batchOfSeveral', target: 'waiting', actions: 'split' }, ...batchLeaves],
-            AGENT_FAILS: retryOrGiveUp,
-            AGENT_TIMEOUT: retryOrGiveUp,
+            AGENT_FAILS: retryOrGiveUp(),
+            AGENT_TIMEOUT: retryOrGiveUp('markOldHead'),
             AGENT_REFUSES: 'paused',
           },
         },

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { AgentError, type SessionRegistry, type SessionRegistryOptions } from '../../src/index.js';
+import { AgentError, createMemoryStore, type SessionRegistry, type SessionRegistryOptions } from '../../src/index.js';
 import { controllableAgent } from '../support/agents.js';
 import { useRegistry } from '../support/registry.js';
 import { useTempDir } from '../support/tmp.js';
@@ -288,5 +288,63 @@ describe('batches', () => {
     expect(committedAtCall).toEqual([true, true, true]);
     agent.pending()[0]!.resolve('ok');
     await waitFor(() => registry.get(abc)?.lifecycle === 'idle', { what: 'our session idle', on: [processed] });
+  });
+});
+
+describe('digests of answered observations', () => {
+  const digest = (n: number) => `[${n} tool uses, shown in full when they were answered; what you observed of them follows]`;
+
+  it('replaces an answered batch of observations by a digest before its reply; prompts and summaries stay whole', async () => {
+    start({ digestAnsweredObservations: true });
+    await busyWithPrompt();
+    expect(agent.pending()[0]!.request.batchStaysInHistory).toBe(true);
+    await observe('o1');
+    await observe('o2');
+    agent.pending()[0]!.resolve('ack');
+    await settle();
+    const call = agent.pending()[0]!;
+    // Sent whole, this once: the provider need not cache it.
+    expect(call.request.history.at(-1)!.content).toBe('o1\n\no2');
+    expect(call.request.batchStaysInHistory).toBe(false);
+    call.resolve('r12');
+    await settle();
+    await summarize('s1');
+    await settle();
+    const next = agent.pending()[0]!;
+    expect(next.request.batchStaysInHistory).toBe(true);
+    expect(next.request.history.map((m) => [m.role, m.content])).toEqual([
+      ['user', 'init'],
+      ['assistant', 'ack'],
+      ['user', digest(2)],
+      ['assistant', 'r12'],
+      ['user', 's1'],
+    ]);
+    expect(next.request.history[0]!.pinned).toBe(true);
+    next.resolve('summary');
+    await settle();
+    expect(registry.get(abc)).toMatchObject({ historyLength: 6, historyTokens: 1 + 1 + Math.ceil(digest(2).length / 4) + 1 + 1 + 2 });
+  });
+
+  it('keeps a batch whole through its retries, and digests it once answered; a restart replays the same history', async () => {
+    const store = createMemoryStore();
+    start({ digestAnsweredObservations: true, store, maxAttempts: 3, backoffBaseMs: 1_000 });
+    await busyWithPrompt();
+    await observe('o1');
+    await observe('o2');
+    agent.pending()[0]!.resolve('ack');
+    await settle();
+    agent.pending()[0]!.reject(new Error('ECONNRESET'));
+    await vi.advanceTimersByTimeAsync(1_000);
+    const retry = agent.pending()[0]!;
+    expect(retry.request.history.at(-1)!.content).toBe('o1\n\no2');
+    retry.resolve('r12');
+    await settle();
+    const before = registry.get(abc)!;
+    expect(before.historyLength).toBe(4);
+    ({ registry } = await harness.restart({ digestAnsweredObservations: true }));
+    await observe('o3');
+    await settle();
+    expect(agent.pending()[0]!.request.history.map((m) => m.content)).toEqual(['init', 'ack', digest(2), 'r12', 'o3']);
+    expect(registry.get(abc)!.historyTokens).toBe(before.historyTokens + 1);
   });
 });

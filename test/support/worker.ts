@@ -53,10 +53,20 @@ export interface TestWorker extends RunningWorker {
   call(method: string, path: string, options?: Parameters<typeof http>[3]): Promise<HttpAnswer>;
 }
 
-/** A real worker on 127.0.0.1 and an ephemeral port, with its data in `dataDir` (the embedded engine). */
+/**
+ * A real worker on 127.0.0.1 and an ephemeral port, with its data in `dataDir` (the embedded engine).
+ * Its batches do not gather unless `env` asks (CLAUDE_MEM_BATCH_WINDOW_SECONDS): these tests follow each
+ * item through, gathering has tests of its own (test/registry/gathering.test.ts, test/worker/e2e.test.ts).
+ */
 export async function startTestWorker(dataDir: string, env: Record<string, string> = {}, agent?: Agent): Promise<TestWorker> {
   const config: WorkerConfig = loadConfig({
-    env: { CLAUDE_MEM_DATA_DIR: dataDir, CLAUDE_MEM_WORKER_PORT: '0', CLAUDE_MEM_LOG_LEVEL: 'silent', ...env },
+    env: {
+      CLAUDE_MEM_DATA_DIR: dataDir,
+      CLAUDE_MEM_WORKER_PORT: '0',
+      CLAUDE_MEM_LOG_LEVEL: 'silent',
+      CLAUDE_MEM_BATCH_WINDOW_SECONDS: '0',
+      ...env,
+    },
     home: dataDir,
   });
   const worker = await startWorker(config, { logger: pino({ level: 'silent' }), version: '8.5.7', ...(agent ? { agent } : {}) });

@@ -70,7 +70,8 @@ describe('end to end, with real time', () => {
     expect(worker.lines.some((line) => line.includes('worker stopped'))).toBe(true);
     worker = await start(env, port);
     const restored = (await worker.call('GET', '/api/sessions/1')).json;
-    expect(restored).toMatchObject({ lifecycle: 'idle', idleDeadline: deadline, historyLength: 10 });
+    // The prompt and its reply; the three observations, gathered (the summarize closed their batch), and one reply; the summary.
+    expect(restored).toMatchObject({ lifecycle: 'idle', idleDeadline: deadline, historyLength: 6 });
     expect(Date.now()).toBeLessThan(deadline);
 
     await waitFor(
@@ -92,7 +93,14 @@ describe('end to end, with real time', () => {
     const events = (await worker.call('GET', '/api/sessions/1/events')).json.events as { type: string; at: number }[];
     const types = events.map((e) => e.type);
     expect(types.slice(-3)).toEqual(['RECOVER', 'xstate.after.idleDeadline.session.idle', 'xstate.after.graceDeadline.session.expiring']);
-    expect(types.filter((t) => t === 'xstate.done.actor.agent')).toHaveLength(5);
+    const replies = events.filter((e) => e.type === 'xstate.done.actor.agent') as unknown as {
+      payload: { output: { answers: { kind: string }[] } };
+    }[];
+    expect(replies.map((reply) => reply.payload.output.answers.map((item) => item.kind))).toEqual([
+      ['prompt'],
+      ['observation', 'observation', 'observation'],
+      ['summarize'],
+    ]);
     expect(events.at(-2)!.at).toBeGreaterThanOrEqual(deadline);
     expect((await worker.call('GET', '/api/sessions/1')).json).toMatchObject({
       lifecycle: 'disposed',

@@ -13,6 +13,7 @@ export function countdown(row: SessionRow, now: number): string {
   if (row.next === null) {
     if (row.waitsFor === 'agent') return 'agent working';
     if (row.waitsFor === 'slot') return 'waiting for a slot';
+    if (row.waitsFor === 'batch') return 'gathering a batch';
     return '—';
   }
   const left = row.next.at - now;
