@@ -12,7 +12,9 @@
  * Events/s is the rate at which calls are answered; processed events/s runs until every item has
  * been answered by the agent.
  *
- *   npx tsx bench/restate.ts [--quick] [--client-only]   (--client-only: no worker rounds, for older trees)
+ *   npx tsx bench/restate.ts [--quick] [--client-only] [--worker-only]
+ *   (--client-only: no worker rounds, for older trees; --worker-only: the two worker rounds alone, printed,
+ *   bench/results.json left as it is: to try a change)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +32,11 @@ import { waitFor } from '../test/support/wait.js';
 import { log, mib, ratio, readResults, round, writeSection } from './lib/results.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, 'client-only': { type: 'boolean', default: false } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    'client-only': { type: 'boolean', default: false },
+    'worker-only': { type: 'boolean', default: false },
+  },
 });
 const SESSIONS = args.quick ? 100 : 300;
 const OBSERVATIONS = 4;
@@ -365,6 +371,10 @@ if (!args['client-only']) {
     workers[engine] = await workerRound(engine);
     log(`worker over HTTP, ${engine} engine: ${JSON.stringify(workers[engine])}`);
   }
+}
+if (args['worker-only']) {
+  log(`worker on Restate / embedded worker: ${ratio(workers.restate!.eventsPerSecond, workers.embedded!.eventsPerSecond)}× the events/s`);
+  process.exit(0);
 }
 const rounds: Record<string, Awaited<ReturnType<typeof restateRound>>> = {};
 for (const processes of [1, 2, 3]) {

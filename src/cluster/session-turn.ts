@@ -1,5 +1,5 @@
 import * as restate from '@restatedev/restate-sdk';
-import type { SessionCounters } from '../../machines/session.machine.js';
+import type { SessionContext, SessionCounters } from '../../machines/session.machine.js';
 import { hasTag, stateNameOf } from '../../machines/session.states.js';
 import type { IdentityRow, ResolvedSessionOptions } from '../engine/index.js';
 import { historyTokens } from '../history/index.js';
@@ -46,6 +46,8 @@ export interface IdentityRecord extends IdentityRow {
 }
 
 export const RECORD = 'session';
+/** The live record's history, a key of its own: it changes only when an agent's reply is applied, not with every event. */
+export const HISTORY = 'history';
 export const IDENTITY = 'identity';
 export const pendingKey = (seq: number) => `t:${seq}`;
 export const workKey = (toolUseId: string) => `w:${toolUseId}`;
@@ -60,6 +62,45 @@ export const TIMELINE_BATCH = 16;
 export function readAll(ctx: restate.ObjectContext | restate.ObjectSharedContext, keys: readonly string[]): Promise<unknown[]> {
   const reads = keys.map((key) => ctx.get<unknown>(key) as unknown as restate.RestatePromise<unknown>);
   return restate.RestatePromise.all(reads) as unknown as Promise<unknown[]>;
+}
+
+/** The record as its key holds it: the context without its history (records written before the split carry it inside). */
+type StoredRecord = Omit<SessionRecord, 'context'> & { readonly context: Omit<SessionContext, 'history'> & Partial<Pick<SessionContext, 'history'>> };
+
+/** The live record from its two keys, history joined back into the context; null when there is none. */
+export function joinRecord(stored: StoredRecord | null, history: SessionContext['history'] | null): SessionRecord | null {
+  if (stored === null) return null;
+  return { ...stored, context: { ...stored.context, history: history ?? stored.context.history ?? [] } } as SessionRecord;
+}
+
+/** The live record (history included), for the shared handlers: both keys in one round trip. */
+export async function readRecord(ctx: restate.ObjectSharedContext): Promise<SessionRecord | null> {
+  const [stored, history] = (await readAll(ctx, [RECORD, HISTORY])) as [StoredRecord | null, SessionContext['history'] | null];
+  return joinRecord(stored, history);
+}
+
+/** Who a new session is, as the directory gives it when it opens the content session. */
+export interface IdentitySeed {
+  readonly contentSessionId: string;
+  readonly project: string;
+  readonly at: number;
+}
+
+/** The identity a session object starts with: numbered by its key, no prompt or event yet. */
+export function newIdentity(key: string, seed: IdentitySeed): IdentityRecord {
+  return {
+    sessionDbId: Number(key),
+    contentSessionId: seed.contentSessionId,
+    project: seed.project,
+    createdAt: seed.at,
+    lastPromptNumber: 0,
+    lastSeq: 0,
+    status: 'live',
+    disposal: null,
+    counters: null,
+    summary: null,
+    forgetToken: null,
+  };
 }
 
 /**
@@ -80,13 +121,38 @@ export class SessionTurn {
     public identity: IdentityRecord,
     public record: SessionRecord | null,
     readonly now: number,
+    /** The history as read: written back only if the turn changed it (the machine keeps an untouched array as it is). */
+    private readonly storedHistory: SessionContext['history'] | undefined,
+    /** The values of the `also` keys asked for at load, in their order. */
+    readonly also: readonly unknown[],
   ) {}
 
-  /** The session's identity and live record; null when the session was never opened. */
-  static async load(ctx: restate.ObjectContext, service: SessionServiceSettings): Promise<SessionTurn | null> {
-    const [identity, record] = (await readAll(ctx, [IDENTITY, RECORD])) as [IdentityRecord | null, SessionRecord | null];
+  /**
+   * The session's identity and live record, and the values of `also` (a work key), all in one round
+   * trip to the server; null when the session was never opened. A `seed` (from the directory opening
+   * the content session) gives a session without an identity its identity in this turn.
+   */
+  static async load(
+    ctx: restate.ObjectContext,
+    service: SessionServiceSettings,
+    options: { readonly also?: readonly string[]; readonly seed?: IdentitySeed } = {},
+  ): Promise<SessionTurn | null> {
+    const also = options.also ?? [];
+    const [stored, storedRecord, history, ...values] = (await readAll(ctx, [IDENTITY, RECORD, HISTORY, ...also])) as [
+      IdentityRecord | null,
+      StoredRecord | null,
+      SessionContext['history'] | null,
+      ...unknown[],
+    ];
+    let identity = stored;
+    if (identity === null && options.seed !== undefined) {
+      identity = newIdentity(ctx.key, options.seed);
+      ctx.set(IDENTITY, identity);
+    }
     if (identity === null) return null;
-    return new SessionTurn(ctx, service, identity, record, await ctx.date.now());
+    const record = joinRecord(storedRecord, history);
+    // A record written before the history had its own key is moved over by its first turn (nothing stored: written).
+    return new SessionTurn(ctx, service, identity, record, await ctx.date.now(), history ?? undefined, values);
   }
 
   get live(): SessionRecord {
@@ -210,12 +276,16 @@ export class SessionTurn {
     if (this.done) {
       await this.flushTimeline(record);
       ctx.clear(RECORD);
+      ctx.clear(HISTORY);
       this.dispose(record);
       return;
     }
     if (record.seq - record.flushedSeq >= TIMELINE_BATCH) await this.flushTimeline(record);
     else for (const entry of this.entries) ctx.set(pendingKey(entry.seq), entry);
-    ctx.set(RECORD, record);
+    // The record without its history, which is written only when this turn changed it.
+    const { history, ...context } = record.context;
+    ctx.set(RECORD, { ...record, context } satisfies StoredRecord);
+    if (history !== this.storedHistory) ctx.set(HISTORY, history);
   }
 
   /**
