@@ -147,6 +147,41 @@ async function scheduled(adminUrl: string): Promise<Record<string, number>> {
   return Object.fromEntries(rows.map((row) => [`${row.service}/${row.handler}`, Number(row.n)]));
 }
 
+/**
+ * What restate-server itself counts (its Prometheus endpoint on the node's fabric port): records
+ * committed to its log (Bifrost), commands applied by its partition processors by type, and syncs
+ * of its log server's write-ahead log. Read before and after a round, per event: where its CPU goes.
+ */
+async function serverCounters(fabricPort: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${fabricPort}/metrics`)).text();
+  const counters = new Map<string, number>();
+  const add = (name: string, value: number) => counters.set(name, (counters.get(name) ?? 0) + value);
+  for (const line of text.split('\n')) {
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('restate_bifrost_sequencer_committed_records_total')) add('logRecords', value);
+    else if (line.startsWith('restate_partition_shuffle_message_total')) add('shuffledMessages', value);
+    else if (line.startsWith('restate_rocksdb_wal_synced_total') && line.includes('db="log-server"')) add('logWalSyncs', value);
+    else if (line.startsWith('restate_partition_apply_command_duration_seconds_count')) {
+      const command = /command="([^"]+)"/.exec(line)?.[1];
+      if (command !== undefined) add(`command ${command}`, value);
+    }
+  }
+  return counters;
+}
+
+/** Counters grown between two readings, per event (commands under `commandsPerEvent`). */
+function countersPerEvent(after: Map<string, number>, before: Map<string, number>, events: number) {
+  const grown = (name: string) => round(((after.get(name) ?? 0) - (before.get(name) ?? 0)) / events, 2);
+  const commands: Record<string, number> = {};
+  for (const name of after.keys()) if (name.startsWith('command ') && grown(name) > 0) commands[name.slice(8)] = grown(name);
+  return {
+    logRecordsPerEvent: grown('logRecords'),
+    shuffledMessagesPerEvent: grown('shuffledMessages'),
+    logWalSyncsPerEvent: grown('logWalSyncs'),
+    commandsPerEvent: Object.fromEntries(Object.entries(commands).sort((a, b) => b[1] - a[1])),
+  };
+}
+
 /** Every agent slot free and nobody waiting, five readings in a row: the work is processed (read from the slot pool alone). */
 async function drained(ingressUrl: string): Promise<void> {
   const pool = clients.connect({ url: ingressUrl }).objectClient(slotsApi, SLOT_POOL_KEY);
@@ -331,6 +366,8 @@ async function workerRound(engine: 'embedded' | 'restate') {
     };
     const invocationsBefore = new Map(balancer?.invocations ?? []);
     const scheduledBefore = restate === undefined ? {} : await scheduled(restate.node().adminUrl);
+    const fabricPort = restate?.node().options.ports.fabric;
+    const countersBefore = fabricPort === undefined ? new Map<string, number>() : await serverCounters(fabricPort);
     const started = performance.now();
     const figures = await workload(calls, `run-${engine}`);
     await finished();
@@ -347,6 +384,7 @@ async function workerRound(engine: 'embedded' | 'restate') {
             serviceCpuSecondsPer1000Events: perThousand(sum(pids.services.map(cpuSeconds)) - cpuBefore.services),
             invocationsPerEvent: perEvent(balancer!.invocations, invocationsBefore, events),
             delayedMessagesPerEvent: delayedPerEvent(await scheduled(restate.node().adminUrl), scheduledBefore, events),
+            server: countersPerEvent(await serverCounters(fabricPort!), countersBefore, events),
           }),
     };
   } finally {
