@@ -1,7 +1,7 @@
 import * as restate from '@restatedev/restate-sdk';
-import type { InitResult, PromptRequest } from '../engine/index.js';
+import type { InitResult } from '../engine/index.js';
 import { ID_KEY, idsApi, SERVICE_NAMES, sessionApi } from './handles.js';
-import type { IdentitySeed } from './session-object.js';
+import type { IdentitySeed, SeededPromptRequest } from './session-object.js';
 
 /**
  * Numbers sessions: claude-mem's routes name a session by an integer sessionDbId. One counter for the
@@ -35,12 +35,16 @@ export interface OpenRequest {
 }
 
 /** The content session's id, whether this call gave it (and so took the candidate), and the seed of a new session. */
-async function openHere(ctx: restate.ObjectContext, request: OpenRequest): Promise<{ sessionDbId: number; seed?: IdentitySeed }> {
+async function openHere(
+  ctx: restate.ObjectContext,
+  request: OpenRequest,
+  at?: number,
+): Promise<{ sessionDbId: number; seed?: IdentitySeed }> {
   const known = await ctx.get<number>('sessionDbId');
   if (known !== null) return { sessionDbId: known };
   const sessionDbId = request.candidate ?? (await ctx.objectClient(idsApi, ID_KEY).next());
   ctx.set('sessionDbId', sessionDbId);
-  return { sessionDbId, seed: { contentSessionId: ctx.key, project: request.project, at: await ctx.date.now() } };
+  return { sessionDbId, seed: { contentSessionId: ctx.key, project: request.project, at: at ?? (await ctx.date.now()) } };
 }
 
 /**
@@ -62,9 +66,9 @@ export const sessionDirectory = restate.object({
     /** A prompt for the content session, opened first if it is new. */
     init: async (
       ctx: restate.ObjectContext,
-      request: OpenRequest & { readonly prompt: PromptRequest },
+      request: OpenRequest & { readonly prompt: SeededPromptRequest },
     ): Promise<{ result: InitResult; sessionDbId: number; opened: boolean }> => {
-      const { sessionDbId, seed } = await openHere(ctx, request);
+      const { sessionDbId, seed } = await openHere(ctx, request, request.prompt.at);
       const result = await ctx
         .objectClient(sessionApi, String(sessionDbId))
         .init({ ...request.prompt, ...(seed === undefined ? {} : { identity: seed }) });

@@ -25,7 +25,7 @@ import {
 import type { MemoryStore } from '../memories/index.js';
 import { describeSession, type SessionView } from '../session/index.js';
 import { clusterStats, DisposalPoller, mapLimited } from './cluster-stats.js';
-import { directoryApi, ID_KEY, idsApi, INDEX_KEY, indexApi, SLOT_POOL_KEY, sessionApi, slotsApi, timelineApi } from './handles.js';
+import { directoryApi, ID_KEY, INDEX_KEY, idsApi, indexApi, SLOT_POOL_KEY, sessionApi, slotsApi, timelineApi } from './handles.js';
 import { Reachability } from './reach.js';
 import type { TimelineEntry, TimelinePage } from './timeline.js';
 
@@ -255,15 +255,17 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
     },
     init: (target, request) =>
       command(async (key) => {
-        if ('sessionDbId' in target) return session(target.sessionDbId).init(request, step(key, 'init'));
+        // Stamped with this worker's clock as the call arrived: the session's turn reads no clock of its own.
+        const stamped = { ...request, at: now() };
+        if ('sessionDbId' in target) return session(target.sessionDbId).init(stamped, step(key, 'init'));
         const { contentSessionId, project } = target;
         const known = ids.get(contentSessionId);
-        if (known !== undefined) return session(known).init(request, step(key, 'init'));
+        if (known !== undefined) return session(known).init(stamped, step(key, 'init'));
         // A content session not cached here: the directory opens it if it is new and passes the prompt on, in one call.
         const candidate = await candidateId();
         const opened = await ingress
           .objectClient(directoryApi, contentSessionId)
-          .init({ project: project ?? '', candidate, prompt: request }, step(key, 'init'));
+          .init({ project: project ?? '', candidate, prompt: stamped }, step(key, 'init'));
         settle(candidate, opened.opened);
         remember(contentSessionId, opened.sessionDbId);
         return opened.result;
@@ -278,7 +280,7 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
               ? await lookup(target.contentSessionId)
               : await open(target.contentSessionId, target.project ?? '', key);
         if (sessionDbId === null) return { ok: false, error: 'not-prompted' };
-        return session(sessionDbId).enqueue(work, step(key, 'enqueue'));
+        return session(sessionDbId).enqueue({ ...work, at: now() }, step(key, 'enqueue'));
       }),
     touch: (target) => endOrTouch(target, 'touch'),
     complete: (target) => endOrTouch(target, 'complete'),

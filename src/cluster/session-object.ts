@@ -24,16 +24,28 @@ import {
   readAll,
   readRecord,
   type SessionRecord,
-  type SessionServiceSettings,
-  SessionTurn,
   workKey,
-} from './session-turn.js';
+} from './session-state.js';
+import { type SessionServiceSettings, SessionTurn } from './session-turn.js';
 import type { TimelineEntry } from './timeline.js';
 
-export type { IdentityRecord, IdentitySeed, SessionServiceSettings } from './session-turn.js';
+export type { IdentityRecord, IdentitySeed } from './session-state.js';
+export type { SessionServiceSettings } from './session-turn.js';
+
+/**
+ * When a command happened, as its caller took it: the worker stamps each hook call with its clock when it
+ * arrives (the time the embedded engine would give it), so that the turn needs no journaled clock read of
+ * its own. Absent: the turn reads Restate's journaled clock.
+ */
+interface Stamped {
+  readonly at?: number;
+}
 
 /** An `init` as the directory sends it for a content session it has just opened: the new session's identity with it. */
-export type SeededPromptRequest = PromptRequest & { readonly identity?: IdentitySeed };
+export type SeededPromptRequest = PromptRequest & Stamped & { readonly identity?: IdentitySeed };
+
+/** Work as the engine sends it. */
+export type StampedWorkRequest = WorkRequest & Stamped;
 
 const notFound = { ok: false, error: 'not-found' } as const;
 
@@ -79,8 +91,8 @@ export function createSessionObject(service: SessionServiceSettings) {
       },
       /** A prompt; with `identity` (the directory opening a new content session), the session's identity first, in the same turn. */
       init: async (ctx: restate.ObjectContext, request: SeededPromptRequest): Promise<InitResult> => {
-        const { identity: seed, ...prompt } = request;
-        const turn = await load(ctx, seed === undefined ? {} : { seed });
+        const { identity: seed, at, ...prompt } = request;
+        const turn = await load(ctx, { ...(seed === undefined ? {} : { seed }), ...(at === undefined ? {} : { at }) });
         if (turn === null) return notFound;
         if (turn.record === null) await turn.create();
         const outcome = promptEvent(turn.live.context, prompt, service, turn.now);
@@ -92,9 +104,13 @@ export function createSessionObject(service: SessionServiceSettings) {
         await turn.finish();
         return { ok: true, sessionDbId: turn.identity.sessionDbId, promptNumber: outcome.promptNumber, created: turn.created };
       },
-      enqueue: async (ctx: restate.ObjectContext, request: WorkRequest): Promise<EnqueueResult> => {
-        // The work key is read with the identity and the record: one round trip to the server.
-        const turn = await load(ctx, request.toolUseId === undefined ? {} : { also: [workKey(request.toolUseId)] });
+      enqueue: async (ctx: restate.ObjectContext, stamped: StampedWorkRequest): Promise<EnqueueResult> => {
+        const { at, ...request } = stamped;
+        // The work key is read with the record: one round trip to the server.
+        const turn = await load(ctx, {
+          ...(request.toolUseId === undefined ? {} : { also: [workKey(request.toolUseId)] }),
+          ...(at === undefined ? {} : { at }),
+        });
         if (turn === null) return notFound;
         const { sessionDbId } = turn.identity;
         const screened = screenWork(request, {
