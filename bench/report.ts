@@ -553,6 +553,34 @@ renderers.restate = {
         `Phase 1's invocations per event: ${was.text}.`,
       );
     }
+    const earlier = s.before?.workerOverHttp;
+    if (earlier?.restate !== undefined) {
+      const rowOf = (label: string, pair: Free) => {
+        const r = pair?.restate;
+        const versus = r && pair?.embedded ? Math.round((r.eventsPerSecond / pair.embedded.eventsPerSecond) * 1000) / 1000 : undefined;
+        return (
+          `| ${label} | ${n(invocations(r).total)} | ${n(r?.server?.logRecordsPerEvent)} | ${n(r?.eventsPerSecond)} (${x(versus)}) | ` +
+          `${n(r?.p50Ms)} ms | ${n(r?.p99Ms)} ms | ${n(r?.restateServerCpuSecondsPer1000Events)} | ${n(r?.serviceCpuSecondsPer1000Events)} |`
+        );
+      };
+      lines.push(
+        '',
+        `Before issue 21's changes (the tree of commit \`${s.before.commit}\`, the worker rounds of this script, ${s.before.ranAt.slice(0, 16).replace('T', ' ')} UTC, ` +
+          `load ${s.before.machine.loadAverage.join(' / ')}), against this run; events/s with its ratio to the embedded worker of the same run:`,
+        '',
+        '| worker over HTTP, Restate | invocations per event | log records per event | events/s | p50 | p99 | restate-server CPU s per 1,000 events | services CPU s per 1,000 events |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|',
+        rowOf(`before (\`${s.before.commit}\`)`, earlier),
+        rowOf(`now (\`${s.commit}\`)`, w),
+        '',
+        `Before: ${invocations(earlier.restate).text}. What restate-server applied per event, now: ` +
+          `${Object.entries((w.restate?.server?.commandsPerEvent ?? {}) as Record<string, number>)
+            .map(([command, v]) => `${command} ${n(v)}`)
+            .join(', ')} (before: ${Object.entries((earlier.restate?.server?.commandsPerEvent ?? {}) as Record<string, number>)
+            .map(([command, v]) => `${command} ${n(v)}`)
+            .join(', ')}).`,
+      );
+    }
     const m = s.memory;
     lines.push(
       '',

@@ -12,9 +12,10 @@
  * Events/s is the rate at which calls are answered; processed events/s runs until every item has
  * been answered by the agent.
  *
- *   npx tsx bench/restate.ts [--quick] [--client-only] [--worker-only]
+ *   npx tsx bench/restate.ts [--quick] [--client-only] [--worker-only [--record-before]]
  *   (--client-only: no worker rounds, for older trees; --worker-only: the two worker rounds alone, printed,
- *   bench/results.json left as it is: to try a change)
+ *   bench/results.json left as it is: to try a change; with --record-before, kept in the restate section as
+ *   `before`, the figures of an earlier tree that later full runs keep beside theirs)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,13 +30,14 @@ import { startRestate } from '../test/cluster/support/restate-server.js';
 import { type ServiceProcess, startServiceProcess } from '../test/cluster/support/service-process.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../test/support/process.js';
 import { waitFor } from '../test/support/wait.js';
-import { log, mib, ratio, readResults, round, writeSection } from './lib/results.js';
+import { log, mib, ratio, readResults, round, writeSection, writeSubsection } from './lib/results.js';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'client-only': { type: 'boolean', default: false },
     'worker-only': { type: 'boolean', default: false },
+    'record-before': { type: 'boolean', default: false },
   },
 });
 const SESSIONS = args.quick ? 100 : 300;
@@ -412,6 +414,11 @@ if (!args['client-only']) {
 }
 if (args['worker-only']) {
   log(`worker on Restate / embedded worker: ${ratio(workers.restate!.eventsPerSecond, workers.embedded!.eventsPerSecond)}× the events/s`);
+  if (args['record-before'])
+    writeSubsection('restate', 'before', `npx tsx bench/restate.ts${args.quick ? ' --quick' : ''} --worker-only --record-before`, {
+      workload: { sessions: SESSIONS, observationsPerSession: OBSERVATIONS, concurrentSessions: CONCURRENCY, agent: 'local' },
+      workerOverHttp: workers,
+    });
   process.exit(0);
 }
 const rounds: Record<string, Awaited<ReturnType<typeof restateRound>>> = {};
@@ -421,10 +428,12 @@ for (const processes of [1, 2, 3]) {
 }
 const memory = await idleMemory();
 log(`restate memory: ${JSON.stringify(memory)}`);
-// Phase 1's figures (the same script with --client-only on the tree before phase 2) stay with the section.
-const phase1 = readResults().restate?.phase1;
+// Phase 1's figures (the same script with --client-only on the tree before phase 2) and those of the tree
+// before issue 21's changes (--worker-only --record-before) stay with the section.
+const { phase1, before } = (readResults().restate ?? {}) as { phase1?: unknown; before?: unknown };
 writeSection('restate', `npx tsx bench/restate.ts${args.quick ? ' --quick' : ''}`, {
   ...(phase1 === undefined ? {} : { phase1 }),
+  ...(before === undefined ? {} : { before }),
   workload: { sessions: SESSIONS, observationsPerSession: OBSERVATIONS, concurrentSessions: CONCURRENCY, agent: 'local' },
   embedded,
   ...(args['client-only'] ? {} : { workerOverHttp: workers }),
