@@ -30,7 +30,8 @@ describe('three restate-server nodes, two service processes', () => {
 
   beforeAll(async () => {
     cluster = await startRestateCluster(3, 2);
-    const env = { CLAUDE_MEM_PROVIDER: 'local', CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '4' };
+    // Answered observations kept whole (no digests): each acknowledged item is then found in the history it entered once.
+    const env = { CLAUDE_MEM_PROVIDER: 'local', CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '4', CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: 'false' };
     for (let i = 0; i < 2; i++) services.push(await startServiceProcess(await freePort(), env));
     balancer = await startBalancer(services.map((service) => service.url));
     await registerSessionService(cluster.nodes[0]!.adminUrl, balancer.url);

@@ -35,6 +35,8 @@ describe('crashes on Restate', () => {
       CLAUDE_MEM_SESSION_TTL_MINUTES: String(TTL_MS / 60_000),
       CLAUDE_MEM_SESSION_GRACE_SECONDS: '1',
       CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '2',
+      // Answered observations kept whole (no digests): each acknowledged item is then found in the history it entered once.
+      CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: 'false',
     };
     service = await startServiceProcess(servicePort, env);
     await registerSessionService(restate.node().adminUrl, service.url);
