@@ -27,6 +27,7 @@ import {
   workKey,
 } from './session-state.js';
 import { type SessionServiceSettings, SessionTurn } from './session-turn.js';
+import type { SlotGrant } from './slots.js';
 import type { TimelineEntry } from './timeline.js';
 
 export type { IdentityRecord, IdentitySeed } from './session-state.js';
@@ -202,9 +203,10 @@ export function createSessionObject(service: SessionServiceSettings) {
       ),
       slotGranted: restate.handlers.object.exclusive(
         { ingressPrivate: true },
-        async (ctx: restate.ObjectContext, grant: { lease: string }): Promise<void> => {
+        async (ctx: restate.ObjectContext, grant: SlotGrant): Promise<void> => {
           const turn = await load(ctx);
           const record = turn?.record;
+          if (record != null && grant.free !== undefined) record.slotFree = grant.free > 0;
           if (turn == null || record == null || record.slot?.lease !== grant.lease || !hasTag(record, 'slot-request')) {
             // A grant for a request withdrawn meanwhile (deleted, disposed): the slot goes to the next in line.
             ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).release({ lease: grant.lease });

@@ -41,6 +41,13 @@ export interface SessionRecord extends MachineState {
   readonly sent: Record<string, { readonly token: string; readonly dueAt: number }>;
   /** The slot lease asked for and not yet handed to an agent call. */
   slot: { readonly lease: string; granted: boolean } | null;
+  /**
+   * The slot pool had a slot free when it last answered this session (or granted it one): the next
+   * request is a call, granted in its answer. Otherwise (or unknown) it goes one way and the grant comes
+   * as a message, so that the hook call that queued the work does not wait in the pool's queue behind
+   * every other session's requests while the slots are busy. Only a hint: either way the pool's rule decides.
+   */
+  slotFree?: boolean;
   /** The agent call of the current attempt; it owns the lease from here on. */
   agent: { readonly callId: string; readonly invocationId: string; settled: boolean } | null;
   seq: number;

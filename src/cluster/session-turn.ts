@@ -199,13 +199,20 @@ export class SessionTurn {
         const lease = `${ctx.key}/${ctx.rand.uuidv4()}`;
         const release = this.releaseLease ?? undefined;
         this.releaseLease = null;
-        const { granted } = await ctx.objectClient(slotsApi, SLOT_POOL_KEY).acquire({
+        const request = {
           lease,
           session: ctx.key,
           capacity: this.service.maxConcurrentAgents,
           ...(release === undefined ? {} : { release }),
-        });
-        record.slot = { lease, granted };
+        };
+        if (record.slotFree === true) {
+          const answer = await ctx.objectClient(slotsApi, SLOT_POOL_KEY).acquire(request);
+          record.slot = { lease, granted: answer.granted };
+          record.slotFree = answer.free > 0;
+        } else {
+          ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).acquire({ ...request, grantByMessage: true });
+          record.slot = { lease, granted: false };
+        }
         return;
       }
       case 'cancelSlotRequest':
