@@ -37,6 +37,8 @@ describe('crashes on Restate', () => {
       CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '2',
       // Answered observations kept whole (no digests): each acknowledged item is then found in the history it entered once.
       CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: 'false',
+      // No gather window: the busy session's work is answered within the idle session's TTL, whose timer is watched after it.
+      CLAUDE_MEM_BATCH_WINDOW_SECONDS: '0',
     };
     service = await startServiceProcess(servicePort, env);
     await registerSessionService(restate.node().adminUrl, service.url);
