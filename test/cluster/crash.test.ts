@@ -35,6 +35,10 @@ describe('crashes on Restate', () => {
       CLAUDE_MEM_SESSION_TTL_MINUTES: String(TTL_MS / 60_000),
       CLAUDE_MEM_SESSION_GRACE_SECONDS: '1',
       CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '2',
+      // Answered observations stay whole in the history (no digests), where expectAnsweredOnce finds each once;
+      // an observation is asked at once (no gather window), so the busy session is done well within the idle one's TTL.
+      CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: 'false',
+      CLAUDE_MEM_BATCH_WINDOW_SECONDS: '0',
     };
     service = await startServiceProcess(servicePort, env);
     await registerSessionService(restate.node().adminUrl, service.url);
