@@ -1,11 +1,14 @@
 /**
  * Renders docs/benchmarks.md from bench/results.json: `npm run bench:report` (each benchmark script
- * also runs it). Every figure in the document comes from the JSON, with the run that produced it.
+ * also runs it). Every figure in the document comes from the JSON, with the run that produced it, but for
+ * bench/before-after.md, side-by-side runs of two commits, appended as written.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Machine, readResults, type Section } from './lib/results.js';
 
 const DOC = new URL('../docs/benchmarks.md', import.meta.url);
+/** Side-by-side runs of two commits (results.json holds one commit's figures), written by hand and appended as they are. */
+const BEFORE_AFTER = new URL('./before-after.md', import.meta.url);
 
 const n = (value: unknown) => (typeof value === 'number' ? value.toLocaleString('en-US') : String(value ?? '—'));
 const x = (value: unknown) => (typeof value === 'number' ? `${value}×` : '—');
@@ -620,6 +623,7 @@ function render(): string {
     }
     lines.push(provenance(section), '', ...renderSection(section));
   }
+  if (existsSync(BEFORE_AFTER)) lines.push('', readFileSync(BEFORE_AFTER, 'utf8').trimEnd());
   return `${lines.join('\n')}\n`;
 }
 

@@ -18,12 +18,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectSessionCluster, registerSessionService, type SessionClusterClient } from '../src/cluster/index.js';
+import * as clients from '@restatedev/restate-sdk-clients';
+import { connectRestateEngine, registerSessionService, SERVICE_NAMES, SLOT_POOL_KEY, slotsApi } from '../src/cluster/index.js';
+import type { SessionEngine } from '../src/index.js';
 import { createLocalAgent, createSessionRegistry, openSqliteStore } from '../src/index.js';
 import { startBalancer } from '../test/cluster/support/balancer.js';
-import { startRestate, until } from '../test/cluster/support/restate-server.js';
+import { startRestate } from '../test/cluster/support/restate-server.js';
 import { type ServiceProcess, startServiceProcess } from '../test/cluster/support/service-process.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../test/support/process.js';
+import { waitFor } from '../test/support/wait.js';
 import { log, mib, ratio, readResults, round, writeSection } from './lib/results.js';
 
 const { values: args } = parseArgs({
@@ -86,7 +89,8 @@ async function workload(calls: Calls, prefix: string): Promise<Figures> {
   };
 }
 
-const clusterCalls = (client: SessionClusterClient): Calls => ({
+/** The hook calls through the Restate engine (what a worker on Restate runs, idempotency keys included). */
+const clusterCalls = (client: SessionEngine): Calls => ({
   init: (id) => client.init({ contentSessionId: id, project: 'bench' }, { prompt: `prompt of ${id}`, promptNumber: 1 }),
   observe: (id, k) =>
     client.enqueue({ contentSessionId: id }, { kind: 'observation', prompt: `observation ${k} of ${id}`, toolUseId: `${id}-${k}` }),
@@ -110,7 +114,7 @@ function perEvent(after: Map<string, number>, before: Map<string, number>, event
   const out: Record<string, number> = {};
   for (const [handler, count] of after) {
     // The bench's own polling for the end of the work, and the worker's disposal poll (every 2 s, not per event).
-    if (handler === 'agentSlots/stats' || handler === 'sessionIndex/summary') continue;
+    if (handler === `${SERVICE_NAMES.slots}/stats` || handler === `${SERVICE_NAMES.index}/summary`) continue;
     const grown = count - (before.get(handler) ?? 0);
     if (grown > 0) out[handler] = round(grown / events, 2);
   }
@@ -137,17 +141,17 @@ async function scheduled(adminUrl: string): Promise<Record<string, number>> {
   return Object.fromEntries(rows.map((row) => [`${row.service}/${row.handler}`, Number(row.n)]));
 }
 
-/** Every agent slot free and nobody waiting, five readings in a row: the work is processed. */
-async function drained(client: SessionClusterClient): Promise<void> {
+/** Every agent slot free and nobody waiting, five readings in a row: the work is processed (read from the slot pool alone). */
+async function drained(ingressUrl: string): Promise<void> {
+  const pool = clients.connect({ url: ingressUrl }).objectClient(slotsApi, SLOT_POOL_KEY);
   let quiet = 0;
-  await until(
+  await waitFor(
     async () => {
-      const slots = await client.slots();
+      const slots = await pool.stats();
       quiet = slots.inUse === 0 && slots.waiting === 0 ? quiet + 1 : 0;
       return quiet >= 5;
     },
-    300_000,
-    () => 'every item processed',
+    { timeoutMs: 300_000, what: () => 'every item processed' },
   );
 }
 
@@ -159,9 +163,9 @@ async function restateRound(processes: number) {
     for (let i = 0; i < processes; i++) services.push(await startServiceProcess(await freePort(), SERVICE_ENV));
     balancer = await startBalancer(services.map((service) => service.url));
     await registerSessionService(restate.node().adminUrl, balancer.url);
-    const client = connectSessionCluster({ ingressUrl: restate.node().ingressUrl });
+    const client = connectRestateEngine({ ingressUrl: restate.node().ingressUrl });
     await workload(clusterCalls(client), `warmup-${processes}`);
-    await drained(client);
+    await drained(restate.node().ingressUrl);
     const serverCpu = cpuSeconds(restate.node().pid);
     const serviceCpu = services.reduce((sum, service) => sum + cpuSeconds(service.pid), 0);
     const invocationsBefore = new Map(balancer.invocations);
@@ -172,7 +176,8 @@ async function restateRound(processes: number) {
     const perThousand = (seconds: number) => round((seconds / events) * 1_000, 2);
     // Agent calls go on after the last answer: wait until every item is answered, so that each event's
     // whole fan-out is counted, and the rate at which work is processed (not only accepted) is known.
-    await drained(client);
+    await drained(restate.node().ingressUrl);
+    await client.close();
     const processedPerSecond = round(events / ((performance.now() - runStarted) / 1_000));
     const scheduledAfter = await scheduled(restate.node().adminUrl);
     return {
@@ -196,7 +201,7 @@ async function idleMemory() {
   try {
     services.push(await startServiceProcess(await freePort(), SERVICE_ENV));
     await registerSessionService(restate.node().adminUrl, services[0]!.url);
-    const client = connectSessionCluster({ ingressUrl: restate.node().ingressUrl });
+    const client = connectRestateEngine({ ingressUrl: restate.node().ingressUrl });
     const calls = clusterCalls(client);
     await calls.init('idle-warmup');
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -207,13 +212,12 @@ async function idleMemory() {
         for (let index = next++; index < IDLE_SESSIONS; index = next++) await calls.init(`idle-${index}`);
       }),
     );
-    const last = (await client.lookup(`idle-${IDLE_SESSIONS - 1}`))!;
+    const last = { contentSessionId: `idle-${IDLE_SESSIONS - 1}` };
     // Slots are first come first served: the last session's prompt is answered after every other one.
-    await until(
-      async () => (await client.get(last))?.state === 'idle',
-      Math.max(60_000, IDLE_SESSIONS * 60),
-      () => 'the last session idle',
-    );
+    await waitFor(async () => (await client.get(last))?.state === 'idle', {
+      timeoutMs: Math.max(60_000, IDLE_SESSIONS * 60),
+      what: () => 'the last session idle',
+    });
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const after = rssBytes(restate.node().pid);
     return {
@@ -241,11 +245,7 @@ async function embeddedRound(): Promise<Figures & { processedEventsPerSecond: nu
     await workload(calls, 'warmup');
     const started = performance.now();
     const figures = await workload(calls, 'run');
-    await until(
-      () => registry.stats().byLifecycle.active === 0,
-      300_000,
-      () => 'every item processed',
-    );
+    await waitFor(() => registry.stats().byLifecycle.active === 0, { timeoutMs: 300_000, what: () => 'every item processed' });
     return { ...figures, processedEventsPerSecond: round((SESSIONS * (OBSERVATIONS + 1)) / ((performance.now() - started) / 1_000)) };
   } finally {
     await registry.shutdown();
@@ -282,13 +282,12 @@ function httpCalls(port: number): Calls {
 
 /** No session of the worker is active any more (each read of the list is one GET). */
 async function workerDrained(port: number): Promise<void> {
-  await until(
+  await waitFor(
     async () => {
       const { sessions } = (await (await fetch(`http://127.0.0.1:${port}/api/sessions`)).json()) as { sessions: { lifecycle: string }[] };
       return sessions.every((session) => session.lifecycle !== 'active');
     },
-    300_000,
-    () => 'every item processed by the worker',
+    { timeoutMs: 300_000, what: () => 'every item processed by the worker' },
   );
 }
 
@@ -314,7 +313,7 @@ async function workerRound(engine: 'embedded' | 'restate') {
     worker = await startWorkerProcess({ ...env, CLAUDE_MEM_LOG_LEVEL: 'warn' }, port);
     const calls = httpCalls(port);
     // The end of the work is watched without the worker (its list would cost a read per session, counted below).
-    const watch = restate === undefined ? undefined : connectSessionCluster({ ingressUrl: restate.node().ingressUrl });
+    const watch = restate?.node().ingressUrl;
     const finished = () => (watch === undefined ? workerDrained(port) : drained(watch));
     await workload(calls, `warmup-${engine}`);
     await finished();

@@ -32,7 +32,7 @@ import {
   trimmedToBound,
   usageAfter,
 } from './session.context.js';
-import type { AgentInput, DisposalReason, SessionContext, SessionEvent, SessionInput, WorkItem } from './session.types.js';
+import type { AgentInput, DisposalReason, SessionContext, SessionEvent, SessionInput, SessionTag, WorkItem } from './session.types.js';
 
 export {
   agentInputOf,
@@ -69,6 +69,7 @@ export const sessionMachine = setup({
     context: {} as SessionContext,
     events: {} as SessionEvent,
     input: {} as SessionInput,
+    tags: {} as SessionTag,
   },
   delays: {
     // Durations from entry. The registry supplies versions that count down to the deadline in
@@ -323,6 +324,7 @@ export const sessionMachine = setup({
          * finds the window over or the burst quiet. Arrivals move only the closing time, not the timer.
          */
         gathering: {
+          tags: 'batch-gathering',
           entry: 'armGatherDeadline',
           exit: 'clearGatherDeadline',
           always: { guard: 'batchIsClosed', target: 'waiting' },
@@ -332,6 +334,7 @@ export const sessionMachine = setup({
           on: { RECOVER: { target: 'gathering', reenter: true, actions: 'applySettings' } },
         },
         waiting: {
+          tags: 'slot-request',
           entry: 'requestSlot',
           exit: 'cancelSlotRequest',
           on: {
@@ -340,6 +343,7 @@ export const sessionMachine = setup({
           },
         },
         processing: {
+          tags: 'agent-call',
           entry: ['startBatch', { type: 'callAgent', params: ({ context }) => agentInputOf(context) }],
           exit: ['abortAgentCall', 'releaseSlot'],
           on: {
@@ -366,16 +370,19 @@ export const sessionMachine = setup({
           },
         },
         backoff: {
+          tags: 'retry-wait',
           after: { retryAt: 'waiting' },
           on: { RECOVER: { target: 'backoff', reenter: true, actions: 'applySettings' } },
         },
         paused: {
+          tags: 'retry-wait',
           after: { retryAt: 'waiting' },
           on: { RECOVER: { target: 'paused', reenter: true, actions: 'applySettings' } },
         },
       },
     },
     idle: {
+      tags: ['resting', 'hibernatable'],
       entry: 'armIdleDeadline',
       after: {
         idleDeadline: [
@@ -391,6 +398,7 @@ export const sessionMachine = setup({
       },
     },
     expiring: {
+      tags: 'resting',
       entry: ['armGraceDeadline', 'notifyExpiring'],
       after: {
         graceDeadline: { target: 'disposed', actions: { type: 'recordDisposal', params: { reason: 'ttl' } } },

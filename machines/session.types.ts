@@ -24,8 +24,27 @@ export interface WorkItem {
   readonly promptNumber?: number;
 }
 
-/** Why a session went away. Every disposal records exactly one. */
-export type DisposalReason = 'ttl' | 'completed' | 'deleted' | 'capacity' | 'memory-pressure';
+/**
+ * Why a session went away. Every disposal records exactly one, in its context, its log and its
+ * `disposed` notice, so that nobody has to guess why a session is gone:
+ * - `ttl`: nothing happened for `idleTtlMs` (default 1 h) and nothing came in the `graceMs` (30 s) of
+ *   `expiring` after it. Queued work is activity: a session with a queue never expires.
+ * - `completed`: asked to complete (`POST /api/sessions/complete`, claude-mem's end of session); its
+ *   queue was drained first, so nothing was dropped.
+ * - `deleted`: asked to go at once (`DELETE /sessions/:id`); its agent call is aborted and its queued
+ *   items dropped, counted in `droppedItems`.
+ * - `capacity`: the least recently active idle session, evicted to make room for a new one beyond
+ *   `maxActiveSessions` (default 100; engines with the `capacity` capability).
+ * - `memory-pressure`: an idle session shed, oldest first, while the heap is over its limit (default
+ *   80 % of V8's; engines with the `memoryPressure` capability). Active sessions are never evicted.
+ */
+export const DISPOSAL_REASONS = ['ttl', 'completed', 'deleted', 'capacity', 'memory-pressure'] as const;
+export type DisposalReason = (typeof DISPOSAL_REASONS)[number];
+
+/** A count per disposal reason, all zero (to count disposals into). */
+export function noDisposals(): Record<DisposalReason, number> {
+  return { ttl: 0, completed: 0, deleted: 0, capacity: 0, 'memory-pressure': 0 };
+}
 export type EvictionReason = Extract<DisposalReason, 'capacity' | 'memory-pressure'>;
 
 /** Tunables a session carries in its context, so that its log alone explains every decision it made. */
@@ -296,5 +315,17 @@ export type SessionEvent =
   /** The agent call failed. */
   | { readonly type: 'xstate.error.actor.agent'; readonly error: AgentFailure };
 
-/** Top-level phase of a session, as the HTTP API reports it. */
-export type Lifecycle = 'active' | 'idle' | 'expiring' | 'disposed';
+/**
+ * What a state means to the world outside the machine, so that it asks with tags, never with state names:
+ * - `batch-gathering`: its next batch waits, holding no slot, for the rest of its burst (`active.gathering`);
+ * - `slot-request`: the session has asked for an agent slot and waits for it (`active.waiting`);
+ * - `agent-call`: it holds a slot and its agent call is in flight (`active.processing`);
+ * - `retry-wait`: its batch goes again at `retryAt`, after a failure or a provider's refusal (`active.backoff`, `active.paused`);
+ * - `resting`: it has no queued work (`idle`, `expiring`): the only sessions capacity or memory may evict;
+ * - `hibernatable`: it may give up its actor and sleep until work or its deadline wakes it (`idle`).
+ */
+export type SessionTag = 'batch-gathering' | 'slot-request' | 'agent-call' | 'retry-wait' | 'resting' | 'hibernatable';
+
+/** Top-level phases of a session, as the HTTP API reports them: the machine's top-level states. */
+export const LIFECYCLES = ['active', 'idle', 'expiring', 'disposed'] as const;
+export type Lifecycle = (typeof LIFECYCLES)[number];

@@ -115,9 +115,9 @@ export function renderTransitionTable(machine: AnyStateMachine): string {
   return rows.join('\n');
 }
 
-/** Entry and exit actions, invoked actors and delays per state. */
+/** Tags (what a state means to the world outside the machine), entry and exit actions, invoked actors and delays per state. */
 export function renderStateTable(machine: AnyStateMachine): string {
-  const rows = ['| state | entry | exit | invokes | delays |', '|---|---|---|---|---|'];
+  const rows = ['| state | tags | entry | exit | invokes | delays |', '|---|---|---|---|---|---|'];
   const visit = (node: AnyStateNode) => {
     for (const child of Object.values(node.states) as AnyStateNode[]) {
       const named = (actions: unknown[]) =>
@@ -128,7 +128,7 @@ export function renderStateTable(machine: AnyStateMachine): string {
           .join(', ');
       const delays = [...new Set((child.after ?? []).map((d: { delay: unknown }) => String(d.delay)))];
       rows.push(
-        `| ${child.path.join('.')}${child.type === 'final' ? ' (final)' : ''} | ${named(child.entry)} | ${named(child.exit)} | ${child.invoke.map((i: { src: unknown }) => `\`${String(i.src)}\``).join(', ')} | ${delays.map((d) => `\`${d}\``).join(', ')} |`,
+        `| ${child.path.join('.')}${child.type === 'final' ? ' (final)' : ''} | ${(child.tags as string[]).map((t) => `\`${t}\``).join(', ')} | ${named(child.entry)} | ${named(child.exit)} | ${child.invoke.map((i: { src: unknown }) => `\`${String(i.src)}\``).join(', ')} | ${delays.map((d) => `\`${d}\``).join(', ')} |`,
       );
       visit(child);
     }

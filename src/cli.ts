@@ -15,10 +15,12 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { doctor, formatReport, installClaudeMem } from './claude-mem/index.js';
+import { openMemoryDatabase, serveSessionServices } from './cluster/index.js';
 import {
   type CommandLineValue,
   ConfigError,
   DEFAULT_INSPECTOR_URL,
+  type EngineName,
   eventLogPath,
   loadConfig,
   resolveDataDir,
@@ -29,7 +31,7 @@ import { InspectorRelayError, startInspectorRelay } from './inspector/index.js';
 import { ClaudeMemImportError, describeConnection, importClaudeMem, openPostgresMemories, openSqliteMemories } from './memories/index.js';
 import { formatTimeline, sessionTimeline } from './replay/index.js';
 import { EventStoreError, openSqliteStore } from './store/index.js';
-import { openMemoryDatabase, openProviders, packageVersion, serveSessionServices, startWorker, WorkerStartError } from './worker/index.js';
+import { ENGINES, openProviders, packageVersion, startWorker, WorkerStartError } from './worker/index.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -204,9 +206,10 @@ function addReplayCommand(program: Command, io: CliIo): void {
     .action((session: string, options: { dataDir?: string; db?: string; json?: boolean }) => {
       const path = options.db ?? eventLogPath(options.dataDir ?? resolveDataDir({ env: io.env }));
       if (!existsSync(path)) {
-        if (options.db === undefined && configuredEngine(io.env, options.dataDir) === 'restate') {
+        const engine = configuredEngine(io.env, options.dataDir);
+        if (options.db === undefined && engine !== undefined && !ENGINES[engine].capabilities.localLog) {
           throw new UsageError(
-            `no event log at ${path}: the sessions run on Restate (CLAUDE_MEM_ENGINE=restate), which keeps no log here. ` +
+            `no event log at ${path}: the sessions run on ${ENGINES[engine].title} (CLAUDE_MEM_ENGINE=${engine}), which keeps no log here. ` +
               "Every event of a session: GET /api/sessions/<sessionDbId>/events on the worker; its timeline: the dashboard's session page.",
           );
         }
@@ -329,7 +332,7 @@ function addClaudeMemCommands(program: Command, io: CliIo, outcome: Outcome): vo
 }
 
 /** The engine the configuration names, if it can be read (replay must work even when some setting is invalid). */
-function configuredEngine(env: NodeJS.ProcessEnv, dataDir: string | undefined): string | undefined {
+function configuredEngine(env: NodeJS.ProcessEnv, dataDir: string | undefined): EngineName | undefined {
   try {
     return loadConfig({ env, ...(dataDir === undefined ? {} : { flags: { CLAUDE_MEM_DATA_DIR: { flag: '--data-dir', value: dataDir } } }) })
       .engine;

@@ -46,6 +46,7 @@ export type {
   SessionInput,
   SessionMachine,
   SessionSettings,
+  SessionTag,
   WorkItem,
   WorkKind,
 } from '../machines/session.machine.js';
@@ -55,9 +56,11 @@ export {
   DEFAULT_MAX_BATCH_ITEMS,
   DEFAULT_SESSION_SETTINGS,
   DEFAULT_WORKER_BATCH_WINDOW_MS,
+  DISPOSAL_REASONS,
   nextBatchSize,
   sessionMachine,
 } from '../machines/session.machine.js';
+export { hasTag, LIVE_STATES } from '../machines/session.states.js';
 export type {
   Agent,
   AgentErrorKind,
@@ -86,8 +89,15 @@ export {
 } from './agents/index.js';
 export type { Clock } from './clock/index.js';
 export { systemClock } from './clock/index.js';
-export type { RunningSessionService, SessionServiceOptions } from './cluster/index.js';
-export { createSessionServices, registerSessionService, startSessionService } from './cluster/index.js';
+export type { RestateEngineOptions, RunningSessionService, SessionServiceOptions } from './cluster/index.js';
+export {
+  connectRestateEngine,
+  createSessionServices,
+  openRestateEngine,
+  RESTATE_CAPABILITIES,
+  registerSessionService,
+  startSessionService,
+} from './cluster/index.js';
 export type { EngineName, LoadConfigOptions, RestateSettings, SettingKey, WorkerConfig } from './config/index.js';
 export { ConfigError, eventLogPath, loadConfig, SETTING_KEYS, SETTINGS } from './config/index.js';
 export type {
@@ -99,23 +109,45 @@ export type {
 } from './dashboard/index.js';
 export { DASHBOARD_PUBLIC_PATHS, DEFAULT_STREAM_LIMITS, dashboardPlugin } from './dashboard/index.js';
 export type {
+  CommandResult,
   DurableIdentity,
-  EmbeddedEngineOptions,
+  EngineCapabilities,
   EngineDescription,
   EngineEvents,
   EngineHealth,
+  EngineHealth as LogHealth,
   EngineKind,
   EngineNotifications,
+  EngineOpener,
+  EngineOpenOptions,
   EngineRefusal,
   EngineStartReport,
   EngineStats,
   EngineWorkRequest,
+  EnqueueResult,
+  InitResult,
+  OpenedEngine,
+  PromptRequest,
   RecordedEvent,
-  RestateEngineOptions,
+  Refusal,
+  ResolvedSessionOptions,
+  SessionDisposed,
   SessionEngine,
+  SessionEventProcessed,
   SessionInspection,
+  SessionOptions,
+  SessionTarget,
+  SlotGranted,
+  SlotStats,
+  WorkRequest,
 } from './engine/index.js';
-export { connectRestateEngine, createEmbeddedEngine, EngineUnavailableError } from './engine/index.js';
+export {
+  DEFAULT_PROCESS_OPTIONS,
+  DEFAULT_SESSION_OPTIONS,
+  EngineUnavailableError,
+  resolveSessionOptions,
+  sessionOptionsFromConfig,
+} from './engine/index.js';
 export type { ConversationMessage, HistoryLimits, TokenEstimator, TrimResult } from './history/index.js';
 export { DEFAULT_HISTORY_LIMITS, DEFAULT_HISTORY_LOW_WATER, estimateTokens, historyTokens, trimHistory } from './history/index.js';
 export type { InspectorRelay } from './inspector/index.js';
@@ -155,31 +187,29 @@ export {
   replyOf,
 } from './memories/index.js';
 export type {
-  CommandResult,
-  EnqueueResult,
+  EmbeddedEngine,
+  EmbeddedEngineOptions,
   HeapReader,
   HeapUsage,
-  InitResult,
-  LogHealth,
   MemoryPressureOptions,
-  PromptRequest,
   RecoveryReport,
-  Refusal,
   RegistryEvents,
   RegistryLogger,
   RegistryStats,
-  SessionDisposed,
-  SessionEventProcessed,
   SessionExpiring,
   SessionRegistry,
   SessionRegistryOptions,
-  SessionTarget,
   ShutdownReport,
-  SlotGranted,
   SlotPoolStats,
-  WorkRequest,
 } from './registry/index.js';
-export { createSessionRegistry, readV8Heap, surplusSessions } from './registry/index.js';
+export {
+  createEmbeddedEngine,
+  createSessionRegistry,
+  EMBEDDED_CAPABILITIES,
+  openEmbeddedEngine,
+  readV8Heap,
+  surplusSessions,
+} from './registry/index.js';
 export type { RebuiltSession, SessionTimeline, SkippedEvent, TimelineEntry } from './replay/index.js';
 export { formatTimeline, rebuildSession, sessionTimeline } from './replay/index.js';
 export type { SessionView } from './session/index.js';
@@ -201,5 +231,5 @@ export type {
   StreamSummary,
 } from './store/index.js';
 export { createEphemeralStore, createMemoryStore, EventStoreError, openSqliteStore, SCHEMA_VERSION } from './store/index.js';
-export type { RunningWorker, StartWorkerOptions, WorkerAppOptions, WorkerMetrics } from './worker/index.js';
-export { createMetrics, createWorkerApp, startWorker, WorkerStartError } from './worker/index.js';
+export type { EngineEntry, RunningWorker, StartWorkerOptions, WorkerAppOptions, WorkerMetrics } from './worker/index.js';
+export { createMetrics, createWorkerApp, ENGINES, startWorker, WorkerStartError } from './worker/index.js';

@@ -1,3 +1,4 @@
+import type { AgentOutcome } from '../../machines/session.commands.js';
 import type { AgentFailure, AgentInput, AgentOutput, AgentUsage, AnsweredItem } from '../../machines/session.machine.js';
 import { asAgentFailure } from '../../machines/session.machine.js';
 import type { TokenEstimator } from '../history/index.js';
@@ -98,4 +99,28 @@ export function toAgentOutput(
     ...(reply.model === undefined ? {} : { model: reply.model }),
     answers,
   };
+}
+
+/**
+ * Runs one agent call for either engine and hands its outcome to `settled`, never a thrown error: the
+ * reply as the output the machine logs (timed by `now` when it arrived), or the failure the machine
+ * routes on (a synchronous throw included). Settles once, one promise turn after the agent's own.
+ */
+export function callAgent(
+  agent: Agent,
+  request: AgentRequest,
+  signal: AbortSignal,
+  options: { readonly now: () => number; readonly estimateTokens: TokenEstimator },
+  settled: (outcome: AgentOutcome) => void,
+): void {
+  let reply: Promise<AgentReply>;
+  try {
+    reply = agent.run(request, signal);
+  } catch (error) {
+    reply = Promise.reject(error);
+  }
+  reply.then(
+    (answer) => settled({ ok: true, output: toAgentOutput(request, answer, agent, options.now(), options.estimateTokens) }),
+    (error: unknown) => settled({ ok: false, failure: toAgentFailure(error, options.now()) }),
+  );
 }

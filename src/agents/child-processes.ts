@@ -142,6 +142,11 @@ export class ChildProcesses {
     return this.#running.size;
   }
 
+  /** Calls waiting for a place (all `maxRunning` taken). */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
   /** Their pids (tests look for them in /proc). */
   get pids(): number[] {
     return [...this.#running.keys()];

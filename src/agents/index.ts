@@ -1,6 +1,6 @@
 /** Agent providers and the contract every provider implements. */
 export type { Agent, AgentErrorKind, AgentReply, AgentRequest, AgentUsage } from './agent.js';
-export { AgentError, toAgentFailure, toAgentOutput } from './agent.js';
+export { AgentError, callAgent, toAgentFailure, toAgentOutput } from './agent.js';
 export {
   ChildProcesses,
   type ChildProcessesOptions,

@@ -24,3 +24,9 @@ export function unrefTimer(handle: unknown): void {
     handle.unref();
   }
 }
+
+/**
+ * setTimeout's ceiling (2^31 − 1 ms, 24.8 days): Node fires a longer delay after 1 ms, which would expire
+ * every session at once. Every duration the project arms a timer for is bounded by it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;

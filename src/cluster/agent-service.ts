@@ -1,9 +1,11 @@
 import * as restate from '@restatedev/restate-sdk';
-import type { AgentFailure, AgentInput, AgentOutput } from '../../machines/session.machine.js';
-import { type Agent, toAgentFailure, toAgentOutput } from '../agents/index.js';
+import type { AgentOutcome } from '../../machines/session.commands.js';
+import type { AgentInput } from '../../machines/session.machine.js';
+import { type Agent, callAgent } from '../agents/index.js';
 import type { TokenEstimator } from '../history/index.js';
-import type { SessionObject } from './session-object.js';
-import { SLOT_POOL_KEY, type SlotPoolObject } from './slots.js';
+import { SERVICE_NAMES, SLOT_POOL_KEY, sessionApi, slotsApi } from './handles.js';
+
+export type { AgentOutcome };
 
 /** What a session asks the agent service to do: one attempt at its head item, holding `lease`. */
 export interface AgentCall {
@@ -12,12 +14,6 @@ export interface AgentCall {
   readonly lease: string;
   readonly input: AgentInput;
 }
-
-/** The journaled outcome of one attempt: a reply, or the failure the machine routes on. */
-export type AgentOutcome = { readonly ok: true; readonly output: AgentOutput } | { readonly ok: false; readonly failure: AgentFailure };
-
-const sessionApi: SessionObject = { name: 'session' };
-const slotsApi: SlotPoolObject = { name: 'agentSlots' };
 
 function isCancellation(error: unknown): boolean {
   return error instanceof restate.CancelledError || (error instanceof restate.TerminalError && error.code === 409);
@@ -36,7 +32,7 @@ function isCancellation(error: unknown): boolean {
 export function createAgentService(options: { readonly agent: Agent; readonly estimateTokens: TokenEstimator }) {
   const { agent, estimateTokens } = options;
   return restate.service({
-    name: 'sessionAgent',
+    name: SERVICE_NAMES.agent,
     handlers: {
       run: async (ctx: restate.Context, call: AgentCall): Promise<void> => {
         const controller = new AbortController();
@@ -44,15 +40,14 @@ export function createAgentService(options: { readonly agent: Agent; readonly es
         ctx.request().attemptCompletedSignal.addEventListener('abort', () => controller.abort(), { once: true });
         let outcome: AgentOutcome | undefined;
         try {
-          outcome = await ctx.run('agent', async (): Promise<AgentOutcome> => {
-            try {
-              const reply = await agent.run(call.input, controller.signal);
-              return { ok: true, output: toAgentOutput(call.input, reply, agent, Date.now(), estimateTokens) };
-            } catch (error) {
-              // A failure is an outcome for the machine to route (backoff, pause, drop), not for Restate to retry.
-              return { ok: false, failure: toAgentFailure(error, Date.now()) };
-            }
-          });
+          // A failure is an outcome for the machine to route (backoff, pause, drop), not for Restate to retry.
+          outcome = await ctx.run(
+            'agent',
+            () =>
+              new Promise<AgentOutcome>((settled) =>
+                callAgent(agent, call.input, controller.signal, { now: Date.now, estimateTokens }, settled),
+              ),
+          );
         } catch (error) {
           if (!isCancellation(error)) throw error;
           controller.abort(new Error('the session left processing (deleted, evicted or timed out)'));

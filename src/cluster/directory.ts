@@ -1,11 +1,9 @@
 import * as restate from '@restatedev/restate-sdk';
-import type { SessionObject } from './session-object.js';
-
-const ID_KEY = 'ids';
+import { ID_KEY, idsApi, SERVICE_NAMES, sessionApi } from './handles.js';
 
 /** Numbers sessions: claude-mem's routes name a session by an integer sessionDbId. One counter for the cluster. */
 export const sessionIds = restate.object({
-  name: 'sessionIds',
+  name: SERVICE_NAMES.ids,
   handlers: {
     next: async (ctx: restate.ObjectContext): Promise<number> => {
       const next = ((await ctx.get<number>('last')) ?? 0) + 1;
@@ -15,9 +13,6 @@ export const sessionIds = restate.object({
   },
 });
 
-const idsApi: typeof sessionIds = { name: 'sessionIds' };
-const sessionApi: SessionObject = { name: 'session' };
-
 /**
  * The content session id the hooks know a session by → its sessionDbId, one object per content session.
  * The first `open` takes the next id from the counter and gives the session object its identity
@@ -26,7 +21,7 @@ const sessionApi: SessionObject = { name: 'session' };
  * lets a worker cache it.
  */
 export const sessionDirectory = restate.object({
-  name: 'sessionDirectory',
+  name: SERVICE_NAMES.directory,
   handlers: {
     open: async (ctx: restate.ObjectContext, request: { project: string }): Promise<{ sessionDbId: number; opened: boolean }> => {
       const known = await ctx.get<number>('sessionDbId');
@@ -44,3 +39,4 @@ export const sessionDirectory = restate.object({
 });
 
 export type SessionDirectory = typeof sessionDirectory;
+export type SessionIds = typeof sessionIds;

@@ -1,4 +1,5 @@
 import { type AnyEventObject, initialTransition, type StateValue, transition } from 'xstate';
+import { deadlineDelays } from '../../machines/session.commands.js';
 import {
   type AgentInput,
   type SessionContext,
@@ -15,20 +16,11 @@ import {
  * the event's own time, never from a clock. Named actions stay the machine's inert defaults; their
  * names come back in the action list and are carried out as effects by the Restate layer.
  */
-const untilDeadline = (deadline: number | null, event: AnyEventObject): number => {
-  // `xstate.init` carries its time in its input; every other event the cluster delivers carries `at`.
-  const at = (event as { at?: number }).at ?? (event as { input?: { at?: number } }).input?.at ?? 0;
-  return deadline === null ? 0 : Math.max(0, deadline - at);
-};
+/** The cluster's clock: the time of the event being processed (`xstate.init` carries its time in its input). */
+const eventTime = (_context: unknown, event: AnyEventObject): number =>
+  (event as { at?: number }).at ?? (event as { input?: { at?: number } }).input?.at ?? 0;
 
-export const clusterSessionMachine = sessionMachine.provide({
-  delays: {
-    idleDeadline: ({ context, event }) => untilDeadline(context.idleDeadline, event),
-    graceDeadline: ({ context, event }) => untilDeadline(context.graceDeadline, event),
-    retryAt: ({ context, event }) => untilDeadline(context.retryAt, event),
-    gatherDeadline: ({ context, event }) => untilDeadline(context.gatherDeadline, event),
-  },
-});
+export const clusterSessionMachine = sessionMachine.provide({ delays: deadlineDelays(eventTime) });
 
 /** What the cluster keeps of a live machine: its state value and context (plain JSON). */
 export interface MachineState {

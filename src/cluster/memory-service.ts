@@ -1,5 +1,6 @@
 import * as restate from '@restatedev/restate-sdk';
 import { MemoryRejectedError, type MemoryStore, parseReply, type RememberResult, type ReplySource } from '../memories/index.js';
+import { SERVICE_NAMES } from './handles.js';
 
 /** A reply whose memories are to be stored: where it comes from (its key), and its text. */
 export interface ReplyToRemember {
@@ -25,7 +26,7 @@ export type RememberOutcome = RememberResult | { readonly stored: false; readonl
  */
 export function createMemoryService(store: MemoryStore | undefined) {
   return restate.service({
-    name: 'sessionMemories',
+    name: SERVICE_NAMES.memories,
     handlers: {
       remember: restate.handlers.handler(
         { ingressPrivate: true },

@@ -1,10 +1,16 @@
+/**
+ * Owns the session services as a deployment: their options (the engine's session options, resolved by
+ * the same rule as the embedded registry's, plus what only the cluster keeps), their HTTP/2 endpoint,
+ * and their registration with Restate's admin API.
+ * May not: call the services (the engine does, through the ingress).
+ */
 import { createServer, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import * as restate from '@restatedev/restate-sdk';
-import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../../machines/session.machine.js';
+import { z } from 'zod';
 import type { Agent } from '../agents/index.js';
 import type { WorkerConfig } from '../config/index.js';
-import { estimateTokens as defaultEstimate, type TokenEstimator } from '../history/index.js';
+import { count, parseOptions, resolveSessionOptions, type SessionOptions, sessionOptionsFromConfig } from '../engine/index.js';
 import type { MemoryStore } from '../memories/index.js';
 import { createAgentService } from './agent-service.js';
 import { sessionDirectory, sessionIds } from './directory.js';
@@ -14,18 +20,12 @@ import { createSessionObject } from './session-object.js';
 import { slotPool } from './slots.js';
 import { createTimelineObject } from './timeline.js';
 
-export interface SessionServiceOptions extends Partial<SessionSettings> {
-  /** Produces the replies; called inside `ctx.run`, at most `maxConcurrentAgents` at once across the cluster. */
-  readonly agent: Agent;
-  /** Agent calls in flight at once across every service process of the cluster. Default 2. */
-  readonly maxConcurrentAgents?: number;
-  /** Unprocessed items one session may hold. Default 1,000. */
-  readonly maxQueuedItems?: number;
-  readonly estimateTokens?: TokenEstimator;
-  /** Timeline entries kept per session. Default 1,000. */
+export interface SessionServiceOptions extends SessionOptions {
+  /**
+   * Timeline entries kept per session (the events route and the dashboard's session page read them).
+   * Default 1,000: a long session's last hours; the oldest go first, in whole batches.
+   */
   readonly timelineEntries?: number;
-  /** How long a disposed session's events and work keys are kept (its identity and reason stay). Default 24 h. */
-  readonly retentionMs?: number;
   /**
    * Where the replies' memories are stored (the cluster's PostgreSQL store, shared by every service
    * process and worker), once each, by the `sessionMemories` service. Default none: nothing is stored.
@@ -34,48 +34,22 @@ export interface SessionServiceOptions extends Partial<SessionSettings> {
   readonly memories?: MemoryStore;
 }
 
-function positive(name: string, value: number, integer = false): number {
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new RangeError(`session service: ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** Settings for which 0 means something (no grace, no gathering) rather than nonsense. */
-const ZERO_ALLOWED = new Set<keyof SessionSettings>(['graceMs', 'batchWindowMs', 'batchQuietMs']);
+const WHO = 'session service';
+/** The services' own defaults; the docs above say why each. */
+const CLUSTER_DEFAULTS = { timelineEntries: 1_000 };
+const clusterNumbers = z.object({ timelineEntries: count });
 
 /** The Restate services of the session engine, to bind into an endpoint of your own or to `startSessionService`. */
 export function createSessionServices(options: SessionServiceOptions) {
-  if (typeof options?.agent?.run !== 'function') {
-    throw new TypeError('session service: `agent` must be an object with a run(request, signal) method');
-  }
-  // As the embedded registry: a batch holds at most a quarter of the history's token bound, unless told otherwise.
-  const historyTokens = options.maxHistoryTokens ?? DEFAULT_SESSION_SETTINGS.maxHistoryTokens;
-  const settings: SessionSettings = { ...DEFAULT_SESSION_SETTINGS, maxBatchTokens: Math.max(1, Math.floor(historyTokens / 4)) };
-  for (const key of Object.keys(DEFAULT_SESSION_SETTINGS) as (keyof SessionSettings)[]) {
-    const value = options[key];
-    if (typeof value === 'boolean') (settings as Record<keyof SessionSettings, unknown>)[key] = value;
-    else if (value !== undefined)
-      (settings as Record<keyof SessionSettings, unknown>)[key] = ZERO_ALLOWED.has(key) && value === 0 ? 0 : positive(key, value);
-  }
-  const estimateTokens = options.estimateTokens ?? defaultEstimate;
-  const maxConcurrentAgents = positive('maxConcurrentAgents', options.maxConcurrentAgents ?? 2, true);
-  const maxQueuedItems = positive('maxQueuedItems', options.maxQueuedItems ?? 1_000, true);
-  const retentionMs = options.retentionMs === 0 ? 0 : positive('retentionMs', options.retentionMs ?? 24 * 3_600_000);
+  const resolved = resolveSessionOptions(options, WHO);
+  const { timelineEntries } = parseOptions(clusterNumbers, CLUSTER_DEFAULTS, options, WHO);
   return [
-    createSessionObject({
-      settings,
-      maxConcurrentAgents,
-      maxQueuedItems,
-      estimateTokens,
-      retentionMs,
-      memories: options.memories !== undefined,
-    }),
-    createAgentService({ agent: options.agent, estimateTokens }),
+    createSessionObject({ ...resolved, memories: options.memories !== undefined }),
+    createAgentService({ agent: resolved.agent, estimateTokens: resolved.estimateTokens }),
     // Registered by every process, with a store or not, so that every deployment offers the same services.
     createMemoryService(options.memories),
     slotPool,
-    createTimelineObject({ maxEntries: positive('timelineEntries', options.timelineEntries ?? 1_000, true) }),
+    createTimelineObject({ maxEntries: timelineEntries }),
     sessionDirectory,
     sessionIds,
     sessionIndex,
@@ -84,23 +58,24 @@ export function createSessionServices(options: SessionServiceOptions) {
 
 /** The session services' options from the worker's configuration (settings.json and CLAUDE_MEM_*). */
 export function serviceOptionsFromConfig(config: WorkerConfig, agent: Agent, memories?: MemoryStore): SessionServiceOptions {
-  return {
-    agent,
-    ...(memories === undefined ? {} : { memories }),
-    idleTtlMs: config.sessionTtlMs,
-    graceMs: config.graceMs,
-    maxHistoryMessages: config.maxConversationHistory,
-    maxHistoryTokens: config.maxConversationTokens,
-    historyLowWater: config.historyLowWater,
-    agentTimeoutMs: config.agentTimeoutMs,
-    maxConcurrentAgents: config.maxConcurrentAgents,
-    maxQueuedItems: config.maxQueuedItems,
-    maxBatchItems: config.maxBatchItems,
-    batchWindowMs: config.batchWindowMs,
-    batchQuietMs: config.batchQuietMs,
-    digestAnsweredObservations: config.digestAnsweredObservations,
-    retentionMs: config.eventRetentionMs,
-  };
+  return { agent, ...(memories === undefined ? {} : { memories }), ...sessionOptionsFromConfig(config) };
+}
+
+/**
+ * Registers (or re-registers) a service deployment with Restate's admin API, so that its services are
+ * reachable through the ingress. `force` replaces a deployment at the same URL (a restarted process).
+ */
+export async function registerSessionService(
+  adminUrl: string,
+  serviceUrl: string,
+  options: { readonly force?: boolean } = {},
+): Promise<void> {
+  const response = await fetch(`${adminUrl.replace(/\/+$/, '')}/deployments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ uri: serviceUrl, force: options.force ?? true }),
+  });
+  if (!response.ok) throw new Error(`registering ${serviceUrl} with ${adminUrl} failed: ${response.status} ${await response.text()}`);
 }
 
 export interface RunningSessionService {

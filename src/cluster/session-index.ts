@@ -1,10 +1,8 @@
 import * as restate from '@restatedev/restate-sdk';
-import { type DisposalReason, type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
-import type { SessionDisposed } from '../registry/index.js';
+import { type DisposalReason, noDisposals, type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
+import type { SessionDisposed } from '../engine/index.js';
 import { addUsage, type UsageByProvider, usageSum } from '../session/index.js';
-
-/** The one key of the index: every live session of the cluster. */
-export const INDEX_KEY = 'all';
+import { SERVICE_NAMES } from './handles.js';
 
 /** A disposal as the index remembers it (the dashboard's "recent disposals"), numbered in the order the index heard of them. */
 export interface IndexedDisposal extends SessionDisposed {
@@ -27,7 +25,7 @@ const SUMMARY = 'summary';
 const liveKey = (sessionDbId: number) => `s:${sessionDbId}`;
 
 const emptySummary = (): IndexSummary => ({
-  disposals: { ttl: 0, completed: 0, deleted: 0, capacity: 0, 'memory-pressure': 0 },
+  disposals: noDisposals(),
   disposedTotals: ZERO_COUNTERS,
   recent: [],
 });
@@ -39,7 +37,7 @@ const emptySummary = (): IndexSummary => ({
  * number of sessions. Two invocations per session's life, none per event.
  */
 export const sessionIndex = restate.object({
-  name: 'sessionIndex',
+  name: SERVICE_NAMES.index,
   handlers: {
     add: async (ctx: restate.ObjectContext, request: { sessionDbId: number }) => {
       ctx.set(liveKey(request.sessionDbId), 1);

@@ -1,7 +1,18 @@
 import * as restate from '@restatedev/restate-sdk';
-import type { WorkKind } from '../../machines/session.machine.js';
-import { describeSession, type SessionView, stateNameOf } from '../session/index.js';
+import {
+  agentEvent,
+  agentOutcomeTime,
+  hasPublicPrompt,
+  promptEvent,
+  screenWork,
+  workEvent,
+  workStatus,
+} from '../../machines/session.commands.js';
+import { hasTag } from '../../machines/session.states.js';
+import type { CommandResult, EnqueueResult, InitResult, PromptRequest, Refusal, WorkRequest } from '../engine/index.js';
+import { describeSession, type SessionView } from '../session/index.js';
 import type { AgentOutcome } from './agent-service.js';
+import { SERVICE_NAMES, SLOT_POOL_KEY, sessionApi, slotsApi, timelineApi } from './handles.js';
 import type { MachineState } from './machine.js';
 import {
   IDENTITY,
@@ -14,33 +25,10 @@ import {
   SessionTurn,
   workKey,
 } from './session-turn.js';
-import { SLOT_POOL_KEY, type SlotPoolObject } from './slots.js';
-import type { TimelineEntry, TimelineObject } from './timeline.js';
+import type { TimelineEntry } from './timeline.js';
 
 export type { IdentityRecord, SessionServiceSettings } from './session-turn.js';
 
-export type ClusterRefusal =
-  | { readonly ok: false; readonly error: 'not-found' }
-  | { readonly ok: false; readonly error: 'queue-full' }
-  | { readonly ok: false; readonly error: 'not-prompted' };
-
-export type ClusterInitResult = { readonly ok: true; readonly promptNumber: number; readonly created: boolean } | ClusterRefusal;
-export type ClusterEnqueueResult =
-  | { readonly ok: true; readonly status: 'queued' | 'duplicate'; readonly queueLength: number; readonly created: boolean }
-  | ClusterRefusal;
-export type ClusterCommandResult = { readonly ok: true } | ClusterRefusal;
-
-export interface WorkRequest {
-  readonly kind: Exclude<WorkKind, 'prompt'>;
-  readonly prompt: string;
-  readonly toolUseId?: string;
-  /** Refuse (`not-prompted`) unless the session has had a public prompt (claude-mem's privacy rule). */
-  readonly requirePrompt?: boolean;
-}
-
-const slotsApi: SlotPoolObject = { name: 'agentSlots' };
-const timelineApi: TimelineObject = { name: 'sessionTimeline' };
-const selfApi = { name: 'session' } as SessionObject;
 const notFound = { ok: false, error: 'not-found' } as const;
 
 /**
@@ -51,26 +39,25 @@ const notFound = { ok: false, error: 'not-found' } as const;
  * the new state. Disposal clears the live record; what stays is the session's identity and the keys of
  * the work it was given (like the embedded log's session row and work-key index), until `forget`.
  * Lazy state: a handler reads the identity and the record, never the timeline keys or work keys it
- * does not ask for.
+ * does not ask for. What a command means (its prompt number, a full queue, privacy, a repeated
+ * tool_use_id) is the rule both engines share (machines/session.commands.ts); it answers in the
+ * engine contract's results.
  */
 export function createSessionObject(service: SessionServiceSettings) {
-  const queueFull = (record: SessionRecord) => record.context.queue.length >= service.maxQueuedItems;
   const load = async (ctx: restate.ObjectContext) => SessionTurn.load(ctx, service);
+  const queueFull: Refusal = { ok: false, error: 'queue-full', retryAfterMs: service.retryAfterMs };
 
   /** A command for a live session only. */
-  async function command(
-    ctx: restate.ObjectContext,
-    build: (at: number) => Parameters<SessionTurn['step']>[0],
-  ): Promise<ClusterCommandResult> {
+  async function command(ctx: restate.ObjectContext, build: (at: number) => Parameters<SessionTurn['step']>[0]): Promise<CommandResult> {
     const turn = await load(ctx);
     if (turn?.record == null) return notFound;
     await turn.step(build(turn.now));
     await turn.finish();
-    return { ok: true };
+    return { ok: true, sessionDbId: turn.identity.sessionDbId };
   }
 
   return restate.object({
-    name: 'session',
+    name: SERVICE_NAMES.session,
     handlers: {
       /** Gives a new session its identity (from the directory, once); answers the identity it has. */
       identify: async (
@@ -95,58 +82,49 @@ export function createSessionObject(service: SessionServiceSettings) {
         ctx.set(IDENTITY, identity);
         return identity;
       },
-      init: async (ctx: restate.ObjectContext, request: { prompt: string; promptNumber?: number }): Promise<ClusterInitResult> => {
+      init: async (ctx: restate.ObjectContext, request: PromptRequest): Promise<InitResult> => {
         const turn = await load(ctx);
         if (turn === null) return notFound;
         if (turn.record === null) await turn.create();
-        const { context } = turn.live;
-        const promptNumber = request.promptNumber ?? context.promptNumber + 1;
-        if (promptNumber > context.promptNumber && queueFull(turn.live)) {
+        const prompt = promptEvent(turn.live.context, request, service, turn.now);
+        if (!prompt.ok) {
           await turn.finish();
-          return { ok: false, error: 'queue-full' };
+          return queueFull;
         }
-        const promptTokens = service.estimateTokens(request.prompt);
-        await turn.step({ type: 'INIT', prompt: request.prompt, promptTokens, promptNumber, at: turn.now });
+        await turn.step(prompt.event);
         await turn.finish();
-        return { ok: true, promptNumber, created: turn.created };
+        return { ok: true, sessionDbId: turn.identity.sessionDbId, promptNumber: prompt.promptNumber, created: turn.created };
       },
-      enqueue: async (ctx: restate.ObjectContext, request: WorkRequest): Promise<ClusterEnqueueResult> => {
+      enqueue: async (ctx: restate.ObjectContext, request: WorkRequest): Promise<EnqueueResult> => {
         const turn = await load(ctx);
         if (turn === null) return notFound;
-        const prompted = Math.max(turn.identity.lastPromptNumber, turn.record?.context.promptNumber ?? 0) > 0;
-        if (request.requirePrompt === true && !prompted) return { ok: false, error: 'not-prompted' };
-        // A retry of work this session was given (however long ago, disposed since or not) queues and revives nothing.
-        if (request.toolUseId !== undefined && (await ctx.get<number>(workKey(request.toolUseId))) !== null) {
-          return { ok: true, status: 'duplicate', queueLength: turn.record?.context.queue.length ?? 0, created: false };
-        }
+        const { sessionDbId } = turn.identity;
+        const screened = screenWork(request, {
+          prompted: hasPublicPrompt(turn.identity.lastPromptNumber, turn.record?.context),
+          // Every item this session was ever given (however long ago, disposed since or not), until `forget`.
+          knownToolUse: request.toolUseId !== undefined && (await ctx.get<number>(workKey(request.toolUseId))) !== null,
+        });
+        if (screened === 'not-prompted') return { ok: false, error: 'not-prompted' };
+        if (screened === 'duplicate')
+          return { ok: true, status: 'duplicate', sessionDbId, queueLength: turn.record?.context.queue.length ?? 0 };
         if (turn.record === null) await turn.create();
         const before = turn.live.context;
-        if (queueFull(turn.live)) {
+        const work = workEvent(before, request, service, turn.now);
+        if (!work.ok) {
           await turn.finish();
-          return { ok: false, error: 'queue-full' };
+          return queueFull;
         }
-        const at = turn.now;
-        const item = {
-          id: request.toolUseId ?? `${request.kind}-${before.counters.queued + 1}-${at}`,
-          kind: request.kind,
-          prompt: request.prompt,
-          promptTokens: service.estimateTokens(request.prompt),
-          ...(request.toolUseId === undefined ? {} : { toolUseId: request.toolUseId }),
-          queuedAt: at,
-        };
-        const queuedBefore = before.counters.queued;
-        await turn.step({ type: 'WORK_QUEUED', item, at });
-        // Counted once the machine took it (a retry of an item still queued is not new work).
-        const queued = turn.live === null ? false : turn.live.context.counters.queued > queuedBefore;
-        if (queued && request.toolUseId !== undefined) ctx.set(workKey(request.toolUseId), 1);
+        await turn.step(work.event);
+        const status = workStatus(before, turn.record?.context);
+        if (status === 'queued' && request.toolUseId !== undefined) ctx.set(workKey(request.toolUseId), 1);
         const queueLength = turn.live.context.queue.length;
         await turn.finish();
-        return { ok: true, status: queued ? 'queued' : 'duplicate', queueLength, created: turn.created };
+        return { ok: true, status, sessionDbId, queueLength };
       },
-      touch: async (ctx: restate.ObjectContext): Promise<ClusterCommandResult> => command(ctx, (at) => ({ type: 'TOUCH', at })),
-      complete: async (ctx: restate.ObjectContext): Promise<ClusterCommandResult> => command(ctx, (at) => ({ type: 'COMPLETE', at })),
-      delete: async (ctx: restate.ObjectContext): Promise<ClusterCommandResult> => command(ctx, (at) => ({ type: 'DELETE', at })),
-      evict: async (ctx: restate.ObjectContext, request: { reason: 'capacity' | 'memory-pressure' }): Promise<ClusterCommandResult> =>
+      touch: async (ctx: restate.ObjectContext): Promise<CommandResult> => command(ctx, (at) => ({ type: 'TOUCH', at })),
+      complete: async (ctx: restate.ObjectContext): Promise<CommandResult> => command(ctx, (at) => ({ type: 'COMPLETE', at })),
+      delete: async (ctx: restate.ObjectContext): Promise<CommandResult> => command(ctx, (at) => ({ type: 'DELETE', at })),
+      evict: async (ctx: restate.ObjectContext, request: { reason: 'capacity' | 'memory-pressure' }): Promise<CommandResult> =>
         command(ctx, (at) => ({ type: 'EVICT', reason: request.reason, at })),
 
       get: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<SessionView | null> => {
@@ -197,7 +175,7 @@ export function createSessionObject(service: SessionServiceSettings) {
               const token = ctx.rand.uuidv4();
               turn.record.sent[request.id] = { token, dueAt: armed.dueAt };
               const delay = { milliseconds: Math.max(0, armed.dueAt - turn.now) };
-              ctx.objectSendClient(selfApi, ctx.key).timer({ id: request.id, token }, restate.rpc.sendOpts({ delay }));
+              ctx.objectSendClient(sessionApi, ctx.key).timer({ id: request.id, token }, restate.rpc.sendOpts({ delay }));
             }
             await turn.finish();
             return;
@@ -213,7 +191,7 @@ export function createSessionObject(service: SessionServiceSettings) {
         async (ctx: restate.ObjectContext, grant: { lease: string }): Promise<void> => {
           const turn = await load(ctx);
           const record = turn?.record;
-          if (turn == null || record == null || record.slot?.lease !== grant.lease || stateNameOf(record.value) !== 'active.waiting') {
+          if (turn == null || record == null || record.slot?.lease !== grant.lease || !hasTag(record, 'slot-request')) {
             // A grant for a request withdrawn meanwhile (deleted, disposed): the slot goes to the next in line.
             ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).release({ lease: grant.lease });
             return;
@@ -235,12 +213,8 @@ export function createSessionObject(service: SessionServiceSettings) {
           }
           record.agent.settled = true;
           turn.releaseLease = result.lease;
-          const { outcome } = result;
-          await turn.step(
-            outcome.ok
-              ? { type: 'xstate.done.actor.agent', output: outcome.output, at: outcome.output.at }
-              : { type: 'xstate.error.actor.agent', error: outcome.failure, at: outcome.failure.at },
-          );
+          // The machine's own event for the outcome; the cluster's events carry their time as `at`.
+          await turn.step({ ...agentEvent(result.outcome), at: agentOutcomeTime(result.outcome) });
           await turn.finish();
         },
       ),

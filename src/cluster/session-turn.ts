@@ -1,25 +1,20 @@
 import * as restate from '@restatedev/restate-sdk';
-import type { Disposal, SessionCounters, SessionSettings } from '../../machines/session.machine.js';
-import { historyTokens, type TokenEstimator } from '../history/index.js';
+import type { SessionCounters } from '../../machines/session.machine.js';
+import { hasTag, stateNameOf } from '../../machines/session.states.js';
+import type { IdentityRow, ResolvedSessionOptions } from '../engine/index.js';
+import { historyTokens } from '../history/index.js';
 import { REPLY_EVENT, replyOf } from '../memories/index.js';
 import { describeEvent } from '../replay/index.js';
-import { stateNameOf } from '../session/index.js';
-import type { StreamStatus, StreamSummary } from '../store/index.js';
-import type { AgentService } from './agent-service.js';
+import { agentApi, INDEX_KEY, indexApi, memoriesApi, SLOT_POOL_KEY, sessionApi, slotsApi, timelineApi } from './handles.js';
 import { type DeliveredEvent, type Effect, type MachineState, type Step, startMachine, stepMachine } from './machine.js';
-import type { MemoryService } from './memory-service.js';
-import { INDEX_KEY, type SessionIndexObject } from './session-index.js';
-import type { SessionObject } from './session-object.js';
-import { SLOT_POOL_KEY, type SlotPoolObject } from './slots.js';
-import type { TimelineEntry, TimelineObject } from './timeline.js';
+import type { TimelineEntry } from './timeline.js';
 
-export interface SessionServiceSettings {
-  readonly settings: SessionSettings;
-  readonly maxConcurrentAgents: number;
-  readonly maxQueuedItems: number;
-  readonly estimateTokens: TokenEstimator;
-  /** How long a disposed session's events and work keys are kept before they are forgotten. */
-  readonly retentionMs: number;
+/** What the session object needs of the resolved options (src/engine/options.ts, the same rule as the embedded engine's). */
+export interface SessionServiceSettings
+  extends Pick<
+    ResolvedSessionOptions,
+    'settings' | 'maxConcurrentAgents' | 'maxQueuedItems' | 'estimateTokens' | 'retentionMs' | 'retryAfterMs'
+  > {
   /** Each applied reply is sent to `sessionMemories` to be stored (a memory store is configured). */
   readonly memories: boolean;
 }
@@ -43,18 +38,9 @@ export interface SessionRecord extends MachineState {
   flushedSeq: number;
 }
 
-/** Who a session is and how its stream stands: kept across incarnations and after disposal (the log's session row). */
-export interface IdentityRecord {
-  readonly sessionDbId: number;
-  readonly contentSessionId: string;
-  readonly project: string;
-  readonly createdAt: number;
-  readonly lastPromptNumber: number;
-  readonly lastSeq: number;
-  readonly status: StreamStatus;
-  readonly disposal: Disposal | null;
+/** Who a session is and how its stream stands: kept across incarnations and after disposal (what the embedded log keeps as its session row). */
+export interface IdentityRecord extends IdentityRow {
   readonly counters: SessionCounters | null;
-  readonly summary: StreamSummary | null;
   /** The pending `forget` of the last disposal; a revival clears it. */
   readonly forgetToken: string | null;
 }
@@ -65,13 +51,6 @@ export const pendingKey = (seq: number) => `t:${seq}`;
 export const workKey = (toolUseId: string) => `w:${toolUseId}`;
 /** Timeline entries sent to the timeline object together: one invocation there per this many events. */
 export const TIMELINE_BATCH = 16;
-
-const sessionApi: SessionObject = { name: 'session' };
-const timelineApi: TimelineObject = { name: 'sessionTimeline' };
-const slotsApi: SlotPoolObject = { name: 'agentSlots' };
-const agentApi: AgentService = { name: 'sessionAgent' };
-const indexApi: SessionIndexObject = { name: 'sessionIndex' };
-const memoriesApi: MemoryService = { name: 'sessionMemories' };
 
 /**
  * Several state keys read at once. With lazy state each read is a round trip to the server; they go out
@@ -136,7 +115,7 @@ export class SessionTurn {
     await this.apply(stepMachine(this.live, event), event);
     // A slot granted in the answer to its request: the session takes it in this same turn.
     const record = this.record;
-    if (record?.slot?.granted && stateNameOf(record.value) === 'active.waiting') await this.step({ type: 'SLOT_GRANTED', at: this.now });
+    if (record?.slot?.granted && hasTag(record, 'slot-request')) await this.step({ type: 'SLOT_GRANTED', at: this.now });
   }
 
   private async apply(step: Step, event: DeliveredEvent): Promise<void> {

@@ -1,12 +1,17 @@
 import * as restate from '@restatedev/restate-sdk';
-import type { SessionObject } from './session-object.js';
+import { grantSlots, releaseSlot, requestSlot, type SlotStats, type SlotStorage, withdrawSlotRequest } from '../engine/index.js';
+import { SERVICE_NAMES, sessionApi } from './handles.js';
 
-/** The one key of the slot pool: every service process of the cluster shares it. */
-export const SLOT_POOL_KEY = 'agents';
-
+/** A lease as the pool's state keeps it. */
 interface Lease {
   readonly lease: string;
   /** The session object's key the grant goes to. */
+  readonly session: string;
+}
+
+/** A lease as the slot rule sees it: keyed by the lease. */
+interface LeaseRequest {
+  readonly key: string;
   readonly session: string;
 }
 
@@ -18,11 +23,8 @@ interface PoolState {
   granted: number;
 }
 
-export interface SlotPoolView {
-  readonly capacity: number;
-  readonly inUse: number;
-  readonly waiting: number;
-  readonly granted: number;
+export interface SlotPoolView extends SlotStats {
+  /** The sessions holding a slot. */
   readonly holders: readonly string[];
 }
 
@@ -35,64 +37,80 @@ export interface SlotRequest {
   readonly release?: string;
 }
 
-const sessionApi: SessionObject = { name: 'session' };
-
 const POOL = 'pool';
 
 async function load(ctx: restate.ObjectContext | restate.ObjectSharedContext): Promise<PoolState> {
   return (await ctx.get<PoolState>(POOL)) ?? { capacity: 1, holders: [], waiting: [], granted: 0 };
 }
 
-function release(pool: PoolState, lease: string): void {
-  pool.holders = pool.holders.filter((held) => held.lease !== lease);
-  pool.waiting = pool.waiting.filter((queued) => queued.lease !== lease);
+/** The pool's state as the shared slot rule's storage (src/engine/slot-queue.ts): arrays, kept in the object's state. */
+function storage(pool: PoolState): SlotStorage<string, LeaseRequest> {
+  const without = (leases: Lease[], key: string) => leases.filter((held) => held.lease !== key);
+  return {
+    held: () => pool.holders.length,
+    holds: (key) => pool.holders.some((held) => held.lease === key),
+    hold: (request) => pool.holders.push({ lease: request.key, session: request.session }),
+    drop(key) {
+      const before = pool.holders.length;
+      pool.holders = without(pool.holders, key);
+      return pool.holders.length < before;
+    },
+    isWaiting: (key) => pool.waiting.some((queued) => queued.lease === key),
+    enqueue: (request) => pool.waiting.push({ lease: request.key, session: request.session }),
+    first: () => {
+      const head = pool.waiting[0];
+      return head === undefined ? undefined : { key: head.lease, session: head.session };
+    },
+    withdraw(key) {
+      const before = pool.waiting.length;
+      pool.waiting = without(pool.waiting, key);
+      return pool.waiting.length < before;
+    },
+  };
 }
 
-/** Grants what capacity allows to those waiting, first come first served; each grant is a one-way message to its session. */
-function pump(ctx: restate.ObjectContext, pool: PoolState): void {
-  while (pool.holders.length < pool.capacity && pool.waiting.length > 0) {
-    const next = pool.waiting.shift()!;
-    pool.holders.push(next);
-    pool.granted++;
-    ctx.objectSendClient(sessionApi, next.session).slotGranted({ lease: next.lease });
-  }
+/** Gives a lease back, holding or waiting. */
+function giveBack(slots: SlotStorage<string, LeaseRequest>, lease: string): void {
+  releaseSlot(slots, lease);
+  withdrawSlotRequest(slots, lease);
 }
 
 /**
- * Agent slots across the whole cluster: a FIFO semaphore as one virtual object. Restate runs its
- * exclusive handlers one at a time, so acquire and release never race. `acquire` answers at once: a
- * free slot (nobody waiting before it) is granted in the answer, so the session starts its agent call
- * in the same handler, with no grant message; otherwise the lease queues and its grant is a message
- * later. A lease is held by whoever runs the agent call; it goes back on every way out (see
- * agent-service.ts and the session's `agentResult`). A release of a lease that is only waiting
+ * Agent slots across the whole cluster: the shared slot rule (FIFO, bounded) as one virtual object.
+ * Restate runs its exclusive handlers one at a time, so acquire and release never race. `acquire`
+ * answers at once: a free slot (nobody waiting before it) is granted in the answer, so the session
+ * starts its agent call in the same handler, with no grant message; otherwise the lease queues and its
+ * grant is a message later. A lease is held by whoever runs the agent call; it goes back on every way
+ * out (see agent-service.ts and the session's `agentResult`). A release of a lease that is only waiting
  * withdraws it; of an unknown lease (released already), does nothing.
  */
 export const slotPool = restate.object({
-  name: 'agentSlots',
+  name: SERVICE_NAMES.slots,
   handlers: {
     acquire: async (ctx: restate.ObjectContext, request: SlotRequest): Promise<{ granted: boolean }> => {
       const pool = await load(ctx);
       pool.capacity = request.capacity;
-      if (request.release !== undefined) release(pool, request.release);
-      pump(ctx, pool);
-      const held = pool.holders.some((holder) => holder.lease === request.lease);
-      let granted = held;
-      if (!held && !pool.waiting.some((queued) => queued.lease === request.lease)) {
-        if (pool.waiting.length === 0 && pool.holders.length < pool.capacity) {
-          pool.holders.push({ lease: request.lease, session: request.session });
-          pool.granted++;
-          granted = true;
-        } else {
-          pool.waiting.push({ lease: request.lease, session: request.session });
-        }
-      }
+      const slots = storage(pool);
+      // Each grant to another session is a one-way message to it; this request's own is the answer.
+      const grant = (lease: LeaseRequest) => {
+        if (lease.key !== request.lease) ctx.objectSendClient(sessionApi, lease.session).slotGranted({ lease: lease.key });
+        return true;
+      };
+      if (request.release !== undefined) giveBack(slots, request.release);
+      pool.granted += grantSlots(slots, pool.capacity, grant);
+      requestSlot(slots, { key: request.lease, session: request.session });
+      pool.granted += grantSlots(slots, pool.capacity, grant);
       ctx.set(POOL, pool);
-      return { granted };
+      return { granted: slots.holds(request.lease) };
     },
     release: async (ctx: restate.ObjectContext, request: { lease: string }) => {
       const pool = await load(ctx);
-      release(pool, request.lease);
-      pump(ctx, pool);
+      const slots = storage(pool);
+      giveBack(slots, request.lease);
+      pool.granted += grantSlots(slots, pool.capacity, (lease) => {
+        ctx.objectSendClient(sessionApi, lease.session).slotGranted({ lease: lease.key });
+        return true;
+      });
       ctx.set(POOL, pool);
     },
     stats: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<SlotPoolView> => {

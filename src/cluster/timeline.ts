@@ -1,5 +1,6 @@
 import * as restate from '@restatedev/restate-sdk';
 import type { TimelineEntry as ReplayTimelineEntry } from '../replay/index.js';
+import { SERVICE_NAMES } from './handles.js';
 
 /** One event a session's machine processed, as its timeline keeps it: the dashboard's line and the event as recorded. */
 export interface TimelineEntry extends ReplayTimelineEntry {
@@ -35,7 +36,7 @@ const chunkKey = (first: number) => `c:${first}`;
  */
 export function createTimelineObject(limits: TimelineLimits) {
   return restate.object({
-    name: 'sessionTimeline',
+    name: SERVICE_NAMES.timeline,
     handlers: {
       append: async (ctx: restate.ObjectContext, request: { entries: TimelineEntry[] }) => {
         if (request.entries.length === 0) return;

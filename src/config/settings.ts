@@ -5,11 +5,15 @@
  * May not: read files or the environment (see load.ts).
  */
 import { z } from 'zod';
-import { DEFAULT_BATCH_QUIET_MS, DEFAULT_MAX_BATCH_ITEMS, DEFAULT_WORKER_BATCH_WINDOW_MS } from '../../machines/session.machine.js';
+import {
+  DEFAULT_BATCH_QUIET_MS,
+  DEFAULT_MAX_BATCH_ITEMS,
+  DEFAULT_SESSION_SETTINGS,
+  DEFAULT_WORKER_BATCH_WINDOW_MS,
+} from '../../machines/session.machine.js';
+import { MAX_TIMER_MS } from '../clock/index.js';
+import { DEFAULT_PROCESS_OPTIONS, DEFAULT_SESSION_OPTIONS } from '../engine/index.js';
 import { DEFAULT_HISTORY_LOW_WATER } from '../history/index.js';
-
-/** setTimeout's ceiling, in ms: durations beyond it would fire after 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 export const DEFAULT_SKIP_TOOLS = ['ListMcpResourcesTool', 'SlashCommand', 'Skill', 'TodoWrite', 'AskUserQuestion'];
 export const DEFAULT_INSPECTOR_URL = 'ws://127.0.0.1:7777';
@@ -126,7 +130,7 @@ export const SETTINGS = {
     inSpec: true,
   }),
   CLAUDE_MEM_SESSION_TTL_MINUTES: decimal({
-    default: '60',
+    default: String(DEFAULT_SESSION_SETTINGS.idleTtlMs / 60_000),
     what: 'a number of minutes',
     min: 0,
     exclusiveMin: true,
@@ -137,7 +141,7 @@ export const SETTINGS = {
     inSpec: true,
   }),
   CLAUDE_MEM_SESSION_GRACE_SECONDS: decimal({
-    default: '30',
+    default: String(DEFAULT_SESSION_SETTINGS.graceMs / 1_000),
     what: 'a number of seconds',
     min: 0,
     max: MAX_TIMER_MS / 1_000,
@@ -146,14 +150,14 @@ export const SETTINGS = {
     inSpec: true,
   }),
   CLAUDE_MEM_MAX_CONVERSATION_HISTORY: integer({
-    default: '50',
+    default: String(DEFAULT_SESSION_SETTINGS.maxHistoryMessages),
     min: 2,
     max: 100_000,
     description: 'Messages kept in a session’s history (the init prompt, pinned, counts as one).',
     inSpec: true,
   }),
   CLAUDE_MEM_MAX_CONVERSATION_TOKENS: integer({
-    default: '100000',
+    default: String(DEFAULT_SESSION_SETTINGS.maxHistoryTokens),
     min: 100,
     max: 100_000_000,
     description: 'Estimated tokens kept in a session’s history (estimate: characters / 4).',
@@ -170,14 +174,14 @@ export const SETTINGS = {
       'When an append takes a session’s history over CLAUDE_MEM_MAX_CONVERSATION_HISTORY or CLAUDE_MEM_MAX_CONVERSATION_TOKENS, the oldest messages go until it holds this percentage of both; until it goes over again, its agent calls repeat each other’s prefix, which the provider’s prompt cache bills at about a tenth. 100 slides a full window by one message per append, which no prompt cache can serve.',
   }),
   CLAUDE_MEM_MAX_ACTIVE_SESSIONS: integer({
-    default: '100',
+    default: String(DEFAULT_PROCESS_OPTIONS.maxActiveSessions),
     min: 1,
     max: 10_000_000,
     description: 'Live sessions; beyond it the least recently active idle one is evicted, or new ones get 503.',
     inSpec: true,
   }),
   CLAUDE_MEM_MAX_CONCURRENT_AGENTS: integer({
-    default: '2',
+    default: String(DEFAULT_SESSION_OPTIONS.maxConcurrentAgents),
     min: 1,
     max: 1_000,
     description: 'Agent calls in flight at once, across all sessions.',
@@ -218,13 +222,13 @@ export const SETTINGS = {
       'Once a batch of observations is answered, its tool inputs and outputs leave the session’s history, replaced by a one-line digest; the reply (what the agent observed of them) stays. So no tool output is sent, or paid for, twice, and the history bound holds many more batches of observations (in the cost benchmark, $2.53 instead of $3.39 per 1,000 observations with the prompt cache). `false` keeps every message whole until the bound cuts it.',
   }),
   CLAUDE_MEM_MAX_QUEUED_ITEMS: integer({
-    default: '1000',
+    default: String(DEFAULT_SESSION_OPTIONS.maxQueuedItems),
     min: 1,
     max: 1_000_000,
     description: 'Unprocessed items one session may hold (its provider may be paused); more get 503 until it drains.',
   }),
   CLAUDE_MEM_MEMORY_LIMIT_PERCENT: decimal({
-    default: '80',
+    default: String(DEFAULT_PROCESS_OPTIONS.memoryLimitPercent),
     what: 'a percentage',
     min: 0,
     exclusiveMin: true,
@@ -233,7 +237,7 @@ export const SETTINGS = {
     inSpec: true,
   }),
   CLAUDE_MEM_MEMORY_TARGET_PERCENT: decimal({
-    default: '75',
+    default: String(DEFAULT_PROCESS_OPTIONS.memoryTargetPercent),
     what: 'a percentage',
     min: 0,
     exclusiveMin: true,
@@ -431,7 +435,7 @@ export const SETTINGS = {
     inSpec: true,
   }),
   CLAUDE_MEM_AGENT_TIMEOUT_SECONDS: decimal({
-    default: '120',
+    default: String(DEFAULT_SESSION_SETTINGS.agentTimeoutMs / 1_000),
     what: 'a number of seconds',
     min: 0,
     exclusiveMin: true,
@@ -447,7 +451,7 @@ export const SETTINGS = {
     description: 'On SIGINT/SIGTERM, how long in-flight agent calls may finish before they are aborted.',
   }),
   CLAUDE_MEM_EVENT_RETENTION_HOURS: decimal({
-    default: '24',
+    default: String(DEFAULT_SESSION_OPTIONS.retentionMs / 3_600_000),
     what: 'a number of hours',
     min: 0,
     max: 100_000,
@@ -484,7 +488,7 @@ export const SETTINGS = {
       'How long memories (observations and summaries) are kept; older ones are deleted once an hour. 0: until the user deletes them (`DELETE /api/memories/…`).',
   }),
   CLAUDE_MEM_SNAPSHOT_EVERY: integer({
-    default: '500',
+    default: String(DEFAULT_PROCESS_OPTIONS.snapshotEvery),
     min: 1,
     max: 1_000_000,
     description: 'A session snapshot is logged every this many of its events, and when it goes dormant (recovery replays only the tail).',

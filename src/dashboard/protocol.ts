@@ -19,8 +19,10 @@ export interface SessionRow {
   readonly contentSessionId: string;
   readonly project: string;
   readonly lifecycle: 'active' | 'idle' | 'expiring';
-  /** Full state name, e.g. `active.processing`. */
+  /** Full state name, e.g. `active.processing`, to show. */
   readonly state: string;
+  /** What an active session waits for when no deadline is set: its agent's answer, a slot, or the rest of its batch (absent otherwise). */
+  readonly waitsFor?: 'agent' | 'slot' | 'batch';
   readonly queueLength: number;
   readonly historyLength: number;
   readonly historyTokens: number;
@@ -80,6 +82,10 @@ export interface WorkerFacts {
   readonly engine: {
     readonly kind: 'embedded' | 'restate';
     readonly location: string;
+    /** `exclusive`: the sessions run in this process; `shared`: elsewhere (a cluster), this worker only fronts them. */
+    readonly ownership: 'exclusive' | 'shared';
+    /** Whether `maxActiveSessions` bounds the live sessions (an engine that holds them in memory). */
+    readonly capacity: boolean;
     readonly updates: 'live' | 'polled';
     readonly pollMs: number | null;
   };
@@ -187,8 +193,8 @@ export interface SessionDetail {
     readonly total: number;
     readonly entries: readonly TimelineRow[];
     readonly skipped: number;
-    /** Where it comes from: this worker's event log (`npm run replay` prints it), or Restate's timeline object. */
-    readonly source: 'log' | 'restate';
+    /** Where it comes from: this worker's event log (`npm run replay` prints it), or the engine's own bounded timeline (named by its kind). */
+    readonly source: 'log' | WorkerFacts['engine']['kind'];
   };
 }
 

@@ -1,5 +1,6 @@
 import { memoryUsage } from 'node:process';
-import { type HeapReader, readV8Heap, type SessionDisposed } from '../registry/index.js';
+import type { SessionDisposed } from '../engine/index.js';
+import { type HeapReader, readV8Heap } from '../registry/index.js';
 import { DISPOSAL_REASONS, type DisposalBucket, type DisposalReasonName, type DisposalRecord, type MemorySample } from './protocol.js';
 
 /** A fixed-capacity buffer that forgets its oldest entry: what the dashboard remembers can never grow. */

@@ -17,8 +17,7 @@ export function nextDeadline(view: SessionView, idleTtlMs: number): NextDeadline
     return { kind: 'expiring', at: Math.max(view.idleDeadline, view.lastActivityAt + idleTtlMs) };
   }
   if (view.lifecycle === 'expiring' && view.graceDeadline !== null) return { kind: 'disposed', at: view.graceDeadline };
-  if ((view.state === 'active.backoff' || view.state === 'active.paused') && view.retryAt !== null)
-    return { kind: 'retry', at: view.retryAt };
+  if (view.tags.includes('retry-wait') && view.retryAt !== null) return { kind: 'retry', at: view.retryAt };
   return null;
 }
 
@@ -30,6 +29,13 @@ export function sessionRow(view: SessionView, idleTtlMs: number): SessionRow {
     // The engine lists live sessions only: never `disposed`.
     lifecycle: view.lifecycle as SessionRow['lifecycle'],
     state: view.state,
+    ...(view.tags.includes('agent-call')
+      ? { waitsFor: 'agent' as const }
+      : view.tags.includes('slot-request')
+        ? { waitsFor: 'slot' as const }
+        : view.tags.includes('batch-gathering')
+          ? { waitsFor: 'batch' as const }
+          : {}),
     queueLength: view.queueLength,
     historyLength: view.historyLength,
     historyTokens: view.historyTokens,
@@ -91,7 +97,7 @@ export function sessionDetail(
   inspection: SessionInspection,
   idleTtlMs: number,
   now: number,
-  engine: 'embedded' | 'restate' = 'embedded',
+  engine: Pick<SessionEngine, 'capabilities' | 'description'>,
 ): SessionDetail {
   const { identity, view, context, timeline } = inspection;
   const messages: HistoryMessage[] = (context?.history ?? []).map((message) => ({
@@ -152,7 +158,8 @@ export function sessionDetail(
     timeline: {
       total: timeline.total,
       skipped: timeline.skipped,
-      source: engine === 'embedded' ? 'log' : 'restate',
+      // Every event is in a log here (replay prints it), or in the engine's bounded timeline.
+      source: engine.capabilities.localLog ? 'log' : engine.description.kind,
       entries: timeline.entries.slice(-MAX_TIMELINE_ENTRIES).map((entry) => ({
         seq: entry.seq,
         at: entry.at,

@@ -1,14 +1,29 @@
 /**
- * The session engine: one interface over whatever runs the sessions, so that the worker's routes and
- * the dashboard do not know which one it is. `createEmbeddedEngine` wraps this process's registry and
- * its log (the default); `connectRestateEngine` sends every command to a Restate cluster's ingress
- * (docs/scale-out.md).
+ * The session engine contract, owned by no engine: `SessionEngine` and its vocabulary (targets,
+ * requests, results, refusals, capabilities, events), what opening one from the configuration means,
+ * and the pieces both engines share beneath it (the option defaults, the slot queue). The engines
+ * implement it in their own folders: the embedded one in src/registry, the Restate one in src/cluster.
  */
-export { createEmbeddedEngine, type EmbeddedEngineOptions } from './embedded.js';
-export { EngineUnavailableError } from './errors.js';
-export { connectRestateEngine, type RestateEngineOptions } from './restate.js';
+export { EngineUnavailableError, WorkerStartError } from './errors.js';
+export { durableIdentity, type IdentityRow } from './identity.js';
+export type { EngineOpener, EngineOpenOptions, OpenedEngine } from './opening.js';
+export {
+  count,
+  DEFAULT_PROCESS_OPTIONS,
+  DEFAULT_SESSION_OPTIONS,
+  nonNegativeMs,
+  parseOptions,
+  positiveMs,
+  type ResolvedSessionOptions,
+  resolveSessionOptions,
+  type SessionOptions,
+  sessionOptionsFromConfig,
+} from './options.js';
+export { grantSlots, releaseSlot, requestSlot, type SlotRequest, type SlotStorage, withdrawSlotRequest } from './slot-queue.js';
 export type {
+  CommandResult,
   DurableIdentity,
+  EngineCapabilities,
   EngineDescription,
   EngineEvents,
   EngineHealth,
@@ -18,7 +33,17 @@ export type {
   EngineStartReport,
   EngineStats,
   EngineWorkRequest,
+  EnqueueResult,
+  InitResult,
+  PromptRequest,
   RecordedEvent,
+  Refusal,
+  SessionDisposed,
   SessionEngine,
+  SessionEventProcessed,
   SessionInspection,
+  SessionTarget,
+  SlotGranted,
+  SlotStats,
+  WorkRequest,
 } from './types.js';

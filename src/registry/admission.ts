@@ -5,8 +5,11 @@
  * Eviction is an EVICT event: the session disposes itself, with its reason, like any other disposal.
  * May not: send work to sessions, or evict one that has queued work.
  */
+
 import type { EvictionReason, SessionSettings } from '../../machines/session.machine.js';
+import { hasTag } from '../../machines/session.states.js';
 import type { Clock } from '../clock/index.js';
+import type { Refusal, SessionTarget } from '../engine/index.js';
 import type { EventStore, StoredSession } from '../store/index.js';
 import { type ActorFactory, LiveSession, type SessionState } from './live-session.js';
 import { startMemoryMonitor } from './memory.js';
@@ -14,7 +17,6 @@ import type { RegistryLogger, ResolvedOptions } from './options.js';
 import type { Recovery } from './recovery.js';
 import type { SessionTable } from './session-table.js';
 import type { RegistryCounters } from './stats.js';
-import type { Refusal, SessionTarget } from './types.js';
 
 export interface AdmissionOptions {
   readonly sessions: SessionTable;
@@ -36,7 +38,7 @@ export type Acquired = { readonly ok: true; readonly session: LiveSession; reado
 
 /** Only a session with nothing to do may be evicted: idle, or already expiring. */
 export function isEvictable(state: SessionState): boolean {
-  return state.status === 'active' && (state.value === 'idle' || state.value === 'expiring');
+  return state.status === 'active' && hasTag(state, 'resting');
 }
 
 export class Admission {

@@ -6,8 +6,9 @@
  * aborted meanwhile: a late answer never reaches a session that has moved on.
  * May not: decide anything about the session; it runs the call the machine asked for.
  */
+import { agentEvent } from '../../machines/session.commands.js';
 import type { AgentInput, SessionEvent } from '../../machines/session.machine.js';
-import { type Agent, toAgentFailure, toAgentOutput } from '../agents/index.js';
+import { type Agent, callAgent } from '../agents/index.js';
 import type { Clock } from '../clock/index.js';
 import type { TokenEstimator } from '../history/index.js';
 
@@ -65,24 +66,11 @@ export class AgentCalls {
     const { agent, clock, estimateTokens, deliver } = this.#options;
     const { sessionDbId } = input;
     if (controller.signal.aborted) return;
-    const current = () => this.#inFlight.get(sessionDbId) === controller;
-    let reply: ReturnType<Agent['run']>;
-    try {
-      reply = agent.run(input, controller.signal);
-    } catch (error) {
-      reply = Promise.reject(error);
-    }
-    reply.then(
-      (answer) => {
-        if (!current()) return;
-        this.#inFlight.delete(sessionDbId);
-        deliver(sessionDbId, { type: 'xstate.done.actor.agent', output: toAgentOutput(input, answer, agent, clock.now(), estimateTokens) });
-      },
-      (error: unknown) => {
-        if (!current()) return;
-        this.#inFlight.delete(sessionDbId);
-        deliver(sessionDbId, { type: 'xstate.error.actor.agent', error: toAgentFailure(error, clock.now()) });
-      },
-    );
+    callAgent(agent, input, controller.signal, { now: () => clock.now(), estimateTokens }, (outcome) => {
+      // An aborted call's late answer never reaches a session that has moved on.
+      if (this.#inFlight.get(sessionDbId) !== controller) return;
+      this.#inFlight.delete(sessionDbId);
+      deliver(sessionDbId, agentEvent(outcome));
+    });
   }
 }

@@ -4,7 +4,9 @@
  * check and every dormant deadline.
  * May not: admit, evict or dispose sessions; log anything but the dormant snapshot (through the journal).
  */
+
 import type { SessionContext } from '../../machines/session.machine.js';
+import { hasTag } from '../../machines/session.states.js';
 import type { Clock } from '../clock/index.js';
 import { DeadlineTimer } from './deadlines.js';
 import type { Journal } from './journal.js';
@@ -54,7 +56,7 @@ export class Dormancy {
       return;
     }
     session.sleepCheckPending = false;
-    if (value !== 'idle' || hibernateAfterMs === false) return;
+    if (!hasTag({ value }, 'hibernatable') || hibernateAfterMs === false) return;
     const sleepAt = context.lastActivityAt + hibernateAfterMs;
     const deadline = context.idleDeadline ?? Infinity;
     if (sleepAt > now) {

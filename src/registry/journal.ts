@@ -6,8 +6,10 @@
  * sessions that commit touched are handed to `rollBack`, and work that waits for durability waits.
  * May not: decide anything about a session's lifecycle or the live set; it only writes down what happened.
  */
+
 import type { AnyEventObject, InspectionEvent } from 'xstate';
 import { asAgentFailure, type Disposal, type SessionContext } from '../../machines/session.machine.js';
+import { DORMANT_STATE } from '../../machines/session.states.js';
 import { type Clock, unrefTimer } from '../clock/index.js';
 import type { SessionSnapshot } from '../session/index.js';
 import type { CommitFailure, CompactionReport, DisposalCounts, EventStore, EventStoreError } from '../store/index.js';
@@ -159,7 +161,7 @@ export class Journal {
     const { store } = this.#options;
     const seq = store.getSession(session.sessionDbId)?.lastSeq ?? 0;
     if (seq > session.snapshotSeq) {
-      store.saveSnapshot(session.sessionDbId, { seq, value: 'idle', context, at });
+      store.saveSnapshot(session.sessionDbId, { seq, value: DORMANT_STATE, context, at });
       session.snapshotSeq = seq;
     }
   }

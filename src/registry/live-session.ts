@@ -1,13 +1,11 @@
 import type { Actor, StateValue } from 'xstate';
 import type { SessionContext, SessionEvent, SessionInput, SessionMachine } from '../../machines/session.machine.js';
+import { DORMANT_STATE, IDLE_TIMER_EVENT } from '../../machines/session.states.js';
 
 export type SessionActor = Actor<SessionMachine>;
 
 /** What callers send a session: every event stamped with the registry clock's `at`. */
 export type OutsideEvent = Extract<SessionEvent, { readonly at: number }>;
-
-/** What xstate names the event of `idle`'s `after: { idleDeadline }` timer in the `session` machine. */
-export const IDLE_DEADLINE_EVENT = 'xstate.after.idleDeadline.session.idle';
 
 /** What the registry reads of a session, awake or dormant. */
 export interface SessionState {
@@ -77,7 +75,7 @@ export class LiveSession {
 
   state(): SessionState {
     if (this.#frozen !== undefined) return { status: 'active', ...this.#frozen };
-    if (this.#dormant !== undefined) return { status: 'active', value: 'idle', context: this.#dormant };
+    if (this.#dormant !== undefined) return { status: 'active', value: DORMANT_STATE, context: this.#dormant };
     return this.#actor!.getSnapshot();
   }
 
@@ -95,7 +93,7 @@ export class LiveSession {
   /** Lets go of the actor of an idle session; false if the session is not idle (anymore). */
   hibernate(): boolean {
     const snapshot = this.#actor?.getSnapshot();
-    if (snapshot === undefined || snapshot.status !== 'active' || snapshot.value !== 'idle') return false;
+    if (snapshot === undefined || snapshot.status !== 'active' || !snapshot.hasTag('hibernatable')) return false;
     this.#dormant = snapshot.context;
     this.#actor!.stop();
     this.#actor = undefined;
@@ -106,7 +104,7 @@ export class LiveSession {
     const context = this.#dormant;
     if (context === undefined) return;
     this.#dormant = undefined;
-    this.resume('idle', context);
+    this.resume(DORMANT_STATE, context);
     this.#actor!.send({ type: 'RECOVER', at, reason: 'wake' });
   }
 
@@ -118,8 +116,8 @@ export class LiveSession {
     const context = this.#dormant;
     if (context === undefined) return;
     this.#dormant = undefined;
-    this.resume('idle', context);
-    this.#actor!.send({ type: IDLE_DEADLINE_EVENT } as unknown as SessionEvent);
+    this.resume(DORMANT_STATE, context);
+    this.#actor!.send({ type: IDLE_TIMER_EVENT } as unknown as SessionEvent);
   }
 
   /** Holds the session at the state the log has for it, without an actor (see the class comment). */

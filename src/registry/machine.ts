@@ -5,6 +5,7 @@
  * May not: keep state of its own (it forwards to the hooks it is given).
  */
 import { createActor, type InspectionEvent } from 'xstate';
+import { deadlineDelays } from '../../machines/session.commands.js';
 import { type SessionMachine, sessionMachine } from '../../machines/session.machine.js';
 import type { Clock } from '../clock/index.js';
 import type { AgentCalls } from './agent-calls.js';
@@ -24,8 +25,6 @@ export interface MachineWorld {
 /** The session machine with the world's effects supplied. */
 export function provideSessionMachine(world: MachineWorld): SessionMachine {
   const { calls, clock, slots } = world;
-  // A delay counts down to the deadline in context, so a re-armed or recovered timer waits only for what remains.
-  const untilDeadline = (deadline: number | null) => Math.max(0, (deadline ?? clock.now()) - clock.now());
   return sessionMachine.provide({
     actions: {
       requestSlot: ({ context }) => slots.request(context.sessionDbId),
@@ -41,12 +40,8 @@ export function provideSessionMachine(world: MachineWorld): SessionMachine {
       callAgent: (_, input) => calls.start(input),
       abortAgentCall: ({ context }) => calls.abort(context.sessionDbId),
     },
-    delays: {
-      idleDeadline: ({ context }) => untilDeadline(context.idleDeadline),
-      graceDeadline: ({ context }) => untilDeadline(context.graceDeadline),
-      retryAt: ({ context }) => untilDeadline(context.retryAt),
-      gatherDeadline: ({ context }) => untilDeadline(context.gatherDeadline),
-    },
+    // Counted down from this process's clock to the deadline in context: a re-armed or recovered timer waits only for what remains.
+    delays: deadlineDelays(() => clock.now()),
   });
 }
 

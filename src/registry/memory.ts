@@ -15,11 +15,16 @@ export const readV8Heap: HeapReader = () => {
 };
 
 export interface MemoryPressureOptions {
-  /** Shedding starts above this share of the heap limit. Default 80. */
+  /**
+   * Shedding starts above this share of the heap limit. Default 80 (CLAUDE_MEM_MEMORY_LIMIT_PERCENT):
+   * far enough below the limit that V8's last-resort collections and the crash never come.
+   */
   readonly limitPercent?: number;
-  /** Shedding aims for this share. Default 75. */
+  /** Shedding aims for this share (below `limitPercent`). Default 75: a margin, so that one shed is not followed by another at once. */
   readonly targetPercent?: number;
+  /** How often the heap is read. Default 5 s: a cheap read, often enough to act long before the heap fills. */
   readonly intervalMs?: number;
+  /** How the heap is read. Default V8's own statistics (`readV8Heap`); tests give their own. */
   readonly read?: HeapReader;
 }
 

@@ -55,7 +55,7 @@ export class Outcomes {
     }
     if (snapshot.status === 'done') this.#disposed(snapshot.context.disposal, snapshot.context);
     else if (snapshot.status === 'error') this.#crashed(session, snapshot.error);
-    else if (snapshot.value === 'idle') dormancy().noticeIdle(session, snapshot.context);
+    else if (snapshot.hasTag('hibernatable')) dormancy().noticeIdle(session, snapshot.context);
   }
 
   #disposed(disposal: Disposal | null, context: SessionContext): void {

@@ -10,27 +10,25 @@
  *   stats          counts, stats()            listeners  on() and delivery
  * May not: write the log itself (the actors' events reach it through outcomes and the journal).
  */
+import { hasPublicPrompt, promptEvent, screenWork, workEvent, workStatus } from '../../machines/session.commands.js';
+import { hasTag } from '../../machines/session.states.js';
 import type { Clock } from '../clock/index.js';
-import { describeSession, type SessionView } from '../session/index.js';
-import { type CompactionReport, type EventStore, EventStoreError } from '../store/index.js';
-import type { LogHealth } from './journal.js';
-import type { LiveSession, OutsideEvent } from './live-session.js';
-import { type ResolvedOptions, resolveOptions, type SessionRegistryOptions } from './options.js';
-import { assembleParts, type RegistryParts } from './parts.js';
 import type {
   CommandResult,
+  EngineHealth,
   EnqueueResult,
   InitResult,
   PromptRequest,
-  RecoveryReport,
   Refusal,
-  RegistryEvents,
-  RegistryStats,
-  SessionRegistry,
   SessionTarget,
-  ShutdownReport,
   WorkRequest,
-} from './types.js';
+} from '../engine/index.js';
+import { describeSession, type SessionView } from '../session/index.js';
+import { type CompactionReport, type EventStore, EventStoreError } from '../store/index.js';
+import type { LiveSession, OutsideEvent } from './live-session.js';
+import { type ResolvedOptions, resolveOptions, type SessionRegistryOptions } from './options.js';
+import { assembleParts, type RegistryParts } from './parts.js';
+import type { RecoveryReport, RegistryEvents, RegistryStats, SessionRegistry, ShutdownReport } from './types.js';
 
 export function createSessionRegistry(options: SessionRegistryOptions): SessionRegistry {
   return new Registry(resolveOptions(options));
@@ -60,56 +58,44 @@ class Registry implements SessionRegistry {
       const acquired = this.#parts.admission.acquire(target, at);
       if (!acquired.ok) return acquired;
       const { session, created } = acquired;
-      const context = session.state().context;
-      const promptNumber = request.promptNumber ?? context.promptNumber + 1;
-      if (promptNumber > context.promptNumber && context.queue.length >= this.#options.maxQueuedItems) return this.#queueFull();
-      this.#send(session, {
-        type: 'INIT',
-        prompt: request.prompt,
-        promptTokens: this.#options.estimateTokens(request.prompt),
-        promptNumber,
-        at,
-      });
-      return { ok: true, sessionDbId: session.sessionDbId, promptNumber, created };
+      const command = promptEvent(session.state().context, request, this.#options, at);
+      if (!command.ok) return this.#queueFull();
+      this.#send(session, command.event);
+      return { ok: true, sessionDbId: session.sessionDbId, promptNumber: command.promptNumber, created };
     });
   }
 
   enqueue(target: SessionTarget, work: WorkRequest): Promise<EnqueueResult> {
     return this.#durably((at): EnqueueResult => {
-      // A retry of work the log already has (however long ago, across restarts) queues nothing, and
-      // revives nothing: it is answered as the first time was.
-      if (work.toolUseId !== undefined) {
-        const known = this.#parts.sessions.find(target)?.sessionDbId ?? this.#storedSession(target)?.sessionDbId;
-        if (known !== undefined && this.#store.hasWorkKey(known, work.toolUseId)) {
-          const queueLength = this.#parts.sessions.get(known)?.state().context.queue.length ?? 0;
-          return { ok: true, status: 'duplicate', sessionDbId: known, queueLength };
-        }
+      // What the log knows, however long ago and across restarts: read only when the rule asks.
+      const live = this.#parts.sessions.find(target);
+      const stored = lazy(() => this.#storedSession(target));
+      const store = this.#store;
+      const screened = screenWork(work, {
+        get prompted() {
+          return hasPublicPrompt(stored()?.lastPromptNumber ?? 0, live?.state().context);
+        },
+        get knownToolUse() {
+          const known = live?.sessionDbId ?? stored()?.sessionDbId;
+          return known !== undefined && store.hasWorkKey(known, work.toolUseId!);
+        },
+      });
+      if (screened === 'not-prompted') return { ok: false, error: 'not-prompted' };
+      if (screened === 'duplicate') {
+        // Answered as the first time was: it queues nothing and revives nothing.
+        const sessionDbId = (live?.sessionDbId ?? stored()?.sessionDbId)!;
+        const queueLength = this.#parts.sessions.get(sessionDbId)?.state().context.queue.length ?? 0;
+        return { ok: true, status: 'duplicate', sessionDbId, queueLength };
       }
       const acquired = this.#parts.admission.acquire(target, at);
       if (!acquired.ok) return acquired;
       const { session } = acquired;
       const before = session.state().context;
-      if (before.queue.length >= this.#options.maxQueuedItems) return this.#queueFull();
-      const queuedBefore = before.counters.queued;
-      this.#send(session, {
-        type: 'WORK_QUEUED',
-        item: {
-          id: work.toolUseId ?? `${work.kind}-${queuedBefore + 1}-${at}`,
-          kind: work.kind,
-          prompt: work.prompt,
-          promptTokens: this.#options.estimateTokens(work.prompt),
-          ...(work.toolUseId === undefined ? {} : { toolUseId: work.toolUseId }),
-          queuedAt: at,
-        },
-        at,
-      });
-      const context = session.state().context;
-      return {
-        ok: true,
-        status: context.counters.queued > queuedBefore ? 'queued' : 'duplicate',
-        sessionDbId: session.sessionDbId,
-        queueLength: context.queue.length,
-      };
+      const command = workEvent(before, work, this.#options, at);
+      if (!command.ok) return this.#queueFull();
+      this.#send(session, command.event);
+      const after = session.state().context;
+      return { ok: true, status: workStatus(before, after), sessionDbId: session.sessionDbId, queueLength: after.queue.length };
     });
   }
 
@@ -146,7 +132,7 @@ class Registry implements SessionRegistry {
 
   // ── upkeep ────────────────────────────────────────────────────────────────────────────────────
 
-  health(): LogHealth {
+  health(): EngineHealth {
     return this.#parts.journal.health();
   }
 
@@ -222,9 +208,8 @@ class Registry implements SessionRegistry {
     const session = this.#parts.sessions.get(sessionDbId);
     if (session === undefined || session.dormant || session.frozen) return false;
     session.send({ type: 'SLOT_GRANTED', at: this.#clock.now() });
-    const state = session.state();
-    const took =
-      state.status === 'active' && typeof state.value === 'object' && (state.value as { active?: string }).active === 'processing';
+    // It took the slot if it is now calling its agent (a session that moved on answers false: the slot goes on).
+    const took = hasTag(session.state(), 'agent-call');
     if (took) this.#parts.listeners.emit('slotGranted', { sessionDbId, waitedMs });
     return took;
   }
@@ -251,6 +236,15 @@ class Registry implements SessionRegistry {
     }
     return { stopped, abortedAgentCalls };
   }
+}
+
+/** `read()` once, when first asked. */
+function lazy<T>(read: () => T): () => T {
+  let value: { readonly is: T } | undefined;
+  return () => {
+    value ??= { is: read() };
+    return value.is;
+  };
 }
 
 function viewOf(session: LiveSession): SessionView {

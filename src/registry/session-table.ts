@@ -3,8 +3,9 @@
  * of recency (least recently addressed first), which is what capacity eviction scans.
  * May not: send events to sessions, read or write the log.
  */
+
+import type { SessionTarget } from '../engine/index.js';
 import type { LiveSession } from './live-session.js';
-import type { SessionTarget } from './types.js';
 
 export class SessionTable {
   readonly #byId = new Map<number, LiveSession>();

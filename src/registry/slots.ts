@@ -1,14 +1,18 @@
 import type { Clock } from '../clock/index.js';
+import { grantSlots, releaseSlot, requestSlot, type SlotStats, type SlotStorage, withdrawSlotRequest } from '../engine/index.js';
 
-export interface SlotPoolStats {
-  readonly capacity: number;
-  readonly inUse: number;
-  readonly waiting: number;
-  readonly granted: number;
+/** Earlier name of the contract's {@link SlotStats}. */
+export type SlotPoolStats = SlotStats;
+
+/** A session's request for a slot, and when it was made. */
+interface SlotRequest {
+  readonly key: number;
+  readonly requestedAt: number;
 }
 
 /**
- * Agent slots: at most `capacity` sessions hold one at a time, granted first come, first served.
+ * Agent slots: the shared slot rule (src/engine/slot-queue.ts: at most `capacity` sessions hold one at
+ * a time, granted first come, first served) over this process's storage, a Map and a Set.
  *
  * Grants are handed out later (by default from a microtask), never from inside the requesting session's
  * own transition, so `grant` sees a session that is at rest and can tell whether it really took the
@@ -20,9 +24,10 @@ export class SlotPool {
   readonly #capacity: number;
   readonly #grant: (sessionDbId: number, waitedMs: number) => boolean;
   readonly #clock: Clock;
-  /** Insertion order is arrival order; the value is when the request was made. */
-  readonly #waiting = new Map<number, number>();
+  /** Insertion order is arrival order. */
+  readonly #waiting = new Map<number, SlotRequest>();
   readonly #holders = new Set<number>();
+  readonly #storage: SlotStorage<number, SlotRequest>;
   readonly #schedule: (pump: () => void) => void;
   #granted = 0;
   #pumpScheduled = false;
@@ -39,22 +44,32 @@ export class SlotPool {
     this.#clock = options.clock;
     this.#grant = options.grant;
     this.#schedule = options.schedule ?? queueMicrotask;
+    const waiting = this.#waiting;
+    const holders = this.#holders;
+    this.#storage = {
+      held: () => holders.size,
+      holds: (key) => holders.has(key),
+      hold: (request) => holders.add(request.key),
+      drop: (key) => holders.delete(key),
+      isWaiting: (key) => waiting.has(key),
+      enqueue: (request) => waiting.set(request.key, request),
+      first: () => waiting.values().next().value,
+      withdraw: (key) => waiting.delete(key),
+    };
   }
 
   request(sessionDbId: number): void {
-    if (this.#holders.has(sessionDbId) || this.#waiting.has(sessionDbId)) return;
-    this.#waiting.set(sessionDbId, this.#clock.now());
-    this.#schedulePump();
+    if (requestSlot(this.#storage, { key: sessionDbId, requestedAt: this.#clock.now() })) this.#schedulePump();
   }
 
   /** Withdraws a request that has not been granted yet; a no-op otherwise. */
   cancel(sessionDbId: number): void {
-    this.#waiting.delete(sessionDbId);
+    withdrawSlotRequest(this.#storage, sessionDbId);
   }
 
   release(sessionDbId: number): void {
     // Nobody waiting: nothing to hand out (a later request schedules its own hand-out).
-    if (this.#holders.delete(sessionDbId) && this.#waiting.size > 0) this.#schedulePump();
+    if (releaseSlot(this.#storage, sessionDbId) && this.#waiting.size > 0) this.#schedulePump();
   }
 
   /** No slot is granted any more (shutdown); holders keep theirs until they release them. */
@@ -80,7 +95,7 @@ export class SlotPool {
     this.#holders.clear();
   }
 
-  stats(): SlotPoolStats {
+  stats(): SlotStats {
     return { capacity: this.#capacity, inUse: this.#holders.size, waiting: this.#waiting.size, granted: this.#granted };
   }
 
@@ -94,14 +109,9 @@ export class SlotPool {
   }
 
   #pump(): void {
-    while (!this.#frozen && this.#holders.size < this.#capacity) {
-      const next = this.#waiting.entries().next();
-      if (next.done) return;
-      const [sessionDbId, requestedAt] = next.value;
-      this.#waiting.delete(sessionDbId);
-      this.#holders.add(sessionDbId);
-      if (this.#grant(sessionDbId, this.#clock.now() - requestedAt)) this.#granted++;
-      else this.#holders.delete(sessionDbId);
-    }
+    if (this.#frozen) return;
+    this.#granted += grantSlots(this.#storage, this.#capacity, (request) =>
+      this.#grant(request.key, this.#clock.now() - request.requestedAt),
+    );
   }
 }

@@ -3,7 +3,7 @@
  * refusals; and the `stats()` figure built from them and the live sessions in one walk.
  * May not: change any session or the log.
  */
-import { type DisposalReason, type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
+import { type DisposalReason, noDisposals, type SessionCounters, ZERO_COUNTERS } from '../../machines/session.machine.js';
 import { addUsage, lifecycleOf, stateNameOf, type UsageByProvider, usageSum } from '../session/index.js';
 import type { LiveSession } from './live-session.js';
 import type { SlotPoolStats } from './slots.js';
@@ -18,7 +18,7 @@ function addInto(sum: MutableCounters, b: SessionCounters): void {
 }
 
 export class RegistryCounters {
-  readonly #disposals: Record<DisposalReason, number> = { ttl: 0, completed: 0, deleted: 0, capacity: 0, 'memory-pressure': 0 };
+  readonly #disposals: Record<DisposalReason, number> = noDisposals();
   readonly #retired: MutableCounters = { ...ZERO_COUNTERS };
   readonly #retiredUsage = usageSum();
   #refusedAtCapacity = 0;

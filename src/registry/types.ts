@@ -1,66 +1,23 @@
 /**
- * The registry's public vocabulary: how callers name sessions, what they ask, what they get back, and
- * what it tells listeners. Types only; the behaviour lives in the files beside it.
+ * The registry's own vocabulary beyond the engine contract's (src/engine: targets, requests, results,
+ * refusals, listener payloads): its listeners' `expiring`, its stats, its reports, its interface.
+ * Types only; the behaviour lives in the files beside it.
  */
 
-import type { DisposalReason, Lifecycle, SessionCounters, WorkKind } from '../../machines/session.machine.js';
+import type {
+  CommandResult,
+  EngineEvents,
+  EngineHealth,
+  EngineStats,
+  EnqueueResult,
+  InitResult,
+  PromptRequest,
+  SessionTarget,
+  WorkRequest,
+} from '../engine/index.js';
 import type { SkippedEvent } from '../replay/index.js';
-import type { SessionView, UsageByProvider } from '../session/index.js';
+import type { SessionView } from '../session/index.js';
 import type { CompactionReport } from '../store/index.js';
-import type { LogHealth } from './journal.js';
-import type { SlotPoolStats } from './slots.js';
-
-/** Names a session by its durable id, or by the content session id the hooks know it by. */
-export type SessionTarget = { readonly sessionDbId: number } | { readonly contentSessionId: string; readonly project?: string };
-
-export interface PromptRequest {
-  readonly prompt: string;
-  /** Omitted: the next number. A number the session already saw is a repeat and only counts as activity. */
-  readonly promptNumber?: number;
-}
-
-export interface WorkRequest {
-  readonly kind: Exclude<WorkKind, 'prompt'>;
-  readonly prompt: string;
-  /** A hook's tool_use_id: a second item with the same id is not queued. */
-  readonly toolUseId?: string;
-}
-
-export type Refusal =
-  | { readonly ok: false; readonly error: 'not-found' }
-  | { readonly ok: false; readonly error: 'at-capacity'; readonly retryAfterMs: number }
-  /** The session already holds `maxQueuedItems` unprocessed items (its provider may be paused). */
-  | { readonly ok: false; readonly error: 'queue-full'; readonly retryAfterMs: number }
-  | { readonly ok: false; readonly error: 'shutting-down' }
-  /** The log cannot be written (disk full, I/O error, read-only file): nothing was recorded. `message` names the cause and the file. */
-  | { readonly ok: false; readonly error: 'log-unwritable'; readonly message: string; readonly retryAfterMs: number };
-
-export type InitResult =
-  | { readonly ok: true; readonly sessionDbId: number; readonly promptNumber: number; readonly created: boolean }
-  | Refusal;
-
-export type EnqueueResult =
-  | {
-      readonly ok: true;
-      readonly status: 'queued' | 'duplicate';
-      readonly sessionDbId: number;
-      readonly queueLength: number;
-    }
-  | Refusal;
-
-export type CommandResult = { readonly ok: true; readonly sessionDbId: number } | Refusal;
-
-export interface SessionDisposed {
-  readonly sessionDbId: number;
-  readonly contentSessionId: string;
-  readonly project: string;
-  readonly reason: DisposalReason;
-  readonly at: number;
-  readonly droppedItems: number;
-  readonly counters: SessionCounters;
-  /** What each provider cost the session (absent from disposals recorded before providers were counted). */
-  readonly usageByProvider?: UsageByProvider;
-}
 
 export interface SessionExpiring {
   readonly sessionDbId: number;
@@ -68,45 +25,21 @@ export interface SessionExpiring {
   readonly graceDeadline: number;
 }
 
-/** Every event a session processed, as it went to the log. */
-export interface SessionEventProcessed {
-  readonly sessionDbId: number;
-  readonly type: string;
-  readonly state: string;
-  readonly at: number;
-}
-
-export interface SlotGranted {
-  readonly sessionDbId: number;
-  readonly waitedMs: number;
-}
-
-export interface RegistryEvents {
-  disposed: SessionDisposed;
+export interface RegistryEvents extends EngineEvents {
   expiring: SessionExpiring;
-  processed: SessionEventProcessed;
-  slotGranted: SlotGranted;
 }
 
-export interface RegistryStats {
-  readonly live: number;
+/** The engine's stats (since this process started), and what only the registry counts. */
+export interface RegistryStats extends Omit<EngineStats, 'dormant' | 'frozen'> {
   /** Live sessions idle long enough to be held without an actor (see `hibernateAfterMs`). */
   readonly dormant: number;
   /** Live sessions held at the log's state after a failed commit, until the log can be written again. */
   readonly frozen: number;
-  readonly byLifecycle: Readonly<Record<Exclude<Lifecycle, 'disposed'>, number>>;
-  readonly byState: Readonly<Record<string, number>>;
-  readonly slots: SlotPoolStats;
-  readonly disposals: Readonly<Record<DisposalReason, number>>;
   readonly refusedAtCapacity: number;
   /** Work refused because its session's queue was full. */
   readonly refusedQueueFull: number;
   /** Commands refused because the log could not be written. */
   readonly refusedLogUnwritable: number;
-  /** Summed over every session this registry has run, live and disposed. */
-  readonly totals: SessionCounters;
-  /** The same scope, per provider: batches answered and tokens reported. */
-  readonly usageByProvider: UsageByProvider;
 }
 
 export interface ShutdownReport {
@@ -131,7 +64,10 @@ export interface RecoveryReport {
 export interface SessionRegistry {
   /** Starts (or revives) a session with a user prompt, which becomes its next work item. */
   init(target: SessionTarget, request: PromptRequest): Promise<InitResult>;
-  /** Queues work; a session that is not live is revived, or created for an unknown content session. */
+  /**
+   * Queues work; a session that is not live is revived, or created for an unknown content session. With
+   * `requirePrompt`, work for a content session that never had a public prompt is refused (`not-prompted`).
+   */
   enqueue(target: SessionTarget, work: WorkRequest): Promise<EnqueueResult>;
   /** Activity without work: pushes the idle deadline out, revives an expiring session. */
   touch(target: SessionTarget): Promise<CommandResult>;
@@ -143,7 +79,7 @@ export interface SessionRegistry {
   list(): SessionView[];
   stats(): RegistryStats;
   /** Whether the log can be written; when it cannot, why (the cause and the file) and since when. */
-  health(): LogHealth;
+  health(): EngineHealth;
   on<K extends keyof RegistryEvents>(event: K, listener: (payload: RegistryEvents[K]) => void): () => void;
   /** Evicts idle sessions now if the heap is over the limit (the monitor also does so on its own). */
   checkMemoryPressure(): void;

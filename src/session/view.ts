@@ -1,16 +1,18 @@
 import type { SnapshotFrom, StateValue } from 'xstate';
-import type { AgentFailure, Disposal, Lifecycle, SessionContext, SessionCounters, SessionMachine } from '../../machines/session.machine.js';
+import type {
+  AgentFailure,
+  Disposal,
+  Lifecycle,
+  SessionContext,
+  SessionCounters,
+  SessionMachine,
+  SessionTag,
+} from '../../machines/session.machine.js';
+import { lifecycleOf, stateNameOf, tagsOf } from '../../machines/session.states.js';
 import { historyTokens } from '../history/index.js';
 import type { UsageByProvider } from './usage.js';
 
 export type SessionSnapshot = SnapshotFrom<SessionMachine>;
-
-/** A state value as one dotted name: `idle`, `active.processing`. */
-export function stateNameOf(value: StateValue): string {
-  if (typeof value === 'string') return value;
-  const [parent, child] = Object.entries(value)[0] ?? ['unknown', undefined];
-  return child === undefined ? parent : `${parent}.${stateNameOf(child as StateValue)}`;
-}
 
 /** An event type as people read it: `xstate.after.idleDeadline.session.idle` → `after idleDeadline`. */
 export function eventLabel(eventType: string): string {
@@ -22,17 +24,17 @@ export function eventLabel(eventType: string): string {
   return eventType;
 }
 
-export function lifecycleOf(value: StateValue): Lifecycle {
-  return (typeof value === 'string' ? value : Object.keys(value)[0]) as Lifecycle;
-}
+export { lifecycleOf, stateNameOf };
 
 /** What the registry tells about one live session. */
 export interface SessionView {
   readonly sessionDbId: number;
   readonly contentSessionId: string;
   readonly project: string;
-  /** Full state name, e.g. `active.backoff`. */
+  /** Full state name, e.g. `active.backoff`: to show. To ask what the state means, read `tags`. */
   readonly state: string;
+  /** What the state means (`agent-call`, `retry-wait`, …: see SessionTag). */
+  readonly tags: readonly SessionTag[];
   readonly lifecycle: Lifecycle;
   readonly queueLength: number;
   readonly historyLength: number;
@@ -60,6 +62,7 @@ export function describeSession(value: StateValue, context: SessionContext): Ses
     contentSessionId: context.contentSessionId,
     project: context.project,
     state: stateNameOf(value),
+    tags: tagsOf(value),
     lifecycle: lifecycleOf(value),
     queueLength: context.queue.length,
     historyLength: context.history.length,

@@ -29,10 +29,7 @@ export function createRouteContext(
     ...options,
     whenReady: async (_request, reply) => {
       if (!isReady()) {
-        const details =
-          engine.description.kind === 'embedded'
-            ? 'the worker is recovering sessions from its log'
-            : 'the worker is reaching its Restate cluster';
+        const details = `the worker is ${engine.description.starting}`;
         return reply
           .code(503)
           .header('retry-after', '1')

@@ -8,9 +8,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { type EngineRefusal, EngineUnavailableError } from '../engine/index.js';
+import { EngineUnavailableError, type Refusal } from '../engine/index.js';
 import { MemoryStoreUnavailableError } from '../memories/index.js';
-import type { Refusal } from '../registry/index.js';
 import { EventStoreError } from '../store/index.js';
 import type { ErrorAnswer } from './answers.js';
 import { InvalidRequest, type Problem } from './schemas.js';
@@ -32,7 +31,7 @@ export class HttpError extends Error {
   }
 }
 
-export function refusal(result: Refusal | EngineRefusal, what: string): HttpError {
+export function refusal(result: Refusal, what: string): HttpError {
   switch (result.error) {
     case 'not-found':
       return new HttpError(404, 'session not found', what);

@@ -7,9 +7,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { initPrompt, observationPrompt, summaryPrompt } from '../agents/index.js';
-import type { EngineRefusal } from '../engine/index.js';
+import type { Refusal, SessionTarget } from '../engine/index.js';
 import { stripPrivate, withoutPrivate } from '../privacy/index.js';
-import type { Refusal, SessionTarget } from '../registry/index.js';
 import { failures, lifecycle } from './answers.js';
 import type { RouteContext } from './context.js';
 import { HttpError, refusal } from './errors.js';
@@ -282,7 +281,7 @@ export function registerHookRoutes(fastify: FastifyInstance, context: RouteConte
 
   /** DELETE and complete by id: idempotent for a known session that is no longer live, as in claude-mem. */
   const endById =
-    <T>(command: (target: SessionTarget) => Promise<{ ok: true } | Refusal | EngineRefusal>, answer: T) =>
+    <T>(command: (target: SessionTarget) => Promise<{ ok: true } | Refusal>, answer: T) =>
     async (request: FastifyRequest) => {
       const { sessionDbId } = request.params as { sessionDbId: number };
       await knownSession(sessionDbId);

@@ -2,7 +2,7 @@
 
 export type { RegisteredRoute } from './api-docs.js';
 export { createWorkerApp, type WorkerAppOptions } from './app.js';
-export { openMemoryDatabase, serveSessionServices } from './engines.js';
+export { ENGINES, type EngineEntry } from './engines.js';
 export { createMetrics, type WorkerMetrics } from './metrics.js';
 export { agentProcessesDir, openProviders, type Providers } from './providers.js';
 export {

@@ -1,18 +1,16 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
-import type { DisposalReason, SessionCounters } from '../../machines/session.machine.js';
+import { DISPOSAL_REASONS, type SessionCounters } from '../../machines/session.machine.js';
+import { LIVE_STATES } from '../../machines/session.states.js';
 import type { EngineStats, SessionEngine } from '../engine/index.js';
-import type { EventStore } from '../store/index.js';
 
 const PREFIX = 'session_lifecycle_';
-const REASONS: readonly DisposalReason[] = ['ttl', 'completed', 'deleted', 'capacity', 'memory-pressure'];
-const STATES = ['active.gathering', 'active.waiting', 'active.processing', 'active.backoff', 'active.paused', 'idle', 'expiring'];
 
 export interface WorkerMetrics {
   readonly register: MetricsRegistry;
   /** Hook answers that queued nothing: skipped tools, repeated tool_use_ids. */
   countWork(outcome: 'skipped' | 'duplicate'): void;
-  /** The store, with every flush (the durable commit behind an answer) timed. */
-  timed(store: EventStore): EventStore;
+  /** Starts timing one durable commit of the engine's log (the commit behind an answer); call what it returns when it is done. */
+  commitTimer(): () => void;
   /** Starts reading the engine's figures and listening to its events (what it tells; see its `notifications`). */
   observe(engine: SessionEngine): void;
 }
@@ -53,17 +51,7 @@ export function createMetrics(): WorkerMetrics {
   return {
     register,
     countWork: (outcome) => work.inc({ outcome }),
-    timed: (store) => ({
-      ...store,
-      async flush() {
-        const stop = flushLatency.startTimer();
-        try {
-          await store.flush();
-        } finally {
-          stop();
-        }
-      },
-    }),
+    commitTimer: () => flushLatency.startTimer(),
     observe(engine) {
       const stats = oncePerScrape(() => engine.stats());
       totalsOf = async () => (await stats())?.totals;
@@ -103,7 +91,7 @@ function observeEngine(engine: SessionEngine, stats: () => Promise<EngineStats |
     async collect() {
       const byState = (await stats())?.byState;
       if (byState === undefined) return;
-      for (const state of STATES) this.set({ state, lifecycle: state.split('.')[0]! }, byState[state] ?? 0);
+      for (const { name, lifecycle } of LIVE_STATES) this.set({ state: name, lifecycle }, byState[name] ?? 0);
     },
   });
 
@@ -113,7 +101,7 @@ function observeEngine(engine: SessionEngine, stats: () => Promise<EngineStats |
     labelNames: ['reason'],
     registers: [register],
   });
-  for (const reason of REASONS) disposals.inc({ reason }, 0);
+  for (const reason of DISPOSAL_REASONS) disposals.inc({ reason }, 0);
   engine.on('disposed', ({ reason }) => disposals.inc({ reason }));
 
   // Totals the engine keeps (live and disposed sessions summed) become counters: each scrape adds the growth.

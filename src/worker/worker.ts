@@ -6,21 +6,17 @@ import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Agent } from '../agents/index.js';
 import { claudeMemStopCommand, describeOwner, findClaudeMemPlugins, portOwner } from '../claude-mem/index.js';
-import type { RunningSessionService } from '../cluster/index.js';
 import { describeMisspelling, isLoopback, type WorkerConfig } from '../config/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
-import type { EngineStartReport, SessionEngine } from '../engine/index.js';
+import { type EngineStartReport, type OpenedEngine, type SessionEngine, WorkerStartError } from '../engine/index.js';
 import { keepMemoriesFor } from '../memories/index.js';
-import type { SessionRegistry } from '../registry/index.js';
-import type { EventStore } from '../store/index.js';
 import type { RegisteredRoute } from './api-docs.js';
 import { createWorkerApp } from './app.js';
-import { type OpenedEngine, openEmbeddedEngine, openRestateEngine, WorkerStartError } from './engines.js';
+import { ENGINES } from './engines.js';
+import { createMetrics } from './metrics.js';
 import { openProviders, type Providers } from './providers.js';
 
 export { WorkerStartError };
-
-import { createMetrics } from './metrics.js';
 
 export interface RunningWorker {
   readonly url: string;
@@ -30,11 +26,6 @@ export interface RunningWorker {
   readonly routes: readonly RegisteredRoute[];
   /** Whatever runs the sessions (CLAUDE_MEM_ENGINE): the routes and the dashboard see only this. */
   readonly engine: SessionEngine;
-  /** The embedded engine's registry and log; undefined on Restate, where this process holds no session. */
-  readonly registry: SessionRegistry | undefined;
-  readonly store: EventStore | undefined;
-  /** On Restate with CLAUDE_MEM_RESTATE_ADMIN_URL: the session services this process serves to the cluster. */
-  readonly sessionService: RunningSessionService | undefined;
   readonly started: EngineStartReport;
   readonly logger: Logger;
   /**
@@ -47,9 +38,11 @@ export interface RunningWorker {
 }
 
 export interface StartWorkerOptions {
+  /** Where the worker logs. Default pino on stdout at CLAUDE_MEM_LOG_LEVEL: one JSON line per event, as log shippers read. */
   readonly logger?: Logger;
-  /** Overrides the provider the configuration names (tests, library users). */
+  /** Overrides the provider the configuration names (tests, library users). Default the configuration's provider chain. */
   readonly agent?: Agent;
+  /** What GET /api/version answers. Default reportedVersion(): the installed claude-mem plugin's, whose `start` compares it, else this package's. */
   readonly version?: string;
 }
 
@@ -135,10 +128,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   const { agent } = providers;
   let opened: OpenedEngine;
   try {
-    opened =
-      config.engine === 'restate'
-        ? await openRestateEngine(config, { agent, logger })
-        : openEmbeddedEngine(config, { agent, logger, metrics, version });
+    opened = await ENGINES[config.engine].open(config, { agent, logger, version, timeCommit: metrics.commitTimer });
   } catch (error) {
     await providers.close();
     throw error;
@@ -189,7 +179,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info(
       { url, engine: engine.description.kind, location: engine.description.location, provider: agent.name, version },
-      engine.description.kind === 'embedded' ? 'worker listening; recovering sessions' : 'worker listening; reaching the Restate cluster',
+      `worker listening; ${engine.description.starting}`,
     );
 
     started = await engine.start();
@@ -222,9 +212,6 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     app,
     routes,
     engine,
-    registry: opened.registry,
-    store: opened.store,
-    sessionService: opened.sessionService,
     started,
     logger,
     stop(stopOptions = {}) {
@@ -235,11 +222,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
         await opened.stop(stopOptions.drainMs ?? 10_000);
         // Every call was aborted by now; whatever provider process is still exiting is killed and waited for.
         await providers.close();
-        logger.info(
-          engine.description.kind === 'embedded'
-            ? 'worker stopped; every live session is in the log for the next start'
-            : 'worker stopped; the sessions go on in the Restate cluster',
-        );
+        logger.info(`worker stopped; ${engine.description.afterStop}`);
       })();
       return stopping;
     },

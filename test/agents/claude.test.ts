@@ -13,6 +13,7 @@ import { AgentError, type AgentRequest, ChildProcesses, CLAUDE_SYSTEM_PROMPT, cr
 import { killOnExit } from '../support/children.js';
 import { type AnthropicResponse, type FakeAnthropic, scripted, startFakeAnthropic } from '../support/fake-anthropic.js';
 import { eventually, gone, isRunning } from '../support/pids.js';
+import { waitFor } from '../support/wait.js';
 
 const owner = fileURLToPath(new URL('../support/process-owner.ts', import.meta.url));
 let fake: FakeAnthropic;
@@ -174,7 +175,8 @@ describe('claude provider (real Claude Code, fake Anthropic API)', () => {
       return { controller, done: agent.run(request, controller.signal).catch((error: unknown) => error) };
     });
     await fake.received(2);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The third call is not slow: it waits for a place, and only an exit hands it one.
+    await waitFor(() => processes.waiting === 1, { what: 'the third call waiting for a place' });
     expect(processes.running).toBe(2);
     expect(fake.requests).toHaveLength(2);
     const [first] = processes.pids;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentError, type AgentRequest, createGeminiAgent } from '../../src/agents/index.js';
 import { type GeminiResponse, startFakeGemini } from '../support/fake-gemini.js';
+import { waitFor } from '../support/wait.js';
 
 let fake: Awaited<ReturnType<typeof startFakeGemini>> | undefined;
 afterEach(async () => {
@@ -94,11 +95,10 @@ describe('gemini provider (@google/genai against a fake Gemini API on loopback)'
     const agent = await agentFor({ stall: true });
     const controller = new AbortController();
     const call = agent.run(request, controller.signal);
-    while (fake!.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => fake!.requests.length > 0, { what: 'the request at the fake Gemini' });
     controller.abort(new Error('deleted'));
     await expect(call).rejects.toThrow('deleted');
-    for (let i = 0; i < 100 && !fake!.requests[0]!.aborted; i++) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(fake!.requests[0]!.aborted).toBe(true);
+    await waitFor(() => fake!.requests[0]!.aborted, { what: 'the fake Gemini seeing the request aborted', timeoutMs: 2_000 });
     const slow = createGeminiAgent({ apiKey: 'k', baseUrl: fake!.baseUrl, timeoutMs: 200 });
     expect(await refusalOf(slow.run(request, new AbortController().signal))).toMatchObject({ kind: 'retryable' });
   });

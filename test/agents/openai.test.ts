@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentError, type AgentRequest, createOpenAICompatibleAgent } from '../../src/index.js';
 import { startChatServer } from '../support/chat-server.js';
+import { waitFor } from '../support/wait.js';
 
 let server: Awaited<ReturnType<typeof startChatServer>> | undefined;
 afterEach(async () => {
@@ -135,10 +136,9 @@ describe('openai-compatible agent (the openai SDK against a chat-completions ser
     const agent = createOpenAICompatibleAgent({ baseUrl: server.baseUrl, model: 'm' });
     const controller = new AbortController();
     const call = agent.run(request, controller.signal);
-    while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => server!.requests.length > 0, { what: 'the request at the chat server' });
     controller.abort();
     await expect(call).rejects.toThrow();
-    for (let i = 0; i < 100 && !server.requests[0]!.aborted; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(server.requests[0]!.aborted).toBe(true);
+    await waitFor(() => server!.requests[0]!.aborted, { what: 'the chat server seeing the request aborted', timeoutMs: 2_000 });
   });
 });

@@ -5,14 +5,16 @@
  *
  * It must hold on a loaded machine (the whole suite on two busy cores, beside an editor): every wait
  * here lasts as long as the cluster makes progress and fails only once nothing has moved for
- * STALL_MS (`untilStalled`), and the test's own timeout is only a backstop far beyond that.
+ * STALL_MS (`waitFor` with `progress`), and the test's own timeout is only a backstop far beyond that.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectSessionCluster, registerSessionService, type SessionClusterClient } from '../../src/cluster/index.js';
+import { connectRestateEngine, registerSessionService } from '../../src/cluster/index.js';
+import type { SessionEngine, SessionView } from '../../src/index.js';
 import { freePort } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 import { startBalancer } from './support/balancer.js';
-import { expectAnsweredOnce } from './support/cluster.js';
-import { type RestateNode, startRestateCluster, untilStalled } from './support/restate-server.js';
+import { expectAnsweredOnce, liveContext } from './support/cluster.js';
+import { type RestateNode, startRestateCluster } from './support/restate-server.js';
 import { type ServiceProcess, startServiceProcess } from './support/service-process.js';
 
 const SESSIONS = 12;
@@ -28,7 +30,14 @@ describe('three restate-server nodes, two service processes', () => {
 
   beforeAll(async () => {
     cluster = await startRestateCluster(3, 2);
-    const env = { CLAUDE_MEM_PROVIDER: 'local', CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '4' };
+    // Answered observations stay whole in the history (no digests), where expectAnsweredOnce finds each once;
+    // observations are asked at once (no gather window): this is about crashes, not about batching.
+    const env = {
+      CLAUDE_MEM_PROVIDER: 'local',
+      CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '4',
+      CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: 'false',
+      CLAUDE_MEM_BATCH_WINDOW_SECONDS: '0',
+    };
     for (let i = 0; i < 2; i++) services.push(await startServiceProcess(await freePort(), env));
     balancer = await startBalancer(services.map((service) => service.url));
     await registerSessionService(cluster.nodes[0]!.adminUrl, balancer.url);
@@ -49,18 +58,25 @@ describe('three restate-server nodes, two service processes', () => {
    * One hook call through any live node's ingress, retried on another while a node is down or failing
    * over, for as long as other calls still get through; it gives up once none has for STALL_MS.
    */
-  async function call<T extends { ok: boolean }>(send: (client: SessionClusterClient) => Promise<T>): Promise<T> {
+  async function call<T extends { ok: boolean }>(send: (engine: SessionEngine) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const live = cluster.nodes.filter((node) => !dead.has(node));
       const node = live[attempt % live.length]!;
+      const engine = connectRestateEngine({ ingressUrl: node.ingressUrl });
       try {
-        const answer = await send(connectSessionCluster({ ingressUrl: node.ingressUrl }));
-        lastAckAt = Date.now();
-        return answer;
+        const answer = await send(engine);
+        // A node out of reach is a refusal (`engine-unavailable`): the hook would retry, here through another node.
+        if (answer.ok || (answer as { error?: string }).error !== 'engine-unavailable') {
+          lastAckAt = Date.now();
+          return answer;
+        }
+        if (Date.now() - lastAckAt > STALL_MS) throw new Error(`no call got through for ${STALL_MS} ms`);
       } catch (error) {
         if (Date.now() - lastAckAt > STALL_MS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 250));
+      } finally {
+        await engine.close();
       }
+      await new Promise((resolve) => setTimeout(resolve, 250)); // a retry's backoff, as a hook client's
     }
   }
 
@@ -103,35 +119,38 @@ describe('three restate-server nodes, two service processes', () => {
     expect(killed).toBe(true);
     expect(acks).toBe(total);
 
-    const survivor = connectSessionCluster({ ingressUrl: cluster.nodes[0]!.ingressUrl });
+    const survivor = connectRestateEngine({ ingressUrl: cluster.nodes[0]!.ingressUrl });
     const ids = new Map<string, number>();
-    for (const contentSessionId of acknowledged.keys()) ids.set(contentSessionId, (await survivor.lookup(contentSessionId))!);
+    for (const contentSessionId of acknowledged.keys())
+      ids.set(contentSessionId, (await survivor.identity({ contentSessionId }))!.sessionDbId);
     // Every session idle, waiting as long as any of them still moves (states, items answered, queues).
-    let views: Awaited<ReturnType<typeof survivor.get>>[] = [];
-    await untilStalled(
+    let views: (SessionView | undefined)[] = [];
+    await waitFor(
       async () => {
-        views = await Promise.all([...ids.values()].map((sessionDbId) => survivor.get(sessionDbId)));
+        views = await Promise.all([...ids.values()].map((sessionDbId) => survivor.get({ sessionDbId })));
         return views.every((view) => view?.state === 'idle');
       },
-      () => views.map((view) => [view?.state, view?.queueLength, view?.counters.processed]),
-      STALL_MS,
-      () => `every session idle (${views.map((view, i) => `${[...ids.keys()][i]}: ${view?.state}`).join(', ')})`,
+      {
+        progress: () => views.map((view) => [view?.state, view?.queueLength, view?.counters.processed]),
+        stallMs: STALL_MS,
+        everyMs: 100,
+        what: () => `every session idle (${views.map((view, i) => `${[...ids.keys()][i]}: ${view?.state}`).join(', ')})`,
+      },
     );
     for (const [contentSessionId, prompts] of acknowledged) {
-      expectAnsweredOnce((await survivor.state(ids.get(contentSessionId)!))!.context, prompts);
+      expectAnsweredOnce(await liveContext(survivor, ids.get(contentSessionId)!), prompts);
     }
     // Both processes served before the kill; the survivor served the rest.
     expect([...balancer.served.values()].every((count) => count > 0)).toBe(true);
     let inUse = -1;
-    await untilStalled(
+    await waitFor(
       async () => {
-        inUse = (await survivor.slots()).inUse;
+        inUse = (await survivor.stats()).slots.inUse;
         return inUse === 0;
       },
-      () => inUse,
-      STALL_MS,
-      () => `every slot released (${inUse} in use)`,
+      { progress: () => inUse, stallMs: STALL_MS, everyMs: 100, what: () => `every slot released (${inUse} in use)` },
     );
+    await survivor.close();
     // A backstop only: the waits above fail once nothing has moved for STALL_MS.
   }, 1_200_000);
 });

@@ -15,8 +15,9 @@ import { createLocalAgent } from '../../src/index.js';
 import { type MemoryStore, openPostgresMemories, type PostgresMemoryStore } from '../../src/memories/index.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { freePort } from '../support/process.js';
-import { startEngine, waitForState } from './support/cluster.js';
-import { startRestate, until } from './support/restate-server.js';
+import { waitFor, waitForState } from '../support/wait.js';
+import { startEngine } from './support/cluster.js';
+import { startRestate } from './support/restate-server.js';
 import { type ServiceProcess, startServiceProcess } from './support/service-process.js';
 import { type RestateTestWorker, startRestateWorker } from './support/worker.js';
 
@@ -107,7 +108,7 @@ describe('memories on Restate: service processes write PostgreSQL, workers read 
   /** Waits for the session to be idle with every reply's memories stored; returns its reply events. */
   const settled = async (sessionDbId: number) => {
     let replies: number[] = [];
-    await until(
+    await waitFor(
       async () => {
         const view = (await worker.call('GET', `/api/sessions/${sessionDbId}`)).json;
         if (view?.lifecycle !== 'idle') return false;
@@ -115,8 +116,7 @@ describe('memories on Restate: service processes write PostgreSQL, workers read 
         replies = events.filter((event) => event.type === REPLY_EVENT).map((event) => event.seq);
         return (await storedFor(database.name, sessionDbId)).replies >= replies.length;
       },
-      30_000,
-      () => `session ${sessionDbId} idle with the memories of its ${replies.length} replies stored`,
+      { timeoutMs: 30_000, what: () => `session ${sessionDbId} idle with the memories of its ${replies.length} replies stored` },
     );
     return replies;
   };
@@ -213,11 +213,10 @@ describe('memories on Restate: service processes write PostgreSQL, workers read 
     } finally {
       await postgres.restart();
     }
-    await until(
-      async () => (await context()).text.includes(`Edit ${CWD}/src/a.ts`),
-      10_000,
-      () => 'the context back once PostgreSQL is',
-    );
+    await waitFor(async () => (await context()).text.includes(`Edit ${CWD}/src/a.ts`), {
+      timeoutMs: 10_000,
+      what: () => 'the context back once PostgreSQL is',
+    });
   });
 
   it('without CLAUDE_MEM_POSTGRES_URL a worker on Restate remembers nothing: empty hooks, 501 for the rest', async () => {
@@ -270,7 +269,7 @@ describe('memories on Restate: the write retried, the database away', () => {
   });
 
   const observe = (contentSessionId: string, n: number) =>
-    engine.client.enqueue(
+    engine.engine.enqueue(
       { contentSessionId, project: 'retried' },
       {
         kind: 'observation',
@@ -282,15 +281,16 @@ describe('memories on Restate: the write retried, the database away', () => {
   it('a write that committed but was never acknowledged is retried and stores nothing twice', async () => {
     failAfterCommit = true;
     const target = { contentSessionId: 'retried-after-commit', project: 'retried' };
-    const init = await engine.client.init(target, { prompt: 'read the files' });
+    const init = await engine.engine.init(target, { prompt: 'read the files' });
     const sessionDbId = init.ok ? init.sessionDbId : -1;
     for (let n = 0; n < 4; n++) expect(await observe(target.contentSessionId, n)).toMatchObject({ ok: true });
-    await waitForState(engine.client, sessionDbId, 'idle', 20_000);
-    const replies = (await engine.client.timeline(sessionDbId)).entries.filter((entry) => entry.type === REPLY_EVENT).map((e) => e.seq);
-    await until(
+    await waitForState(engine.engine, sessionDbId, 'idle', { timeoutMs: 20_000 });
+    const replies = ((await engine.engine.events(sessionDbId)) ?? [])
+      .filter((event) => event.type === REPLY_EVENT)
+      .map((event) => event.seq);
+    await waitFor(
       async () => [...calls.entries()].filter(([key, n]) => key.startsWith(`${sessionDbId}/`) && n >= 2).length === replies.length,
-      20_000,
-      () => `every reply's write retried once (${JSON.stringify([...calls])})`,
+      { timeoutMs: 20_000, what: () => `every reply's write retried once (${JSON.stringify([...calls])})` },
     );
     const stored = await storedFor(database.name, sessionDbId);
     expect(stored).toMatchObject({ replies: replies.length, observations: 4 });
@@ -300,24 +300,24 @@ describe('memories on Restate: the write retried, the database away', () => {
 
   it('sessions go on while PostgreSQL is down; the memories follow once it is back', async () => {
     const target = { contentSessionId: 'database-away', project: 'retried' };
-    const init = await engine.client.init(target, { prompt: 'read more files' });
+    const init = await engine.engine.init(target, { prompt: 'read more files' });
     const sessionDbId = init.ok ? init.sessionDbId : -1;
-    await until(
-      async () => (await storedFor(database.name, sessionDbId)).replies === 1,
-      20_000,
-      () => 'the prompt’s reply stored',
-    );
+    await waitFor(async () => (await storedFor(database.name, sessionDbId)).replies === 1, {
+      timeoutMs: 20_000,
+      what: () => 'the prompt’s reply stored',
+    });
     await postgres.kill();
     for (let n = 0; n < 3; n++) expect(await observe(target.contentSessionId, n)).toMatchObject({ ok: true });
-    await waitForState(engine.client, sessionDbId, 'idle', 20_000);
-    expect((await engine.client.get(sessionDbId))?.counters).toMatchObject({ processed: 4, failed: 0 });
+    await waitForState(engine.engine, sessionDbId, 'idle', { timeoutMs: 20_000 });
+    expect((await engine.engine.get({ sessionDbId }))?.counters).toMatchObject({ processed: 4, failed: 0 });
     await postgres.restart();
-    const replies = (await engine.client.timeline(sessionDbId)).entries.filter((entry) => entry.type === REPLY_EVENT).map((e) => e.seq);
-    await until(
-      async () => (await storedFor(database.name, sessionDbId)).replies === replies.length,
-      30_000,
-      () => 'the memories written once PostgreSQL is back',
-    );
+    const replies = ((await engine.engine.events(sessionDbId)) ?? [])
+      .filter((event) => event.type === REPLY_EVENT)
+      .map((event) => event.seq);
+    await waitFor(async () => (await storedFor(database.name, sessionDbId)).replies === replies.length, {
+      timeoutMs: 30_000,
+      what: () => 'the memories written once PostgreSQL is back',
+    });
     expect(await storedFor(database.name, sessionDbId)).toMatchObject({ replies: replies.length, observations: 3, replySeqs: replies });
   });
 });

@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killOnExit } from '../support/children.js';
 import { freePort } from '../support/process.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 import { http } from '../support/worker.js';
-import { startRestate, until } from './support/restate-server.js';
+import { startRestate } from './support/restate-server.js';
 import { type RestateTestWorker, startRestateWorker } from './support/worker.js';
 
 const tempDir = useTempDir();
@@ -40,11 +41,10 @@ describe('a worker whose Restate cluster goes away', () => {
     const init = await call('POST', '/api/sessions/init', { body: { contentSessionId, project: 'p', prompt: 'start' } });
     expect(init.status).toBe(200);
     const { sessionDbId } = init.json;
-    await until(
-      async () => (await call('GET', `/api/sessions/${sessionDbId}`)).json.lifecycle === 'idle',
-      20_000,
-      () => 'the first prompt processed',
-    );
+    await waitFor(async () => (await call('GET', `/api/sessions/${sessionDbId}`)).json.lifecycle === 'idle', {
+      timeoutMs: 20_000,
+      what: () => 'the first prompt processed',
+    });
 
     const warned = warnings(worker!).length;
     await restate.node().kill();
@@ -73,11 +73,10 @@ describe('a worker whose Restate cluster goes away', () => {
     expect(metrics.text).toContain('session_lifecycle_log_writable 0');
 
     await restate.restart();
-    await until(
-      async () => (await call('GET', '/api/readiness')).json?.status === 'ready',
-      30_000,
-      () => 'ready again',
-    );
+    await waitFor(async () => (await call('GET', '/api/readiness')).json?.status === 'ready', {
+      timeoutMs: 30_000,
+      what: () => 'ready again',
+    });
     // And so is getting it back.
     expect(
       worker!.logs.some((line) => line.msg === 'Restate answers again; hook calls are taken' && typeof line.downSeconds === 'number'),
@@ -87,11 +86,10 @@ describe('a worker whose Restate cluster goes away', () => {
       body: { contentSessionId, tool_name: 'Bash', tool_input: {}, tool_response: 'ok', cwd: '/', tool_use_id: 'after' },
     });
     expect(after.json).toEqual({ status: 'queued' });
-    await until(
-      async () => (await call('GET', `/api/sessions/${sessionDbId}`)).json.counters?.processed === 2,
-      20_000,
-      () => 'the item sent after the outage processed',
-    );
+    await waitFor(async () => (await call('GET', `/api/sessions/${sessionDbId}`)).json.counters?.processed === 2, {
+      timeoutMs: 20_000,
+      what: () => 'the item sent after the outage processed',
+    });
   });
 });
 
@@ -116,11 +114,10 @@ describe('a worker given a wrong ingress URL', () => {
       for (const line of complete) if (line.startsWith('{')) lines.push(JSON.parse(line));
     });
     try {
-      await until(
-        () => lines.some((line) => line.msg === 'still waiting for Restate'),
-        30_000,
-        () => `a reminder in the log:\n${lines.map((line) => line.msg).join('\n')}`,
-      );
+      await waitFor(() => lines.some((line) => line.msg === 'still waiting for Restate'), {
+        timeoutMs: 30_000,
+        what: () => `a reminder in the log:\n${lines.map((line) => line.msg).join('\n')}`,
+      });
       expect(lines.find((line) => line.msg.startsWith('reaching Restate'))?.ingressUrl).toBe(nobody);
       const outOfReach = lines.find((line) => line.msg.startsWith('Restate is out of reach'));
       expect(outOfReach?.level).toBe(40);

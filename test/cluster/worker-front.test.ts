@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeMemPrivatePrompt, claudeMemSessionOfTwoPrompts, comparable } from '../support/claude-mem-session.js';
 import { openStream } from '../support/sse.js';
+import { waitFor } from '../support/wait.js';
 import { startTestWorker } from '../support/worker.js';
 import { startLossyProxy } from './support/lossy-proxy.js';
-import { startRestate, until } from './support/restate-server.js';
+import { startRestate } from './support/restate-server.js';
 import { type RestateTestWorker, startRestateWorker } from './support/worker.js';
 
 const OPENED = { contentSessionId: 'claude-code-session-2', sessionDbId: 2 };
@@ -73,11 +74,10 @@ describe('the worker on Restate', () => {
       body: { contentSessionId, tool_name: 'Bash', tool_input: { k: 0 }, tool_response: 'ok', cwd: '/', tool_use_id: 'tu-0' },
     });
     expect(retried.json).toEqual({ status: 'queued' });
-    await until(
-      async () => (await front!.call('GET', `/api/sessions/${sessionDbId}`)).json.lifecycle === 'idle',
-      20_000,
-      () => 'the shared session processed',
-    );
+    await waitFor(async () => (await front!.call('GET', `/api/sessions/${sessionDbId}`)).json.lifecycle === 'idle', {
+      timeoutMs: 20_000,
+      what: () => 'the shared session processed',
+    });
     let messagesAppended = 0;
     for (const worker of workers) {
       const view = await worker.call('GET', `/api/sessions/${sessionDbId}`);
@@ -120,11 +120,10 @@ describe('the worker on Restate', () => {
       contentSessionId,
       project: 'dash',
     });
-    await until(
-      async () => (await front!.call('GET', `/api/sessions/${sessionDbId}`)).json.lifecycle === 'idle',
-      20_000,
-      () => 'idle',
-    );
+    await waitFor(async () => (await front!.call('GET', `/api/sessions/${sessionDbId}`)).json.lifecycle === 'idle', {
+      timeoutMs: 20_000,
+      what: () => 'idle',
+    });
     const detail = await front!.call('GET', `/dashboard/api/sessions/${sessionDbId}`);
     expect(detail.status).toBe(200);
     expect(detail.json).toMatchObject({ sessionDbId, contentSessionId, lifecycle: 'idle', stream: { status: 'live' } });
@@ -161,11 +160,10 @@ describe('the worker on Restate', () => {
     expect(summary.json).toEqual({ status: 'queued' });
     expect(proxy.lost).toHaveLength(1);
     expect(proxy.forwarded.filter((path) => /enqueue/.test(path))).toHaveLength(2);
-    await until(
-      async () => (await lossy.call('GET', `/api/sessions/${sessionDbId}`)).json.lifecycle === 'idle',
-      20_000,
-      () => 'the session processed',
-    );
+    await waitFor(async () => (await lossy.call('GET', `/api/sessions/${sessionDbId}`)).json.lifecycle === 'idle', {
+      timeoutMs: 20_000,
+      what: () => 'the session processed',
+    });
     const view = await lossy.call('GET', `/api/sessions/${sessionDbId}`);
     expect(view.json.counters).toMatchObject({ queued: 2, processed: 2 });
     const events = (await lossy.call('GET', `/api/sessions/${sessionDbId}/events`)).json.events as {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../support/process.js';
-import { startRestate, until } from './support/restate-server.js';
+import { waitFor } from '../support/wait.js';
+import { startRestate } from './support/restate-server.js';
 import { type ServiceProcess, startServiceProcess } from './support/service-process.js';
 
 const OBSERVATIONS = 30;
@@ -89,11 +90,10 @@ describe('a worker on Restate killed after its answers', () => {
       const answer = await second.call('POST', '/api/sessions/observations', observation(k));
       expect(answer.json).toEqual({ status: 'queued' });
     }
-    await until(
-      async () => (await second.call('GET', `/api/sessions/${sessionDbId}`)).json.lifecycle === 'idle',
-      30_000,
-      () => 'every item processed',
-    );
+    await waitFor(async () => (await second.call('GET', `/api/sessions/${sessionDbId}`)).json.lifecycle === 'idle', {
+      timeoutMs: 30_000,
+      what: () => 'every item processed',
+    });
     const view = await second.call('GET', `/api/sessions/${sessionDbId}`);
     // The service process logs JSON only, the Restate SDK's own warnings included (besides its one
     // line for the operator on start).

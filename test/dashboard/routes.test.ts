@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { formatTimeline, sessionTimeline } from '../../src/replay/index.js';
 import { openStream } from '../support/sse.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitForEngine } from '../support/wait.js';
 import { startTestWorker, type TestWorker } from '../support/worker.js';
 
 const tempDir = useTempDir();
@@ -19,13 +20,8 @@ afterEach(async () => {
 const init = (w: TestWorker, contentSessionId: string, project = 'my-app') =>
   w.call('POST', '/api/sessions/init', { body: { contentSessionId, project, prompt: `work on ${contentSessionId}` } });
 
-async function idle(w: TestWorker, sessionDbId: number) {
-  for (let i = 0; i < 400; i++) {
-    if (w.registry.get({ sessionDbId })?.lifecycle === 'idle') return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`session ${sessionDbId} did not go idle`);
-}
+const idle = (w: TestWorker, sessionDbId: number) =>
+  waitForEngine(w.engine, () => w.registry.get({ sessionDbId })?.lifecycle === 'idle', { what: `session ${sessionDbId} idle` });
 
 /** The files the page names, as the browser would find them. */
 function assetsOf(html: string): string[] {

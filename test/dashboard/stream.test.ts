@@ -11,6 +11,7 @@ import { createEmbeddedEngine, createMemoryStore, createSessionRegistry, type Se
 import { registerApiDocs } from '../../src/worker/api-docs.js';
 import { delayedAgent } from '../support/agents.js';
 import { openStream } from '../support/sse.js';
+import { waitFor } from '../support/wait.js';
 
 let app: FastifyInstance | undefined;
 let registry: SessionRegistry | undefined;
@@ -58,27 +59,20 @@ function stalledClient(port: number): Promise<Socket> {
   });
 }
 
-const until = async (probe: () => Promise<boolean>, what: string, ms = 15_000) => {
-  for (const started = Date.now(); !(await probe()); ) {
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
-
 describe('the dashboard stream', () => {
   it('stops writing to a client that stopped reading, keeps it under its bound, and closes it; the others go on', async () => {
     const maxBufferedBytes = 64 * 1024;
     const { port, status } = await serve({ coalesceMs: 20, maxBufferedBytes, stallTimeoutMs: 1_500, heartbeatMs: 60_000 });
     const stalled = await stalledClient(port);
     const reader = await openStream(port);
-    await until(async () => (await status()).streams === 2, 'two streams');
+    await waitFor(async () => (await status()).streams === 2, { what: 'two streams', timeoutMs: 15_000 });
 
     // Sessions with long names make every message large, so the stalled client's buffers fill quickly.
     const project = 'p'.repeat(4_000);
     let largestMessage = 0;
     let largestBuffered = 0;
     let n = 0;
-    await until(
+    await waitFor(
       async () => {
         for (let i = 0; i < 20; i++) await registry!.init({ contentSessionId: `s-${n++}-${'x'.repeat(2_000)}`, project }, { prompt: 'go' });
         const now = await status();
@@ -86,8 +80,7 @@ describe('the dashboard stream', () => {
         largestMessage = Math.max(largestMessage, ...reader.messages.map((m) => JSON.stringify(m.data).length));
         return now.closedSlow === 1;
       },
-      'the stalled client to be closed',
-      30_000,
+      { what: 'the stalled client to be closed', timeoutMs: 30_000 },
     );
     const after = await status();
     expect(after.streams).toBe(1);
@@ -121,19 +114,18 @@ describe('the dashboard stream', () => {
     slow.on('data', (chunk: string) => {
       received += chunk;
     });
-    await until(async () => (await status()).streams === 1, 'the stream');
+    await waitFor(async () => (await status()).streams === 1, { what: 'the stream', timeoutMs: 15_000 });
     let n = 0;
-    await until(
+    await waitFor(
       async () => {
         for (let i = 0; i < 20; i++)
           await registry!.init({ contentSessionId: `c-${n++}-${'y'.repeat(2_000)}`, project: 'q'.repeat(4_000) }, { prompt: 'go' });
         return (await status()).coalesced > 0;
       },
-      'an update to be skipped',
-      30_000,
+      { what: 'an update to be skipped', timeoutMs: 30_000 },
     );
     slow.resume();
-    await until(async () => received.split('event: snapshot').length - 1 >= 2, 'a second snapshot');
+    await waitFor(async () => received.split('event: snapshot').length - 1 >= 2, { what: 'a second snapshot', timeoutMs: 15_000 });
     const lastSnapshot = received.slice(received.lastIndexOf('event: snapshot'));
     const data = JSON.parse(/^data: (.*)$/m.exec(lastSnapshot)![1]!);
     expect(data.sessions.length).toBe(registry!.list().length);
@@ -146,7 +138,7 @@ describe('the dashboard stream', () => {
     await client.next((m) => m.event === 'snapshot');
     expect((await status()).streams).toBe(1);
     client.close();
-    await until(async () => (await status()).streams === 0, 'the stream to be forgotten');
+    await waitFor(async () => (await status()).streams === 0, { what: 'the stream to be forgotten', timeoutMs: 15_000 });
     // Events with nobody watching: nothing is gathered for the next client but the snapshot.
     await registry!.init({ contentSessionId: 'unwatched', project: 'p' }, { prompt: 'go' });
     const next = await openStream(port);
@@ -163,7 +155,10 @@ describe('the dashboard stream', () => {
     await Promise.all(
       Array.from({ length: 50 }, (_, i) => registry!.init({ contentSessionId: `burst-${i}`, project: 'p' }, { prompt: 'go' })),
     );
-    await until(async () => registry!.list().every((view) => view.lifecycle === 'idle'), 'the burst to settle');
+    await waitFor(async () => registry!.list().every((view) => view.lifecycle === 'idle'), {
+      what: 'the burst to settle',
+      timeoutMs: 15_000,
+    });
     const last = await client.next((m) => m.event === 'update' && m.data.stats.byLifecycle.idle === 50, { from: before });
     const updates = client.messages.slice(before).filter((m) => m.event === 'update');
     // 50 sessions × (created, INIT, SLOT_GRANTED, agent done) = 200 events, in at most a handful of messages.

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openSqliteMemories, REPLY_EVENT } from '../../src/memories/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 import { memoryStoreContract } from './contract.js';
 
 memoryStoreContract('SQLite, in the event log file', async () => {
@@ -165,9 +166,11 @@ describe('memories through the registry: retries and batch splits', () => {
     for (const id of ['a', 'b', 'c'])
       await registry.enqueue({ contentSessionId: 'split' }, { kind: 'observation', prompt: id, toolUseId: id });
     release();
-    for (let waited = 0; registry.get({ contentSessionId: 'split' })?.lifecycle !== 'idle' && waited < 5_000; waited += 10) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitFor(() => registry.get({ contentSessionId: 'split' })?.lifecycle === 'idle', {
+      what: 'the split session idle',
+      timeoutMs: 5_000,
+      on: [(recheck) => registry.on('processed', recheck)],
+    });
     await log.flush();
     const titles = (await memories.observations({ offset: 0, limit: 10 })).items.map((o) => o.title).sort();
     expect(titles).toEqual(['a', 'b', 'c']);

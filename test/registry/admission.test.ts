@@ -1,24 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionRegistry, type SessionDisposed, type SessionRegistry } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { createSessionRegistry, type SessionRegistry } from '../../src/index.js';
 import { controllableAgent, delayedAgent } from '../support/agents.js';
+import { useRegistry } from '../support/registry.js';
 
+const harness = useRegistry({}, 0);
+const { disposals } = harness;
 let registry: SessionRegistry;
-let disposals: SessionDisposed[];
 const session = (n: number) => ({ contentSessionId: `s${n}`, project: 'demo' });
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: 0 });
-  disposals = [];
-});
-afterEach(async () => {
-  await registry?.shutdown();
-  vi.useRealTimers();
-});
 
 describe('capacity', () => {
   it('evicts the least recently active idle session for the 4th when the limit is 3', async () => {
-    registry = createSessionRegistry({ agent: delayedAgent(10), maxActiveSessions: 3, memoryPressure: false });
-    registry.on('disposed', (d) => disposals.push(d));
+    registry = harness.start({ agent: delayedAgent(10), maxActiveSessions: 3, memoryPressure: false });
     for (const n of [1, 2, 3]) {
       await registry.init(session(n), { prompt: `p${n}` });
       await vi.advanceTimersByTimeAsync(1_000);
@@ -40,7 +32,7 @@ describe('capacity', () => {
 
   it('refuses a new session when every live one is active, and creates nothing', async () => {
     const agent = controllableAgent();
-    registry = createSessionRegistry({
+    registry = harness.start({
       agent: agent.agent,
       maxActiveSessions: 3,
       maxConcurrentAgents: 1,
@@ -63,7 +55,7 @@ describe('capacity', () => {
 describe('queue bound', () => {
   it('refuses work beyond maxQueuedItems for a session, queues nothing of it, and accepts again once it drains', async () => {
     const agent = controllableAgent();
-    registry = createSessionRegistry({ agent: agent.agent, maxQueuedItems: 3, retryAfterMs: 2_000, memoryPressure: false });
+    registry = harness.start({ agent: agent.agent, maxQueuedItems: 3, retryAfterMs: 2_000, memoryPressure: false });
     await registry.init(session(1), { prompt: 'p' });
     await registry.enqueue(session(1), { kind: 'observation', prompt: 'o1' });
     await registry.enqueue(session(1), { kind: 'observation', prompt: 'o2' });
@@ -87,7 +79,7 @@ describe('queue bound', () => {
 describe('agent failures', () => {
   it('retries a retryable failure with exponential backoff, then drops the item after maxAttempts', async () => {
     const agent = controllableAgent();
-    registry = createSessionRegistry({
+    registry = harness.start({
       agent: agent.agent,
       maxAttempts: 3,
       backoffBaseMs: 1_000,
@@ -122,7 +114,7 @@ describe('agent failures', () => {
   it('drops a fatal failure at once', async () => {
     const { AgentError } = await import('../../src/index.js');
     const agent = controllableAgent();
-    registry = createSessionRegistry({ agent: agent.agent, memoryPressure: false });
+    registry = harness.start({ agent: agent.agent, memoryPressure: false });
     await registry.init(session(1), { prompt: 'p1' });
     await vi.advanceTimersByTimeAsync(0);
     agent.pending()[0]!.reject(new AgentError('fatal', '400: prompt too long'));
@@ -137,7 +129,7 @@ describe('agent failures', () => {
   it('pauses on auth or quota refusal with the queue kept, then tries again', async () => {
     const { AgentError } = await import('../../src/index.js');
     const agent = controllableAgent();
-    registry = createSessionRegistry({ agent: agent.agent, pauseMs: 60_000, memoryPressure: false });
+    registry = harness.start({ agent: agent.agent, pauseMs: 60_000, memoryPressure: false });
     await registry.init(session(1), { prompt: 'p1' });
     await registry.enqueue(session(1), { kind: 'observation', prompt: 'o1' });
     await vi.advanceTimersByTimeAsync(0);
@@ -156,7 +148,7 @@ describe('agent failures', () => {
   it('honours a provider Retry-After when pausing', async () => {
     const { AgentError } = await import('../../src/index.js');
     const agent = controllableAgent();
-    registry = createSessionRegistry({ agent: agent.agent, pauseMs: 60_000, memoryPressure: false });
+    registry = harness.start({ agent: agent.agent, pauseMs: 60_000, memoryPressure: false });
     await registry.init(session(1), { prompt: 'p1' });
     await vi.advanceTimersByTimeAsync(0);
     agent.pending()[0]!.reject(new AgentError('paused', 'quota', 5_000));
@@ -166,7 +158,7 @@ describe('agent failures', () => {
 
   it('times out a silent agent, aborts its signal and backs off', async () => {
     const agent = controllableAgent();
-    registry = createSessionRegistry({
+    registry = harness.start({
       agent: agent.agent,
       agentTimeoutMs: 30_000,
       backoffBaseMs: 1_000,
@@ -187,12 +179,11 @@ describe('memory pressure', () => {
   it('evicts idle sessions oldest first by Orleans’ surplus, and never an active one', async () => {
     const agent = controllableAgent();
     let usage = 0.5;
-    registry = createSessionRegistry({
+    registry = harness.start({
       agent: agent.agent,
       maxConcurrentAgents: 10,
       memoryPressure: { limitPercent: 80, targetPercent: 75, intervalMs: 1_000, read: () => ({ usedBytes: usage * 1e9, limitBytes: 1e9 }) },
     });
-    registry.on('disposed', (d) => disposals.push(d));
     for (let n = 1; n <= 10; n++) {
       await registry.init(session(n), { prompt: `p${n}` });
       await vi.advanceTimersByTimeAsync(0);
@@ -218,7 +209,7 @@ describe('memory pressure', () => {
   });
 
   it('stops polling at shutdown', async () => {
-    registry = createSessionRegistry({ agent: delayedAgent(1), memoryPressure: { intervalMs: 1_000 } });
+    registry = harness.start({ agent: delayedAgent(1), memoryPressure: { intervalMs: 1_000 } });
     expect(vi.getTimerCount()).toBe(1);
     await registry.shutdown();
     expect(vi.getTimerCount()).toBe(0);
@@ -228,8 +219,7 @@ describe('memory pressure', () => {
 describe('shutdown', () => {
   it('stops every actor without disposing it and aborts in-flight agent calls after the drain period', async () => {
     const agent = controllableAgent();
-    registry = createSessionRegistry({ agent: agent.agent, maxConcurrentAgents: 2, memoryPressure: false });
-    registry.on('disposed', (d) => disposals.push(d));
+    registry = harness.start({ agent: agent.agent, maxConcurrentAgents: 2, memoryPressure: false });
     for (const n of [1, 2, 3]) await registry.init(session(n), { prompt: `p${n}` });
     await vi.advanceTimersByTimeAsync(0);
     const closing = registry.shutdown({ drainMs: 1_000 });

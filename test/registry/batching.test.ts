@@ -6,43 +6,26 @@
  * and no call on work that is not durable.
  */
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  AgentError,
-  createMemoryStore,
-  createSessionRegistry,
-  type EventStore,
-  openSqliteStore,
-  type SessionDisposed,
-  type SessionRegistry,
-  type SessionRegistryOptions,
-} from '../../src/index.js';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { AgentError, createMemoryStore, type SessionRegistry, type SessionRegistryOptions } from '../../src/index.js';
 import { controllableAgent } from '../support/agents.js';
+import { useRegistry } from '../support/registry.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const abc = { contentSessionId: 'abc', project: 'demo' };
 const tempDir = useTempDir();
 
-let registry: SessionRegistry;
 let agent: ReturnType<typeof controllableAgent>;
-let disposals: SessionDisposed[];
-let stores: EventStore[];
-
 beforeEach(() => {
-  vi.useFakeTimers({ now: 1_000_000 });
   agent = controllableAgent();
-  disposals = [];
-  stores = [];
 });
-afterEach(async () => {
-  await registry?.shutdown();
-  for (const store of stores) store.close();
-  vi.useRealTimers();
-});
+const harness = useRegistry(() => ({ agent: agent.agent, maxBatchItems: 3 }));
+const { disposals } = harness;
+let registry: SessionRegistry;
 
 function start(options: Partial<SessionRegistryOptions> = {}) {
-  registry = createSessionRegistry({ agent: agent.agent, memoryPressure: false, maxBatchItems: 3, ...options });
-  registry.on('disposed', (disposal) => disposals.push(disposal));
+  registry = harness.start(options);
   return registry;
 }
 
@@ -265,9 +248,8 @@ describe('batches', () => {
 
   it('starts no call before every item of its batch is in the log: the agent finds them all committed', async () => {
     const path = join(tempDir(), 'session-events.db');
-    const store = openSqliteStore(path);
-    const reader = openSqliteStore(path, { readOnly: true });
-    stores.push(store, reader);
+    const store = harness.sqlite(path);
+    const reader = harness.sqlite(path, { readOnly: true });
     const committedAtCall: boolean[] = [];
     const other = { contentSessionId: 'other', project: 'demo' };
     start({
@@ -287,8 +269,9 @@ describe('batches', () => {
       },
     });
     vi.useRealTimers();
+    const processed = (recheck: () => void) => registry.on('processed', recheck);
     await registry.init(other, { prompt: 'holds the only slot' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => agent.pending().length === 1, { what: 'the other session holding the only slot', on: [processed] });
     // In one turn: an item for ours is logged and asks for the slot (granted after the commit of what
     // came before), the other session's reply frees the slot, and right after that commit, before the
     // grant, another item for ours arrives: it is in the batch, but not committed yet when the slot comes.
@@ -299,12 +282,12 @@ describe('batches', () => {
     });
     agent.pending()[0]!.resolve('done');
     await first;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => second !== undefined && agent.pending().length === 1, { what: 'our batch called', on: [processed] });
     await second;
     expect(agent.pending().map((call) => call.request.items.map((item) => item.id))).toEqual([['a1', 'a2']]);
     expect(committedAtCall).toEqual([true, true, true]);
     agent.pending()[0]!.resolve('ok');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => registry.get(abc)?.lifecycle === 'idle', { what: 'our session idle', on: [processed] });
   });
 });
 
@@ -358,9 +341,7 @@ describe('digests of answered observations', () => {
     await settle();
     const before = registry.get(abc)!;
     expect(before.historyLength).toBe(4);
-    await registry.shutdown();
-    start({ digestAnsweredObservations: true, store });
-    await registry.recover();
+    ({ registry } = await harness.restart({ digestAnsweredObservations: true }));
     await observe('o3');
     await settle();
     expect(agent.pending()[0]!.request.history.map((m) => m.content)).toEqual(['init', 'ack', digest(2), 'r12', 'o3']);

@@ -4,43 +4,32 @@
  * a full disk fails them (`beforeCommit`); time is faked (commits are not: they use the real setImmediate).
  */
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionRegistry, openSqliteStore, type SessionDisposed, type SessionRegistry } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
 import { controllableAgent } from '../support/agents.js';
+import { useRegistry } from '../support/registry.js';
 import { useTempDir } from '../support/tmp.js';
 
 const tempDir = useTempDir();
 const A = { contentSessionId: 'a', project: 'p' };
-let registry: SessionRegistry | undefined;
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_000_000 });
-});
-afterEach(async () => {
-  await registry?.shutdown();
-  registry = undefined;
-  vi.useRealTimers();
-});
+const harness = useRegistry();
 
 function setup(options: { idleTtlMs?: number; graceMs?: number } = {}) {
   let full = false;
   const path = join(tempDir(), 'session-events.db');
-  const store = openSqliteStore(path, {
+  const store = harness.sqlite(path, {
     beforeCommit: () => {
       if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
     },
   });
   const agent = controllableAgent();
-  const disposals: SessionDisposed[] = [];
-  registry = createSessionRegistry({
+  const { disposals } = harness;
+  const registry = harness.start({
     agent: agent.agent,
     store,
-    memoryPressure: false,
     writeProbeIntervalMs: 1_000,
     idleTtlMs: options.idleTtlMs ?? 60_000,
     graceMs: options.graceMs ?? 1_000,
   });
-  registry.on('disposed', (disposal) => disposals.push(disposal));
   const events = (type?: string) =>
     store
       .readEvents(store.findSession('a')!.sessionDbId)

@@ -1,33 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createMemoryStore, createSessionRegistry, rebuildSession, type SessionDisposed, type SessionRegistry } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { createMemoryStore, rebuildSession, type SessionRegistry, type SessionRegistryOptions } from '../../src/index.js';
 import { delayedAgent } from '../support/agents.js';
+import { useRegistry } from '../support/registry.js';
 
 const TTL = 60 * 60_000;
 const GRACE = 30_000;
 const HIBERNATE_AFTER = 60_000;
-let registry: SessionRegistry;
-let disposals: SessionDisposed[];
 const store = () => createMemoryStore();
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_000_000 });
-  disposals = [];
-});
-afterEach(async () => {
-  await registry?.shutdown();
-  vi.useRealTimers();
-});
+const harness = useRegistry(() => ({ agent: delayedAgent(10), idleTtlMs: TTL, graceMs: GRACE, hibernateAfterMs: HIBERNATE_AFTER }));
+const { disposals } = harness;
+let registry: SessionRegistry;
 
-function start(options: Partial<Parameters<typeof createSessionRegistry>[0]> = {}) {
-  registry = createSessionRegistry({
-    agent: delayedAgent(10),
-    idleTtlMs: TTL,
-    graceMs: GRACE,
-    hibernateAfterMs: HIBERNATE_AFTER,
-    memoryPressure: false,
-    ...options,
-  });
-  registry.on('disposed', (d) => disposals.push(d));
+function start(options: Partial<SessionRegistryOptions> = {}) {
+  registry = harness.start(options);
   return registry;
 }
 

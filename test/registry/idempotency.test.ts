@@ -4,42 +4,25 @@
  * number is only activity. On the real SQLite log, reopened as a restarted worker would.
  */
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionRegistry, type EventStore, openSqliteStore, type SessionRegistry } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { EventStore, SessionRegistry } from '../../src/index.js';
 import { delayedAgent } from '../support/agents.js';
+import { useRegistry } from '../support/registry.js';
 import { advance } from '../support/time.js';
 import { useTempDir } from '../support/tmp.js';
 
 const tempDir = useTempDir();
 const A = { contentSessionId: 'a', project: 'p' };
-let open: { registry: SessionRegistry; store: EventStore }[] = [];
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_000_000 });
-});
-afterEach(async () => {
-  for (const { registry, store } of open) {
-    await registry.shutdown();
-    store.close();
-  }
-  open = [];
-  vi.useRealTimers();
-});
+const harness = useRegistry({ agent: delayedAgent(1), idleTtlMs: 60_000, graceMs: 1_000 });
 
 function start(path: string) {
-  const store = openSqliteStore(path);
-  const registry = createSessionRegistry({ agent: delayedAgent(1), store, memoryPressure: false, idleTtlMs: 60_000, graceMs: 1_000 });
-  open.push({ registry, store });
-  return { registry, store };
+  const registry = harness.start({ store: harness.sqlite(path) });
+  return { registry, store: harness.store! };
 }
 
-async function restart(path: string) {
-  const last = open.pop()!;
-  await last.registry.shutdown();
-  last.store.close();
-  const next = start(path);
-  await next.registry.recover();
-  return next;
+async function restart() {
+  const { registry, store } = await harness.restart();
+  return { registry, store: store! };
 }
 
 const observe = (registry: SessionRegistry, toolUseId: string) =>
@@ -62,7 +45,7 @@ describe('idempotent retries', () => {
     await advance(500);
     expect(await observe(registry, 'toolu_first')).toMatchObject({ ok: true, status: 'duplicate' });
 
-    ({ registry, store } = await restart(path));
+    ({ registry, store } = await restart());
     expect(await observe(registry, 'toolu_first')).toMatchObject({ ok: true, status: 'duplicate' });
     expect(await observe(registry, 'toolu_42')).toMatchObject({ ok: true, status: 'duplicate' });
 
@@ -85,7 +68,7 @@ describe('idempotent retries', () => {
     let { registry, store } = start(path);
     expect(await registry.init(A, { prompt: 'first', promptNumber: 1 })).toMatchObject({ ok: true, promptNumber: 1 });
     await advance(100);
-    ({ registry, store } = await restart(path));
+    ({ registry, store } = await restart());
     expect(await registry.init(A, { prompt: 'first again', promptNumber: 1 })).toMatchObject({ ok: true, promptNumber: 1 });
     await advance(100);
     const prompts = store.readEvents(store.findSession('a')!.sessionDbId).filter((event) => event.type === 'xstate.done.actor.agent');

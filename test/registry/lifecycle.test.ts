@@ -1,32 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionRegistry, type SessionDisposed, type SessionRegistry } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { SessionRegistry, SessionRegistryOptions } from '../../src/index.js';
 import { controllableAgent, delayedAgent } from '../support/agents.js';
+import { useRegistry } from '../support/registry.js';
 
 const TTL = 60_000;
 const GRACE = 5_000;
 const abc = { contentSessionId: 'abc', project: 'demo' };
 
+const harness = useRegistry(() => ({ agent: delayedAgent(100), idleTtlMs: TTL, graceMs: GRACE }));
+const { disposals } = harness;
 let registry: SessionRegistry;
-let disposals: SessionDisposed[];
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_000_000 });
-  disposals = [];
-});
-afterEach(async () => {
-  await registry?.shutdown();
-  vi.useRealTimers();
-});
-
-function start(options: Partial<Parameters<typeof createSessionRegistry>[0]> = {}) {
-  registry = createSessionRegistry({
-    agent: delayedAgent(100),
-    idleTtlMs: TTL,
-    graceMs: GRACE,
-    memoryPressure: false,
-    ...options,
-  });
-  registry.on('disposed', (disposal) => disposals.push(disposal));
+function start(options: Partial<SessionRegistryOptions> = {}) {
+  registry = harness.start(options);
   return registry;
 }
 

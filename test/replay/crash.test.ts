@@ -6,6 +6,7 @@ import { createSessionRegistry, openSqliteStore } from '../../src/index.js';
 import { openSqliteMemories } from '../../src/memories/index.js';
 import { replyNaming } from '../support/crash-reply.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const child = fileURLToPath(new URL('../support/crash-child.ts', import.meta.url));
 const tempDir = useTempDir();
@@ -26,7 +27,8 @@ function startChild(dbPath: string): Promise<{ process: ChildProcess; restored: 
   });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The hooks' rhythm: a few ms between calls, at random (load, not a wait for anything). */
+const jitter = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
 
 describe('crash', () => {
   it(`loses no acknowledged work and stores each reply's memories once when the worker is killed with SIGKILL (${TRIALS} trials)`, async () => {
@@ -43,7 +45,7 @@ describe('crash', () => {
       while (Date.now() < killAt) {
         const id = `t${trial}-${sent++}`;
         process.send({ type: 'enqueue', id, session: SESSIONS[sent % SESSIONS.length] });
-        await sleep(Math.random() * 4);
+        await jitter();
       }
       const exited = new Promise((resolve) => process.once('exit', resolve));
       process.kill('SIGKILL');
@@ -60,8 +62,11 @@ describe('crash', () => {
       memoryPressure: false,
     });
     const report = await registry.recover();
-    for (let waited = 0; registry.stats().byLifecycle.active > 0 && waited < 10_000; waited += 10) await sleep(10);
-    expect(registry.stats().byLifecycle.active).toBe(0);
+    await waitFor(() => registry.stats().byLifecycle.active === 0, {
+      what: 'every restored session done',
+      timeoutMs: 10_000,
+      on: [(recheck) => registry.on('processed', recheck)],
+    });
     // The last reply may still be in the store's buffer (readable) while its memories come with its commit.
     await store.flush();
 

@@ -1,15 +1,8 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  createMemoryStore,
-  createSessionRegistry,
-  type EventStore,
-  openSqliteStore,
-  type SessionDisposed,
-  type SessionRegistry,
-  type SessionRegistryOptions,
-} from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { createMemoryStore, type EventStore, type SessionRegistry, type SessionRegistryOptions } from '../../src/index.js';
 import { controllableAgent, delayedAgent } from '../support/agents.js';
+import { useRegistry } from '../support/registry.js';
 import { advance } from '../support/time.js';
 import { useTempDir } from '../support/tmp.js';
 
@@ -17,52 +10,21 @@ const MINUTE = 60_000;
 const abc = { contentSessionId: 'abc', project: 'demo' };
 const tempDir = useTempDir();
 
-let registries: SessionRegistry[] = [];
-let stores: EventStore[] = [];
-let disposals: SessionDisposed[];
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_700_000_000_000 });
-  disposals = [];
-});
-afterEach(async () => {
-  for (const registry of registries) await registry.shutdown();
-  for (const store of stores) store.close();
-  registries = [];
-  stores = [];
-  vi.useRealTimers();
-});
+const harness = useRegistry({ agent: delayedAgent(1_000), idleTtlMs: 60 * MINUTE, graceMs: 30_000 }, 1_700_000_000_000);
+const { disposals } = harness;
 
 function start(store: EventStore, options: Partial<SessionRegistryOptions> = {}) {
-  const registry = createSessionRegistry({
-    agent: delayedAgent(1_000),
-    store,
-    idleTtlMs: 60 * MINUTE,
-    graceMs: 30_000,
-    memoryPressure: false,
-    ...options,
-  });
-  registry.on('disposed', (d) => disposals.push(d));
-  registries.push(registry);
-  return registry;
+  return harness.start({ store, ...options });
 }
 
 function sqlite() {
-  const store = openSqliteStore(join(tempDir(), 'session-events.db'));
-  stores.push(store);
-  return store;
+  return harness.sqlite(join(tempDir(), 'session-events.db'));
 }
 
 /** What a process restart does: the old registry is stopped, its store closed, a new one opens the file. */
-async function restart(old: SessionRegistry, store: EventStore, options: Partial<SessionRegistryOptions> = {}) {
-  await old.shutdown();
-  registries = registries.filter((r) => r !== old);
-  store.close();
-  stores = stores.filter((s) => s !== store);
-  const reopened = sqlite();
-  const registry = start(reopened, options);
-  const report = await registry.recover();
-  return { registry, store: reopened, report };
+async function restart(_old: SessionRegistry, _store: EventStore, options: Partial<SessionRegistryOptions> = {}) {
+  const { registry, store, report } = await harness.restart(options);
+  return { registry, store: store!, report };
 }
 
 describe('recovery', () => {

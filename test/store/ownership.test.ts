@@ -12,6 +12,7 @@ import { EventStoreError, openSqliteStore } from '../../src/store/index.js';
 import { killOnExit } from '../support/children.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../support/process.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const tempDir = useTempDir();
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -114,14 +115,14 @@ describe('one writer per log', () => {
     // The winner runs on, with its schema whole.
     expect(winner.child.exitCode).toBeNull();
     const winnerPort = first === 'a' ? portB : portA;
-    for (let i = 0; i < 200; i++) {
-      const ready = await fetch(`http://127.0.0.1:${winnerPort}/api/readiness`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitFor(
+      () =>
+        fetch(`http://127.0.0.1:${winnerPort}/api/readiness`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      { what: 'the winner ready' },
+    );
     const init = await fetch(`http://127.0.0.1:${winnerPort}/api/sessions/init`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

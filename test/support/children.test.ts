@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { until } from '../cluster/support/restate-server.js';
+import { waitFor } from './wait.js';
 
 const children = fileURLToPath(new URL('./children.ts', import.meta.url));
 
@@ -39,22 +39,14 @@ describe('processes started by tests', () => {
       const exited = new Promise((resolve) => parent.once('exit', resolve));
       let out = '';
       parent.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      await until(
-        () => /^\d+\n/.test(out),
-        10_000,
-        () => `the child's pid printed (${out})`,
-      );
+      await waitFor(() => /^\d+\n/.test(out), { timeoutMs: 10_000, what: () => `the child's pid printed (${out})` });
       const pid = Number(out.trim());
       expect(alive(pid)).toBe(true);
       // SIGKILL runs no handler in the test process: its watchdog does the killing.
       if (how.startsWith('SIG')) parent.kill(how as NodeJS.Signals);
       if (how === 'its parent is killed') parent.kill('SIGKILL');
       await exited;
-      await until(
-        () => !alive(pid),
-        5_000,
-        () => `child ${pid} gone`,
-      );
+      await waitFor(() => !alive(pid), { timeoutMs: 5_000, what: () => `child ${pid} gone` });
     });
   }
 });

@@ -7,6 +7,7 @@
  * engines' answers can be compared whole.
  */
 import { expect } from 'vitest';
+import { waitFor } from './wait.js';
 import type { HttpAnswer } from './worker.js';
 
 type Call = (method: string, path: string, options?: { body?: unknown }) => Promise<HttpAnswer>;
@@ -23,13 +24,6 @@ async function recorded(transcript: Transcript, call: Call, method: string, path
   const answer = await call(method, path, body === undefined ? {} : { body });
   transcript.answers.push({ request: `${method} ${path}`, status: answer.status, json: answer.json ?? answer.text });
   return answer;
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  for (const started = Date.now(); !(await check()); ) {
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Which Claude Code session, and the sessionDbId the worker is expected to give it (1 for the first). */
@@ -129,10 +123,13 @@ export async function claudeMemSessionOfTwoPrompts(call: Call, port: number, und
 
   // Everything queued was processed, each reply once: read back through the worker's own routes.
   let view: HttpAnswer | undefined;
-  await until(async () => {
-    view = await call('GET', `/api/sessions/${id}`);
-    return view.json?.lifecycle === 'idle';
-  }, `session ${id} idle`);
+  await waitFor(
+    async () => {
+      view = await call('GET', `/api/sessions/${id}`);
+      return view.json?.lifecycle === 'idle';
+    },
+    { what: `session ${id} idle`, timeoutMs: 20_000 },
+  );
   expect(view!.json).toMatchObject({ lifecycle: 'idle', queueLength: 0, promptNumber: 2 });
   expect(view!.json.counters).toMatchObject({ queued: 6, processed: 6, failed: 0 });
   const events = await call('GET', `/api/sessions/${id}/events`);

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { waitFor } from './wait.js';
 
 /** Fields of /proc/PID/stat after the command name: [state, ppid, pgrp, …]; undefined when there is no such process. */
 function statOf(pid: number): string[] | undefined {
@@ -45,21 +46,21 @@ export function processesMatching(text: string): number[] {
 /** Resolves with the ms it took once none of `pids` runs; rejects, naming the survivors, after `withinMs`. */
 export async function gone(pids: readonly number[], withinMs = 2_000): Promise<number> {
   const started = Date.now();
-  for (;;) {
-    const running = pids.filter(isRunning);
-    if (running.length === 0) return Date.now() - started;
-    if (Date.now() - started > withinMs) throw new Error(`still running after ${withinMs} ms: ${running.join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(() => pids.every((pid) => !isRunning(pid)), {
+    what: () => `still running after ${withinMs} ms: ${pids.filter(isRunning).join(', ')}`,
+    timeoutMs: withinMs,
+  });
+  return Date.now() - started;
 }
 
 /** Resolves with the value once `probe` returns one (not undefined); rejects after `withinMs`. */
 export async function eventually<T>(probe: () => T | undefined, withinMs = 10_000, what = 'the condition'): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() - started > withinMs) throw new Error(`${what} did not happen within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const found = await waitFor(
+    () => {
+      const value = probe();
+      return value === undefined ? undefined : { value };
+    },
+    { what, timeoutMs: withinMs },
+  );
+  return found.value;
 }

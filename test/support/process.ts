@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { killOnExit } from './children.js';
+import { waitFor } from './wait.js';
 import { http } from './worker.js';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -58,28 +59,40 @@ export async function startWorkerProcess(
   child.stderr!.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(port, method, path, options);
-  for (const started = Date.now(); ; ) {
-    if (child.exitCode !== null) throw new Error(`worker exited early:\n${lines.join('\n')}`);
-    try {
-      if ((await call('GET', '/api/readiness')).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() - started > 20_000) {
-      // Never handed to the caller, so nobody else would stop it.
-      child.kill('SIGKILL');
-      await exited;
-      throw new Error(`worker not ready in 20 s:\n${lines.join('\n')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  const output = (recheck: () => void) => {
+    child.stdout!.on('data', recheck);
+    child.once('exit', recheck);
+    return () => {
+      child.stdout!.off('data', recheck);
+      child.off('exit', recheck);
+    };
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`worker exited early:\n${lines.join('\n')}`);
+        return call('GET', '/api/readiness').then(
+          (answer) => answer.status === 200,
+          () => false, // not listening yet
+        );
+      },
+      { what: () => `the worker ready:\n${lines.join('\n')}`, timeoutMs: 20_000, on: [output], everyMs: 50 },
+    );
+  } catch (error) {
+    // Never handed to the caller, so nobody else would stop it.
+    child.kill('SIGKILL');
+    await exited;
+    throw error;
   }
   // Readiness can answer before the start's last log lines have come through the pipe: wait for the ready
   // line, when the log level lets it through.
   const level = (env.CLAUDE_MEM_LOG_LEVEL ?? 'info').toLowerCase();
-  const readyLogged = ['info', 'debug', 'trace'].includes(level);
-  for (const started = Date.now(); readyLogged && !lines.some((line) => line.includes('worker ready')); ) {
-    if (Date.now() - started > 20_000 || child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  if (['info', 'debug', 'trace'].includes(level)) {
+    await waitFor(() => lines.some((line) => line.includes('worker ready')) || child.exitCode !== null, {
+      what: 'the worker ready line',
+      timeoutMs: 20_000,
+      on: [output],
+    }).catch(() => {});
   }
   return { child, port, lines, exited, call };
 }

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { pino } from 'pino';
 import { loadConfig, type WorkerConfig } from '../../src/config/index.js';
-import type { Agent, EventStore, SessionRegistry } from '../../src/index.js';
+import type { Agent, EmbeddedEngine, EventStore, SessionRegistry } from '../../src/index.js';
 import { type RunningWorker, startWorker } from '../../src/worker/index.js';
 
 export interface HttpAnswer {
@@ -46,8 +46,8 @@ export function http(
   });
 }
 
-export interface TestWorker extends Omit<RunningWorker, 'registry' | 'store'> {
-  /** The embedded engine's registry and log (what these workers run). */
+export interface TestWorker extends RunningWorker {
+  /** The embedded engine's registry and log (what these workers run; the routes see only the engine). */
   readonly registry: SessionRegistry;
   readonly store: EventStore;
   call(method: string, path: string, options?: Parameters<typeof http>[3]): Promise<HttpAnswer>;
@@ -70,7 +70,8 @@ export async function startTestWorker(dataDir: string, env: Record<string, strin
     home: dataDir,
   });
   const worker = await startWorker(config, { logger: pino({ level: 'silent' }), version: '8.5.7', ...(agent ? { agent } : {}) });
-  const { registry, store } = worker;
+  // What only the embedded engine has, for assertions on the log itself.
+  const { registry, store } = worker.engine as Partial<EmbeddedEngine>;
   if (registry === undefined || store === undefined) throw new Error('startTestWorker runs the embedded engine');
   return Object.assign(worker, {
     registry,

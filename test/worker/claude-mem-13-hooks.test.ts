@@ -21,6 +21,7 @@ import {
   runHook,
 } from '../support/claude-mem-13.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 
 let claude: ClaudeCodeHome;
 let worker: WorkerProcess | undefined;
@@ -54,13 +55,6 @@ async function hook(event: string, body: unknown, tool?: string): Promise<HookRu
     done.push(result);
   }
   return done;
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  for (const started = Date.now(); !(await check()); ) {
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 beforeAll(async () => {
@@ -213,10 +207,13 @@ describe('claude-mem 13.25.3 hooks against this worker', () => {
 
     // The first session's items, processed by this worker: the prompt, five tool uses and the summary.
     let view: { json: Record<string, unknown> & { counters?: Record<string, number> } } | undefined;
-    await until(async () => {
-      view = await call('GET', '/api/sessions/1');
-      return view.json?.lifecycle === 'idle' && view.json?.queueLength === 0;
-    }, 'the first session processed');
+    await waitFor(
+      async () => {
+        view = await call('GET', '/api/sessions/1');
+        return view.json?.lifecycle === 'idle' && view.json?.queueLength === 0;
+      },
+      { what: 'the first session processed', timeoutMs: 20_000 },
+    );
     expect(view!.json).toMatchObject({ contentSessionId: FIRST, project: 'my-app', promptNumber: 1 });
     expect(view!.json.counters).toMatchObject({ queued: 7, processed: 7, failed: 0 });
 

@@ -130,7 +130,7 @@ describe('claude-mem 13.x hook client: the answers it reads', () => {
     // Nothing is asked of Claude before a session has work: the worker starts without a login.
     const started = await startWorker(config, { logger: pino({ level: config.logLevel }, sink) });
     try {
-      expect(lines.find((line) => line.msg === 'worker listening; recovering sessions')?.provider).toBe('claude');
+      expect(lines.find((line) => line.msg === 'worker listening; recovering sessions from its log')?.provider).toBe('claude');
       expect(lines.filter((line) => line.level >= 40 && line.msg !== 'dashboard unavailable')).toEqual([]);
     } finally {
       await started.stop({ drainMs: 0 });

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeAnthropic, scripted, startFakeAnthropic } from '../support/fake-anthropic.js';
 import { eventually, gone, isRunning, processesMatching } from '../support/pids.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 
 let home: string;
 let fake: FakeAnthropic;
@@ -73,12 +74,11 @@ const noneRecorded = () => eventually(() => (recorded().length === 0 ? true : un
 const init = (worker: WorkerProcess, id: string) =>
   worker.call('POST', '/api/sessions/init', { body: { contentSessionId: id, project: 'p', prompt: `work on ${id}` } });
 
-async function untilIdle(worker: WorkerProcess, id: number): Promise<void> {
-  for (const started = Date.now(); (await worker.call('GET', `/api/sessions/${id}`)).json.lifecycle !== 'idle'; ) {
-    if (Date.now() - started > 15_000) throw new Error(`session ${id} did not go idle`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const untilIdle = (worker: WorkerProcess, id: number) =>
+  waitFor(async () => (await worker.call('GET', `/api/sessions/${id}`)).json.lifecycle === 'idle', {
+    what: `session ${id} idle`,
+    timeoutMs: 15_000,
+  });
 
 async function stalledCall(worker: WorkerProcess, id: string): Promise<number> {
   const before = fake.requests.length;
@@ -126,12 +126,12 @@ describe('claude provider in the worker: no Claude Code process outlives its rea
     const worker = await startWorker({ CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '1' });
     const pid = await stalledCall(worker, 'deleted');
     expect(recorded()).toEqual([pid]);
-    // A second session waits for the slot: still one process.
+    // A second session waits for the slot (its state says so, and a session waiting for a slot has no agent call): still one process.
     expect((await init(worker, 'waiting')).status).toBe(200);
-    for (let i = 0; i < 10; i++) {
-      expect(running().length).toBeLessThanOrEqual(1);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitFor(async () => (await worker.call('GET', '/api/sessions/2')).json.state === 'active.waiting', {
+      what: 'the second session waiting for the slot',
+    });
+    expect(running()).toEqual([pid]);
     const before = fake.requests.length;
     expect((await worker.call('DELETE', '/sessions/1')).json).toEqual({ status: 'deleted' });
     expect(await gone([pid], 2_000)).toBeLessThan(2_000);

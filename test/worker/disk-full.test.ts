@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, createLocalAgent } from '../../src/index.js';
+import { waitForEngine } from '../support/wait.js';
 import { startTestWorker, type TestWorker } from '../support/worker.js';
 
 /**
@@ -110,16 +111,15 @@ describe.runIf(mountPoint !== undefined)('a full disk, for real', () => {
         const answer = await w.call('POST', '/api/sessions/observations', { body: observation(n) });
         expect([200, 507]).toContain(answer.status);
         if (answer.status === 200) return;
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await new Promise((resolve) => setTimeout(resolve, 250)); // a hook's own retry, a moment later
       }
       throw new Error(`${id} never accepted; log health: ${JSON.stringify(w.registry.health())}`);
     };
     for (const id of refused) await retryUntilAccepted(id);
-    for (let waited = 0; waited < 30_000; waited += 100) {
-      const view = w.registry.get(session);
-      if (view?.lifecycle === 'idle' && w.registry.health().writable) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitForEngine(w.engine, () => w.registry.get(session)?.lifecycle === 'idle' && w.registry.health().writable, {
+      what: 'the session idle on a writable log',
+      timeoutMs: 30_000,
+    });
     expect((await w.call('GET', '/api/readiness')).status).toBe(200);
 
     // Every observation once in the log, each answered by exactly one reply.

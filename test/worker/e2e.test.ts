@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startChatServer } from '../support/chat-server.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../support/process.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const tempDir = useTempDir();
 const running: WorkerProcess[] = [];
@@ -16,15 +17,6 @@ afterEach(() => {
 
 const TTL_MINUTES = 0.05; // 3 s
 const GRACE_SECONDS = 0.5;
-
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, what: string, ms = 15_000): Promise<T> {
-  for (const started = Date.now(); ; ) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 async function start(env: Record<string, string>, port: number) {
   const worker = await startWorkerProcess(env, port);
@@ -61,10 +53,12 @@ describe('end to end, with real time', () => {
       status: 'queued',
     });
 
-    const idle = await until(
-      () => worker.call('GET', '/api/sessions/1'),
-      (a) => a.json.lifecycle === 'idle',
-      'idle',
+    const idle = await waitFor(
+      async () => {
+        const value = await (() => worker.call('GET', '/api/sessions/1'))();
+        return ((a) => a.json.lifecycle === 'idle')(value) && value;
+      },
+      { what: 'idle', timeoutMs: 15_000 },
     );
     const deadline: number = idle.json.idleDeadline;
     expect(deadline).toBeGreaterThan(Date.now());
@@ -80,16 +74,20 @@ describe('end to end, with real time', () => {
     expect(restored).toMatchObject({ lifecycle: 'idle', idleDeadline: deadline, historyLength: 6 });
     expect(Date.now()).toBeLessThan(deadline);
 
-    await until(
-      () => worker.call('GET', '/api/sessions/1'),
-      (a) => a.json.lifecycle !== 'idle',
-      'expiring',
+    await waitFor(
+      async () => {
+        const value = await (() => worker.call('GET', '/api/sessions/1'))();
+        return ((a) => a.json.lifecycle !== 'idle')(value) && value;
+      },
+      { what: 'expiring', timeoutMs: 15_000 },
     );
     expect(Date.now()).toBeGreaterThanOrEqual(deadline);
-    await until(
-      () => worker.call('GET', '/sessions/1/status'),
-      (a) => a.json.status === 'not_found',
-      'disposal',
+    await waitFor(
+      async () => {
+        const value = await (() => worker.call('GET', '/sessions/1/status'))();
+        return ((a) => a.json.status === 'not_found')(value) && value;
+      },
+      { what: 'disposal', timeoutMs: 15_000 },
     );
 
     const events = (await worker.call('GET', '/api/sessions/1/events')).json.events as { type: string; at: number }[];
@@ -125,19 +123,23 @@ describe('end to end, with real time', () => {
         port,
       );
       await worker.call('POST', '/api/sessions/init', { body: { contentSessionId: 'c', project: 'p', prompt: 'p' } });
-      await until(
-        async () => chat.requests.length,
-        (n) => n === 1,
-        'the provider call',
+      await waitFor(
+        async () => {
+          const value = await (async () => chat.requests.length)();
+          return ((n) => n === 1)(value) && value;
+        },
+        { what: 'the provider call', timeoutMs: 15_000 },
       );
       const stopping = Date.now();
       worker.child.kill('SIGTERM');
       expect(await worker.exited).toBe(0);
       expect(Date.now() - stopping).toBeLessThan(5_000);
-      await until(
-        async () => chat.requests[0]!.aborted,
-        (aborted) => aborted,
-        'the call to be aborted',
+      await waitFor(
+        async () => {
+          const value = await (async () => chat.requests[0]!.aborted)();
+          return ((aborted) => aborted)(value) && value;
+        },
+        { what: 'the call to be aborted', timeoutMs: 15_000 },
       );
     } finally {
       await chat.close();

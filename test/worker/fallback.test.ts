@@ -13,6 +13,7 @@ import { type AnthropicResponse, type FakeAnthropic, scripted, startFakeAnthropi
 import { type GeminiResponse, startFakeGemini } from '../support/fake-gemini.js';
 import { gone, processesMatching } from '../support/pids.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 
 let home: string;
 let dataDir: string;
@@ -71,13 +72,6 @@ async function replies(worker: WorkerProcess): Promise<Reply[]> {
     .map((event) => ({ reply: event.payload.output!.reply, provider: event.payload.output!.provider }));
 }
 
-async function until(check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  for (const started = Date.now(); !(await check()); ) {
-    if (Date.now() - started > ms) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const creditTooLow: AnthropicResponse = {
   status: 400,
   message: 'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.',
@@ -88,7 +82,7 @@ describe('fallback from claude to gemini, across kill -9 of the worker', () => {
     anthropic.respond(scripted(creditTooLow));
     const first = await startWorker();
     await first.call('POST', '/api/sessions/init', { body: { contentSessionId: 'c1', project: 'p', prompt: 'fix the parser' } });
-    await until(async () => (await replies(first)).length === 1, 'the first reply');
+    await waitFor(async () => (await replies(first)).length === 1, { what: 'the first reply', timeoutMs: 20_000 });
     expect(await replies(first)).toEqual([{ reply: '<ack>gemini took it</ack>', provider: 'gemini' }]);
     expect(anthropic.requests.length).toBeGreaterThanOrEqual(1);
     // Gemini got the same bounded history claude was sent: the init prompt, as the last (only) message.
@@ -108,7 +102,7 @@ describe('fallback from claude to gemini, across kill -9 of the worker', () => {
       },
     });
     expect(observed.json).toEqual({ status: 'queued' });
-    await until(async () => gemini.requests.length === 2, 'the observation to reach gemini');
+    await waitFor(async () => gemini.requests.length === 2, { what: 'the observation to reach gemini', timeoutMs: 20_000 });
     expect(anthropic.requests.length).toBe(claudeAsked);
     const session = (await first.call('GET', '/api/sessions/1')).json;
     expect(session.usageByProvider).toMatchObject({ gemini: { batches: 1 } });
@@ -121,8 +115,14 @@ describe('fallback from claude to gemini, across kill -9 of the worker', () => {
     anthropic.respond(scripted({ text: '<observation>read the parser</observation>' }));
     geminiSays = { text: '<observation>gemini again</observation>' };
     const second = await startWorker();
-    await until(async () => (await replies(second)).length === 2, 'the observation to be answered after the restart');
-    await until(async () => (await second.call('GET', '/api/sessions/1')).json.lifecycle === 'idle', 'the session to go idle');
+    await waitFor(async () => (await replies(second)).length === 2, {
+      what: 'the observation to be answered after the restart',
+      timeoutMs: 20_000,
+    });
+    await waitFor(async () => (await second.call('GET', '/api/sessions/1')).json.lifecycle === 'idle', {
+      what: 'the session to go idle',
+      timeoutMs: 20_000,
+    });
     expect(await replies(second)).toEqual([
       { reply: '<ack>gemini took it</ack>', provider: 'gemini' },
       { reply: '<observation>read the parser</observation>', provider: 'claude' },

@@ -10,9 +10,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildSession } from '../../src/replay/index.js';
-import { describeSession } from '../../src/session/index.js';
+import { describeSession, type SessionView } from '../../src/session/index.js';
 import { errorAnswer } from '../../src/worker/answers.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitForEngine } from '../support/wait.js';
 import { type HttpAnswer, startTestWorker, type TestWorker } from '../support/worker.js';
 
 const RUNS = 10_000;
@@ -275,11 +276,10 @@ function effectIsLogged(path: string, answer: HttpAnswer, body: unknown, queuedB
   }
 }
 
+/** No session waits for a slot or for its agent (the log and the live sessions then agree once committed). */
 async function settledSessions(): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (worker.registry.list().every((view) => view.state !== 'active.processing' && view.state !== 'active.waiting')) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  const busy = (view: SessionView) => view.tags.includes('agent-call') || view.tags.includes('slot-request');
+  await waitForEngine(worker.engine, () => !worker.registry.list().some(busy), { what: 'every session settled', timeoutMs: 2_000 });
 }
 
 /** Every live session, rebuilt from the log alone, is what the registry holds. */

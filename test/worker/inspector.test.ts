@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type InspectorRelay, startInspectorRelay } from '../../src/index.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 import { http, startTestWorker, type TestWorker } from '../support/worker.js';
 
 const tempDir = useTempDir();
@@ -24,9 +25,15 @@ describe('inspector', () => {
 
     worker = await startTestWorker(tempDir(), { CLAUDE_MEM_INSPECT: relay.wsUrl });
     await worker.call('POST', '/api/sessions/init', { body: { contentSessionId: 'c', project: 'p', prompt: 'hello' } });
-    for (let i = 0; i < 200 && !received.some((e) => e.type === '@xstate.snapshot' && JSON.stringify(e).includes('"idle"')); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitFor(() => received.some((e) => e.type === '@xstate.snapshot' && JSON.stringify(e).includes('"idle"')), {
+      what: 'the idle snapshot at the viewer',
+      on: [
+        (recheck) => {
+          viewer.on('message', recheck);
+          return () => viewer.off('message', recheck);
+        },
+      ],
+    });
     expect(received.some((e) => e.type === '@xstate.actor')).toBe(true);
     expect(received.filter((e) => e.type === '@xstate.event').map((e) => (e.event as { type: string }).type)).toEqual(
       expect.arrayContaining(['INIT', 'SLOT_GRANTED', 'xstate.done.actor.agent']),

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../support/process.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const tempDir = useTempDir();
 const running: WorkerProcess[] = [];
@@ -25,13 +26,6 @@ async function start(env: Record<string, string>, port: number): Promise<WorkerP
 async function kill(worker: WorkerProcess): Promise<void> {
   worker.child.kill('SIGKILL');
   await worker.exited;
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  for (const started = Date.now(); !(await check()); ) {
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 const occurrences = (text: string, part: string) => text.split(part).length - 1;
@@ -64,7 +58,10 @@ describe('memories across kill -9', () => {
     await kill(worker);
 
     worker = await start(env, port);
-    await until(async () => (await call('GET', '/api/sessions/1')).json?.queueLength === 0, 'the recovered session to drain');
+    await waitFor(async () => (await call('GET', '/api/sessions/1')).json?.queueLength === 0, {
+      what: 'the recovered session to drain',
+      timeoutMs: 20_000,
+    });
     const check = async () => {
       const context = (await call('GET', '/api/context/inject?projects=kill-app')).text;
       for (const file of FILES) expect(occurrences(context, `Edit ${CWD}/${file}`), file).toBe(1);

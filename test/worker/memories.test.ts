@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { useTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 import { startTestWorker, type TestWorker } from '../support/worker.js';
 
 const tempDir = useTempDir();
@@ -15,13 +16,6 @@ afterEach(async () => {
 });
 
 const CWD = '/home/dev/projects/my-app';
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  for (const started = Date.now(); !(await check()); ) {
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** One Claude Code session of my-app, as claude-mem's hooks drive it: a prompt, three tool uses, a stop. */
 async function workOnce(
@@ -47,7 +41,10 @@ async function workOnce(
     body: { contentSessionId, last_assistant_message: 'The login form now waits for the session cookie.' },
   });
   expect(summarize.json).toEqual({ status: 'queued' });
-  await until(async () => (await call('GET', `/api/sessions/${sessionDbId}`)).json?.queueLength === 0, 'the session drained');
+  await waitFor(async () => (await call('GET', `/api/sessions/${sessionDbId}`)).json?.queueLength === 0, {
+    what: 'the session drained',
+    timeoutMs: 15_000,
+  });
   return sessionDbId;
 }
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startChatServer } from '../support/chat-server.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitFor, waitForEngine } from '../support/wait.js';
 import { startTestWorker, type TestWorker } from '../support/worker.js';
 
 const tempDir = useTempDir();
@@ -22,13 +23,6 @@ const use = {
   cwd: '/repo',
 };
 
-async function until(check: () => boolean, what: string, ms = 5_000) {
-  for (const started = Date.now(); !check(); ) {
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 async function workerOn(baseUrl: string, env: Record<string, string> = {}) {
   return startTestWorker(tempDir(), {
     CLAUDE_MEM_PROVIDER: 'openai-compatible',
@@ -48,7 +42,10 @@ describe('the openai-compatible provider, driven through the worker', () => {
     worker = await workerOn(server.baseUrl);
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
     await worker.call('POST', '/api/sessions/observations', { body: use });
-    await until(() => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', 'the session to go idle');
+    await waitForEngine(worker!.engine, () => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', {
+      what: 'the session to go idle',
+      timeoutMs: 5_000,
+    });
     expect(server.requests.map((r) => r.body.messages.map((m) => m.role))).toEqual([['user'], ['system', 'assistant', 'user']]);
     expect(server.requests[1]!.body.model).toBe('test-model');
     const view = worker.registry.get({ sessionDbId: 1 })!;
@@ -67,13 +64,16 @@ describe('the openai-compatible provider, driven through the worker', () => {
     ]);
     worker = await workerOn(server.baseUrl, { CLAUDE_MEM_MAX_BATCH_ITEMS: '2' });
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
-    await until(() => server!.requests.length === 1, 'the provider to be called');
+    await waitFor(() => server!.requests.length === 1, { what: 'the provider to be called', timeoutMs: 5_000 });
     for (const command of ['npm test', 'npm run lint', 'git status']) {
       expect((await worker.call('POST', '/api/sessions/observations', { body: { ...use, tool_input: { command } } })).json).toEqual({
         status: 'queued',
       });
     }
-    await until(() => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', 'the session to go idle');
+    await waitForEngine(worker!.engine, () => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', {
+      what: 'the session to go idle',
+      timeoutMs: 5_000,
+    });
     const lastUserMessages = server.requests.map((r) => r.body.messages.at(-1)!.content);
     expect(server.requests).toHaveLength(3);
     expect(lastUserMessages[1]).toMatch(/npm test[\s\S]*<\/tool_use>\n\n<tool_use>[\s\S]*npm run lint/);
@@ -88,9 +88,9 @@ describe('the openai-compatible provider, driven through the worker', () => {
     server = await startChatServer([{ hang: true }]);
     worker = await workerOn(server.baseUrl);
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
-    await until(() => server!.requests.length === 1, 'the provider to be called');
+    await waitFor(() => server!.requests.length === 1, { what: 'the provider to be called', timeoutMs: 5_000 });
     expect((await worker.call('DELETE', '/sessions/1')).json).toEqual({ status: 'deleted' });
-    await until(() => server!.requests[0]!.aborted, 'the HTTP call to be aborted', 2_000);
+    await waitFor(() => server!.requests[0]!.aborted, { what: 'the HTTP call to be aborted', timeoutMs: 2_000 });
     expect(worker.registry.stats()).toMatchObject({ live: 0, slots: { inUse: 0 } });
   });
 
@@ -101,8 +101,14 @@ describe('the openai-compatible provider, driven through the worker', () => {
     ]);
     worker = await workerOn(server.baseUrl);
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
-    await until(() => worker!.registry.get({ sessionDbId: 1 })?.state === 'active.backoff', 'the backoff');
-    await until(() => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', 'the retry to succeed', 5_000);
+    await waitForEngine(worker!.engine, () => worker!.registry.get({ sessionDbId: 1 })?.state === 'active.backoff', {
+      what: 'the backoff',
+      timeoutMs: 5_000,
+    });
+    await waitForEngine(worker!.engine, () => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', {
+      what: 'the retry to succeed',
+      timeoutMs: 5_000,
+    });
     expect(server.requests).toHaveLength(2);
     expect(worker.registry.get({ sessionDbId: 1 })!.counters).toMatchObject({ processed: 1, retries: 1, failed: 0 });
   });
@@ -112,15 +118,18 @@ describe('the openai-compatible provider, driven through the worker', () => {
     worker = await workerOn(server.baseUrl);
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
     await worker.call('POST', '/api/sessions/observations', { body: use });
-    await until(() => worker!.registry.get({ sessionDbId: 1 })?.state === 'active.paused', 'the pause');
+    await waitForEngine(worker!.engine, () => worker!.registry.get({ sessionDbId: 1 })?.state === 'active.paused', {
+      what: 'the pause',
+      timeoutMs: 5_000,
+    });
     const detail = (await worker.call('GET', '/api/sessions/1')).json;
     expect(detail).toMatchObject({
       state: 'active.paused',
       queueLength: 2,
       lastFailure: { kind: 'paused', message: expect.stringContaining('401') },
     });
+    // No restart loop: the paused session's next attempt is its timer at retryAt, minutes away; nothing else calls the provider.
     expect(detail.retryAt - Date.now()).toBeGreaterThan(4 * 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(server.requests).toHaveLength(1);
   });
 });
@@ -139,7 +148,10 @@ describe('the openrouter provider (claude-mem’s keys), driven through the work
     server = await startChatServer([{ reply: '<ack/>', usage: { prompt_tokens: 50, completion_tokens: 5 } }]);
     worker = await openrouterWorker(server.baseUrl);
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
-    await until(() => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', 'the session to go idle');
+    await waitForEngine(worker!.engine, () => worker!.registry.get({ sessionDbId: 1 })?.lifecycle === 'idle', {
+      what: 'the session to go idle',
+      timeoutMs: 5_000,
+    });
     const [sent] = server.requests;
     expect(sent!.body.model).toBe('xiaomi/mimo-v2-flash:free');
     expect(sent!.headers).toMatchObject({
@@ -166,7 +178,10 @@ describe('the openrouter provider (claude-mem’s keys), driven through the work
     ]);
     worker = await openrouterWorker(server.baseUrl);
     await worker.call('POST', '/api/sessions/init', { body: { ...session, prompt: 'fix it' } });
-    await until(() => worker!.registry.get({ sessionDbId: 1 })?.state === 'active.paused', 'the pause');
+    await waitForEngine(worker!.engine, () => worker!.registry.get({ sessionDbId: 1 })?.state === 'active.paused', {
+      what: 'the pause',
+      timeoutMs: 5_000,
+    });
     expect((await worker.call('GET', '/api/sessions/1')).json).toMatchObject({
       queueLength: 1,
       lastFailure: { kind: 'paused', message: expect.stringContaining('402') },

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { startWorker } from '../../src/worker/index.js';
 import { controllableAgent } from '../support/agents.js';
 import { useTempDir } from '../support/tmp.js';
+import { waitForEngine } from '../support/wait.js';
 import { http, startTestWorker, type TestWorker } from '../support/worker.js';
 
 const tempDir = useTempDir();
@@ -22,13 +23,10 @@ const observation = {
   cwd: '/home/me/my-app',
 };
 
+/** The session once it has no queued work (or is gone). */
 async function settled(w: TestWorker, sessionDbId = 1) {
-  for (let i = 0; i < 200; i++) {
-    const view = w.registry.get({ sessionDbId });
-    if (view === undefined || view.lifecycle !== 'active') return view;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error('session did not settle');
+  await waitForEngine(w.engine, () => w.registry.get({ sessionDbId })?.lifecycle !== 'active', { what: `session ${sessionDbId} settled` });
+  return w.registry.get({ sessionDbId });
 }
 
 describe('worker routes, happy paths', () => {

@@ -91,7 +91,7 @@ function scheduleRender(): void {
 
 /** Where the sessions run, and how fresh the page is when they are not in this process. */
 function engineInfo(worker: WorkerFacts): string {
-  if (worker.engine.kind === 'embedded') return '';
+  if (worker.engine.ownership === 'exclusive') return '';
   const every = worker.engine.pollMs === null ? '' : ` every ${duration(worker.engine.pollMs)}`;
   return ` · sessions in ${worker.engine.kind} at ${worker.engine.location}, read${every}`;
 }
@@ -103,8 +103,8 @@ function render(): void {
     `v${facts.version} · pid ${facts.pid} · up ${duration(serverNow() - facts.startedAt)} · TTL ${duration(facts.idleTtlMs)} + grace ${duration(facts.graceMs)}${engineInfo(facts)}`,
   );
   const cards: Record<string, string> = {
-    // On Restate no capacity applies (the cluster keeps every session on disk): the count alone.
-    live: facts.engine.kind === 'restate' ? count(stats.live) : `${count(stats.live)} / ${count(facts.maxActiveSessions)}`,
+    // Where no capacity applies (a cluster keeps every session on disk): the count alone.
+    live: facts.engine.capacity ? `${count(stats.live)} / ${count(facts.maxActiveSessions)}` : count(stats.live),
     active: count(stats.byLifecycle.active),
     idle: count(stats.byLifecycle.idle),
     expiring: count(stats.byLifecycle.expiring),

@@ -151,7 +151,7 @@ export class SessionPage {
       at('last activity', live.lastActivityAt, false);
       if (live.next?.kind === 'expiring') at('becomes expiring (idle TTL)', live.next.at);
       if (live.next?.kind === 'disposed') at('disposed (end of grace)', live.next.at);
-      if (live.next?.kind === 'retry') at(detail.state === 'active.paused' ? 'pause ends' : 'retry', live.next.at);
+      if (live.next?.kind === 'retry') at(live.lastFailure?.kind === 'paused' ? 'pause ends' : 'retry', live.next.at);
       const facts = [
         `queue ${count(live.queueLength)}`,
         `prompt #${live.promptNumber}`,
@@ -229,10 +229,10 @@ export class SessionPage {
     const { timeline } = detail;
     const shown =
       timeline.entries.length < timeline.total ? `The last ${count(timeline.entries.length)} of ${count(timeline.total)} events` : null;
-    // On Restate there is no log on the worker's machine: every event is on the events route.
+    // Where there is no log on the worker's machine (Restate), every event is on the events route.
     const note =
-      timeline.source === 'restate'
-        ? `${shown ?? `${count(timeline.total)} events`}, from the session's timeline in Restate; \`GET /api/sessions/${detail.sessionDbId}/events\` lists every event.`
+      timeline.source !== 'log'
+        ? `${shown ?? `${count(timeline.total)} events`}, from the session's bounded timeline in the ${timeline.source} engine; \`GET /api/sessions/${detail.sessionDbId}/events\` lists every event.`
         : shown !== null
           ? `${shown}; \`npm run replay -- ${detail.sessionDbId}\` prints them all.`
           : `${count(timeline.total)} events, replayed from the log as \`npm run replay -- ${detail.sessionDbId}\` prints them.`;

@@ -11,9 +11,9 @@ const NEXT_LABEL: Record<NextDeadline['kind'], string> = { expiring: 'expiring i
 
 export function countdown(row: SessionRow, now: number): string {
   if (row.next === null) {
-    if (row.state === 'active.processing') return 'agent working';
-    if (row.state === 'active.waiting') return 'waiting for a slot';
-    if (row.state === 'active.gathering') return 'gathering a batch';
+    if (row.waitsFor === 'agent') return 'agent working';
+    if (row.waitsFor === 'slot') return 'waiting for a slot';
+    if (row.waitsFor === 'batch') return 'gathering a batch';
     return '—';
   }
   const left = row.next.at - now;

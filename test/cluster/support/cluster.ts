@@ -1,18 +1,17 @@
 import { expect } from 'vitest';
-import type { InspectionEvent } from 'xstate';
 import type { SessionContext } from '../../../machines/session.machine.js';
 import {
-  connectSessionCluster,
+  connectRestateEngine,
   type RunningSessionService,
   registerSessionService,
-  type SessionClusterClient,
   startSessionService,
 } from '../../../src/cluster/index.js';
-import { startRestate, until } from './restate-server.js';
+import type { DurableIdentity, SessionEngine } from '../../../src/index.js';
+import type { TimelineEntry } from '../../../src/replay/index.js';
+import { waitForEngine } from '../../support/wait.js';
+import { startRestate } from './restate-server.js';
 
-export { until };
-
-/** A real single-node restate-server and this process's session service registered with it. */
+/** A real single-node restate-server, this process's session services registered with it, and the Restate engine over its ingress. */
 export async function startEngine(options: Parameters<typeof startSessionService>[0]) {
   const restate = await startRestate();
   let service: RunningSessionService | undefined;
@@ -24,13 +23,14 @@ export async function startEngine(options: Parameters<typeof startSessionService
     await restate.stop();
     throw error;
   }
-  const client: SessionClusterClient = connectSessionCluster({ ingressUrl: restate.node().ingressUrl });
+  const engine: SessionEngine = connectRestateEngine({ ingressUrl: restate.node().ingressUrl });
   return {
     restate,
     service,
-    client,
+    engine,
     async stop() {
       try {
+        await engine.close();
         await service!.close();
       } finally {
         await restate.stop();
@@ -39,50 +39,33 @@ export async function startEngine(options: Parameters<typeof startSessionService
   };
 }
 
-/** Waits for a session's state name (or `disposed` once it is gone); returns the time it was first seen. */
-export async function waitForState(client: SessionClusterClient, sessionDbId: number, state: string, timeoutMs = 10_000): Promise<number> {
-  let seen = '';
-  await until(
-    async () => {
-      seen = (await client.get(sessionDbId))?.state ?? 'disposed';
-      return seen === state;
-    },
-    timeoutMs,
-    () => `session ${sessionDbId} in ${state} (last seen ${seen})`,
-  );
-  return Date.now();
-}
-
-/** The last context each embedded session actor had, by sessionDbId (from xstate inspection). */
-export function contextRecorder() {
-  const contexts = new Map<number, SessionContext>();
-  return {
-    contexts,
-    inspect(event: InspectionEvent) {
-      if (event.type !== '@xstate.snapshot') return;
-      const context = (event.snapshot as { context?: SessionContext }).context;
-      if (context?.sessionDbId !== undefined) contexts.set(context.sessionDbId, context);
-    },
-  };
+/** The live machine's context (history included), through the engine. */
+export async function liveContext(engine: SessionEngine, sessionDbId: number): Promise<SessionContext> {
+  const context = (await engine.inspect(sessionDbId))?.context;
+  if (context == null) throw new Error(`session ${sessionDbId} is not live`);
+  return context;
 }
 
 /**
- * The timeline and identity of a disposed session, once both say so: the session object records its
- * disposal in its identity and sends its last entries to the timeline object in the same commit, and
- * the timeline object applies them a moment later.
+ * The timeline and identity of a disposed session, once both say so: on Restate the session object
+ * records its disposal in its identity and sends its last entries to the timeline object in the same
+ * commit, and the timeline object applies them a moment later.
  */
-export async function disposedTimeline(client: SessionClusterClient, sessionDbId: number) {
-  const read = async () => ({ ...(await client.timeline(sessionDbId)), identity: (await client.identity(sessionDbId))! });
-  let view = await read();
-  await until(
+export async function disposedTimeline(
+  engine: SessionEngine,
+  sessionDbId: number,
+): Promise<{ readonly identity: DurableIdentity; readonly entries: readonly TimelineEntry[] }> {
+  let seen: { identity: DurableIdentity; entries: readonly TimelineEntry[] } | undefined;
+  await waitForEngine(
+    engine,
     async () => {
-      view = await read();
-      return view.identity?.status === 'disposed' && view.entries.at(-1)?.state === 'disposed';
+      const inspection = await engine.inspect(sessionDbId);
+      seen = inspection === undefined ? undefined : { identity: inspection.identity, entries: inspection.timeline.entries };
+      return seen?.identity.stream.status === 'disposed' && seen.entries.at(-1)?.state === 'disposed';
     },
-    10_000,
-    () => `disposal of session ${sessionDbId} recorded`,
+    { what: () => `disposal of session ${sessionDbId} recorded (last seen ${seen?.identity.stream.status})` },
   );
-  return view;
+  return seen!;
 }
 
 /**

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killOnExit } from '../../support/children.js';
 import { freePort } from '../../support/process.js';
+import { waitFor } from '../../support/wait.js';
 
 /** The restate-server binary that `npm ci` installed (inside @restatedev/restate-server-<os>-<arch>). */
 export function restateServerBinary(): string {
@@ -92,40 +93,6 @@ async function ok(url: string): Promise<boolean> {
   }
 }
 
-/** Waits until `check` holds, polling; throws with `describe()` after `timeoutMs`. */
-export async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, describe: () => string): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/**
- * Waits until `check` holds, for as long as the system moves: fails only when `progress()` (any value
- * that changes as work gets done) has stayed the same for `stallMs`. On a loaded machine the work is
- * slower, not stuck, so no total budget is there for load to use up; a wedged cluster still fails.
- */
-export async function untilStalled(
-  check: () => Promise<boolean> | boolean,
-  progress: () => Promise<unknown> | unknown,
-  stallMs: number,
-  describe: () => string,
-): Promise<void> {
-  let last = JSON.stringify(await progress());
-  let movedAt = Date.now();
-  while (!(await check())) {
-    const now = JSON.stringify(await progress());
-    if (now !== last) {
-      last = now;
-      movedAt = Date.now();
-    } else if (Date.now() - movedAt > stallMs) {
-      throw new Error(`no progress for ${stallMs} ms (last: ${now}): ${describe()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Starts one restate-server node; resolves once it is spawned (see `waitHealthy`). */
 export function spawnRestateNode(options: RestateNodeOptions): RestateNode {
   const child = killOnExit(
@@ -168,13 +135,12 @@ export function spawnRestateNode(options: RestateNodeOptions): RestateNode {
 
 /** Admin and ingress answer. */
 export async function waitHealthy(node: RestateNode, timeoutMs = 30_000): Promise<void> {
-  await until(
+  await waitFor(
     async () => {
       if (node.child.exitCode !== null) throw new Error(`restate-server exited early:\n${node.output.join('')}`);
       return (await ok(`${node.adminUrl}/health`)) && (await ok(`${node.ingressUrl}/restate/health`));
     },
-    timeoutMs,
-    () => `restate-server ${node.options.nodeName} healthy\n${node.output.join('').slice(-3_000)}`,
+    { timeoutMs: timeoutMs, what: () => `restate-server ${node.options.nodeName} healthy\n${node.output.join('').slice(-3_000)}` },
   );
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killOnExit } from '../../support/children.js';
-import { until } from './restate-server.js';
+import { waitFor } from '../../support/wait.js';
 
 const cli = fileURLToPath(new URL('../../../src/cli.ts', import.meta.url));
 
@@ -46,13 +46,12 @@ export async function startServiceProcess(port: number, env: Record<string, stri
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    await until(
+    await waitFor(
       () => {
         if (child.exitCode !== null) throw new Error(`service process exited early:\n${output.join('')}`);
         return output.join('').includes('Session services on');
       },
-      20_000,
-      () => `service process listening\n${output.join('')}`,
+      { timeoutMs: 20_000, what: () => `service process listening\n${output.join('')}` },
     );
   } catch (error) {
     await kill();

@@ -1,53 +1,81 @@
 /**
- * The embedded engine: one process's session registry over its event log (SQLite by default), what the
- * worker has always run. It adds nothing to the registry's guarantees; it only answers the engine's
- * questions from the registry (live sessions) and the log (identities, events, timelines).
+ * The embedded engine: the engine contract over this process's session registry and its event log
+ * (SQLite by default), what the worker has always run. It adds nothing to the registry's guarantees
+ * (the registry applies the command rules, privacy included); it only answers the contract's questions
+ * from the registry (live sessions) and the log (identities, events, timelines).
  * May not: change a session other than through the registry's commands.
  */
+import {
+  durableIdentity,
+  type EngineCapabilities,
+  type EngineStats,
+  type Refusal,
+  type SessionEngine,
+  type SessionInspection,
+  type SessionTarget,
+} from '../engine/index.js';
 import type { MemoryStore } from '../memories/index.js';
-import type { Refusal, SessionRegistry, SessionTarget } from '../registry/index.js';
 import { rebuildSession, sessionTimeline } from '../replay/index.js';
-import { type EventStore, EventStoreError, type StoredSession } from '../store/index.js';
-import type { DurableIdentity, EngineStats, SessionEngine, SessionInspection } from './types.js';
+import { type EventStore, EventStoreError } from '../store/index.js';
+import type { SessionRegistry } from './types.js';
+
+/** What the embedded engine can do, for the routes, the metrics and the dashboard. */
+export const EMBEDDED_CAPABILITIES: EngineCapabilities = {
+  capacity: true,
+  memoryPressure: true,
+  dormancy: true,
+  localLog: true,
+  inspector: true,
+  unwritable: 'log-unwritable',
+};
+
+/** The embedded engine, with the registry and the log it runs on (for tests and library users who hold them). */
+export interface EmbeddedEngine extends SessionEngine {
+  readonly registry: SessionRegistry;
+  readonly store: EventStore;
+}
 
 export interface EmbeddedEngineOptions {
+  /** The registry that runs the sessions (createSessionRegistry). Required. */
   readonly registry: SessionRegistry;
-  /** The log the registry writes (for reads: identities, events, timelines). */
+  /** The log the registry writes, for reads: identities, events, timelines. Required (the registry's own `store`). */
   readonly store: EventStore;
-  /** Closed by `close()` after the registry stopped. Default true. */
+  /** Closed by `close()` after the registry stopped. Default true: the engine owns its log; false for a log you close yourself. */
   readonly closeStore?: boolean;
-  /** The memories the log's replies become (kept beside it, see openSqliteMemories); none by default. Closed with the store. */
+  /**
+   * The memories the log's replies become (kept beside it, see openSqliteMemories), closed with the store.
+   * Default none: the memory routes then answer as a worker that remembers nothing.
+   */
   readonly memories?: MemoryStore;
-  /** What `description.location` names: the log file. */
+  /** What `description.location` names: the log file. Default `memory` (a log without a file). */
   readonly location?: string;
-  /** Timeline entries `inspect()` returns at most (the newest). Default 1,000. */
+  /**
+   * Timeline entries `inspect()` returns at most (the newest). Default 1,000, as many as the Restate
+   * engine keeps per session, so that the dashboard's session page reads the same on both.
+   */
   readonly maxTimelineEntries?: number;
+  /** When a private prompt opens an identity. Default the process clock. */
   readonly now?: () => number;
 }
 
-function identityOf(stored: StoredSession, livePromptNumber: number | undefined): DurableIdentity {
-  return {
-    sessionDbId: stored.sessionDbId,
-    contentSessionId: stored.contentSessionId,
-    project: stored.project,
-    createdAt: stored.createdAt,
-    lastPromptNumber: Math.max(stored.lastPromptNumber, livePromptNumber ?? 0),
-    stream: { status: stored.status, lastSeq: stored.lastSeq, disposal: stored.disposal, summary: stored.summary },
-  };
-}
-
-export function createEmbeddedEngine(options: EmbeddedEngineOptions): SessionEngine {
+export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEngine {
   const { registry, store } = options;
   const now = options.now ?? Date.now;
   const maxTimelineEntries = options.maxTimelineEntries ?? 1_000;
   const stored = (target: SessionTarget) =>
     'sessionDbId' in target ? store.getSession(target.sessionDbId) : store.findSession(target.contentSessionId);
-  // A live session answers without the log; only a session not in memory costs a read.
-  const hasPublicPrompt = (target: SessionTarget) =>
-    (registry.get(target)?.promptNumber ?? 0) > 0 || (stored(target)?.lastPromptNumber ?? 0) > 0;
 
   return {
-    description: { kind: 'embedded', location: options.location ?? 'memory', ownership: 'exclusive' },
+    registry,
+    store,
+    description: {
+      kind: 'embedded',
+      location: options.location ?? 'memory',
+      ownership: 'exclusive',
+      starting: 'recovering sessions from its log',
+      afterStop: 'every live session is in the log for the next start',
+    },
+    capabilities: EMBEDDED_CAPABILITIES,
     notifications: { disposed: 'live', processed: 'live', slotGranted: 'live', pollMs: null },
     memories: options.memories ?? null,
 
@@ -60,11 +88,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): SessionEng
       };
     },
     init: (target, request) => registry.init(target, request),
-    enqueue: async (target, work) => {
-      const { requirePrompt, ...request } = work;
-      if (requirePrompt === true && !hasPublicPrompt(target)) return { ok: false, error: 'not-prompted' };
-      return registry.enqueue(target, request);
-    },
+    enqueue: (target, work) => registry.enqueue(target, work),
     touch: (target) => registry.touch(target),
     complete: (target) => registry.complete(target),
     delete: (target) => registry.delete(target),
@@ -73,15 +97,16 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): SessionEng
     list: async () => registry.list(),
     identity: async (target) => {
       const found = stored(target);
-      return found === undefined ? undefined : identityOf(found, registry.get(target)?.promptNumber);
+      return found === undefined ? undefined : durableIdentity(found, registry.get(target)?.promptNumber);
     },
-    openIdentity: async (contentSessionId, project): Promise<DurableIdentity | Refusal> => {
+    openIdentity: async (contentSessionId, project) => {
       try {
         const opened = store.openSession(contentSessionId, project, now());
-        return identityOf(opened, registry.get({ contentSessionId })?.promptNumber);
+        return durableIdentity(opened, registry.get({ contentSessionId })?.promptNumber);
       } catch (error) {
         if (!(error instanceof EventStoreError && error.code === 'write-failed')) throw error;
-        return { ok: false, error: 'log-unwritable', message: error.message, retryAfterMs: 1_000 };
+        const refused: Refusal = { ok: false, error: 'log-unwritable', message: error.message, retryAfterMs: 1_000 };
+        return refused;
       }
     },
     events: async (sessionDbId, page = {}) => {
@@ -101,7 +126,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): SessionEng
       const timeline = sessionTimeline(store, sessionDbId);
       const entries = timeline?.entries ?? [];
       return {
-        identity: identityOf(found, view?.promptNumber),
+        identity: durableIdentity(found, view?.promptNumber),
         view,
         context: rebuilt?.context ?? null,
         timeline: { entries: entries.slice(-maxTimelineEntries), total: entries.length, skipped: timeline?.skipped.length ?? 0 },
@@ -109,20 +134,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): SessionEng
     },
 
     health: async () => registry.health(),
-    stats: async (): Promise<EngineStats> => {
-      const stats = registry.stats();
-      return {
-        live: stats.live,
-        byLifecycle: stats.byLifecycle,
-        byState: stats.byState,
-        slots: stats.slots,
-        disposals: stats.disposals,
-        totals: stats.totals,
-        usageByProvider: stats.usageByProvider,
-        dormant: stats.dormant,
-        frozen: stats.frozen,
-      };
-    },
+    stats: async (): Promise<EngineStats> => registry.stats(),
     on: (event, listener) => registry.on(event, listener),
 
     async close(closeOptions = {}) {
