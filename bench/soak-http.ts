@@ -35,6 +35,12 @@ const MINUTES = Number(args.minutes);
 const SESSIONS_PER_SECOND = Number(args['sessions-per-second']);
 const PACE_MS = 50;
 const SAMPLE_EVERY_MS = 10_000;
+// Memory is read every second as well: RSS from /proc, and V8's heap (used and committed) and external
+// memory from /metrics. The collector swings the committed heap, and RSS with it, by up to 100 MB over
+// a minute or so (measured: the rest of RSS stayed within 2 MB), so a line through RSS says as much
+// about where in that swing the run ended as about a trend. A leak shows in what the swing leaves out:
+// memory outside V8's heap, and the heap still in use after each major collection (each minute's lowest).
+const MEMORY_EVERY_MS = 1_000;
 const OBSERVATIONS = 20;
 const OBSERVATION_BYTES = 5_000;
 const TTL_SECONDS = 6;
@@ -135,6 +141,16 @@ async function oneSession(): Promise<void> {
   await post('/api/sessions/summarize', { contentSessionId, last_assistant_message: 'Done with this task.' });
 }
 
+/** Several metrics from one scrape, each summed over its series. */
+async function metrics(names: readonly string[]): Promise<number[]> {
+  const lines = (await fetch(`${base}/metrics`).then((r) => r.text())).split('\n');
+  return names.map((name) =>
+    lines
+      .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0),
+  );
+}
+
 async function metric(name: string): Promise<number> {
   const text = await fetch(`${base}/metrics`).then((r) => r.text());
   return text
@@ -168,8 +184,29 @@ async function sample(): Promise<void> {
 log(
   `soak over HTTP: ${MINUTES} min, ${SESSIONS_PER_SECOND} sessions/s, each a prompt, ${OBSERVATIONS} observations of ${OBSERVATION_BYTES} B and a summarize, a request every ${PACE_MS} ms; TTL ${TTL_SECONDS} s`,
 );
+interface MemoryReading {
+  readonly at: number;
+  readonly rss: number;
+  readonly heapUsed: number;
+  /** RSS outside V8's committed heap and its external memory: native allocations (SQLite, buffers, code). */
+  readonly native: number;
+}
+const memoryReadings: MemoryReading[] = [];
+async function readMemory(): Promise<void> {
+  const at = (Date.now() - started) / 1_000;
+  const rss = rssOf(worker.pid!);
+  const values = await metrics([
+    'session_lifecycle_nodejs_heap_size_used_bytes',
+    'session_lifecycle_nodejs_heap_size_total_bytes',
+    'session_lifecycle_nodejs_external_memory_bytes',
+  ]);
+  const [heapUsed, heapTotal, external] = values as [number, number, number];
+  memoryReadings.push({ at, rss, heapUsed, native: rss - heapTotal - external });
+}
+await readMemory();
 await sample();
 const sampler = setInterval(() => void sample(), SAMPLE_EVERY_MS);
+const memoryReader = setInterval(() => void readMemory(), MEMORY_EVERY_MS);
 const running = new Set<Promise<void>>();
 const arrivals = setInterval(() => {
   if (Date.now() >= endAt) return;
@@ -180,19 +217,35 @@ await new Promise((resolve) => setTimeout(resolve, endAt - Date.now()));
 clearInterval(arrivals);
 await Promise.all(running);
 clearInterval(sampler);
+clearInterval(memoryReader);
+await readMemory();
 await sample();
 await stopServer(worker);
 rmSync(dataDir, { recursive: true, force: true });
 
-// Growth is judged over the second half (the first fills the heap and SQLite's caches). RSS moves with
-// the live sessions and the collector from one sample to the next, so the line fitted through the
-// second half's samples says where it goes: its rise over the half, against its value at mid-run.
+// Growth is judged over the second half (the first fills the heap and SQLite's caches), as the rise of
+// a line fitted through the half's readings, against its value at mid-run.
 const last = samples.at(-1)!;
 const secondHalf = samples.filter((s) => s.elapsedSeconds >= last.elapsedSeconds / 2);
-const mid = secondHalf[0]!;
-const fit = leastSquares(secondHalf.map((s) => [s.elapsedSeconds, s.rssBytes]));
-const fittedAtMid = fit.at(mid.elapsedSeconds);
-const lastHalfGrowthPercent = round(((fit.at(last.elapsedSeconds) - fittedAtMid) / fittedAtMid) * 100, 2);
+const endSeconds = memoryReadings.at(-1)!.at;
+const secondHalfMemory = memoryReadings.filter((reading) => reading.at >= endSeconds / 2);
+function growthOverSecondHalf(points: readonly (readonly [number, number])[]) {
+  const fit = leastSquares(points);
+  const from = fit.at(points[0]![0]);
+  const to = fit.at(points.at(-1)![0]);
+  return { fromMb: mib(from), toMb: mib(to), percent: round(((to - from) / from) * 100, 2) };
+}
+const rssGrowth = growthOverSecondHalf(secondHalfMemory.map((reading) => [reading.at, reading.rss]));
+const nativeGrowth = growthOverSecondHalf(secondHalfMemory.map((reading) => [reading.at, reading.native]));
+// The heap in use just after each major collection: a reading at least a fifth below the one before
+// (a scavenge of the young generation frees a few MB; a major collection, tens).
+const afterCollections = memoryReadings
+  .filter((reading, index) => index > 0 && reading.heapUsed < 0.8 * memoryReadings[index - 1]!.heapUsed)
+  .map((reading) => [reading.at, reading.heapUsed] as const);
+const secondHalfCollections = afterCollections.filter(([at]) => at >= endSeconds / 2);
+// With fewer than two collections in the half there is no line to fit: the heap did not swing, and RSS says it all.
+const heapFloorGrowth = secondHalfCollections.length >= 2 ? growthOverSecondHalf(secondHalfCollections) : rssGrowth;
+const lastHalfGrowthPercent = rssGrowth.percent;
 const elapsedSeconds = round((Date.now() - started) / 1_000);
 
 writeFileSync(
@@ -248,18 +301,23 @@ writeSection('soakHttp', `npm run soak:http${MINUTES === 10 ? '' : ` -- --minute
   observationsStored: last.observationsStored,
   finalLiveSessions: last.liveSessions,
   maxLiveSessions: Math.max(...samples.map((s) => s.liveSessions)),
-  rssMidMb: mib(mid.rssBytes),
-  rssFittedMidMb: mib(fittedAtMid),
-  rssFittedFinalMb: mib(fit.at(last.elapsedSeconds)),
-  rssMeanSecondHalfMb: mib(mean(secondHalf.map((s) => s.rssBytes))),
+  memoryReadEverySeconds: MEMORY_EVERY_MS / 1_000,
+  memoryReadings: memoryReadings.length,
+  rssFittedMidMb: rssGrowth.fromMb,
+  rssFittedFinalMb: rssGrowth.toMb,
+  rssMeanSecondHalfMb: mib(mean(secondHalfMemory.map((reading) => reading.rss))),
+  nativeMeanSecondHalfMb: mib(mean(secondHalfMemory.map((reading) => reading.native))),
+  nativeGrowth,
+  heapAfterCollectionsMb: afterCollections.map(([at, heap]) => [round(at), mib(heap)]),
+  heapFloorGrowth,
   rssFinalMb: mib(last.rssBytes),
-  rssMaxMb: mib(Math.max(...samples.map((s) => s.rssBytes))),
+  rssMaxMb: mib(Math.max(...memoryReadings.map((reading) => reading.rss))),
   lastHalfGrowthPercent,
-  met: last.failed === 0 && lastHalfGrowthPercent <= 5,
+  met: last.failed === 0 && nativeGrowth.percent <= 5 && heapFloorGrowth.percent <= 5,
   heapFirstHalfMeanMb: mib(mean(samples.filter((s) => s.elapsedSeconds < last.elapsedSeconds / 2).map((s) => s.heapUsedBytes))),
   heapSecondHalfMeanMb: mib(mean(secondHalf.map((s) => s.heapUsedBytes))),
   samples: samples.map((s) => ({ ...s, rssMb: mib(s.rssBytes), heapUsedMb: mib(s.heapUsedBytes) })),
 });
 log(
-  `soak over HTTP: ${last.requests} requests, ${last.failed} failed; RSS over the second half, fitted: ${mib(fittedAtMid)} → ${mib(fit.at(last.elapsedSeconds))} MB (${lastHalfGrowthPercent} %)`,
+  `soak over HTTP: ${last.requests} requests, ${last.failed} failed; over the second half, fitted: RSS ${rssGrowth.fromMb} → ${rssGrowth.toMb} MB (${rssGrowth.percent} %), outside V8's heap ${nativeGrowth.fromMb} → ${nativeGrowth.toMb} MB (${nativeGrowth.percent} %), heap in use after collection ${heapFloorGrowth.fromMb} → ${heapFloorGrowth.toMb} MB (${heapFloorGrowth.percent} %)`,
 );

@@ -326,5 +326,6 @@ export type SessionEvent =
  */
 export type SessionTag = 'batch-gathering' | 'slot-request' | 'agent-call' | 'retry-wait' | 'resting' | 'hibernatable';
 
-/** Top-level phase of a session, as the HTTP API reports it. */
-export type Lifecycle = 'active' | 'idle' | 'expiring' | 'disposed';
+/** Top-level phases of a session, as the HTTP API reports them: the machine's top-level states. */
+export const LIFECYCLES = ['active', 'idle', 'expiring', 'disposed'] as const;
+export type Lifecycle = (typeof LIFECYCLES)[number];

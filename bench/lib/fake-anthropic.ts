@@ -1,7 +1,9 @@
 /**
- * A fake Anthropic Messages API on loopback for the cost benchmark: `POST /v1/messages`, answered as JSON
- * or as Server-Sent Events (`stream: true`), with `usage` (input, cache creation, cache read and output
- * tokens) charged by the pure model in ./anthropic-cache.ts at Claude Haiku 4.5's prices.
+ * A fake Anthropic Messages API on loopback for the cost benchmark: the tests' server
+ * (test/support/fake-anthropic.ts: the wire protocol, JSON or Server-Sent Events, Anthropic's errors)
+ * with a responder that is a model of the API: requests validated as the API does, `usage` (input,
+ * cache creation, cache read and output tokens) charged by the pure model in ./anthropic-cache.ts at
+ * Claude Haiku 4.5's prices, answers after a model's latency.
  *
  * What it answers: one `<observation>` per observation marker (`obs:…;`) in the last block of the last
  * user message, a `<summary>` when that block carries a summary marker (`sum:…;`), the conversation's
@@ -13,8 +15,7 @@
  * in session time, so a session of half an hour runs in minutes and forms the batches it would form in
  * real time.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startFakeAnthropic as startAnthropicServer } from '../../test/support/fake-anthropic.js';
 import {
   type CacheBlock,
   type CacheRules,
@@ -177,65 +178,47 @@ export function replyTo(lastUser: string): { text: string; markers: string[]; ki
   return { text, markers, kind: 'observations' };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function sendError(res: ServerResponse, status: number, type: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_fake_${Date.now()}` });
-  res.end(JSON.stringify({ type: 'error', error: { type, message } }));
-}
-
-export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise<FakeAnthropic> {
+/** What the fake answers to one request, charged to the cache at its arrival and answered after its latency. */
+function respond(body: unknown, options: FakeAnthropicOptions, cache: PromptCache, record: (call: FakeAnthropicCall) => void) {
   const latency = options.latency ?? HAIKU_LATENCY;
-  const cache = new PromptCache(options.rules ?? HAIKU_4_5_CACHE_RULES);
-  const calls: FakeAnthropicCall[] = [];
-  const answered = new Map<string, number>();
-  const others: string[] = [];
-  const { now } = options;
-  let nextId = 1;
-
-  const server: Server = createServer(async (req, res) => {
-    const text = await readBody(req);
-    if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/messages') {
-      others.push(`${req.method} ${req.url}`);
-      sendError(res, 404, 'not_found_error', `${req.method} ${req.url} is not a route of this fake`);
-      return;
+  let parsed: ReturnType<typeof parseRequest>;
+  let usage: ReturnType<PromptCache['charge']>;
+  try {
+    parsed = parseRequest(body);
+    const promptTokens = parsed.blocks.reduce((sum, block) => sum + block.tokens, 0);
+    if (promptTokens > CONTEXT_WINDOW_TOKENS) {
+      throw new BadRequest(`prompt is too long: ${promptTokens} tokens > ${CONTEXT_WINDOW_TOKENS} maximum`);
     }
-    let parsed: ReturnType<typeof parseRequest>;
-    let usage: ReturnType<PromptCache['charge']>;
-    try {
-      parsed = parseRequest(JSON.parse(text));
-      const promptTokens = parsed.blocks.reduce((sum, block) => sum + block.tokens, 0);
-      if (promptTokens > CONTEXT_WINDOW_TOKENS) {
-        throw new BadRequest(`prompt is too long: ${promptTokens} tokens > ${CONTEXT_WINDOW_TOKENS} maximum`);
-      }
-      usage = cache.charge(parsed.blocks, now());
-    } catch (error) {
-      if (error instanceof SyntaxError || error instanceof BadRequest || error instanceof TooManyBreakpointsError) {
-        sendError(res, 400, 'invalid_request_error', error.message);
-        return;
-      }
-      throw error;
-    }
-    const { request, lastUser } = parsed;
-    const reply = replyTo(lastUser);
-    const outputTokens = tokensOf(reply.text);
-    const sessionMs =
-      latency.fixedMs +
-      (usage.inputTokens + usage.cacheCreationInputTokens) * latency.uncachedTokenMs +
-      usage.cacheReadInputTokens * latency.cachedTokenMs +
-      outputTokens * latency.outputTokenMs;
-    const id = `msg_fake_${nextId++}`;
-    const timer = setTimeout(() => {
-      const answeredAt = now();
-      calls.push({
-        answeredAt,
+    usage = cache.charge(parsed.blocks, options.now());
+  } catch (error) {
+    if (error instanceof BadRequest || error instanceof TooManyBreakpointsError) return { status: 400, message: error.message };
+    throw error;
+  }
+  const { request, lastUser } = parsed;
+  const reply = replyTo(lastUser);
+  const outputTokens = tokensOf(reply.text);
+  const sessionMs =
+    latency.fixedMs +
+    (usage.inputTokens + usage.cacheCreationInputTokens) * latency.uncachedTokenMs +
+    usage.cacheReadInputTokens * latency.cachedTokenMs +
+    outputTokens * latency.outputTokenMs;
+  return {
+    text: reply.text,
+    usage: {
+      input_tokens: usage.inputTokens,
+      cache_creation_input_tokens: usage.cacheCreationInputTokens,
+      cache_read_input_tokens: usage.cacheReadInputTokens,
+      cache_creation: {
+        ephemeral_5m_input_tokens: usage.cacheCreationInputTokens - usage.cacheCreation1hInputTokens,
+        ephemeral_1h_input_tokens: usage.cacheCreation1hInputTokens,
+      },
+      output_tokens: outputTokens,
+      service_tier: 'standard',
+    },
+    delayMs: sessionMs / options.speed,
+    onSend: () =>
+      record({
+        answeredAt: options.now(),
         inputTokens: usage.inputTokens,
         cacheCreationInputTokens: usage.cacheCreationInputTokens,
         cacheReadInputTokens: usage.cacheReadInputTokens,
@@ -245,51 +228,19 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
         stream: request.stream === true,
         markers: reply.markers,
         kind: reply.kind,
-      });
-      for (const marker of reply.markers) if (!answered.has(marker)) answered.set(marker, answeredAt);
-      const wireUsage = {
-        input_tokens: usage.inputTokens,
-        cache_creation_input_tokens: usage.cacheCreationInputTokens,
-        cache_read_input_tokens: usage.cacheReadInputTokens,
-        cache_creation: {
-          ephemeral_5m_input_tokens: usage.cacheCreationInputTokens - usage.cacheCreation1hInputTokens,
-          ephemeral_1h_input_tokens: usage.cacheCreation1hInputTokens,
-        },
-        output_tokens: outputTokens,
-        service_tier: 'standard',
-      };
-      const message = { id, type: 'message', role: 'assistant', model: request.model, content: [{ type: 'text', text: reply.text }] };
-      if (request.stream !== true) {
-        res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_${id}` });
-        res.end(JSON.stringify({ ...message, stop_reason: 'end_turn', stop_sequence: null, usage: wireUsage }));
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_${id}` });
-      const event = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
-      event('message_start', {
-        message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...wireUsage, output_tokens: 1 } },
-      });
-      event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
-      for (let at = 0; at < reply.text.length; at += 2_000) {
-        event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: reply.text.slice(at, at + 2_000) } });
-      }
-      event('content_block_stop', { index: 0 });
-      event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: outputTokens } });
-      event('message_stop', {});
-      res.end();
-    }, sessionMs / options.speed);
-    res.on('close', () => clearTimeout(timer));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    calls,
-    answered,
-    others,
-    async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
+      }),
   };
+}
+
+/** The tests' fake Messages API server (its wire protocol, its errors), answering as this model says. */
+export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise<FakeAnthropic> {
+  const cache = new PromptCache(options.rules ?? HAIKU_4_5_CACHE_RULES);
+  const calls: FakeAnthropicCall[] = [];
+  const answered = new Map<string, number>();
+  const record = (call: FakeAnthropicCall) => {
+    calls.push(call);
+    for (const marker of call.markers) if (!answered.has(marker)) answered.set(marker, call.answeredAt);
+  };
+  const server = await startAnthropicServer((request) => respond(request.body, options, cache, record));
+  return { baseUrl: server.baseUrl, calls, answered, others: server.others, close: () => server.close() };
 }

@@ -26,7 +26,7 @@ export const CLAUDE_SYSTEM_PROMPT = [
 ].join(' ');
 
 export interface ClaudeAgentOptions {
-  /** The pool every Claude Code process is started through (bounded, recorded, reaped). */
+  /** The pool every Claude Code process is started through (bounded, recorded, reaped). Required: no process may run outside one. */
   readonly processes: ChildProcesses;
   /** CLAUDE_MEM_MODEL; default claude-mem's, claude-haiku-4-5-20251001. */
   readonly model?: string;
@@ -42,8 +42,9 @@ export interface ClaudeAgentOptions {
   readonly executable?: string;
   /** Working directory of Claude Code (it sees no files: no tools). Default the system's temp directory. */
   readonly cwd?: string;
+  /** What Claude Code is told it is. Default CLAUDE_SYSTEM_PROMPT: an observer that answers in claude-mem's XML, with no tools. */
   readonly systemPrompt?: string;
-  /** Receives what Claude Code writes on stderr (the worker logs it at debug). */
+  /** Receives what Claude Code writes on stderr (the worker logs it at debug). Default: dropped, as the SDK does. */
   readonly stderr?: (text: string) => void;
   /** Loads the SDK; default `import('@anthropic-ai/claude-agent-sdk')`, lazily, so that the other providers never load it. */
   readonly loadSdk?: () => Promise<{ query: (params: { prompt: AsyncIterable<SDKUserMessage>; options?: Options }) => Query }>;

@@ -25,7 +25,7 @@ export interface FallbackOptions {
   readonly perProviderTimeoutMs?: number;
   /** The clock the rests are measured on. Default Date.now. */
   readonly now?: () => number;
-  /** Told each time a batch is handed on (the worker logs it). */
+  /** Told each time a batch is handed on (the worker logs it). Default none. */
   readonly onHandOver?: (event: {
     readonly from: string;
     readonly to: string;

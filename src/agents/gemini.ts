@@ -14,7 +14,7 @@ import { chatMessages } from './openai.js';
 export const DEFAULT_GEMINI_MODEL = 'gemini-flash-latest';
 
 export interface GeminiAgentOptions {
-  /** CLAUDE_MEM_GEMINI_API_KEY. */
+  /** CLAUDE_MEM_GEMINI_API_KEY. Required: Google's API answers nothing without one. */
   readonly apiKey: string;
   /** CLAUDE_MEM_GEMINI_MODEL; default gemini-flash-latest. */
   readonly model?: string;

@@ -11,17 +11,19 @@ import { type Agent, AgentError, type AgentReply, type AgentRequest } from './ag
 import { refusal, retryAfterMs } from './errors.js';
 
 export interface OpenAICompatibleOptions {
-  /** e.g. https://openrouter.ai/api/v1, https://generativelanguage.googleapis.com/v1beta/openai, http://127.0.0.1:11434/v1 */
+  /** Required: e.g. https://openrouter.ai/api/v1, https://generativelanguage.googleapis.com/v1beta/openai, http://127.0.0.1:11434/v1 */
   readonly baseUrl: string;
+  /** Required: the model as the endpoint names it (no default fits every endpoint). */
   readonly model: string;
-  /** Sent as `Authorization: Bearer …`; without one no Authorization header is sent (Ollama, llama.cpp). */
+  /** Sent as `Authorization: Bearer …`; without one (the default) no Authorization header is sent (Ollama, llama.cpp). */
   readonly apiKey?: string;
   /** A call taking longer is aborted and reported as retryable. Default 120 s. */
   readonly timeoutMs?: number;
-  /** Extra headers on every request (OpenRouter's HTTP-Referer and X-Title). */
+  /** Extra headers on every request (OpenRouter's HTTP-Referer and X-Title). Default none. */
   readonly headers?: Readonly<Record<string, string>>;
   /** The provider's id in logs and usage: `openai-compatible` (default) or `openrouter`. */
   readonly name?: string;
+  /** How requests are sent. Default the global fetch (the SDK's); tests and proxies may give their own. */
   readonly fetch?: typeof fetch;
 }
 

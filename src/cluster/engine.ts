@@ -66,10 +66,12 @@ export interface RestateEngineOptions {
   readonly listConcurrency?: number;
   /** `stats()` is shared by callers within this long (the dashboard and a metrics scrape). Default 1 s. */
   readonly statsCacheMs?: number;
+  /** Where time is read (when Restate went out of reach, the stats' age). Default `Date.now`; tests give their own. */
   readonly now?: () => number;
   /**
    * Called when Restate goes out of reach and when it answers again (the worker logs both), with the
    * health as it now is. Also called for the first failure of `start()`, which waits until it answers.
+   * Default none: the health is still in `health()`.
    */
   readonly onReachabilityChange?: (health: EngineHealth) => void;
   /**

@@ -7,9 +7,10 @@
 import { createServer, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import * as restate from '@restatedev/restate-sdk';
+import { z } from 'zod';
 import type { Agent } from '../agents/index.js';
 import type { WorkerConfig } from '../config/index.js';
-import { count, resolveSessionOptions, type SessionOptions, sessionOptionsFromConfig } from '../engine/index.js';
+import { count, parseOptions, resolveSessionOptions, type SessionOptions, sessionOptionsFromConfig } from '../engine/index.js';
 import type { MemoryStore } from '../memories/index.js';
 import { createAgentService } from './agent-service.js';
 import { sessionDirectory, sessionIds } from './directory.js';
@@ -34,19 +35,21 @@ export interface SessionServiceOptions extends SessionOptions {
 }
 
 const WHO = 'session service';
+/** The services' own defaults; the docs above say why each. */
+const CLUSTER_DEFAULTS = { timelineEntries: 1_000 };
+const clusterNumbers = z.object({ timelineEntries: count });
 
 /** The Restate services of the session engine, to bind into an endpoint of your own or to `startSessionService`. */
 export function createSessionServices(options: SessionServiceOptions) {
   const resolved = resolveSessionOptions(options, WHO);
-  const timelineEntries = count.safeParse(options.timelineEntries ?? 1_000);
-  if (!timelineEntries.success) throw new RangeError(`${WHO}: timelineEntries: ${timelineEntries.error.issues[0]?.message}`);
+  const { timelineEntries } = parseOptions(clusterNumbers, CLUSTER_DEFAULTS, options, WHO);
   return [
     createSessionObject({ ...resolved, memories: options.memories !== undefined }),
     createAgentService({ agent: resolved.agent, estimateTokens: resolved.estimateTokens }),
     // Registered by every process, with a store or not, so that every deployment offers the same services.
     createMemoryService(options.memories),
     slotPool,
-    createTimelineObject({ maxEntries: timelineEntries.data }),
+    createTimelineObject({ maxEntries: timelineEntries }),
     sessionDirectory,
     sessionIds,
     sessionIndex,

@@ -123,9 +123,11 @@ export interface CommandLineValue {
 }
 
 export interface LoadConfigOptions {
+  /** Where CLAUDE_MEM_* are read. Default `process.env`; tests give their own, so that the developer's never leak in. */
   readonly env?: NodeJS.ProcessEnv;
+  /** The home directory holding `.claude-mem/settings.json`. Default the user's (`os.homedir()`), as claude-mem's. */
   readonly home?: string;
-  /** Values of the command's flags (`serve --port`), by the key each one sets. */
+  /** Values of the command's flags (`serve --port`), by the key each one sets. Default none: the environment and settings.json decide. */
   readonly flags?: Partial<Record<SettingKey, CommandLineValue>>;
 }
 

@@ -12,21 +12,31 @@ import { sessionDetail } from './views.js';
 export interface DashboardOptions {
   /** Whatever runs the sessions; the dashboard reads it only through the engine interface. */
   readonly engine: SessionEngine;
+  /** Required: the worker's version, shown in the page's header. */
   readonly version: string;
+  /**
+   * Required, as the engine runs them (the worker passes its configuration's): the page counts each
+   * session's time to `expiring` and `disposed` from them, and draws the capacity and the slots.
+   */
   readonly idleTtlMs: number;
   readonly graceMs: number;
   readonly maxActiveSessions: number;
   readonly maxConcurrentAgents: number;
-  /** CLAUDE_MEM_MEMORY_LIMIT_PERCENT: drawn as the line above which idle sessions are shed (embedded engine only). */
+  /** Required, CLAUDE_MEM_MEMORY_LIMIT_PERCENT: drawn as the line above which idle sessions are shed (engines with `memoryPressure`). */
   readonly memoryLimitPercent: number;
   /** Where the built page is; default `dist/web` in this package. */
   readonly assetsDir?: string;
-  /** Heap and RSS are sampled this often (default 5 s) and kept for `memoryWindowMs` (default 1 h). */
+  /**
+   * Heap and RSS are sampled this often (default 5 s, as the registry reads its heap) and kept for
+   * `memoryWindowMs` (default 1 h: the chart shows a growth that a minute hides; 720 samples).
+   */
   readonly memorySampleMs?: number;
   readonly memoryWindowMs?: number;
-  /** Disposals are counted per bucket of this length (default 1 min), for the last `memoryWindowMs`. */
+  /** Disposals are counted per bucket of this length (default 1 min: 60 bars an hour), for the last `memoryWindowMs`. */
   readonly disposalBucketMs?: number;
+  /** The live stream's bounds, over DEFAULT_STREAM_LIMITS (each says its default and why). */
   readonly streamLimits?: Partial<StreamLimits>;
+  /** Where time is read. Default `Date.now`; tests give their own. */
   readonly now?: () => number;
 }
 

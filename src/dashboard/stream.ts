@@ -13,15 +13,18 @@ import type { DisposalRecorder, MemoryRecorder } from './recorder.js';
 import { changedRows, sessionRow, statsSummary } from './views.js';
 
 export interface StreamLimits {
-  /** Changes are gathered for this long, then sent as one message. */
+  /** Changes are gathered for this long, then sent as one message. Default 500 ms: a busy worker's changes arrive as two messages a second, which a person reads as live. */
   readonly coalesceMs: number;
-  /** Open streams at most (one per browser tab); more are refused with 503. */
+  /** Open streams at most (one per browser tab); more are refused with 503. Default 16: a few people's tabs, and each stream costs its buffer. */
   readonly maxStreams: number;
-  /** A stream whose unsent bytes exceed this gets no further updates until it drains, then one snapshot. */
+  /**
+   * A stream whose unsent bytes exceed this gets no further updates until it drains, then one snapshot.
+   * Default 256 KiB: a snapshot of hundreds of sessions, so that a slow tab costs at most that much memory.
+   */
   readonly maxBufferedBytes: number;
-  /** A stream that has not drained for this long is closed. */
+  /** A stream that has not drained for this long is closed. Default 30 s: a tab in the background drains within that; a dead one never does. */
   readonly stallTimeoutMs: number;
-  /** A comment line this often, so a vanished client is noticed by a failed write. */
+  /** A comment line this often, so a vanished client is noticed by a failed write. Default 15 s: below the idle timeouts of common proxies (30–60 s). */
   readonly heartbeatMs: number;
 }
 

@@ -9,14 +9,15 @@ import type { WorkerConfig } from '../config/index.js';
 import type { SessionEngine } from './types.js';
 
 export interface EngineOpenOptions {
-  /** The provider chain the configuration names (or a test's agent). */
+  /** Required: the provider chain the configuration names (or a test's agent). */
   readonly agent: Agent;
+  /** Required: where the engine says what it does (the worker's pino logger). */
   readonly logger: Logger;
-  /** What the worker reports as its version (written beside a log the engine owns). */
+  /** Required: what the worker reports as its version (written beside a log the engine owns). */
   readonly version: string;
   /**
    * Starts timing one durable commit of the engine's own log; the function it returns ends it (the
-   * worker's `log_append_seconds`). An engine without a log of its own ignores it.
+   * worker's `log_append_seconds`). An engine without a log of its own ignores it. Default none: nothing is timed.
    */
   readonly timeCommit?: () => () => void;
 }

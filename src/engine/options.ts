@@ -185,13 +185,30 @@ const sessionNumbers = z.object({
   retentionMs: z.number().nonnegative(),
 });
 
+/**
+ * `options` over `defaults` (an option left undefined takes its default), parsed by `schema`: how every
+ * engine's options are resolved. Nonsense is a RangeError naming whose options they are (`who`) and the
+ * option (`prefix` names a nested object's: `memoryPressure.`).
+ */
+export function parseOptions<Schema extends z.ZodType>(
+  schema: Schema,
+  defaults: object,
+  options: object,
+  who: string,
+  prefix = '',
+): z.output<Schema> {
+  const parsed = schema.safeParse({ ...defaults, ...definedOnly(options) });
+  if (!parsed.success) throw new RangeError(`${who}: ${describeIssues(parsed.error, prefix)}`);
+  return parsed.data;
+}
+
 /** `record` without its undefined fields (so that a default applies where an option was left undefined). */
-export function definedOnly(record: object): Record<string, unknown> {
+function definedOnly(record: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
 }
 
 /** Zod's issues as one line, each naming the option. */
-export function describeIssues(error: z.ZodError, prefix = ''): string {
+function describeIssues(error: z.ZodError, prefix: string): string {
   return error.issues.map((issue) => `${prefix}${issue.path.join('.')}: ${issue.message}`).join('; ');
 }
 
@@ -204,15 +221,13 @@ export function resolveSessionOptions(options: SessionOptions, who: string): Res
     throw new TypeError(`${who}: \`agent\` must be an object with a run(request, signal) method`);
   }
   const historyTokens = options.maxHistoryTokens ?? DEFAULT_SESSION_SETTINGS.maxHistoryTokens;
-  const parsed = sessionNumbers.safeParse({
+  const defaults = {
     ...DEFAULT_SESSION_SETTINGS,
     // A batch holds at most a quarter of the history's token bound, unless told otherwise.
     maxBatchTokens: Number.isFinite(historyTokens) ? Math.max(1, Math.floor(historyTokens / 4)) : DEFAULT_SESSION_SETTINGS.maxBatchTokens,
     ...DEFAULT_SESSION_OPTIONS,
-    ...definedOnly(pick(options, Object.keys(sessionNumbers.shape))),
-  });
-  if (!parsed.success) throw new RangeError(`${who}: ${describeIssues(parsed.error)}`);
-  const n = parsed.data;
+  };
+  const n = parseOptions(sessionNumbers, defaults, pick(options, Object.keys(sessionNumbers.shape)), who);
   return {
     agent: options.agent,
     settings: {

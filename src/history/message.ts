@@ -13,7 +13,9 @@ export interface ConversationMessage {
  * after every append. `lowWater` says how far a trim cuts once an append has gone over either of them.
  */
 export interface HistoryLimits {
+  /** Required. DEFAULT_HISTORY_LIMITS holds 50, claude-mem's own bound (a session takes `maxHistoryMessages`). */
   readonly maxMessages: number;
+  /** Required. DEFAULT_HISTORY_LIMITS holds 100,000: half of a 200k-token context (a session takes `maxHistoryTokens`). */
   readonly maxTokens: number;
   /**
    * Where a trim cuts down to, as a fraction of both bounds (above 0, at most 1). When an append takes

@@ -16,7 +16,7 @@ import { cleanOrigin, insertObservation, insertSummary } from './postgres-writes
 import type { ImportedMemory, MemoryCounts, MemoryStore, ParsedReply, RememberResult, ReplySource } from './types.js';
 
 export interface PostgresMemoryOptions {
-  /** `postgresql://user:password@host:port/database` (libpq's URL form; `?sslmode=…` and the other parameters work). */
+  /** Required: `postgresql://user:password@host:port/database` (libpq's URL form; `?sslmode=…` and the other parameters work). */
   readonly connectionString: string;
   /** Connections this process holds at most. Default 10: a worker's reads and a service process's writes are short. */
   readonly maxConnections?: number;

@@ -7,17 +7,8 @@
 import type { InspectionEvent } from 'xstate';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../clock/index.js';
-import {
-  count,
-  DEFAULT_PROCESS_OPTIONS,
-  definedOnly,
-  describeIssues,
-  nonNegativeMs,
-  positiveMs,
-  type ResolvedSessionOptions,
-  resolveSessionOptions,
-  type SessionOptions,
-} from '../engine/index.js';
+import type { ResolvedSessionOptions, SessionOptions } from '../engine/index.js';
+import { count, DEFAULT_PROCESS_OPTIONS, nonNegativeMs, parseOptions, positiveMs, resolveSessionOptions } from '../engine/index.js';
 import type { EventStore } from '../store/index.js';
 import { type HeapReader, type MemoryPressureOptions, readV8Heap } from './memory.js';
 
@@ -127,19 +118,17 @@ const WHO = 'createSessionRegistry';
 /** Applies defaults and rejects nonsense with a message that names the option. */
 export function resolveOptions(options: SessionRegistryOptions): ResolvedOptions {
   const session = resolveSessionOptions(options, WHO);
-  const numbers = registryNumbers.safeParse({ ...REGISTRY_DEFAULTS, ...definedOnly(options) });
-  if (!numbers.success) throw new RangeError(`${WHO}: ${describeIssues(numbers.error)}`);
+  const numbers = parseOptions(registryNumbers, REGISTRY_DEFAULTS, options, WHO);
 
   let memoryPressure: ResolvedOptions['memoryPressure'] = false;
   if (options.memoryPressure !== false) {
-    const memory = memoryOptions.safeParse({ ...MEMORY_DEFAULTS, ...definedOnly(options.memoryPressure ?? {}) });
-    if (!memory.success) throw new RangeError(`${WHO}: ${describeIssues(memory.error, 'memoryPressure.')}`);
-    memoryPressure = { ...memory.data, read: options.memoryPressure?.read ?? readV8Heap };
+    const memory = parseOptions(memoryOptions, MEMORY_DEFAULTS, options.memoryPressure ?? {}, WHO, 'memoryPressure.');
+    memoryPressure = { ...memory, read: options.memoryPressure?.read ?? readV8Heap };
   }
 
   return {
     ...session,
-    ...numbers.data,
+    ...numbers,
     clock: options.clock ?? systemClock,
     memoryPressure,
     store: options.store,

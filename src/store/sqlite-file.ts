@@ -66,21 +66,22 @@ const MIGRATIONS: readonly string[] = [
 export interface SqliteStoreOptions {
   /**
    * `process` (default) survives `kill -9` of the worker: a commit is in the write-ahead log before
-   * `flush` resolves. `power-loss` also fsyncs every commit, to survive an OS crash, at a cost.
+   * `flush` resolves. `power-loss` also fsyncs every commit, to survive an OS crash, at a cost (the
+   * default leaves that cost to those who need it: docs/benchmarks.md measures both).
    */
   readonly durability?: 'process' | 'power-loss';
   /** Checks every page when opening (PRAGMA quick_check), to refuse a truncated file. Default true. */
   readonly verify?: boolean;
   /**
    * Opens for reading only (the `replay` command, audits): no ownership is taken, so it works beside
-   * the worker that owns the log, and nothing is written or migrated.
+   * the worker that owns the log, and nothing is written or migrated. Default false: the opener owns the log.
    */
   readonly readOnly?: boolean;
-  /** What the owner record says besides pid and start time (see ownership.ts). */
+  /** What the owner record says besides pid and start time (see ownership.ts). Default nothing more: a library user has no port. */
   readonly owner?: { readonly port?: number; readonly host?: string; readonly version?: string };
   /**
    * Called before every commit; what it throws fails that commit as a disk error would. For fault
-   * tests ("the disk is full now"); production leaves it unset.
+   * tests ("the disk is full now"); default unset, as production leaves it.
    */
   readonly beforeCommit?: () => void;
 }

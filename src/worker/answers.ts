@@ -6,7 +6,7 @@
  * May not: decide anything about sessions.
  */
 import { z } from 'zod';
-import { DISPOSAL_REASONS } from '../../machines/session.machine.js';
+import { DISPOSAL_REASONS, LIFECYCLES } from '../../machines/session.machine.js';
 
 /** One thing wrong with a request: the field it is about (absent when it is about no one field), and what. */
 export const problem = z
@@ -50,7 +50,7 @@ export function textAnswer(contentType: string, description: string) {
 const timestamp = z.number().describe('Milliseconds since the Unix epoch.');
 const nullableTimestamp = timestamp.nullable();
 
-export const lifecycle = z.enum(['active', 'idle', 'expiring', 'disposed']);
+export const lifecycle = z.enum(LIFECYCLES);
 export const disposalReason = z.enum(DISPOSAL_REASONS);
 
 export const counters = z

@@ -21,13 +21,19 @@ import { registerSessionRoutes } from './session-routes.js';
 export interface WorkerAppOptions {
   /** Whatever runs the sessions: the embedded registry and its log, or a Restate cluster. */
   readonly engine: SessionEngine;
+  /** Required: what GET /metrics exposes (the worker creates it over the same engine). */
   readonly metrics: WorkerMetrics;
+  /** Required: Fastify's logger (the worker's pino). */
   readonly logger: Logger;
+  /** Required, CLAUDE_MEM_WORKER_HOST: the Host header a request must name (with the port), against DNS rebinding. */
   readonly host: string;
   /** The port the worker listens on; for port 0, known only once it listens. */
   readonly port: () => number;
+  /** The bearer token every route but the probes requires; undefined (no token) only on loopback, as the configuration checks. */
   readonly token: string | undefined;
+  /** Required, CLAUDE_MEM_WORKER_BODY_LIMIT_MB (default 10 MB there): a larger body is refused with 413. */
   readonly bodyLimitBytes: number;
+  /** Required, CLAUDE_MEM_SKIP_TOOLS (the configuration's default, as claude-mem's): tool uses of these are acknowledged and not queued. */
   readonly skipTools: readonly string[];
   /** What GET /api/version answers (see docs/operations.md on claude-mem's version check). */
   readonly version: string;
@@ -35,6 +41,7 @@ export interface WorkerAppOptions {
   readonly serviceVersion: string;
   /** What `GET /api/context/inject` shows at most; default claude-mem's (50 observations, 10 sessions) within 8,000 tokens. */
   readonly context?: ContextLimits;
+  /** Where time is read. Default `Date.now`; tests give their own. */
   readonly now?: () => number;
 }
 

@@ -37,8 +37,11 @@ const counts = z.object({ observations: z.number().int(), summaries: z.number().
 
 /** What `GET /api/context/inject` shows at most (CLAUDE_MEM_CONTEXT_OBSERVATIONS, _SESSION_COUNT, _MAX_TOKENS). */
 export interface ContextLimits {
+  /** The latest observations shown. Default 50, claude-mem's (CLAUDE_MEM_CONTEXT_OBSERVATIONS). */
   readonly observations: number;
+  /** The latest sessions whose summaries are shown. Default 10, claude-mem's (CLAUDE_MEM_CONTEXT_SESSION_COUNT). */
   readonly sessions: number;
+  /** The context's estimated tokens at most, older entries dropped first. Default 8,000: a small share of the model's context. */
   readonly maxTokens: number;
 }
 

@@ -38,9 +38,11 @@ export interface RunningWorker {
 }
 
 export interface StartWorkerOptions {
+  /** Where the worker logs. Default pino on stdout at CLAUDE_MEM_LOG_LEVEL: one JSON line per event, as log shippers read. */
   readonly logger?: Logger;
-  /** Overrides the provider the configuration names (tests, library users). */
+  /** Overrides the provider the configuration names (tests, library users). Default the configuration's provider chain. */
   readonly agent?: Agent;
+  /** What GET /api/version answers. Default reportedVersion(): the installed claude-mem plugin's, whose `start` compares it, else this package's. */
   readonly version?: string;
 }
 

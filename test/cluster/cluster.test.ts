@@ -30,8 +30,14 @@ describe('three restate-server nodes, two service processes', () => {
 
   beforeAll(async () => {
     cluster = await startRestateCluster(3, 2);
-    // Answered observations kept whole (no digests): each acknowledged item is then found in the history it entered once.
-    const env = { CLAUDE_MEM_PROVIDER: 'local', CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '4', CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: 'false' };
+    // Answered observations stay whole in the history (no digests), where expectAnsweredOnce finds each once;
+    // observations are asked at once (no gather window): this is about crashes, not about batching.
+    const env = {
+      CLAUDE_MEM_PROVIDER: 'local',
+      CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '4',
+      CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: 'false',
+      CLAUDE_MEM_BATCH_WINDOW_SECONDS: '0',
+    };
     for (let i = 0; i < 2; i++) services.push(await startServiceProcess(await freePort(), env));
     balancer = await startBalancer(services.map((service) => service.url));
     await registerSessionService(cluster.nodes[0]!.adminUrl, balancer.url);

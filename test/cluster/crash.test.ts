@@ -35,9 +35,9 @@ describe('crashes on Restate', () => {
       CLAUDE_MEM_SESSION_TTL_MINUTES: String(TTL_MS / 60_000),
       CLAUDE_MEM_SESSION_GRACE_SECONDS: '1',
       CLAUDE_MEM_MAX_CONCURRENT_AGENTS: '2',
-      // Answered observations kept whole (no digests): each acknowledged item is then found in the history it entered once.
+      // Answered observations stay whole in the history (no digests), where expectAnsweredOnce finds each once;
+      // an observation is asked at once (no gather window), so the busy session is done well within the idle one's TTL.
       CLAUDE_MEM_DIGEST_ANSWERED_OBSERVATIONS: 'false',
-      // No gather window: the busy session's work is answered within the idle session's TTL, whose timer is watched after it.
       CLAUDE_MEM_BATCH_WINDOW_SECONDS: '0',
     };
     service = await startServiceProcess(servicePort, env);

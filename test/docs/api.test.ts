@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { LIFECYCLES, sessionMachine } from '../../machines/session.machine.js';
 import { type ApiReference, apiReference, openApiJson, renderApiMarkdown } from '../../scripts/api-reference.js';
 
 const committed = (file: string) => readFileSync(new URL(`../../docs/${file}`, import.meta.url), 'utf8');
@@ -18,6 +19,10 @@ describe('the HTTP API reference', () => {
   it('docs/openapi.json and docs/api.md are what the routes generate (npm run docs:api)', () => {
     expect(committed('openapi.json')).toBe(openApiJson(reference.document));
     expect(committed('api.md')).toBe(renderApiMarkdown(reference.document));
+  });
+
+  it("reports as a session's lifecycle exactly the machine's top-level states", () => {
+    expect([...LIFECYCLES].sort()).toEqual(Object.keys(sessionMachine.root.states).sort());
   });
 
   it('documents every route the worker registers: its answers, and the body, path and query it reads', () => {

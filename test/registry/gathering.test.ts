@@ -6,15 +6,10 @@
  * what remains. One timer per window: arrivals move the closing time lazily, they do not re-arm it.
  */
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  createSessionRegistry,
-  type EventStore,
-  openSqliteStore,
-  type SessionRegistry,
-  type SessionRegistryOptions,
-} from '../../src/index.js';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { EventStore, SessionRegistry, SessionRegistryOptions } from '../../src/index.js';
 import { controllableAgent } from '../support/agents.js';
+import { useRegistry } from '../support/registry.js';
 import { useTempDir } from '../support/tmp.js';
 
 const abc = { contentSessionId: 'abc', project: 'demo' };
@@ -24,35 +19,19 @@ const tempDir = useTempDir();
 
 let registry: SessionRegistry;
 let agent: ReturnType<typeof controllableAgent>;
-let stores: EventStore[];
+const harness = useRegistry(() => ({ agent: agent.agent, maxBatchItems: 5, batchWindowMs: WINDOW, batchQuietMs: QUIET }));
 
 beforeEach(() => {
-  vi.useFakeTimers({ now: 1_000_000 });
   agent = controllableAgent();
-  stores = [];
-});
-afterEach(async () => {
-  await registry?.shutdown();
-  for (const store of stores) store.close();
-  vi.useRealTimers();
 });
 
 function start(options: Partial<SessionRegistryOptions> = {}) {
-  registry = createSessionRegistry({
-    agent: agent.agent,
-    memoryPressure: false,
-    maxBatchItems: 5,
-    batchWindowMs: WINDOW,
-    batchQuietMs: QUIET,
-    ...options,
-  });
+  registry = harness.start(options);
   return registry;
 }
 
 function sqlite(name = 'events.db'): EventStore {
-  const store = openSqliteStore(join(tempDir(), name));
-  stores.push(store);
-  return store;
+  return harness.sqlite(join(tempDir(), name));
 }
 
 const observe = (prompt: string) => registry.enqueue(abc, { kind: 'observation', prompt });

@@ -18,6 +18,8 @@ function heapAfterFullGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
+// Not the registry harness (test/support/registry.ts): it keeps every disposal it sees, and this test
+// counts the heap after 50,000 of them.
 beforeEach(() => vi.useFakeTimers({ now: 0 }));
 afterEach(() => vi.useRealTimers());
 

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionRegistry, systemClock } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../../src/index.js';
 import { SlotPool } from '../../src/registry/slots.js';
 import { controllableAgent } from '../support/agents.js';
+import { useRegistry } from '../support/registry.js';
 
-beforeEach(() => vi.useFakeTimers({ now: 0 }));
-afterEach(() => vi.useRealTimers());
+const harness = useRegistry({}, 0);
 
 describe('SlotPool', () => {
   it('grants first come, first served, and skips a session that no longer takes it', async () => {
@@ -47,13 +47,12 @@ describe('agent slots under random interleavings (property)', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.array(command, { maxLength: 60 }), async (capacity, commands) => {
         const agent = controllableAgent();
-        const registry = createSessionRegistry({
+        const registry = harness.start({
           agent: agent.agent,
           maxConcurrentAgents: capacity,
           maxAttempts: 1_000,
           backoffBaseMs: 100,
           backoffMaxMs: 1_000,
-          memoryPressure: false,
         });
         let dropped = 0;
         registry.on('disposed', (d) => (dropped += d.droppedItems));

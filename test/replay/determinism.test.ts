@@ -1,12 +1,12 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { InspectionEvent, StateValue } from 'xstate';
 import type { SessionContext } from '../../machines/session.machine.js';
-import { AgentError, createMemoryStore, createSessionRegistry, rebuildSession, type SessionRegistry } from '../../src/index.js';
+import { AgentError, createMemoryStore, rebuildSession, type SessionRegistry } from '../../src/index.js';
 import { controllableAgent } from '../support/agents.js';
+import { useRegistry } from '../support/registry.js';
 
-beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
-afterEach(() => vi.useRealTimers());
+const harness = useRegistry();
 
 type Op =
   | { readonly op: 'init' | 'enqueue' | 'touch' | 'complete' | 'delete'; readonly session: number; readonly tool: number }
@@ -48,7 +48,7 @@ describe('replay is deterministic (property)', () => {
           if (snapshot.status !== 'stopped') live.set(snapshot.context.sessionDbId, snapshot);
         };
         const open = () =>
-          createSessionRegistry({
+          harness.start({
             agent: agent.agent,
             store,
             inspect,
@@ -64,7 +64,6 @@ describe('replay is deterministic (property)', () => {
             pauseMs: 5_000,
             agentTimeoutMs: 60_000,
             hibernateAfterMs: 30_000,
-            memoryPressure: false,
           });
         let registry: SessionRegistry = open();
         const target = (n: number) => ({ contentSessionId: `s${n}`, project: 'p' });

@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionRegistry, openSqliteStore } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { useRegistry } from '../support/registry.js';
 import { useTempDir } from '../support/tmp.js';
 
 const SESSIONS = 10_000;
@@ -12,8 +12,7 @@ const MB = 1024 * 1024;
 const COMPACTED_BOUND = 4 * MB;
 
 const tempDir = useTempDir();
-beforeEach(() => vi.useFakeTimers({ now: 1_700_000_000_000 }));
-afterEach(() => vi.useRealTimers());
+const harness = useRegistry({}, 1_700_000_000_000);
 
 const sizeOf = (path: string) => {
   let total = 0;
@@ -30,8 +29,8 @@ const sizeOf = (path: string) => {
 describe('churn', () => {
   it(`${SESSIONS.toLocaleString('en')} sessions through their whole lifecycle leave one summary row each, in a bounded file`, async () => {
     const path = join(tempDir(), 'session-events.db');
-    const store = openSqliteStore(path);
-    const registry = createSessionRegistry({
+    const store = harness.sqlite(path);
+    const registry = harness.start({
       store,
       agent: { name: 'instant', run: async (request) => ({ text: `summary of ${request.item.id} `.padEnd(300, '.') }) },
       idleTtlMs: 1_000,
@@ -41,7 +40,6 @@ describe('churn', () => {
       snapshotEvery: 5,
       maxActiveSessions: 250,
       maxConcurrentAgents: 8,
-      memoryPressure: false,
     });
     let disposed = 0;
     registry.on('disposed', () => disposed++);
@@ -79,7 +77,5 @@ describe('churn', () => {
     expect(final).toBeLessThan(COMPACTED_BOUND);
     // The freed pages are reused or given back: later rounds do not pile up on earlier ones.
     expect(Math.max(...peaks.slice(1))).toBeLessThan(peaks[0]! * 1.5 + final);
-    await registry.shutdown();
-    store.close();
   }, 300_000);
 });

@@ -44,6 +44,9 @@ export interface AnthropicUsage {
   readonly output_tokens: number;
   readonly cache_creation_input_tokens?: number;
   readonly cache_read_input_tokens?: number;
+  /** The cache writes by TTL, as the API reports them beside `cache_creation_input_tokens`. */
+  readonly cache_creation?: { readonly ephemeral_5m_input_tokens: number; readonly ephemeral_1h_input_tokens: number };
+  readonly service_tier?: string;
 }
 
 /** Anthropic's error types by status, as its API documents them. */
@@ -62,7 +65,13 @@ export const ANTHROPIC_ERROR_TYPES: Readonly<Record<number, string>> = {
 
 /** What the fake does with one request. */
 export type AnthropicResponse =
-  | { readonly text: string; readonly usage?: Partial<AnthropicUsage>; readonly delayMs?: number }
+  | {
+      readonly text: string;
+      readonly usage?: Partial<AnthropicUsage>;
+      readonly delayMs?: number;
+      /** Called as the answer goes out (not when the client left before it): a benchmark's clock reads it. */
+      readonly onSend?: () => void;
+    }
   | { readonly status: number; readonly message: string; readonly errorType?: string; readonly headers?: Record<string, string> }
   /** Accepts the request and never answers (a stalled model); the connection closes with the server. */
   | { readonly stall: true };
@@ -85,6 +94,7 @@ function sse(res: ServerResponse, event: string, data: unknown): void {
 
 function answer(res: ServerResponse, request: AnthropicRequest, index: number, text: string, usageGiven: Partial<AnthropicUsage>): void {
   const usage: AnthropicUsage = {
+    ...usageGiven,
     input_tokens: usageGiven.input_tokens ?? roughInputTokens(request.body),
     output_tokens: usageGiven.output_tokens ?? Math.max(1, Math.ceil(text.length / 4)),
     cache_creation_input_tokens: usageGiven.cache_creation_input_tokens ?? 0,
@@ -184,7 +194,10 @@ export async function startFakeAnthropic(responder: AnthropicResponder = scripte
         refuse(res, index, response);
         return;
       }
-      const send = () => answer(res, request, index, response.text, response.usage ?? {});
+      const send = () => {
+        response.onSend?.();
+        answer(res, request, index, response.text, response.usage ?? {});
+      };
       if (response.delayMs === undefined) send();
       else {
         const timer = setTimeout(send, response.delayMs);
