@@ -74,8 +74,23 @@ export type StoredRecord = Omit<SessionRecord, 'context' | 'historySize'> & {
   readonly historySize?: HistorySize;
 };
 
-/** Stands in the context for a history a turn has not read (frozen: the machine never changes it in place). */
-export const UNREAD_HISTORY: History = Object.freeze([]) as unknown as History;
+let unreadHistoryLooks = 0;
+
+/**
+ * Stands in the context for a history a turn has not read (frozen: the machine never changes it in
+ * place). Every look inside it is counted (`unreadHistoryLooks`), so that a step whose guards or actions
+ * read the history, which the machine does not do today, is noticed and taken again with the real one
+ * rather than decided on an empty stand-in.
+ */
+export const UNREAD_HISTORY: History = new Proxy(Object.freeze([]), {
+  get(target, property, receiver) {
+    unreadHistoryLooks++;
+    return Reflect.get(target, property, receiver);
+  },
+}) as unknown as History;
+
+/** How many times anything has looked inside UNREAD_HISTORY (compared before and after a step). */
+export const unreadHistoryLooksSoFar = () => unreadHistoryLooks;
 
 /** The record's stored form. */
 export function storedRecord(record: SessionRecord, identity: IdentityRecord): StoredRecord {

@@ -22,6 +22,7 @@ import {
   type StoredRecord,
   storedRecord,
   UNREAD_HISTORY,
+  unreadHistoryLooksSoFar,
 } from './session-state.js';
 import type { TimelineEntry } from './timeline.js';
 
@@ -142,11 +143,17 @@ export class SessionTurn {
    * no agent call (queued work, a touch, a timer), that is the step; otherwise (a batch formed, a reply
    * applied, a refusal) the history is read and the event stepped again with it. The machine decides
    * nothing on the history's content, only appends to it, cuts it and hands it to the agent, so both
-   * steps take the same transition.
+   * steps take the same transition; should a guard or an action ever look inside it, the stand-in counts
+   * the look and the event is stepped again with the real history.
    */
   async step(event: DeliveredEvent): Promise<void> {
+    const looksBefore = unreadHistoryLooksSoFar();
     let step = stepMachine(this.live, event);
-    if (!this.historyRead && (step.state.context.history !== UNREAD_HISTORY || step.effects.some((e) => e.type === 'startAgent'))) {
+    const lookedInside = unreadHistoryLooksSoFar() !== looksBefore;
+    if (
+      !this.historyRead &&
+      (lookedInside || step.state.context.history !== UNREAD_HISTORY || step.effects.some((e) => e.type === 'startAgent'))
+    ) {
       await this.readHistory();
       step = stepMachine(this.live, event);
     }
