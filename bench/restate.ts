@@ -12,7 +12,10 @@
  * Events/s is the rate at which calls are answered; processed events/s runs until every item has
  * been answered by the agent.
  *
- *   npx tsx bench/restate.ts [--quick] [--client-only]   (--client-only: no worker rounds, for older trees)
+ *   npx tsx bench/restate.ts [--quick] [--client-only] [--worker-only [--record-before]]
+ *   (--client-only: no worker rounds, for older trees; --worker-only: the two worker rounds alone, printed,
+ *   bench/results.json left as it is: to try a change; with --record-before, kept in the restate section as
+ *   `before`, the figures of an earlier tree that later full runs keep beside theirs)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,10 +30,15 @@ import { startRestate } from '../test/cluster/support/restate-server.js';
 import { type ServiceProcess, startServiceProcess } from '../test/cluster/support/service-process.js';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../test/support/process.js';
 import { waitFor } from '../test/support/wait.js';
-import { log, mib, ratio, readResults, round, writeSection } from './lib/results.js';
+import { log, mib, ratio, readResults, round, writeSection, writeSubsection } from './lib/results.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, 'client-only': { type: 'boolean', default: false } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    'client-only': { type: 'boolean', default: false },
+    'worker-only': { type: 'boolean', default: false },
+    'record-before': { type: 'boolean', default: false },
+  },
 });
 const SESSIONS = args.quick ? 100 : 300;
 const OBSERVATIONS = 4;
@@ -139,6 +147,41 @@ async function scheduled(adminUrl: string): Promise<Record<string, number>> {
   if (!response.ok) return { error: response.status };
   const rows = ((await response.json()) as { rows: { service: string; handler: string; n: number }[] }).rows;
   return Object.fromEntries(rows.map((row) => [`${row.service}/${row.handler}`, Number(row.n)]));
+}
+
+/**
+ * What restate-server itself counts (its Prometheus endpoint on the node's fabric port): records
+ * committed to its log (Bifrost), commands applied by its partition processors by type, and syncs
+ * of its log server's write-ahead log. Read before and after a round, per event: where its CPU goes.
+ */
+async function serverCounters(fabricPort: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${fabricPort}/metrics`)).text();
+  const counters = new Map<string, number>();
+  const add = (name: string, value: number) => counters.set(name, (counters.get(name) ?? 0) + value);
+  for (const line of text.split('\n')) {
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('restate_bifrost_sequencer_committed_records_total')) add('logRecords', value);
+    else if (line.startsWith('restate_partition_shuffle_message_total')) add('shuffledMessages', value);
+    else if (line.startsWith('restate_rocksdb_wal_synced_total') && line.includes('db="log-server"')) add('logWalSyncs', value);
+    else if (line.startsWith('restate_partition_apply_command_duration_seconds_count')) {
+      const command = /command="([^"]+)"/.exec(line)?.[1];
+      if (command !== undefined) add(`command ${command}`, value);
+    }
+  }
+  return counters;
+}
+
+/** Counters grown between two readings, per event (commands under `commandsPerEvent`). */
+function countersPerEvent(after: Map<string, number>, before: Map<string, number>, events: number) {
+  const grown = (name: string) => round(((after.get(name) ?? 0) - (before.get(name) ?? 0)) / events, 2);
+  const commands: Record<string, number> = {};
+  for (const name of after.keys()) if (name.startsWith('command ') && grown(name) > 0) commands[name.slice(8)] = grown(name);
+  return {
+    logRecordsPerEvent: grown('logRecords'),
+    shuffledMessagesPerEvent: grown('shuffledMessages'),
+    logWalSyncsPerEvent: grown('logWalSyncs'),
+    commandsPerEvent: Object.fromEntries(Object.entries(commands).sort((a, b) => b[1] - a[1])),
+  };
 }
 
 /** Every agent slot free and nobody waiting, five readings in a row: the work is processed (read from the slot pool alone). */
@@ -325,6 +368,8 @@ async function workerRound(engine: 'embedded' | 'restate') {
     };
     const invocationsBefore = new Map(balancer?.invocations ?? []);
     const scheduledBefore = restate === undefined ? {} : await scheduled(restate.node().adminUrl);
+    const fabricPort = restate?.node().options.ports.fabric;
+    const countersBefore = fabricPort === undefined ? new Map<string, number>() : await serverCounters(fabricPort);
     const started = performance.now();
     const figures = await workload(calls, `run-${engine}`);
     await finished();
@@ -341,6 +386,7 @@ async function workerRound(engine: 'embedded' | 'restate') {
             serviceCpuSecondsPer1000Events: perThousand(sum(pids.services.map(cpuSeconds)) - cpuBefore.services),
             invocationsPerEvent: perEvent(balancer!.invocations, invocationsBefore, events),
             delayedMessagesPerEvent: delayedPerEvent(await scheduled(restate.node().adminUrl), scheduledBefore, events),
+            server: countersPerEvent(await serverCounters(fabricPort!), countersBefore, events),
           }),
     };
   } finally {
@@ -366,6 +412,15 @@ if (!args['client-only']) {
     log(`worker over HTTP, ${engine} engine: ${JSON.stringify(workers[engine])}`);
   }
 }
+if (args['worker-only']) {
+  log(`worker on Restate / embedded worker: ${ratio(workers.restate!.eventsPerSecond, workers.embedded!.eventsPerSecond)}× the events/s`);
+  if (args['record-before'])
+    writeSubsection('restate', 'before', `npx tsx bench/restate.ts${args.quick ? ' --quick' : ''} --worker-only --record-before`, {
+      workload: { sessions: SESSIONS, observationsPerSession: OBSERVATIONS, concurrentSessions: CONCURRENCY, agent: 'local' },
+      workerOverHttp: workers,
+    });
+  process.exit(0);
+}
 const rounds: Record<string, Awaited<ReturnType<typeof restateRound>>> = {};
 for (const processes of [1, 2, 3]) {
   rounds[`${processes}`] = await restateRound(processes);
@@ -373,10 +428,12 @@ for (const processes of [1, 2, 3]) {
 }
 const memory = await idleMemory();
 log(`restate memory: ${JSON.stringify(memory)}`);
-// Phase 1's figures (the same script with --client-only on the tree before phase 2) stay with the section.
-const phase1 = readResults().restate?.phase1;
+// Phase 1's figures (the same script with --client-only on the tree before phase 2) and those of the tree
+// before issue 21's changes (--worker-only --record-before) stay with the section.
+const { phase1, before } = (readResults().restate ?? {}) as { phase1?: unknown; before?: unknown };
 writeSection('restate', `npx tsx bench/restate.ts${args.quick ? ' --quick' : ''}`, {
   ...(phase1 === undefined ? {} : { phase1 }),
+  ...(before === undefined ? {} : { before }),
   workload: { sessions: SESSIONS, observationsPerSession: OBSERVATIONS, concurrentSessions: CONCURRENCY, agent: 'local' },
   embedded,
   ...(args['client-only'] ? {} : { workerOverHttp: workers }),

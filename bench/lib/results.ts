@@ -58,6 +58,18 @@ export function writeSection(name: string, command: string, figures: Record<stri
   return section;
 }
 
+/**
+ * Sets one entry of a section of bench/results.json (figures of an earlier tree kept beside the current
+ * ones), leaving the rest of the section as it is.
+ */
+export function writeSubsection(name: string, key: string, command: string, figures: Record<string, unknown>): void {
+  const results = readResults();
+  const section = results[name];
+  if (section === undefined) throw new Error(`bench/results.json has no section ${name} to add ${key} to`);
+  results[name] = { ...section, [key]: { ranAt: new Date().toISOString(), command, commit: commit(), machine: machine(), ...figures } };
+  writeFileSync(RESULTS_PATH, `${JSON.stringify(results, null, 2)}\n`);
+}
+
 export const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits;
 export const ratio = (a: number, b: number) => round(a / b, 2);
 export const mib = (bytes: number) => round(bytes / 1024 / 1024, 1);

@@ -25,7 +25,7 @@ import {
 import type { MemoryStore } from '../memories/index.js';
 import { describeSession, type SessionView } from '../session/index.js';
 import { clusterStats, DisposalPoller, mapLimited } from './cluster-stats.js';
-import { directoryApi, INDEX_KEY, indexApi, SLOT_POOL_KEY, sessionApi, slotsApi, timelineApi } from './handles.js';
+import { directoryApi, ID_KEY, INDEX_KEY, idsApi, indexApi, SLOT_POOL_KEY, sessionApi, slotsApi, timelineApi } from './handles.js';
 import { Reachability } from './reach.js';
 import type { TimelineEntry, TimelinePage } from './timeline.js';
 
@@ -54,6 +54,12 @@ export interface RestateEngineOptions {
   readonly retryForMs?: number;
   /** Content sessions whose sessionDbId is remembered. Default 10,000: the mapping never changes, so a hit saves a call. */
   readonly cachedIds?: number;
+  /**
+   * Session ids reserved from the cluster's counter at once, offered one by one to the directory with
+   * content sessions this worker has not seen. Default 64: one counter call per 64 new sessions; the
+   * ids of a block a worker never used (it stopped) are skipped, as an autoincrement's after a rollback.
+   */
+  readonly reservedIds?: number;
   /** How often disposals are read from the cluster for listeners (the dashboard, metrics). Default 2 s. */
   readonly pollMs?: number;
   /** Live sessions read at once when listing them. Default 32: enough to list hundreds within a dashboard refresh. */
@@ -134,11 +140,38 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
     }
   }
 
+  // Ids reserved from the counter and not yet given: a content session the directory numbers takes one.
+  const spareIds: number[] = [];
+  let reserving: Promise<void> | undefined;
+  async function candidateId(): Promise<number> {
+    while (spareIds.length === 0) {
+      reserving ??= (async () => {
+        try {
+          const count = options.reservedIds ?? 64;
+          const block = await ingress.objectClient(idsApi, ID_KEY).reserve({ count }, step(randomUUID(), 'reserve'));
+          for (let id = block.first; id < block.first + block.count; id++) spareIds.push(id);
+        } finally {
+          reserving = undefined;
+        }
+      })();
+      await reserving;
+    }
+    return spareIds.shift()!;
+  }
+  /** An id offered with a call whose answer is known: kept for the next content session when the directory did not take it. */
+  const settle = (candidate: number, opened: boolean) => {
+    if (!opened) spareIds.unshift(candidate);
+  };
+
   /** The session of a content session, opened (numbered, its identity recorded) if it is new; records no event. */
   async function open(contentSessionId: string, project: string, idempotencyKey: string): Promise<number> {
     const known = ids.get(contentSessionId);
     if (known !== undefined) return known;
-    const { sessionDbId } = await ingress.objectClient(directoryApi, contentSessionId).open({ project }, step(idempotencyKey, 'open'));
+    const candidate = await candidateId();
+    const { sessionDbId, opened } = await ingress
+      .objectClient(directoryApi, contentSessionId)
+      .open({ project, candidate }, step(idempotencyKey, 'open'));
+    settle(candidate, opened);
     remember(contentSessionId, sessionDbId);
     return sessionDbId;
   }
@@ -224,8 +257,20 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
     },
     init: (target, request) =>
       command(async (key) => {
-        const sessionDbId = 'sessionDbId' in target ? target.sessionDbId : await open(target.contentSessionId, target.project ?? '', key);
-        return session(sessionDbId).init(request, step(key, 'init'));
+        // Stamped with this worker's clock as the call arrived: the session's turn reads no clock of its own.
+        const stamped = { ...request, at: now() };
+        if ('sessionDbId' in target) return session(target.sessionDbId).init(stamped, step(key, 'init'));
+        const { contentSessionId, project } = target;
+        const known = ids.get(contentSessionId);
+        if (known !== undefined) return session(known).init(stamped, step(key, 'init'));
+        // A content session not cached here: the directory opens it if it is new and passes the prompt on, in one call.
+        const candidate = await candidateId();
+        const opened = await ingress
+          .objectClient(directoryApi, contentSessionId)
+          .init({ project: project ?? '', candidate, prompt: stamped }, step(key, 'init'));
+        settle(candidate, opened.opened);
+        remember(contentSessionId, opened.sessionDbId);
+        return opened.result;
       }),
     enqueue: (target, work) =>
       command(async (key) => {
@@ -237,7 +282,7 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
               ? await lookup(target.contentSessionId)
               : await open(target.contentSessionId, target.project ?? '', key);
         if (sessionDbId === null) return { ok: false, error: 'not-prompted' };
-        return session(sessionDbId).enqueue(work, step(key, 'enqueue'));
+        return session(sessionDbId).enqueue({ ...work, at: now() }, step(key, 'enqueue'));
       }),
     touch: (target) => endOrTouch(target, 'touch'),
     complete: (target) => endOrTouch(target, 'complete'),

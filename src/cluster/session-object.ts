@@ -17,17 +17,36 @@ import type { MachineState } from './machine.js';
 import {
   IDENTITY,
   type IdentityRecord,
+  type IdentitySeed,
+  newIdentity,
   pendingKey,
   RECORD,
   readAll,
+  readRecord,
   type SessionRecord,
-  type SessionServiceSettings,
-  SessionTurn,
   workKey,
-} from './session-turn.js';
+} from './session-state.js';
+import { type SessionServiceSettings, SessionTurn } from './session-turn.js';
+import type { SlotGrant } from './slots.js';
 import type { TimelineEntry } from './timeline.js';
 
-export type { IdentityRecord, SessionServiceSettings } from './session-turn.js';
+export type { IdentityRecord, IdentitySeed } from './session-state.js';
+export type { SessionServiceSettings } from './session-turn.js';
+
+/**
+ * When a command happened, as its caller took it: the worker stamps each hook call with its clock when it
+ * arrives (the time the embedded engine would give it), so that the turn needs no journaled clock read of
+ * its own. Absent: the turn reads Restate's journaled clock.
+ */
+interface Stamped {
+  readonly at?: number;
+}
+
+/** An `init` as the directory sends it for a content session it has just opened: the new session's identity with it. */
+export type SeededPromptRequest = PromptRequest & Stamped & { readonly identity?: IdentitySeed };
+
+/** Work as the engine sends it. */
+export type StampedWorkRequest = WorkRequest & Stamped;
 
 const notFound = { ok: false, error: 'not-found' } as const;
 
@@ -44,7 +63,8 @@ const notFound = { ok: false, error: 'not-found' } as const;
  * engine contract's results.
  */
 export function createSessionObject(service: SessionServiceSettings) {
-  const load = async (ctx: restate.ObjectContext) => SessionTurn.load(ctx, service);
+  const load = async (ctx: restate.ObjectContext, options?: Parameters<typeof SessionTurn.load>[2]) =>
+    SessionTurn.load(ctx, service, options);
   const queueFull: Refusal = { ok: false, error: 'queue-full', retryAfterMs: service.retryAfterMs };
 
   /** A command for a live session only. */
@@ -66,43 +86,38 @@ export function createSessionObject(service: SessionServiceSettings) {
       ): Promise<IdentityRecord> => {
         const known = await ctx.get<IdentityRecord>(IDENTITY);
         if (known !== null) return known;
-        const identity: IdentityRecord = {
-          sessionDbId: Number(ctx.key),
-          contentSessionId: request.contentSessionId,
-          project: request.project,
-          createdAt: request.at,
-          lastPromptNumber: 0,
-          lastSeq: 0,
-          status: 'live',
-          disposal: null,
-          counters: null,
-          summary: null,
-          forgetToken: null,
-        };
+        const identity = newIdentity(ctx.key, request);
         ctx.set(IDENTITY, identity);
         return identity;
       },
-      init: async (ctx: restate.ObjectContext, request: PromptRequest): Promise<InitResult> => {
-        const turn = await load(ctx);
+      /** A prompt; with `identity` (the directory opening a new content session), the session's identity first, in the same turn. */
+      init: async (ctx: restate.ObjectContext, request: SeededPromptRequest): Promise<InitResult> => {
+        const { identity: seed, at, ...prompt } = request;
+        const turn = await load(ctx, { ...(seed === undefined ? {} : { seed }), ...(at === undefined ? {} : { at }) });
         if (turn === null) return notFound;
         if (turn.record === null) await turn.create();
-        const prompt = promptEvent(turn.live.context, request, service, turn.now);
-        if (!prompt.ok) {
+        const outcome = promptEvent(turn.live.context, prompt, service, turn.now);
+        if (!outcome.ok) {
           await turn.finish();
           return queueFull;
         }
-        await turn.step(prompt.event);
+        await turn.step(outcome.event);
         await turn.finish();
-        return { ok: true, sessionDbId: turn.identity.sessionDbId, promptNumber: prompt.promptNumber, created: turn.created };
+        return { ok: true, sessionDbId: turn.identity.sessionDbId, promptNumber: outcome.promptNumber, created: turn.created };
       },
-      enqueue: async (ctx: restate.ObjectContext, request: WorkRequest): Promise<EnqueueResult> => {
-        const turn = await load(ctx);
+      enqueue: async (ctx: restate.ObjectContext, stamped: StampedWorkRequest): Promise<EnqueueResult> => {
+        const { at, ...request } = stamped;
+        // The work key is read with the record: one round trip to the server.
+        const turn = await load(ctx, {
+          ...(request.toolUseId === undefined ? {} : { also: [workKey(request.toolUseId)] }),
+          ...(at === undefined ? {} : { at }),
+        });
         if (turn === null) return notFound;
         const { sessionDbId } = turn.identity;
         const screened = screenWork(request, {
           prompted: hasPublicPrompt(turn.identity.lastPromptNumber, turn.record?.context),
           // Every item this session was ever given (however long ago, disposed since or not), until `forget`.
-          knownToolUse: request.toolUseId !== undefined && (await ctx.get<number>(workKey(request.toolUseId))) !== null,
+          knownToolUse: request.toolUseId !== undefined && turn.also[0] != null,
         });
         if (screened === 'not-prompted') return { ok: false, error: 'not-prompted' };
         if (screened === 'duplicate')
@@ -128,12 +143,12 @@ export function createSessionObject(service: SessionServiceSettings) {
         command(ctx, (at) => ({ type: 'EVICT', reason: request.reason, at })),
 
       get: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<SessionView | null> => {
-        const record = await ctx.get<SessionRecord>(RECORD);
+        const record = await readRecord(ctx);
         return record === null ? null : describeSession(record.value, record.context);
       }),
       /** The raw machine state, for audits and the model-based tests (history included). */
       state: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<MachineState | null> => {
-        const record = await ctx.get<SessionRecord>(RECORD);
+        const record = await readRecord(ctx);
         return record === null ? null : { value: record.value, context: record.context };
       }),
       /** Who the session is and how its stream stands (live: with its current seq and prompt number); null if never opened. */
@@ -188,9 +203,10 @@ export function createSessionObject(service: SessionServiceSettings) {
       ),
       slotGranted: restate.handlers.object.exclusive(
         { ingressPrivate: true },
-        async (ctx: restate.ObjectContext, grant: { lease: string }): Promise<void> => {
+        async (ctx: restate.ObjectContext, grant: SlotGrant): Promise<void> => {
           const turn = await load(ctx);
           const record = turn?.record;
+          if (record != null && grant.free !== undefined) record.slotFree = grant.free > 0;
           if (turn == null || record == null || record.slot?.lease !== grant.lease || !hasTag(record, 'slot-request')) {
             // A grant for a request withdrawn meanwhile (deleted, disposed): the slot goes to the next in line.
             ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).release({ lease: grant.lease });

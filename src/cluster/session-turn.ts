@@ -1,12 +1,29 @@
 import * as restate from '@restatedev/restate-sdk';
-import type { SessionCounters } from '../../machines/session.machine.js';
+import type { SessionContext } from '../../machines/session.machine.js';
 import { hasTag, stateNameOf } from '../../machines/session.states.js';
-import type { IdentityRow, ResolvedSessionOptions } from '../engine/index.js';
-import { historyTokens } from '../history/index.js';
+import type { ResolvedSessionOptions } from '../engine/index.js';
 import { REPLY_EVENT, replyOf } from '../memories/index.js';
 import { describeEvent } from '../replay/index.js';
 import { agentApi, INDEX_KEY, indexApi, memoriesApi, SLOT_POOL_KEY, sessionApi, slotsApi, timelineApi } from './handles.js';
-import { type DeliveredEvent, type Effect, type MachineState, type Step, startMachine, stepMachine } from './machine.js';
+import { type DeliveredEvent, type Effect, type Step, startMachine, stepMachine } from './machine.js';
+import {
+  HISTORY,
+  historySize,
+  IDENTITY,
+  type IdentityRecord,
+  type IdentitySeed,
+  joinRecord,
+  needsHistory,
+  newIdentity,
+  pendingKey,
+  RECORD,
+  readAll,
+  type SessionRecord,
+  type StoredRecord,
+  storedRecord,
+  UNREAD_HISTORY,
+  unreadHistoryLooksSoFar,
+} from './session-state.js';
 import type { TimelineEntry } from './timeline.js';
 
 /** What the session object needs of the resolved options (src/engine/options.ts, the same rule as the embedded engine's). */
@@ -19,48 +36,10 @@ export interface SessionServiceSettings
   readonly memories: boolean;
 }
 
-/** A live session: its machine and what the object tracks around it. */
-export interface SessionRecord extends MachineState {
-  /** Timers the machine has armed, by xstate's send id. */
-  readonly timers: Record<string, { readonly eventType: string; readonly dueAt: number }>;
-  /**
-   * Delayed `timer` messages sent and not yet fired, by timer id. One per id suffices: a timer re-armed
-   * for a later deadline waits for the message already on its way and is sent on for the remainder when
-   * it fires (the lazy deadline of the machine's own idle timer), so activity arms no message per event.
-   */
-  readonly sent: Record<string, { readonly token: string; readonly dueAt: number }>;
-  /** The slot lease asked for and not yet handed to an agent call. */
-  slot: { readonly lease: string; granted: boolean } | null;
-  /** The agent call of the current attempt; it owns the lease from here on. */
-  agent: { readonly callId: string; readonly invocationId: string; settled: boolean } | null;
-  seq: number;
-  /** Timeline entries up to this seq are in the timeline object; the later ones are `t:<seq>` keys here. */
-  flushedSeq: number;
-}
+export type { IdentityRecord, IdentitySeed, SessionRecord } from './session-state.js';
 
-/** Who a session is and how its stream stands: kept across incarnations and after disposal (what the embedded log keeps as its session row). */
-export interface IdentityRecord extends IdentityRow {
-  readonly counters: SessionCounters | null;
-  /** The pending `forget` of the last disposal; a revival clears it. */
-  readonly forgetToken: string | null;
-}
-
-export const RECORD = 'session';
-export const IDENTITY = 'identity';
-export const pendingKey = (seq: number) => `t:${seq}`;
-export const workKey = (toolUseId: string) => `w:${toolUseId}`;
 /** Timeline entries sent to the timeline object together: one invocation there per this many events. */
 export const TIMELINE_BATCH = 16;
-
-/**
- * Several state keys read at once. With lazy state each read is a round trip to the server; they go out
- * together. (`ctx.get` returns Restate's own promise, which must be combined with its `all`, not the
- * global one: awaiting two of them separately at once fails in the SDK.)
- */
-export function readAll(ctx: restate.ObjectContext | restate.ObjectSharedContext, keys: readonly string[]): Promise<unknown[]> {
-  const reads = keys.map((key) => ctx.get<unknown>(key) as unknown as restate.RestatePromise<unknown>);
-  return restate.RestatePromise.all(reads) as unknown as Promise<unknown[]>;
-}
 
 /**
  * One handler invocation of a session object: its events through the machine, their effects, and what
@@ -80,13 +59,49 @@ export class SessionTurn {
     public identity: IdentityRecord,
     public record: SessionRecord | null,
     readonly now: number,
+    /** The history key as read (undefined: not read, or empty): written back only if the turn changed it. */
+    private storedHistory: SessionContext['history'] | undefined,
+    /** Whether the record's context holds the real history (read, or a new incarnation's), not UNREAD_HISTORY. */
+    private historyRead: boolean,
+    /** The values of the `also` keys asked for at load, in their order. */
+    readonly also: readonly unknown[],
   ) {}
 
-  /** The session's identity and live record; null when the session was never opened. */
-  static async load(ctx: restate.ObjectContext, service: SessionServiceSettings): Promise<SessionTurn | null> {
-    const [identity, record] = (await readAll(ctx, [IDENTITY, RECORD])) as [IdentityRecord | null, SessionRecord | null];
+  /**
+   * The session's live record and the values of `also` (a work key), in one round trip to the server;
+   * the identity comes with the record while the session is live, and is read on its own otherwise. The
+   * history is not read here: only a step that uses it reads it (see `step`). Null when the session was
+   * never opened. A `seed` (from the directory opening the content session) gives a session without an
+   * identity its identity in this turn. `at`: the time of the command as its caller took it (the worker's
+   * clock when the hook call arrived), or else Restate's journaled clock (one more entry in its log).
+   */
+  static async load(
+    ctx: restate.ObjectContext,
+    service: SessionServiceSettings,
+    options: { readonly also?: readonly string[]; readonly seed?: IdentitySeed; readonly at?: number } = {},
+  ): Promise<SessionTurn | null> {
+    const [stored, ...values] = (await readAll(ctx, [RECORD, ...(options.also ?? [])])) as [StoredRecord | null, ...unknown[]];
+    let identity = stored?.identity ?? ((await ctx.get<IdentityRecord>(IDENTITY)) as IdentityRecord | null);
+    if (identity === null && options.seed !== undefined) {
+      identity = newIdentity(ctx.key, options.seed);
+      ctx.set(IDENTITY, identity);
+    }
     if (identity === null) return null;
-    return new SessionTurn(ctx, service, identity, record, await ctx.date.now());
+    // An earlier version's record is read with its history (and rewritten without it by this turn).
+    const legacy = stored !== null && needsHistory(stored);
+    const history = legacy ? ((await ctx.get<SessionContext['history']>(HISTORY)) as SessionContext['history'] | null) : null;
+    const record = stored === null ? null : joinRecord(stored, history ?? (legacy ? [] : UNREAD_HISTORY));
+    const now = options.at ?? (await ctx.date.now());
+    return new SessionTurn(ctx, service, identity, record, now, history ?? undefined, legacy, values);
+  }
+
+  /** Reads the history into the record's context, once per turn. */
+  private async readHistory(): Promise<void> {
+    if (this.historyRead) return;
+    const history = ((await this.ctx.get<SessionContext['history']>(HISTORY)) as SessionContext['history'] | null) ?? [];
+    this.record = { ...this.live, context: { ...this.live.context, history } };
+    this.storedHistory = history;
+    this.historyRead = true;
   }
 
   get live(): SessionRecord {
@@ -106,31 +121,63 @@ export class SessionTurn {
       ...(identity.lastPromptNumber > 0 ? { promptNumber: identity.lastPromptNumber } : {}),
     };
     const step = startMachine(input);
-    this.record = { ...step.state, timers: {}, sent: {}, slot: null, agent: null, seq: identity.lastSeq, flushedSeq: identity.lastSeq };
+    this.record = {
+      ...step.state,
+      timers: {},
+      sent: {},
+      slot: null,
+      agent: null,
+      seq: identity.lastSeq,
+      flushedSeq: identity.lastSeq,
+      historySize: historySize(step.state.context.history),
+    };
+    // A new incarnation's history is its own (empty): nothing to read, written at the end of the turn.
+    this.historyRead = true;
+    this.storedHistory = undefined;
     this.created = true;
     await this.apply(step, { type: 'xstate.init', at: now, input } as DeliveredEvent);
   }
 
+  /**
+   * One event through the machine. Without the history first: if the step left it as it was and starts
+   * no agent call (queued work, a touch, a timer), that is the step; otherwise (a batch formed, a reply
+   * applied, a refusal) the history is read and the event stepped again with it. The machine decides
+   * nothing on the history's content, only appends to it, cuts it and hands it to the agent, so both
+   * steps take the same transition; should a guard or an action ever look inside it, the stand-in counts
+   * the look and the event is stepped again with the real history.
+   */
   async step(event: DeliveredEvent): Promise<void> {
-    await this.apply(stepMachine(this.live, event), event);
+    const looksBefore = unreadHistoryLooksSoFar();
+    let step = stepMachine(this.live, event);
+    const lookedInside = unreadHistoryLooksSoFar() !== looksBefore;
+    if (
+      !this.historyRead &&
+      (lookedInside || step.state.context.history !== UNREAD_HISTORY || step.effects.some((e) => e.type === 'startAgent'))
+    ) {
+      await this.readHistory();
+      step = stepMachine(this.live, event);
+    }
+    await this.apply(step, event);
     // A slot granted in the answer to its request: the session takes it in this same turn.
     const record = this.record;
     if (record?.slot?.granted && hasTag(record, 'slot-request')) await this.step({ type: 'SLOT_GRANTED', at: this.now });
   }
 
   private async apply(step: Step, event: DeliveredEvent): Promise<void> {
-    const record: SessionRecord = { ...this.live, ...step.state, timers: { ...this.live.timers }, sent: { ...this.live.sent } };
+    const previous = this.live;
+    const record: SessionRecord = { ...previous, ...step.state, timers: { ...previous.timers }, sent: { ...previous.sent } };
     this.record = record;
     record.seq++;
     const { context } = step.state;
+    if (this.historyRead && context.history !== previous.context.history) record.historySize = historySize(context.history);
     this.entries.push({
       seq: record.seq,
       at: event.at,
       type: event.type,
       state: stateNameOf(step.state.value),
       queueLength: context.queue.length,
-      historyLength: context.history.length,
-      historyTokens: historyTokens(context.history),
+      historyLength: record.historySize.length,
+      historyTokens: record.historySize.tokens,
       detail: describeEvent({ type: event.type, payload: event }, context),
       payload: event,
     });
@@ -159,13 +206,20 @@ export class SessionTurn {
         const lease = `${ctx.key}/${ctx.rand.uuidv4()}`;
         const release = this.releaseLease ?? undefined;
         this.releaseLease = null;
-        const { granted } = await ctx.objectClient(slotsApi, SLOT_POOL_KEY).acquire({
+        const request = {
           lease,
           session: ctx.key,
           capacity: this.service.maxConcurrentAgents,
           ...(release === undefined ? {} : { release }),
-        });
-        record.slot = { lease, granted };
+        };
+        if (record.slotFree === true) {
+          const answer = await ctx.objectClient(slotsApi, SLOT_POOL_KEY).acquire(request);
+          record.slot = { lease, granted: answer.granted };
+          record.slotFree = answer.free > 0;
+        } else {
+          ctx.objectSendClient(slotsApi, SLOT_POOL_KEY).acquire({ ...request, grantByMessage: true });
+          record.slot = { lease, granted: false };
+        }
         return;
       }
       case 'cancelSlotRequest':
@@ -210,12 +264,15 @@ export class SessionTurn {
     if (this.done) {
       await this.flushTimeline(record);
       ctx.clear(RECORD);
+      ctx.clear(HISTORY);
       this.dispose(record);
       return;
     }
     if (record.seq - record.flushedSeq >= TIMELINE_BATCH) await this.flushTimeline(record);
     else for (const entry of this.entries) ctx.set(pendingKey(entry.seq), entry);
-    ctx.set(RECORD, record);
+    // The record without its history, which is written only when this turn changed it.
+    ctx.set(RECORD, storedRecord(record, this.identity));
+    if (this.historyRead && record.context.history !== this.storedHistory) ctx.set(HISTORY, record.context.history);
   }
 
   /**

@@ -35,6 +35,14 @@ export interface SlotRequest {
   readonly capacity: number;
   /** Given back before the new lease queues: the session's previous agent call ended. */
   readonly release?: string;
+  /** The request came one way (nobody waits for an answer): its grant is a message even when a slot is free now. */
+  readonly grantByMessage?: boolean;
+}
+
+/** A grant as the pool sends it to a session, or answers it: with the slots left free, the session's hint for its next request. */
+export interface SlotGrant {
+  readonly lease: string;
+  readonly free: number;
 }
 
 const POOL = 'pool';
@@ -78,22 +86,26 @@ function giveBack(slots: SlotStorage<string, LeaseRequest>, lease: string): void
 /**
  * Agent slots across the whole cluster: the shared slot rule (FIFO, bounded) as one virtual object.
  * Restate runs its exclusive handlers one at a time, so acquire and release never race. `acquire`
- * answers at once: a free slot (nobody waiting before it) is granted in the answer, so the session
- * starts its agent call in the same handler, with no grant message; otherwise the lease queues and its
- * grant is a message later. A lease is held by whoever runs the agent call; it goes back on every way
- * out (see agent-service.ts and the session's `agentResult`). A release of a lease that is only waiting
- * withdraws it; of an unknown lease (released already), does nothing.
+ * asked by a call answers at once: a free slot (nobody waiting before it) is granted in the answer, so
+ * the session starts its agent call in the same handler, with no grant message; otherwise the lease
+ * queues and its grant is a message later. Asked one way (`grantByMessage`: a session that last found
+ * the pool full, so that no hook call waits in this one object's queue), every grant is a message.
+ * Answers and grants say how many slots are left free: the session's hint for how to ask next time. A
+ * lease is held by whoever runs the agent call; it goes back on every way out (see agent-service.ts and
+ * the session's `agentResult`). A release of a lease that is only waiting withdraws it; of an unknown
+ * lease (released already), does nothing.
  */
 export const slotPool = restate.object({
   name: SERVICE_NAMES.slots,
   handlers: {
-    acquire: async (ctx: restate.ObjectContext, request: SlotRequest): Promise<{ granted: boolean }> => {
+    acquire: async (ctx: restate.ObjectContext, request: SlotRequest): Promise<{ granted: boolean; free: number }> => {
       const pool = await load(ctx);
       pool.capacity = request.capacity;
       const slots = storage(pool);
-      // Each grant to another session is a one-way message to it; this request's own is the answer.
+      // Each grant to another session is a one-way message to it; this request's own is the answer (or a message, asked so).
+      const granted: LeaseRequest[] = [];
       const grant = (lease: LeaseRequest) => {
-        if (lease.key !== request.lease) ctx.objectSendClient(sessionApi, lease.session).slotGranted({ lease: lease.key });
+        granted.push(lease);
         return true;
       };
       if (request.release !== undefined) giveBack(slots, request.release);
@@ -101,17 +113,25 @@ export const slotPool = restate.object({
       requestSlot(slots, { key: request.lease, session: request.session });
       pool.granted += grantSlots(slots, pool.capacity, grant);
       ctx.set(POOL, pool);
-      return { granted: slots.holds(request.lease) };
+      const free = Math.max(0, pool.capacity - pool.holders.length);
+      for (const lease of granted)
+        if (lease.key !== request.lease || request.grantByMessage === true)
+          ctx.objectSendClient(sessionApi, lease.session).slotGranted({ lease: lease.key, free } satisfies SlotGrant);
+      return { granted: slots.holds(request.lease), free };
     },
     release: async (ctx: restate.ObjectContext, request: { lease: string }) => {
       const pool = await load(ctx);
       const slots = storage(pool);
       giveBack(slots, request.lease);
+      const granted: LeaseRequest[] = [];
       pool.granted += grantSlots(slots, pool.capacity, (lease) => {
-        ctx.objectSendClient(sessionApi, lease.session).slotGranted({ lease: lease.key });
+        granted.push(lease);
         return true;
       });
       ctx.set(POOL, pool);
+      const free = Math.max(0, pool.capacity - pool.holders.length);
+      for (const lease of granted)
+        ctx.objectSendClient(sessionApi, lease.session).slotGranted({ lease: lease.key, free } satisfies SlotGrant);
     },
     stats: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<SlotPoolView> => {
       const pool = await load(ctx);
