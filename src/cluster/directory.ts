@@ -1,4 +1,5 @@
 import * as restate from '@restatedev/restate-sdk';
+import { z } from 'zod';
 import type { InitResult } from '../engine/index.js';
 import { ID_KEY, idsApi, SERVICE_NAMES, sessionApi } from './handles.js';
 import type { IdentitySeed, SeededPromptRequest } from './session-object.js';
@@ -9,6 +10,9 @@ import type { IdentitySeed, SeededPromptRequest } from './session-object.js';
  * content session it has not seen, so that opening a session costs no invocation of this one object
  * that every new session of the cluster would queue behind; an id offered and not taken is offered again.
  */
+/** How many ids one `reserve` may take: a whole number from 1 to 1,000. */
+export const RESERVE_COUNT = z.number().int().min(1).max(1_000);
+
 export const sessionIds = restate.object({
   name: SERVICE_NAMES.ids,
   handlers: {
@@ -19,7 +23,12 @@ export const sessionIds = restate.object({
     },
     /** `count` ids, first to first + count - 1, given to no one else. */
     reserve: async (ctx: restate.ObjectContext, request: { count: number }): Promise<{ first: number; count: number }> => {
-      const count = Math.max(1, Math.min(1_000, Math.floor(request.count)));
+      // Refused before it reaches the counter: a count that is not a number would be stored as null, and
+      // the counter would start again at 1, handing out ids that are taken.
+      const asked = RESERVE_COUNT.safeParse(request?.count);
+      if (!asked.success)
+        throw new restate.TerminalError(`sessionIds/reserve: count: ${asked.error.issues[0]?.message}`, { errorCode: 400 });
+      const count = asked.data;
       const first = ((await ctx.get<number>('last')) ?? 0) + 1;
       ctx.set('last', first + count - 1);
       return { first, count };

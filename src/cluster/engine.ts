@@ -8,14 +8,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as clients from '@restatedev/restate-sdk-clients';
+import { z } from 'zod';
 import {
   type CommandResult,
+  count,
   type DurableIdentity,
   durableIdentity,
   type EngineCapabilities,
   type EngineHealth,
   type EngineStats,
   EngineUnavailableError,
+  parseOptions,
+  positiveMs,
   type Refusal,
   type SessionDisposed,
   type SessionEngine,
@@ -25,6 +29,7 @@ import {
 import type { MemoryStore } from '../memories/index.js';
 import { describeSession, type SessionView } from '../session/index.js';
 import { clusterStats, DisposalPoller, mapLimited } from './cluster-stats.js';
+import { RESERVE_COUNT } from './directory.js';
 import { directoryApi, ID_KEY, INDEX_KEY, idsApi, indexApi, SLOT_POOL_KEY, sessionApi, slotsApi, timelineApi } from './handles.js';
 import { Reachability } from './reach.js';
 import type { TimelineEntry, TimelinePage } from './timeline.js';
@@ -66,7 +71,11 @@ export interface RestateEngineOptions {
   readonly listConcurrency?: number;
   /** `stats()` is shared by callers within this long (the dashboard and a metrics scrape). Default 1 s. */
   readonly statsCacheMs?: number;
-  /** Where time is read (when Restate went out of reach, the stats' age). Default `Date.now`; tests give their own. */
+  /**
+   * Where time is read: each `init` and enqueue's time (the `at` of the events they log, from which the
+   * session's deadlines count), when Restate went out of reach, the stats' age. Default `Date.now`, so
+   * keep the workers' clocks synchronised (docs/scale-out.md, "Clocks"); tests give their own.
+   */
   readonly now?: () => number;
   /**
    * Called when Restate goes out of reach and when it answers again (the worker logs both), with the
@@ -81,11 +90,30 @@ export interface RestateEngineOptions {
   readonly memories?: MemoryStore;
 }
 
+/** The numeric options and their defaults (each said, with why, where RestateEngineOptions declares it). */
+const ENGINE_NUMBERS = z.object({
+  retryForMs: positiveMs,
+  attemptTimeoutMs: positiveMs,
+  reservedIds: RESERVE_COUNT,
+  cachedIds: count,
+  pollMs: positiveMs,
+  listConcurrency: count,
+  statsCacheMs: z.number().nonnegative(),
+});
+const ENGINE_DEFAULTS = {
+  retryForMs: 20_000,
+  attemptTimeoutMs: 10_000,
+  reservedIds: 64,
+  cachedIds: 10_000,
+  pollMs: 2_000,
+  listConcurrency: 32,
+  statsCacheMs: 1_000,
+};
+
 export function connectRestateEngine(options: RestateEngineOptions): SessionEngine {
+  const numbers = parseOptions(ENGINE_NUMBERS, ENGINE_DEFAULTS, options, 'connectRestateEngine');
   const now = options.now ?? Date.now;
-  const pollMs = options.pollMs ?? 2_000;
-  const retryForMs = options.retryForMs ?? 20_000;
-  const attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
+  const { pollMs, retryForMs, attemptTimeoutMs } = numbers;
   const reachability = new Reachability(options.ingressUrl, now, options.onReachabilityChange);
   const reach = <T>(call: () => PromiseLike<T>) => reachability.reach(call);
   let closed = false;
@@ -104,7 +132,7 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
   // Content session → sessionDbId: the mapping never changes, so it is cached (the oldest goes first).
   const ids = new Map<string, number>();
   const remember = (contentSessionId: string, sessionDbId: number) => {
-    if (ids.size >= (options.cachedIds ?? 10_000)) ids.delete(ids.keys().next().value!);
+    if (ids.size >= numbers.cachedIds) ids.delete(ids.keys().next().value!);
     ids.set(contentSessionId, sessionDbId);
   };
 
@@ -147,7 +175,7 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
     while (spareIds.length === 0) {
       reserving ??= (async () => {
         try {
-          const count = options.reservedIds ?? 64;
+          const count = numbers.reservedIds;
           const block = await ingress.objectClient(idsApi, ID_KEY).reserve({ count }, step(randomUUID(), 'reserve'));
           for (let id = block.first; id < block.first + block.count; id++) spareIds.push(id);
         } finally {
@@ -217,7 +245,7 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
 
   async function list(): Promise<SessionView[]> {
     const live = await read(() => ingress.objectClient(indexApi, INDEX_KEY).live(readOnly()));
-    const views = await mapLimited(live, options.listConcurrency ?? 32, (sessionDbId) => read(() => session(sessionDbId).get(readOnly())));
+    const views = await mapLimited(live, numbers.listConcurrency, (sessionDbId) => read(() => session(sessionDbId).get(readOnly())));
     return views.filter((view): view is SessionView => view !== null).sort((a, b) => a.sessionDbId - b.sessionDbId);
   }
 
@@ -329,7 +357,7 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
       return reachability.health();
     },
     stats() {
-      const cacheMs = options.statsCacheMs ?? 1_000;
+      const cacheMs = numbers.statsCacheMs;
       if (statsReading === undefined || now() - statsReading.at > cacheMs) {
         const reading = { at: now(), stats: readStats() };
         statsReading = reading;

@@ -18,7 +18,7 @@ import {
   IDENTITY,
   type IdentityRecord,
   type IdentitySeed,
-  newIdentity,
+  identityFor,
   pendingKey,
   RECORD,
   readAll,
@@ -85,9 +85,8 @@ export function createSessionObject(service: SessionServiceSettings) {
         request: { contentSessionId: string; project: string; at: number },
       ): Promise<IdentityRecord> => {
         const known = await ctx.get<IdentityRecord>(IDENTITY);
-        if (known !== null) return known;
-        const identity = newIdentity(ctx.key, request);
-        ctx.set(IDENTITY, identity);
+        const identity = identityFor(ctx.key, known, request);
+        if (known === null) ctx.set(IDENTITY, identity);
         return identity;
       },
       /** A prompt; with `identity` (the directory opening a new content session), the session's identity first, in the same turn. */

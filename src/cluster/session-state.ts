@@ -75,17 +75,33 @@ export type StoredRecord = Omit<SessionRecord, 'context' | 'historySize'> & {
 };
 
 let unreadHistoryLooks = 0;
+const countLook = () => {
+  unreadHistoryLooks++;
+};
 
 /**
  * Stands in the context for a history a turn has not read (frozen: the machine never changes it in
- * place). Every look inside it is counted (`unreadHistoryLooks`), so that a step whose guards or actions
- * read the history, which the machine does not do today, is noticed and taken again with the real one
- * rather than decided on an empty stand-in.
+ * place). Every look inside it (a property read, `in`, listing its keys, describing a property) is
+ * counted (`unreadHistoryLooks`), so that a step whose guards or actions read the history, which the
+ * machine does not do today, is noticed and taken again with the real one rather than decided on an
+ * empty stand-in.
  */
 export const UNREAD_HISTORY: History = new Proxy(Object.freeze([]), {
   get(target, property, receiver) {
-    unreadHistoryLooks++;
+    countLook();
     return Reflect.get(target, property, receiver);
+  },
+  has(target, property) {
+    countLook();
+    return Reflect.has(target, property);
+  },
+  ownKeys(target) {
+    countLook();
+    return Reflect.ownKeys(target);
+  },
+  getOwnPropertyDescriptor(target, property) {
+    countLook();
+    return Reflect.getOwnPropertyDescriptor(target, property);
   },
 }) as unknown as History;
 
@@ -135,6 +151,22 @@ export interface IdentitySeed {
 }
 
 /** The identity a session object starts with: numbered by its key, no prompt or event yet. */
+/**
+ * The identity a session object keeps when asked to take `seed`'s: the one it has if it is the same
+ * content session's, a new one if it has none. An id already given to another content session is a
+ * bug or a forged call (an id the counter never handed out): refused, never merged into that session.
+ */
+export function identityFor(key: string, known: IdentityRecord | null, seed: IdentitySeed): IdentityRecord {
+  if (known === null) return newIdentity(key, seed);
+  if (known.contentSessionId !== seed.contentSessionId) {
+    throw new restate.TerminalError(
+      `session ${key} belongs to content session ${JSON.stringify(known.contentSessionId)}, not ${JSON.stringify(seed.contentSessionId)}`,
+      { errorCode: 409 },
+    );
+  }
+  return known;
+}
+
 export function newIdentity(key: string, seed: IdentitySeed): IdentityRecord {
   return {
     sessionDbId: Number(key),

@@ -12,9 +12,9 @@ import {
   IDENTITY,
   type IdentityRecord,
   type IdentitySeed,
+  identityFor,
   joinRecord,
   needsHistory,
-  newIdentity,
   pendingKey,
   RECORD,
   readAll,
@@ -82,9 +82,10 @@ export class SessionTurn {
   ): Promise<SessionTurn | null> {
     const [stored, ...values] = (await readAll(ctx, [RECORD, ...(options.also ?? [])])) as [StoredRecord | null, ...unknown[]];
     let identity = stored?.identity ?? ((await ctx.get<IdentityRecord>(IDENTITY)) as IdentityRecord | null);
-    if (identity === null && options.seed !== undefined) {
-      identity = newIdentity(ctx.key, options.seed);
-      ctx.set(IDENTITY, identity);
+    if (options.seed !== undefined) {
+      const seeded = identityFor(ctx.key, identity, options.seed);
+      if (identity === null) ctx.set(IDENTITY, seeded);
+      identity = seeded;
     }
     if (identity === null) return null;
     // An earlier version's record is read with its history (and rewritten without it by this turn).
