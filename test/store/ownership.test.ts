@@ -99,7 +99,9 @@ describe('one writer per log', () => {
     expect(await first.exited).toBe(0);
   });
 
-  it('of two workers started at the same moment on a fresh directory, exactly one runs; the other names it', async () => {
+  it('of two workers started at the same moment on a fresh directory, exactly one runs; the other names it', {
+    timeout: 120_000,
+  }, async () => {
     const dataDir = join(tempDir(), 'fresh');
     const [portA, portB] = [await freePort(), await freePort()];
     const a = serveUntilExit(dataDir, portA);
@@ -115,13 +117,17 @@ describe('one writer per log', () => {
     // The winner runs on, with its schema whole.
     expect(winner.child.exitCode).toBeNull();
     const winnerPort = first === 'a' ? portB : portA;
+    // Its readiness, or its exit, is what is waited for: two workers starting under tsx at once on a
+    // loaded machine take seconds to compile and open their stores (more than 10 s was seen in CI).
     await waitFor(
-      () =>
-        fetch(`http://127.0.0.1:${winnerPort}/api/readiness`).then(
+      async () => {
+        if (winner.child.exitCode !== null) throw new Error(`the winner exited (${winner.child.exitCode}): ${(await winner.done).output}`);
+        return fetch(`http://127.0.0.1:${winnerPort}/api/readiness`).then(
           (r) => r.ok,
           () => false,
-        ),
-      { what: 'the winner ready' },
+        );
+      },
+      { what: 'the winner ready', timeoutMs: 100_000 },
     );
     const init = await fetch(`http://127.0.0.1:${winnerPort}/api/sessions/init`, {
       method: 'POST',
