@@ -39,7 +39,7 @@ const SAMPLE_EVERY_MS = 10_000;
 // memory from /metrics. The collector swings the committed heap, and RSS with it, by up to 100 MB over
 // a minute or so (measured: the rest of RSS stayed within 2 MB), so a line through RSS says as much
 // about where in that swing the run ended as about a trend. A leak shows in what the swing leaves out:
-// memory outside V8's heap, and the heap still in use after each major collection (each minute's lowest).
+// memory outside V8's heap, and the heap still in use just after each major collection.
 const MEMORY_EVERY_MS = 1_000;
 const OBSERVATIONS = 20;
 const OBSERVATION_BYTES = 5_000;
