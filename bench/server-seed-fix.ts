@@ -12,12 +12,13 @@
  *
  *   node --import tsx bench/server-seed-fix.ts <port> <base URL> [openai|anthropic]
  */
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import Anthropic from '@anthropic-ai/sdk';
 import { systemClock } from '../src/clock/index.js';
 import { initPrompt, observationPrompt, summaryPrompt } from '../src/index.js';
 import { createSeedFix } from './contenders/index.js';
 import type { HistoryMessage } from './contenders/types.js';
+import { jsonBodyOf } from './lib/json-body.js';
 
 const [portArg, baseUrl, api = 'openai'] = process.argv.slice(2);
 if (portArg === undefined || baseUrl === undefined || (api !== 'openai' && api !== 'anthropic')) {
@@ -52,25 +53,11 @@ const contender = createSeedFix({
   reply: (_prompt, history) => (api === 'anthropic' ? messages(history) : chat(history)),
 });
 
-function bodyOf(req: IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
-}
-
 const server = createServer((req, res) => {
   const answer = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   if (req.method === 'GET' && req.url === '/api/readiness') return answer(200, { status: 'ready' });
   if (req.method !== 'POST') return answer(404, { error: 'not found' });
-  bodyOf(req).then(
+  jsonBodyOf(req).then(
     (body) => {
       const id = String(body.contentSessionId);
       if (req.url === '/api/sessions/init') {

@@ -19,8 +19,9 @@
  *
  *   node --import tsx bench/server-upstream13.ts <port> <Anthropic base URL>
  */
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import Anthropic from '@anthropic-ai/sdk';
+import { jsonBodyOf } from './lib/json-body.js';
 import {
   compactionPrompt,
   continuedFrom,
@@ -123,25 +124,11 @@ function enqueue(session: Session, item: Pending): void {
   session.wake = undefined;
 }
 
-function bodyOf(req: IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
-}
-
 const server = createServer((req, res) => {
   const answer = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   if (req.method === 'GET' && req.url === '/api/readiness') return answer(200, { status: 'ready' });
   if (req.method !== 'POST') return answer(404, { error: 'not found' });
-  bodyOf(req).then(
+  jsonBodyOf(req).then(
     (body) => {
       const session = sessionFor(String(body.contentSessionId), String(body.project ?? 'bench'));
       if (req.url === '/api/sessions/init') {
