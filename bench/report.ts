@@ -592,10 +592,11 @@ renderers.restate = {
         rowOf(`now (\`${s.commit}\`)`, w),
         '',
         "Issue 21's aims for the worker on Restate (set from 3.8 invocations, 9.5 s of restate-server CPU and a p99 of 988 ms at `71982b1`; " +
-          "the *before* row is where the tree stood under this run's load): at most 2 invocations per hook event " +
+          'the *before* row is the tree just before them, measured by the same script at the time and load it gives): at most 2 invocations per hook event ' +
           `(${n(invocations(w.restate).total)}: ${invocations(w.restate).total <= 2 ? 'met' : 'missed'}), at most 5 s of restate-server CPU per 1,000 events ` +
           `(${n(w.restate?.restateServerCpuSecondsPer1000Events)} s: ${w.restate?.restateServerCpuSecondsPer1000Events <= 5 ? 'met' : 'missed'}), a p99 of at most 300 ms ` +
-          `at 32 concurrent sessions (${n(w.restate?.p99Ms)} ms: ${w.restate?.p99Ms <= 300 ? 'met' : 'missed'}). What changed, what each invocation and log record ` +
+          `at 32 concurrent sessions (${n(w.restate?.p99Ms)} ms: ${w.restate?.p99Ms <= 300 ? 'met' : 'missed'}; this p99 is mostly the closed loop's own queue and follows the machine's load: ` +
+          '514 ms at `55d4b04` under a load of 4 to 7, 297 ms at `1f0c1f3` on an idle machine). What changed, what each invocation and log record ' +
           "is for, and what remains: docs/scale-out.md, *A hook event's cost*.",
         '',
         `Before: ${invocations(earlier.restate).text}. What restate-server applied per event, now: ` +
@@ -616,6 +617,20 @@ renderers.restate = {
   },
 };
 
+/** Whether the page is one run of one tree: the commits and the span of time of its sections. */
+function oneRunOrNot(results: Record<string, { commit?: string; ranAt?: string } | undefined>): string {
+  const sections = Object.keys(renderers)
+    .map((name) => results[name])
+    .filter((section) => section?.ranAt !== undefined);
+  const commits = [...new Set(sections.map((section) => section?.commit))];
+  const times = sections.map((section) => section?.ranAt as string).sort();
+  const minute = (at: string | undefined) => at?.slice(0, 16).replace('T', ' ');
+  const span = `${minute(times[0])} to ${minute(times.at(-1))} UTC`;
+  return commits.length === 1
+    ? `Every section below was measured at commit \`${commits[0]}\`, from ${span}.`
+    : `The sections below were measured at ${commits.length} commits (${commits.map((c) => `\`${c}\``).join(', ')}), from ${span}: each says which.`;
+}
+
 function render(): string {
   const results = readResults();
   const lines = [
@@ -630,14 +645,14 @@ function render(): string {
     '```sh',
     'npm ci',
     'npm run bench          # everything, quick (about 8 minutes on 2 cores): a tenth of the log, 3,000 soak sessions, 20,000 idle sessions',
-    'npm run bench:full     # everything, as reported here, Restate included (about 50 minutes)',
+    'npm run bench:full     # everything, as reported here, Restate included (about 60 minutes on 2 cores)',
     'npm run soak           # the soak alone: 20,000 sessions per contender, leaky until 2 GB',
     'npm run bench:store    # the event log alone',
     'npm run bench:costs    # throughput, memory per idle session, HTTP',
     'npm run soak:http      # the real worker over HTTP for 10 minutes',
     'npm run bench:dashboard  # the dashboard: transfer size, worker CPU with and without it open (in the Chromium npm ci brings)',
     'npm run bench:bursts   # what users pay: LLM calls, prompt tokens and drain time on bursts of observations',
-    "npm run bench:cost     # what a long session costs in dollars, with the provider's prompt cache (about 5 minutes)",
+    "npm run bench:cost     # what a long session costs in dollars, with the provider's prompt cache (about 20 minutes)",
     'npm run bench:restate  # the worker on Restate against the embedded worker (starts restate-server from the npm package)',
     '```',
     '',
@@ -648,6 +663,8 @@ function render(): string {
     '',
     'A bench stops every process it started however it ends (a failure, Ctrl-C, SIGTERM, even SIGKILL through a watchdog:',
     '`test/support/children.ts`, shared with the tests).',
+    '',
+    oneRunOrNot(results),
   ];
   for (const [name, { title, render: renderSection }] of Object.entries(renderers)) {
     const section = results[name];
