@@ -625,9 +625,10 @@ function oneRunOrNot(results: Record<string, { commit?: string; ranAt?: string }
   const commits = [...new Set(sections.map((section) => section?.commit))];
   const times = sections.map((section) => section?.ranAt as string).sort();
   const minute = (at: string | undefined) => at?.slice(0, 16).replace('T', ' ');
+  if (sections.length === 0) return 'Nothing measured yet: run the commands above.';
   const span = `${minute(times[0])} to ${minute(times.at(-1))} UTC`;
   return commits.length === 1
-    ? `Every section below was measured at commit \`${commits[0]}\`, from ${span}.`
+    ? `Every section below was measured at commit \`${commits[0]}\`, from ${span} (rows named after an earlier commit are that commit's, kept to compare).`
     : `The sections below were measured at ${commits.length} commits (${commits.map((c) => `\`${c}\``).join(', ')}), from ${span}: each says which.`;
 }
 
