@@ -49,9 +49,14 @@ function commit(): string {
   }
 }
 
+/** Figures as results.json keeps them: with when, by which command, at which commit and on which machine. */
+function stamped(command: string, figures: Record<string, unknown>): Section {
+  return { ranAt: new Date().toISOString(), command, commit: commit(), machine: machine(), ...figures };
+}
+
 /** Replaces one section of bench/results.json. */
 export function writeSection(name: string, command: string, figures: Record<string, unknown>): Section {
-  const section: Section = { ranAt: new Date().toISOString(), command, commit: commit(), machine: machine(), ...figures };
+  const section = stamped(command, figures);
   const results = readResults();
   results[name] = section;
   writeFileSync(RESULTS_PATH, `${JSON.stringify(results, null, 2)}\n`);
@@ -66,7 +71,7 @@ export function writeSubsection(name: string, key: string, command: string, figu
   const results = readResults();
   const section = results[name];
   if (section === undefined) throw new Error(`bench/results.json has no section ${name} to add ${key} to`);
-  results[name] = { ...section, [key]: { ranAt: new Date().toISOString(), command, commit: commit(), machine: machine(), ...figures } };
+  results[name] = { ...section, [key]: stamped(command, figures) };
   writeFileSync(RESULTS_PATH, `${JSON.stringify(results, null, 2)}\n`);
 }
 

@@ -4,15 +4,15 @@ import type { InitResult } from '../engine/index.js';
 import { ID_KEY, idsApi, SERVICE_NAMES, sessionApi } from './handles.js';
 import type { IdentitySeed, SeededPromptRequest } from './session-object.js';
 
+/** How many ids one `reserve` may take: a whole number from 1 to 1,000. */
+export const RESERVE_COUNT = z.number().int().min(1).max(1_000);
+
 /**
  * Numbers sessions: claude-mem's routes name a session by an integer sessionDbId. One counter for the
  * cluster. A worker takes its ids in blocks (`reserve`) and offers one to the directory with each
  * content session it has not seen, so that opening a session costs no invocation of this one object
  * that every new session of the cluster would queue behind; an id offered and not taken is offered again.
  */
-/** How many ids one `reserve` may take: a whole number from 1 to 1,000. */
-export const RESERVE_COUNT = z.number().int().min(1).max(1_000);
-
 export const sessionIds = restate.object({
   name: SERVICE_NAMES.ids,
   handlers: {

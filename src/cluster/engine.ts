@@ -168,6 +168,8 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
     }
   }
 
+  const directoryOf = (contentSessionId: string) => ingress.objectClient(directoryApi, contentSessionId);
+
   // Ids reserved from the counter and not yet given: a content session the directory numbers takes one.
   const spareIds: number[] = [];
   let reserving: Promise<void> | undefined;
@@ -191,16 +193,28 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
     if (!opened) spareIds.unshift(candidate);
   };
 
+  /**
+   * A call to the directory of a content session not cached here, offering it a reserved id: the id goes
+   * back to the spares if the directory did not take it, and the content session's id is cached.
+   */
+  async function throughDirectory<T extends { readonly sessionDbId: number; readonly opened: boolean }>(
+    contentSessionId: string,
+    call: (directory: ReturnType<typeof directoryOf>, candidate: number) => PromiseLike<T>,
+  ): Promise<T> {
+    const candidate = await candidateId();
+    const answer = await call(directoryOf(contentSessionId), candidate);
+    settle(candidate, answer.opened);
+    remember(contentSessionId, answer.sessionDbId);
+    return answer;
+  }
+
   /** The session of a content session, opened (numbered, its identity recorded) if it is new; records no event. */
   async function open(contentSessionId: string, project: string, idempotencyKey: string): Promise<number> {
     const known = ids.get(contentSessionId);
     if (known !== undefined) return known;
-    const candidate = await candidateId();
-    const { sessionDbId, opened } = await ingress
-      .objectClient(directoryApi, contentSessionId)
-      .open({ project, candidate }, step(idempotencyKey, 'open'));
-    settle(candidate, opened);
-    remember(contentSessionId, sessionDbId);
+    const { sessionDbId } = await throughDirectory(contentSessionId, (found, candidate) =>
+      found.open({ project, candidate }, step(idempotencyKey, 'open')),
+    );
     return sessionDbId;
   }
 
@@ -208,7 +222,7 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
   async function lookup(contentSessionId: string): Promise<number | null> {
     const known = ids.get(contentSessionId);
     if (known !== undefined) return known;
-    const sessionDbId = await ingress.objectClient(directoryApi, contentSessionId).lookup(readOnly());
+    const sessionDbId = await directoryOf(contentSessionId).lookup(readOnly());
     if (sessionDbId !== null) remember(contentSessionId, sessionDbId);
     return sessionDbId;
   }
@@ -292,13 +306,10 @@ export function connectRestateEngine(options: RestateEngineOptions): SessionEngi
         const known = ids.get(contentSessionId);
         if (known !== undefined) return session(known).init(stamped, step(key, 'init'));
         // A content session not cached here: the directory opens it if it is new and passes the prompt on, in one call.
-        const candidate = await candidateId();
-        const opened = await ingress
-          .objectClient(directoryApi, contentSessionId)
-          .init({ project: project ?? '', candidate, prompt: stamped }, step(key, 'init'));
-        settle(candidate, opened.opened);
-        remember(contentSessionId, opened.sessionDbId);
-        return opened.result;
+        const { result } = await throughDirectory(contentSessionId, (found, candidate) =>
+          found.init({ project: project ?? '', candidate, prompt: stamped }, step(key, 'init')),
+        );
+        return result;
       }),
     enqueue: (target, work) =>
       command(async (key) => {

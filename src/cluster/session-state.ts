@@ -150,7 +150,6 @@ export interface IdentitySeed {
   readonly at: number;
 }
 
-/** The identity a session object starts with: numbered by its key, no prompt or event yet. */
 /**
  * The identity a session object keeps when asked to take `seed`'s: the one it has if it is the same
  * content session's, a new one if it has none. An id already given to another content session is a
@@ -167,6 +166,7 @@ export function identityFor(key: string, known: IdentityRecord | null, seed: Ide
   return known;
 }
 
+/** The identity a session object starts with: numbered by its key, no prompt or event yet. */
 export function newIdentity(key: string, seed: IdentitySeed): IdentityRecord {
   return {
     sessionDbId: Number(key),

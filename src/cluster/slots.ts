@@ -83,6 +83,25 @@ function giveBack(slots: SlotStorage<string, LeaseRequest>, lease: string): void
   withdrawSlotRequest(slots, lease);
 }
 
+/** Grants free slots to the leases first in line (the shared rule), adding each to `granted`. */
+function grantInLine(pool: PoolState, slots: SlotStorage<string, LeaseRequest>, granted: LeaseRequest[]): void {
+  pool.granted += grantSlots(slots, pool.capacity, (lease) => {
+    granted.push(lease);
+    return true;
+  });
+}
+
+/**
+ * Sends each grant of this turn to its session, with the slots left free (the session's hint for its
+ * next request), except the grant of `answered`, which is the call's answer. Returns the slots left free.
+ */
+function announceGrants(ctx: restate.ObjectContext, pool: PoolState, granted: readonly LeaseRequest[], answered?: string): number {
+  const free = Math.max(0, pool.capacity - pool.holders.length);
+  for (const lease of granted)
+    if (lease.key !== answered) ctx.objectSendClient(sessionApi, lease.session).slotGranted({ lease: lease.key, free } satisfies SlotGrant);
+  return free;
+}
+
 /**
  * Agent slots across the whole cluster: the shared slot rule (FIFO, bounded) as one virtual object.
  * Restate runs its exclusive handlers one at a time, so acquire and release never race. `acquire`
@@ -102,21 +121,14 @@ export const slotPool = restate.object({
       const pool = await load(ctx);
       pool.capacity = request.capacity;
       const slots = storage(pool);
-      // Each grant to another session is a one-way message to it; this request's own is the answer (or a message, asked so).
       const granted: LeaseRequest[] = [];
-      const grant = (lease: LeaseRequest) => {
-        granted.push(lease);
-        return true;
-      };
       if (request.release !== undefined) giveBack(slots, request.release);
-      pool.granted += grantSlots(slots, pool.capacity, grant);
+      grantInLine(pool, slots, granted);
       requestSlot(slots, { key: request.lease, session: request.session });
-      pool.granted += grantSlots(slots, pool.capacity, grant);
+      grantInLine(pool, slots, granted);
       ctx.set(POOL, pool);
-      const free = Math.max(0, pool.capacity - pool.holders.length);
-      for (const lease of granted)
-        if (lease.key !== request.lease || request.grantByMessage === true)
-          ctx.objectSendClient(sessionApi, lease.session).slotGranted({ lease: lease.key, free } satisfies SlotGrant);
+      // Each grant to another session is a one-way message to it; this request's own is the answer (or a message, asked so).
+      const free = announceGrants(ctx, pool, granted, request.grantByMessage === true ? undefined : request.lease);
       return { granted: slots.holds(request.lease), free };
     },
     release: async (ctx: restate.ObjectContext, request: { lease: string }) => {
@@ -124,14 +136,9 @@ export const slotPool = restate.object({
       const slots = storage(pool);
       giveBack(slots, request.lease);
       const granted: LeaseRequest[] = [];
-      pool.granted += grantSlots(slots, pool.capacity, (lease) => {
-        granted.push(lease);
-        return true;
-      });
+      grantInLine(pool, slots, granted);
       ctx.set(POOL, pool);
-      const free = Math.max(0, pool.capacity - pool.holders.length);
-      for (const lease of granted)
-        ctx.objectSendClient(sessionApi, lease.session).slotGranted({ lease: lease.key, free } satisfies SlotGrant);
+      announceGrants(ctx, pool, granted);
     },
     stats: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<SlotPoolView> => {
       const pool = await load(ctx);
